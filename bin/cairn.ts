@@ -1,0 +1,51 @@
+// The `cairn` command line: dispatches to one module per sub-command under bin/commands/.
+import type { Command } from "./cli.ts";
+import { RuntimeError, UsageError } from "./cli.ts";
+
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  bench: () => import("./commands/bench.ts"),
+};
+
+function help(): string {
+  const lines = ["usage: cairn <command> [flags]", "", "commands:"];
+  for (const name of Object.keys(commands)) lines.push(`  ${name}`);
+  lines.push("", "`cairn <command> --help` shows a command's flags.");
+  return lines.join("\n");
+}
+
+/** Runs the CLI with the given arguments; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`cairn: unknown command "${name}"`);
+    console.error(`cairn: run \`cairn --help\` to see the commands (${Object.keys(commands).join(", ")})`);
+    return 2;
+  }
+  const { command } = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`cairn ${name}: ${err.message}`);
+      console.error(`cairn ${name}: ${err.hint}`);
+      return 2;
+    }
+    if (err instanceof RuntimeError) {
+      console.error(`cairn ${name}: ${err.message}`);
+      console.error(`cairn ${name}: ${err.hint}`);
+      return 1;
+    }
+    console.error(`cairn ${name}: ${(err as Error).stack ?? String(err)}`);
+    console.error(`cairn ${name}: this is a bug or an unexpected failure; the message above says where`);
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+// The RankIndex contract shared by the native (C++) index and the pure-TS reference index.
+
+/** One row of a leaderboard. */
+export interface RankEntry {
+  /** 1-based rank. */
+  rank: number;
+  /** The player's id as given to `upsert`. */
+  playerId: string;
+  /** The player's current score. */
+  score: number;
+}
+
+/** What an upsert did to one player's rank. */
+export interface RankChange {
+  /** 1-based rank after the update. */
+  rank: number;
+  /** 1-based rank before the update, 0 if the player was not ranked. */
+  previousRank: number;
+}
+
+/** Memory accounting of an index. */
+export interface RankIndexStats {
+  /** Every byte the index holds: tree nodes, id map, interned id strings, free lists. */
+  bytes: number;
+  /** Allocations made since the index was created (constant in steady state). */
+  allocations: number;
+}
+
+/** Batch op codes for `applyBatch`. */
+export const OP_UPSERT = 0;
+export const OP_REMOVE = 1;
+
+/**
+ * An order-statistic index of players. Order: score descending, then tiebreak ascending, then
+ * player id ascending by Unicode code point (the same as UTF-8 byte order). Ranks are 1..size.
+ */
+export interface RankIndex {
+  /** Inserts or moves a player. Scores and tiebreaks are safe integers. */
+  upsert(playerId: string, score: number, tiebreak: number): RankChange;
+  /** Removes a player; returns the previous rank, 0 if absent. */
+  remove(playerId: string): number;
+  /** 1-based rank, 0 if absent. */
+  rank(playerId: string): number;
+  /** Current score, undefined if absent. */
+  score(playerId: string): number | undefined;
+  /** Up to `n` entries starting at rank `offset + 1`. */
+  top(n: number, offset?: number): RankEntry[];
+  /** The player's entry with up to `before` entries above it and `after` below; [] if absent. */
+  around(playerId: string, before: number, after: number): RankEntry[];
+  /** Number of ranked players. */
+  readonly size: number;
+  /** Deterministic bytes: the same contents always give the same bytes, identical across implementations. */
+  serialize(): Uint8Array;
+  /** Memory accounting. */
+  stats(): RankIndexStats;
+  /** Interns a player id and returns its dense slot (0, 1, 2, ...); the same id always gets the same slot. */
+  intern(playerId: string): number;
+  /** The slot of an id interned before, or -1. */
+  slotOf(playerId: string): number;
+  /** The id behind a slot. */
+  playerIdOf(slot: number): string;
+  /**
+   * Applies `count` ops in order with one boundary crossing. Op i is `ops[i]`: OP_UPSERT moves slot
+   * `slots[i]` to (`scores[i]`, `tiebreaks[i]`); OP_REMOVE removes it. Writes `out[2i]` = rank after
+   * (0 after a remove) and `out[2i+1]` = previous rank (0 if it was not ranked).
+   */
+  applyBatch(
+    ops: Uint8Array,
+    slots: Uint32Array,
+    scores: Float64Array,
+    tiebreaks: Float64Array,
+    count: number,
+    out: Int32Array,
+  ): void;
+}
