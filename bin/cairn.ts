@@ -3,7 +3,14 @@ import type { Command } from "./cli.ts";
 import { RuntimeError, UsageError } from "./cli.ts";
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  demo: () => import("./commands/demo.ts"),
+  serve: () => import("./commands/serve.ts"),
+  replay: () => import("./commands/replay.ts"),
+  top: () => import("./commands/top.ts"),
+  rank: () => import("./commands/rank.ts"),
+  watch: () => import("./commands/watch.ts"),
   bench: () => import("./commands/bench.ts"),
+  publish: () => import("./commands/publish.ts"),
 };
 
 function help(): string {

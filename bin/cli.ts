@@ -1,5 +1,9 @@
 // Shared command-line plumbing: flag parsing on node's util.parseArgs, usage errors, exit codes.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { connect } from "../streams/index.ts";
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -77,4 +81,100 @@ export function requiredFlag(command: string, name: string, value: string | unde
     throw new UsageError(`--${name} is required`, `run \`cairn ${command} --help\` for an example`);
   }
   return value;
+}
+
+/** Reads a duration flag: a number of milliseconds, or a number with ms, s, m or h. */
+export function durationFlag(
+  command: string,
+  name: string,
+  value: string | undefined,
+  fallbackMs: number,
+): number {
+  if (value === undefined) return fallbackMs;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) {
+    throw new UsageError(
+      `--${name} must be a duration like 500ms, 30s, 5m or 24h, got "${value}"`,
+      `run \`cairn ${command} --help\` for the flags it takes`,
+    );
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms" | "s" | "m" | "h"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** The NATS connection flags every command that talks to NATS shares. */
+export const NATS_FLAGS = {
+  nats: { type: "string" },
+  creds: { type: "string" },
+  nkey: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+} as const;
+
+/** Usage lines for NATS_FLAGS. */
+export const NATS_FLAGS_USAGE = [
+  "  --nats URL          NATS server(s), comma-separated (env NATS_URL)",
+  "  --creds FILE        NATS credentials file (env NATS_CREDS)",
+  "  --nkey FILE         file holding an nkey seed (env NATS_NKEY)",
+  "  --user U --password P   user/password auth (env NATS_USER, NATS_PASSWORD)",
+  "  --token T           token auth (env NATS_TOKEN)",
+  "  --tls-ca/--tls-cert/--tls-key FILE   TLS files; any of them turns TLS on",
+].join("\n");
+
+/** Where `cairn serve` records the URL of the embedded server it started, for the other commands. */
+export const SERVE_STATE_FILE = join(".cairn", "serve.json");
+
+/** The URL of an embedded server started by a `cairn serve` that is still running here. */
+function runningServeUrl(): string | undefined {
+  try {
+    const state = JSON.parse(readFileSync(SERVE_STATE_FILE, "utf8")) as { url?: string; pid?: number };
+    if (typeof state.pid === "number") process.kill(state.pid, 0);
+    return state.url;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Connection options from NATS_FLAGS values and the environment; `servers` unset when neither names one. */
+export function natsOptionsFromFlags(values: Partial<Record<keyof typeof NATS_FLAGS, string | undefined>>) {
+  const env = process.env;
+  const servers = values.nats ?? env.NATS_URL;
+  const tls =
+    values["tls-ca"] || values["tls-cert"] || values["tls-key"]
+      ? { caFile: values["tls-ca"], certFile: values["tls-cert"], keyFile: values["tls-key"] }
+      : undefined;
+  return {
+    servers: servers ? servers.split(",") : undefined,
+    credsFile: values.creds ?? env.NATS_CREDS,
+    nkeySeedFile: values.nkey ?? env.NATS_NKEY,
+    user: values.user ?? env.NATS_USER,
+    pass: values.password ?? env.NATS_PASSWORD,
+    token: values.token ?? env.NATS_TOKEN,
+    tls,
+  };
+}
+
+/**
+ * Connects a client command: --nats, NATS_URL, the embedded server of a running `cairn serve` in this
+ * directory, then nats://127.0.0.1:4222. A failure becomes a RuntimeError that says what to do.
+ */
+export async function connectCli(
+  command: string,
+  values: Partial<Record<keyof typeof NATS_FLAGS, string | undefined>>,
+): Promise<NatsConnection> {
+  const options = natsOptionsFromFlags(values);
+  const servers = options.servers ?? runningServeUrl()?.split(",");
+  try {
+    return await connect({ ...options, servers, name: `cairn-${command}` });
+  } catch (err) {
+    throw new RuntimeError(
+      "nats_unreachable",
+      (err as Error).message,
+      "start the engine with `cairn serve`, or pass --nats URL (or set NATS_URL) for the server it uses",
+    );
+  }
 }

@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 if (process.env.CAIRN_SKIP_NATIVE === "1") {
-  console.warn("cairn: CAIRN_SKIP_NATIVE=1, not building the native rank index (the pure-TS index will be used)");
+  console.warn(
+    "cairn: CAIRN_SKIP_NATIVE=1, not building the native rank index (the pure-TS index will be used)",
+  );
   process.exit(0);
 }
 const gyp = process.platform === "win32" ? "node-gyp.cmd" : "node-gyp";

@@ -8,7 +8,8 @@ import { delimiter, join } from "node:path";
 function findNatsServer() {
   const candidates = [];
   if (process.env.NATS_SERVER_BIN) candidates.push(process.env.NATS_SERVER_BIN);
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) if (dir) candidates.push(join(dir, "nats-server"));
+  for (const dir of (process.env.PATH ?? "").split(delimiter))
+    if (dir) candidates.push(join(dir, "nats-server"));
   candidates.push("/usr/sbin/nats-server", "/usr/local/bin/nats-server");
   for (const c of candidates) {
     try {
@@ -24,7 +25,9 @@ const osRelease = existsSync("/etc/os-release") ? readFileSync("/etc/os-release"
 const debianLike = /^(ID|ID_LIKE)=.*(debian|ubuntu)/m.test(osRelease);
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 if (debianLike && isRoot && process.env.CAIRN_SKIP_SYSTEM_INSTALL !== "1") {
-  console.log("cairn: nats-server not found; installing Debian's nats-server package (apt-get install nats-server)");
+  console.log(
+    "cairn: nats-server not found; installing Debian's nats-server package (apt-get install nats-server)",
+  );
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
   const r = spawnSync("apt-get", ["install", "-y", "-q", "nats-server"], { stdio: "inherit", env });

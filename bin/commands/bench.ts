@@ -9,6 +9,7 @@ interface Benchmark {
 
 const benchmarks: Record<string, () => Promise<Benchmark>> = {
   index: () => import("../../bench/index.ts"),
+  consume: () => import("../../bench/consume.ts"),
 };
 
 export const command: Command = {

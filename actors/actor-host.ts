@@ -1,0 +1,496 @@
+// The actor host: one actor per hunt, fed from one durable consumer. Read top to bottom as:
+// fetch a batch → route to hunts (activating them from snapshot + log tail) → fold each → publish
+// outputs → ack → snapshot now and then; plus queries, coalesced top-N and passivation.
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { createRankIndex, type RankIndexKind } from "../native/index.ts";
+import type { RejectionCode } from "../schemas/index.ts";
+import {
+  type BatchConsumer,
+  consumeBatches,
+  EventLog,
+  huntIdFromSubject,
+  isValidHuntId,
+  type LogMessage,
+  lastOutputSeq,
+  OutputPublisher,
+  SnapshotStore,
+} from "../streams/index.ts";
+import type { EngineMetrics } from "./engine-metrics.ts";
+import { CorruptSnapshotError, decodeHunt, encodeHunt } from "./hunt-codec.ts";
+import { DEFAULT_TOP_N, HuntFold, type OutputSink } from "./hunt-fold.ts";
+import { answer, QUERY_OPS, type QueryOp, queryError } from "./queries.ts";
+
+/** How the host runs; every field has a default. */
+export interface HostOptions {
+  /** Rank index implementation. */
+  indexKind?: RankIndexKind;
+  /** Entries in `hunt.<id>.top`. */
+  topN?: number;
+  /** Coalescing interval of `hunt.<id>.top`. */
+  topIntervalMs?: number;
+  /** Snapshot a hunt after this many events. */
+  snapshotEvery?: number;
+  /** Snapshot changed hunts at least this often. */
+  snapshotIntervalMs?: number;
+  /** Passivate hunts idle this long. */
+  idleMs?: number;
+  /** Messages per pull. */
+  batchSize?: number;
+  /** Durable consumer name. */
+  durable?: string;
+  /** A single subject filter for the consumer (partitioned ownership); all of HUNT_EVENTS when unset. */
+  filterSubject?: string;
+  /** Which hunts this host answers queries for; all when unset. */
+  owns?: (huntId: string) => boolean;
+  logger: Logger;
+  metrics?: EngineMetrics;
+}
+
+/** One live hunt. */
+interface HuntActor {
+  fold: HuntFold;
+  /** Outputs of inputs up to this seq are already stored (found on activation); not published again. */
+  publishAfter: number;
+  /** The last input seq that produced an output. */
+  lastOutputSeq: number;
+  /** Events folded since activation, and at the last snapshot. */
+  events: number;
+  eventsAtSnapshot: number;
+  snapshotSeq: number;
+  lastActiveAt: number;
+  topPublished: number;
+  snapshotting: Promise<void> | undefined;
+}
+
+const encoder = new TextEncoder();
+/** Every stored input subject: `hunt.<id>.events` and the partitioned `hunt.<id>.events.<p>`. */
+const ALL_EVENTS = "hunt.>";
+
+/** Publishes a hunt's outputs as the fold emits them, skipping those already stored. */
+class PublishingSink implements OutputSink {
+  actor!: HuntActor;
+  applied = 0;
+  constructor(
+    private readonly publisher: OutputPublisher,
+    private readonly metrics: EngineMetrics | undefined,
+  ) {}
+
+  rank(
+    seq: number,
+    playerId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    players: number,
+  ): void {
+    this.actor.lastOutputSeq = seq;
+    if (seq <= this.actor.publishAfter) return;
+    const json = `{"seq":${seq},"playerId":${JSON.stringify(playerId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"players":${players}}`;
+    this.publisher.rankRaw(this.actor.fold.huntId, seq, 0, encoder.encode(json));
+  }
+
+  rejected(
+    seq: number,
+    eventId: string | null,
+    type: string | null,
+    code: RejectionCode,
+    message: string,
+  ): void {
+    this.metrics?.rejected.inc({ code });
+    this.actor.lastOutputSeq = seq;
+    if (seq <= this.actor.publishAfter) return;
+    const json = JSON.stringify({ seq, eventId, type, code, message });
+    this.publisher.rejectedRaw(this.actor.fold.huntId, seq, 0, encoder.encode(json));
+  }
+}
+
+/** The engine's core: consumes HUNT_EVENTS and keeps one actor per hunt. */
+export class ActorHost {
+  private readonly hunts = new Map<string, HuntActor>();
+  private readonly activating = new Map<string, Promise<HuntActor | undefined>>();
+  private readonly log: EventLog;
+  private readonly publisher: OutputPublisher;
+  private readonly snapshots: SnapshotStore;
+  private readonly sink: PublishingSink;
+  private consumer: BatchConsumer | undefined;
+  private querySub: Subscription | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly opts: Required<Omit<HostOptions, "filterSubject" | "owns" | "metrics">> &
+    Pick<HostOptions, "filterSubject" | "owns" | "metrics">;
+  /** The last stream seq this host has handled (all hunts). */
+  position = 0;
+  /** Stream seq of the newest message in HUNT_EVENTS, refreshed periodically (for lag). */
+  lastStreamSeq = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: HostOptions,
+  ) {
+    this.opts = {
+      indexKind: "auto",
+      topN: DEFAULT_TOP_N,
+      topIntervalMs: 100,
+      snapshotEvery: 100_000,
+      snapshotIntervalMs: 60_000,
+      idleMs: 10 * 60_000,
+      batchSize: 1000,
+      durable: "cairn-engine",
+      ...options,
+    };
+    this.log = new EventLog(nc);
+    this.publisher = new OutputPublisher(nc);
+    this.snapshots = new SnapshotStore(nc);
+    this.sink = new PublishingSink(this.publisher, options.metrics);
+  }
+
+  /** Hunts with a live actor. */
+  get huntsActive(): number {
+    return this.hunts.size;
+  }
+
+  /** Messages in the log this host has not handled yet. */
+  get lag(): number {
+    return Math.max(0, this.lastStreamSeq - this.position);
+  }
+
+  /** Bytes held by the live rank indexes. */
+  indexBytes(): number {
+    let bytes = 0;
+    for (const actor of this.hunts.values()) bytes += actor.fold.index.stats().bytes;
+    return bytes;
+  }
+
+  /** Starts consuming, answering queries and the periodic work. */
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    this.querySub = this.nc.subscribe("hunt.*.query.*", {
+      callback: (err, msg) => {
+        if (!err) void this.onQuery(msg);
+      },
+    });
+    this.consumer = await consumeBatches(this.nc, {
+      durable: this.opts.durable,
+      filterSubject: this.opts.filterSubject ?? ALL_EVENTS,
+      maxMessages: this.opts.batchSize,
+      onBatch: (batch) => this.onBatch(batch),
+      logger,
+    });
+    this.position = this.consumer.startSeq;
+    this.timers.push(
+      setInterval(() => this.publishTops(), this.opts.topIntervalMs),
+      setInterval(() => this.periodic(), Math.min(5_000, this.opts.snapshotIntervalMs)),
+    );
+    this.watchConnection();
+    logger.info({ durable: this.opts.durable, from: this.position }, "engine consuming");
+  }
+
+  /** Routes a batch to its hunts; stays synchronous unless a hunt needs activating. */
+  private onBatch(batch: LogMessage[]): void | Promise<void> {
+    let pending: Promise<unknown>[] | undefined;
+    for (const msg of batch) {
+      const huntId = huntIdFromSubject(msg.subject);
+      if (huntId !== undefined && !this.hunts.has(huntId)) {
+        const activation = this.activate(huntId, msg.seq - 1);
+        pending ??= [];
+        pending.push(activation);
+      }
+    }
+    if (pending) return Promise.all(pending).then(() => this.foldBatch(batch));
+    this.foldBatch(batch);
+  }
+
+  private foldBatch(batch: LogMessage[]): void {
+    const now = Date.now();
+    const groups = new Map<string, LogMessage[]>();
+    for (const msg of batch) {
+      const huntId = huntIdFromSubject(msg.subject);
+      if (huntId === undefined) {
+        this.rejectSubject(msg);
+        continue;
+      }
+      const group = groups.get(huntId);
+      if (group) group.push(msg);
+      else groups.set(huntId, [msg]);
+    }
+    let applied = 0;
+    for (const [huntId, msgs] of groups) {
+      const actor = this.hunts.get(huntId);
+      if (!actor) continue; // activation failed and was logged; the batch is redelivered on restart
+      this.sink.actor = actor;
+      const before = actor.fold.seq;
+      actor.fold.applyBatch(msgs, this.sink);
+      actor.events += msgs.length;
+      actor.lastActiveAt = now;
+      if (actor.fold.seq > before) applied += msgs.length;
+      if (actor.events - actor.eventsAtSnapshot >= this.opts.snapshotEvery) this.snapshot(huntId, actor);
+    }
+    const last = batch[batch.length - 1];
+    if (last) this.position = Math.max(this.position, last.seq);
+    const metrics = this.opts.metrics;
+    if (metrics && applied > 0) {
+      metrics.applied.inc(applied);
+      for (const msg of batch) metrics.applyLatency.observe((now - msg.time) / 1000);
+    }
+  }
+
+  /** A message on a subject whose hunt id breaks the contract is rejected where its hunt's would be. */
+  private rejectSubject(msg: LogMessage): void {
+    const token = msg.subject.split(".")[1] ?? "";
+    const json = JSON.stringify({
+      seq: msg.seq,
+      eventId: null,
+      type: null,
+      code: "invalid_event",
+      message: `hunt id "${token}" is not 1-64 characters of [A-Za-z0-9_-]`,
+    });
+    this.opts.metrics?.rejected.inc({ code: "invalid_event" });
+    if (token !== "") this.publisher.rejectedRaw(token, msg.seq, 0, encoder.encode(json));
+  }
+
+  /**
+   * Brings a hunt to life: the newest snapshot (if usable), then its log up to `untilSeq`. Outputs
+   * already stored (per the last stored output's Nats-Msg-Id) are not published again; outputs the
+   * log implies but that were never stored are published now.
+   */
+  private activate(huntId: string, untilSeq: number): Promise<HuntActor | undefined> {
+    const existing = this.activating.get(huntId);
+    if (existing) return existing;
+    const promise = this.rebuild(huntId, untilSeq)
+      .then((actor) => {
+        this.hunts.set(huntId, actor);
+        return actor;
+      })
+      .catch((err: Error) => {
+        this.opts.logger.error({ huntId, err: err.message }, "activation failed");
+        return undefined;
+      })
+      .finally(() => this.activating.delete(huntId));
+    this.activating.set(huntId, promise);
+    return promise;
+  }
+
+  private async rebuild(huntId: string, untilSeq: number): Promise<HuntActor> {
+    const { logger, indexKind, topN } = this.opts;
+    const started = performance.now();
+    let fold: HuntFold | undefined;
+    const bytes = await this.snapshots.get(huntId).catch((err: Error) => {
+      logger.warn({ huntId, err: err.message }, "snapshot unreadable; rebuilding from the log");
+      return undefined;
+    });
+    if (bytes) {
+      try {
+        // A snapshot may be ahead of the consumer's ack floor (taken before the ack): the fold
+        // then skips the redelivered messages it already holds.
+        fold = decodeHunt(huntId, bytes, { indexKind, topN });
+      } catch (err) {
+        const reason =
+          err instanceof CorruptSnapshotError
+            ? err.message
+            : `unreadable snapshot: ${(err as Error).message}`;
+        logger.warn({ huntId, reason }, "ignoring the snapshot; rebuilding from the log");
+      }
+    }
+    const snapshotSeq = fold?.seq ?? 0;
+    fold ??= new HuntFold(huntId, createRankIndex(indexKind), topN);
+    const stored = await lastOutputSeq(this.nc, huntId);
+    const actor: HuntActor = {
+      fold,
+      publishAfter: stored,
+      lastOutputSeq: 0,
+      events: 0,
+      eventsAtSnapshot: 0,
+      snapshotSeq,
+      lastActiveAt: Date.now(),
+      topPublished: -1,
+      snapshotting: undefined,
+    };
+    let replayed = 0;
+    if (untilSeq > fold.seq) {
+      const sink = new PublishingSink(this.publisher, undefined);
+      sink.actor = actor;
+      let batch: LogMessage[] = [];
+      for await (const msg of this.log.read(huntId, fold.seq + 1, { untilSeq })) {
+        batch.push(msg);
+        if (batch.length >= 1000) {
+          fold.applyBatch(batch, sink);
+          replayed += batch.length;
+          batch = [];
+        }
+      }
+      fold.applyBatch(batch, sink);
+      replayed += batch.length;
+    }
+    actor.events = replayed;
+    actor.eventsAtSnapshot = 0;
+    logger.info(
+      {
+        huntId,
+        snapshotSeq,
+        replayed,
+        seq: fold.seq,
+        outputsStoredUpTo: stored,
+        ms: Math.round(performance.now() - started),
+      },
+      "hunt activated",
+    );
+    return actor;
+  }
+
+  /**
+   * Writes a snapshot once the outputs it covers are stored: a snapshot must never get ahead of the
+   * outputs, or a crash between the two would lose them for good.
+   */
+  private snapshot(huntId: string, actor: HuntActor): Promise<void> {
+    if (actor.snapshotting) return actor.snapshotting;
+    const bytes = encodeHunt(actor.fold);
+    const seq = actor.fold.seq;
+    const needOutputs = actor.lastOutputSeq;
+    const events = actor.events;
+    const task = (async () => {
+      await this.nc.flush();
+      const stored = await lastOutputSeq(this.nc, huntId);
+      if (stored < needOutputs && needOutputs > actor.publishAfter) {
+        this.opts.logger.warn(
+          { huntId, seq, stored, needOutputs },
+          "outputs not stored yet; snapshot postponed",
+        );
+        return;
+      }
+      await this.snapshots.put(huntId, bytes);
+      actor.snapshotSeq = seq;
+      actor.eventsAtSnapshot = events;
+      this.opts.logger.debug({ huntId, seq, bytes: bytes.length }, "snapshot stored");
+    })()
+      .catch((err: Error) => this.opts.logger.warn({ huntId, err: err.message }, "snapshot failed"))
+      .finally(() => {
+        actor.snapshotting = undefined;
+      });
+    actor.snapshotting = task;
+    return task;
+  }
+
+  /** Publishes `hunt.<id>.top` for hunts whose top changed since the last publish. */
+  private publishTops(): void {
+    for (const actor of this.hunts.values()) {
+      const fold = actor.fold;
+      if (fold.topVersion === actor.topPublished) continue;
+      actor.topPublished = fold.topVersion;
+      const body = JSON.stringify({ seq: fold.seq, entries: fold.index.top(this.opts.topN) });
+      this.publisher.topRaw(fold.huntId, encoder.encode(body));
+    }
+  }
+
+  /** Time-based snapshots, passivation of idle hunts, and the lag reading. */
+  private periodic(): void {
+    const now = Date.now();
+    for (const [huntId, actor] of this.hunts) {
+      const changed = actor.events !== actor.eventsAtSnapshot;
+      if (now - actor.lastActiveAt >= this.opts.idleMs && !actor.snapshotting) {
+        const done = changed ? this.snapshot(huntId, actor) : Promise.resolve();
+        done.then(() => {
+          if (now - actor.lastActiveAt >= this.opts.idleMs && this.hunts.get(huntId) === actor) {
+            this.hunts.delete(huntId);
+            actor.fold.lifecycle.stop();
+            this.opts.logger.info({ huntId, seq: actor.fold.seq }, "hunt passivated");
+          }
+        });
+      } else if (changed && now - actor.lastActiveAt < this.opts.snapshotIntervalMs * 2) {
+        this.snapshot(huntId, actor);
+      }
+    }
+    this.consumer?.streamLastSeq().then(
+      (seq) => {
+        this.lastStreamSeq = seq;
+      },
+      () => {},
+    );
+  }
+
+  /**
+   * After a reconnect, outputs sent just before the disconnect may not have been stored. Rebuilding
+   * the live hunts re-reads the last stored outputs and publishes whatever is missing.
+   */
+  private watchConnection(): void {
+    (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === "disconnect") this.opts.logger.warn("disconnected from NATS; reconnecting");
+        if (s.type !== "reconnect" || this.stopping) continue;
+        const live = [...this.hunts.keys()];
+        this.opts.logger.warn({ hunts: live.length }, "reconnected to NATS; re-activating live hunts");
+        for (const huntId of live) {
+          this.hunts.delete(huntId);
+          this.activate(huntId, this.position);
+        }
+      }
+    })().catch(() => {});
+  }
+
+  private async onQuery(msg: {
+    subject: string;
+    data: Uint8Array;
+    reply?: string;
+    respond(data: Uint8Array): boolean;
+  }) {
+    const [, huntId = "", , op = ""] = msg.subject.split(".");
+    if (!msg.reply) return;
+    if (this.opts.owns && !this.opts.owns(huntId)) return;
+    const reply = (body: unknown) => msg.respond(encoder.encode(JSON.stringify(body)));
+    if (!QUERY_OPS.includes(op as QueryOp)) {
+      return reply(
+        queryError("invalid_request", `unknown query "${op}": use one of ${QUERY_OPS.join(", ")}`),
+      );
+    }
+    if (!isValidHuntId(huntId))
+      return reply(queryError("invalid_request", `hunt id "${huntId}" is not valid`));
+    let request: Record<string, unknown> = {};
+    if (msg.data.length > 0) {
+      try {
+        const parsed: unknown = JSON.parse(Buffer.from(msg.data).toString("utf8"));
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+          throw new Error("not an object");
+        request = parsed as Record<string, unknown>;
+      } catch (err) {
+        return reply(
+          queryError("invalid_request", `the request is not a JSON object: ${(err as Error).message}`),
+        );
+      }
+    }
+    let actor = this.hunts.get(huntId);
+    if (!actor) {
+      if ((await this.log.lastSeq(huntId)) === 0) {
+        return reply(queryError("unknown_hunt", `no events have been published for hunt "${huntId}"`));
+      }
+      actor = (await this.activate(huntId, this.position)) ?? undefined;
+      if (!actor) return reply(queryError("unavailable", `hunt "${huntId}" could not be loaded; try again`));
+    }
+    actor.lastActiveAt = Date.now();
+    try {
+      reply(answer(actor.fold, op as QueryOp, request));
+    } catch (err) {
+      reply(queryError("invalid_request", (err as Error).message));
+    }
+  }
+
+  /** Graceful stop: stop fetching, finish and ack the batch in hand, snapshot changed hunts. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.querySub?.unsubscribe();
+    await this.consumer?.stop();
+    await Promise.all([...this.activating.values()]);
+    this.publishTops();
+    await Promise.all(
+      [...this.hunts].map(([huntId, actor]) =>
+        actor.events !== actor.eventsAtSnapshot ? this.snapshot(huntId, actor) : actor.snapshotting,
+      ),
+    );
+    await this.nc.flush();
+  }
+
+  /** The live fold of a hunt, if active (for tests and the demo). */
+  fold(huntId: string): HuntFold | undefined {
+    return this.hunts.get(huntId)?.fold;
+  }
+}

@@ -1,0 +1,167 @@
+// The engine's Prometheus metrics (prom-client) and the /metrics + /healthz HTTP endpoint.
+import { createServer, type Server } from "node:http";
+import {
+  constants,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+} from "node:perf_hooks";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
+
+/** What /healthz and the gauges read from the engine on each scrape. */
+export interface EngineProbe {
+  /** Connected to NATS. */
+  connected(): boolean;
+  /** Messages in the log not yet handled by this engine. */
+  lag(): number;
+  /** Hunts with a live actor. */
+  huntsActive(): number;
+  /** Bytes held by all live rank indexes. */
+  indexBytes(): number;
+}
+
+/** The metrics of one engine process. */
+export class EngineMetrics {
+  readonly registry = new Registry();
+  readonly applied = new Counter({
+    name: "cairn_events_applied_total",
+    help: "Input events applied",
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: "cairn_events_rejected_total",
+    help: "Input events rejected, by code",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  readonly applyLatency = new Histogram({
+    name: "cairn_apply_latency_seconds",
+    help: "From the JetStream timestamp of an event to its outputs published",
+    buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly gcPause = new Histogram({
+    name: "cairn_gc_pause_seconds",
+    help: "Garbage-collector pauses, by kind",
+    labelNames: ["kind"] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  /** GC pauses since the last `takeGcWindow`, for live displays. */
+  private gcWindow = { count: 0, major: 0, totalMs: 0, maxMs: 0 };
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly gcObserver: PerformanceObserver;
+  private server: Server | undefined;
+
+  constructor(probe: EngineProbe) {
+    const loopDelay = this.loopDelay;
+    new Gauge({
+      name: "cairn_consumer_lag",
+      help: "Messages in HUNT_EVENTS not yet handled by this engine",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.lag());
+      },
+    });
+    new Gauge({
+      name: "cairn_hunts_active",
+      help: "Hunts with a live actor in this engine",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.huntsActive());
+      },
+    });
+    new Gauge({
+      name: "cairn_native_index_bytes",
+      help: "Bytes held by the rank indexes of the live hunts",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.indexBytes());
+      },
+    });
+    new Gauge({
+      name: "cairn_event_loop_delay_seconds",
+      help: "Event-loop delay since the last scrape, by quantile",
+      labelNames: ["quantile"] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ quantile: "0.5" }, loopDelay.percentile(50) / 1e9);
+        this.set({ quantile: "0.99" }, loopDelay.percentile(99) / 1e9);
+        this.set({ quantile: "1" }, loopDelay.max / 1e9);
+        loopDelay.reset();
+      },
+    });
+    this.loopDelay.enable();
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind =
+          GC_KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? "other";
+        this.gcPause.observe({ kind }, entry.duration / 1000);
+        const w = this.gcWindow;
+        w.count++;
+        if (kind === "major") w.major++;
+        w.totalMs += entry.duration;
+        if (entry.duration > w.maxMs) w.maxMs = entry.duration;
+      }
+    });
+    this.gcObserver.observe({ entryTypes: ["gc"] });
+  }
+
+  /** GC pauses since the previous call: count, major count, total and longest pause in ms. */
+  takeGcWindow(): { count: number; major: number; totalMs: number; maxMs: number } {
+    const w = this.gcWindow;
+    this.gcWindow = { count: 0, major: 0, totalMs: 0, maxMs: 0 };
+    return w;
+  }
+
+  /** Serves /metrics and /healthz on 127.0.0.1 or `host`; `healthy` decides readiness. */
+  async listen(
+    port: number,
+    healthy: () => { ok: boolean; detail: Record<string, unknown> },
+    host = "0.0.0.0",
+  ) {
+    this.server = createServer((req, res) => {
+      if (req.url === "/metrics") {
+        this.registry.metrics().then(
+          (body) => {
+            res.writeHead(200, { "content-type": this.registry.contentType });
+            res.end(body);
+          },
+          (err: Error) => {
+            res.writeHead(500);
+            res.end(err.message);
+          },
+        );
+      } else if (req.url === "/healthz") {
+        const h = healthy();
+        res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: h.ok, ...h.detail }));
+      } else {
+        res.writeHead(404);
+        res.end("not found: try /metrics or /healthz\n");
+      }
+    });
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address();
+    return typeof addr === "object" && addr ? addr.port : port;
+  }
+
+  /** Stops observing and closes the HTTP endpoint. */
+  async close(): Promise<void> {
+    this.gcObserver.disconnect();
+    this.loopDelay.disable();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,234 @@
+// The canonical serialisation of a hunt's whole state: the snapshot format and the input of
+// `stateHash`. Every part is written in an order the log defines (join order, find order, rank
+// order), so the same log prefix always gives the same bytes.
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { deserializeRankIndex, type RankIndexKind } from "../native/index.ts";
+import { HuntFold, PLAYER_JOINED, PLAYER_LEFT } from "./hunt-fold.ts";
+import { HUNT_STATUSES, type HuntStatus } from "./hunt-machine.ts";
+
+const MAGIC = 0x484e5243; // "CRNH" little-endian
+const VERSION = 1;
+
+/** A snapshot that cannot be used; the host logs it and rebuilds from the log. */
+export class CorruptSnapshotError extends Error {
+  readonly code = "corrupt_snapshot";
+  constructor(message: string) {
+    super(`corrupt snapshot: ${message}`);
+    this.name = "CorruptSnapshotError";
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** An append-only little-endian byte buffer. */
+class ByteWriter {
+  private buf = new Uint8Array(1 << 16);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = v;
+  }
+  u32(v: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+  f64(v: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.length, v, true);
+    this.length += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  string(s: string): void {
+    this.bytes(encoder.encode(s));
+  }
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** Reads what ByteWriter wrote, with bounds checks that name what was truncated. */
+class ByteReader {
+  private readonly view: DataView;
+  offset = 0;
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  private need(n: number, what: string): void {
+    if (this.offset + n > this.buf.length) throw new CorruptSnapshotError(`truncated in ${what}`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.offset++]!;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.view.getUint32(this.offset, true);
+    this.offset += 4;
+    return v;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.view.getFloat64(this.offset, true);
+    this.offset += 8;
+    return v;
+  }
+  bytes(what: string): Uint8Array {
+    const n = this.u32(what);
+    this.need(n, what);
+    const b = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return b;
+  }
+  string(what: string): string {
+    return decoder.decode(this.bytes(what));
+  }
+}
+
+/** The canonical bytes of a hunt: header, definition, players in join order, finds, hints, index. */
+export function encodeHunt(fold: HuntFold): Uint8Array {
+  const w = new ByteWriter();
+  w.u32(MAGIC);
+  w.u32(VERSION);
+  w.f64(fold.seq);
+  w.u8(HUNT_STATUSES.indexOf(fold.status));
+  w.string(fold.title);
+  w.f64(fold.createdAt);
+  w.f64(fold.startedAt);
+  w.f64(fold.endedAt);
+  w.u32(fold.treasures.length);
+  for (let t = 0; t < fold.treasures.length; t++) {
+    const treasure = fold.treasures[t]!;
+    w.string(treasure.id);
+    w.f64(treasure.points);
+    w.string(treasure.answerSha256 ?? "");
+    w.u32(fold.findCounts[t]!);
+  }
+  const rules = fold.rules;
+  w.u32(rules.firstFinderBonus.length);
+  for (const b of rules.firstFinderBonus) w.f64(b);
+  w.f64(rules.hintPenalty);
+  w.f64(rules.maxPlayers ?? -1);
+  const n = fold.playerIds.length;
+  w.u32(n);
+  for (let pid = 0; pid < n; pid++) {
+    w.string(fold.playerIds[pid]!);
+    w.u8(fold.playerState[pid]!);
+    w.f64(fold.playerScore[pid]!);
+    w.f64(fold.playerTiebreak[pid]!);
+  }
+  // Set iteration order is insertion order, and insertion follows the log.
+  w.u32(fold.found.size);
+  for (const key of fold.found) w.f64(key);
+  w.u32(fold.hinted.size);
+  for (const key of fold.hinted) w.f64(key);
+  w.bytes(fold.index.serialize());
+  const body = w.finish();
+  const out = new Uint8Array(body.length + 4);
+  out.set(body);
+  new DataView(out.buffer).setUint32(body.length, crc32(body), true);
+  return out;
+}
+
+/** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
+export function decodeHunt(
+  huntId: string,
+  bytes: Uint8Array,
+  options: { indexKind?: RankIndexKind; topN?: number } = {},
+): HuntFold {
+  if (bytes.length < 12) throw new CorruptSnapshotError(`only ${bytes.length} bytes`);
+  const body = bytes.subarray(0, bytes.length - 4);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + body.length, 4).getUint32(0, true);
+  if (crc32(body) !== stored) throw new CorruptSnapshotError("checksum mismatch");
+  const r = new ByteReader(body);
+  if (r.u32("magic") !== MAGIC) throw new CorruptSnapshotError("not a Cairn hunt snapshot (bad magic)");
+  const version = r.u32("version");
+  if (version !== VERSION) throw new CorruptSnapshotError(`version ${version}, this engine reads ${VERSION}`);
+  const seq = r.f64("seq");
+  const status = HUNT_STATUSES[r.u8("status")] as HuntStatus | undefined;
+  if (status === undefined) throw new CorruptSnapshotError("unknown status");
+  const title = r.string("title");
+  const createdAt = r.f64("createdAt");
+  const startedAt = r.f64("startedAt");
+  const endedAt = r.f64("endedAt");
+  const nTreasures = r.u32("treasure count");
+  const treasures = [];
+  const findCounts = new Uint32Array(nTreasures);
+  for (let t = 0; t < nTreasures; t++) {
+    const id = r.string("treasure id");
+    const points = r.f64("treasure points");
+    const sha = r.string("treasure answer");
+    findCounts[t] = r.u32("find count");
+    treasures.push({ id, points, answerSha256: sha === "" ? null : sha });
+  }
+  const nBonus = r.u32("bonus count");
+  const firstFinderBonus = [];
+  for (let i = 0; i < nBonus; i++) firstFinderBonus.push(r.f64("bonus"));
+  const hintPenalty = r.f64("hint penalty");
+  const maxPlayers = r.f64("max players");
+  const nPlayers = r.u32("player count");
+  const players: { id: string; state: number; score: number; tiebreak: number }[] = [];
+  for (let pid = 0; pid < nPlayers; pid++) {
+    const id = r.string("player id");
+    const state = r.u8("player state");
+    if (state !== PLAYER_JOINED && state !== PLAYER_LEFT) throw new CorruptSnapshotError("bad player state");
+    players.push({ id, state, score: r.f64("player score"), tiebreak: r.f64("player tiebreak") });
+  }
+  const found: number[] = [];
+  const nFound = r.u32("found count");
+  for (let i = 0; i < nFound; i++) found.push(r.f64("found"));
+  const hinted: number[] = [];
+  const nHinted = r.u32("hinted count");
+  for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
+  let index: ReturnType<typeof deserializeRankIndex>;
+  try {
+    index = deserializeRankIndex(r.bytes("rank index"), options.indexKind);
+  } catch (err) {
+    throw new CorruptSnapshotError(`rank index: ${(err as Error).message}`);
+  }
+  if (r.offset !== body.length) throw new CorruptSnapshotError("trailing bytes");
+
+  const fold = new HuntFold(huntId, index, options.topN, status);
+  fold.seq = seq;
+  fold.title = title;
+  fold.createdAt = createdAt;
+  fold.startedAt = startedAt;
+  fold.endedAt = endedAt;
+  fold.treasures = treasures;
+  fold.treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
+  fold.findCounts = findCounts;
+  fold.rules = { firstFinderBonus, hintPenalty, maxPlayers: maxPlayers < 0 ? null : maxPlayers };
+  for (const p of players) {
+    const pid = fold.addPlayer(p.id, p.state);
+    fold.playerScore[pid] = p.score;
+    fold.playerTiebreak[pid] = p.tiebreak;
+    if (p.state === PLAYER_JOINED) fold.joined++;
+  }
+  for (const key of found) fold.found.add(key);
+  for (const key of hinted) fold.hinted.add(key);
+  if (fold.joined !== index.size) {
+    throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);
+  }
+  return fold;
+}
+
+/** The hex sha256 of the hunt's canonical bytes: equal live, after a restart, and in replay. */
+export function stateHash(fold: HuntFold): string {
+  return createHash("sha256").update(encodeHunt(fold)).digest("hex");
+}

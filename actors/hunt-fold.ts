@@ -1,0 +1,454 @@
+// The pure, deterministic fold of one hunt: (state, log message) -> (state', outputs). It reads no
+// clock, no randomness and no unordered iteration; time comes from the JetStream message. A batch of
+// messages is checked and scored in JS, then crosses into the rank index once.
+import { createHash } from "node:crypto";
+import type { RankIndex } from "../native/index.ts";
+import { OP_REMOVE, OP_UPSERT } from "../native/index.ts";
+import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../schemas/index.ts";
+import { type EventType, HuntLifecycle, type HuntStatus } from "./hunt-machine.ts";
+
+/** One input message of the hunt's log. */
+export interface FoldInput {
+  /** JetStream stream sequence: the authoritative order. */
+  seq: number;
+  /** JetStream timestamp, ms since the epoch: the authoritative time. */
+  time: number;
+  /** The raw message body as published. */
+  data: Uint8Array;
+}
+
+/** Where the fold writes its outputs, in input order. Plain arguments, so the hot path builds no objects. */
+export interface OutputSink {
+  /** A rank change (DESIGN.md, "Ranking"). */
+  rank(
+    seq: number,
+    playerId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    players: number,
+  ): void;
+  /** An input that was not applied, with its reason. */
+  rejected(
+    seq: number,
+    eventId: string | null,
+    type: string | null,
+    code: RejectionCode,
+    message: string,
+  ): void;
+}
+
+/** The definition of one treasure. */
+export interface Treasure {
+  id: string;
+  points: number;
+  /** Lowercase hex sha256 of the expected answer, or null when any answer (or none) is accepted. */
+  answerSha256: string | null;
+}
+
+/** The hunt's rules with their defaults applied. */
+export interface HuntRules {
+  firstFinderBonus: number[];
+  hintPenalty: number;
+  /** null: no limit. */
+  maxPlayers: number | null;
+}
+
+/** Player states in `playerState`. */
+export const PLAYER_JOINED = 1;
+export const PLAYER_LEFT = 2;
+
+/** Scratch typed arrays for one batch, reused across batches and hunts (the fold is synchronous). */
+class BatchScratch {
+  capacity = 0;
+  ops = new Uint8Array(0);
+  slots = new Uint32Array(0);
+  scores = new Float64Array(0);
+  tiebreaks = new Float64Array(0);
+  out = new Int32Array(0);
+  /** Per op: the player's pid, and the number of ranked players after it. */
+  pids = new Uint32Array(0);
+  players = new Uint32Array(0);
+
+  ensure(n: number): void {
+    if (n <= this.capacity) return;
+    const cap = Math.max(n, this.capacity * 2, 1024);
+    this.capacity = cap;
+    this.ops = new Uint8Array(cap);
+    this.slots = new Uint32Array(cap);
+    this.scores = new Float64Array(cap);
+    this.tiebreaks = new Float64Array(cap);
+    this.out = new Int32Array(cap * 2);
+    this.pids = new Uint32Array(cap);
+    this.players = new Uint32Array(cap);
+  }
+}
+
+const scratch = new BatchScratch();
+
+/** A rejection waiting for its batch's index call, so that outputs leave in input order. */
+interface PendingRejection {
+  /** How many index ops were queued before it. */
+  afterOps: number;
+  seq: number;
+  eventId: string | null;
+  type: string | null;
+  code: RejectionCode;
+  message: string;
+}
+
+/** How many top ranks `topVersion` watches by default. */
+export const DEFAULT_TOP_N = 10;
+
+function growF64(a: Float64Array, n: number): Float64Array {
+  if (n <= a.length) return a;
+  const b = new Float64Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+function growU32(a: Uint32Array, n: number): Uint32Array {
+  if (n <= a.length) return a;
+  const b = new Uint32Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+function growU8(a: Uint8Array, n: number): Uint8Array {
+  if (n <= a.length) return a;
+  const b = new Uint8Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/**
+ * The state of one hunt and the fold over its log. Players are numbered by join order (`pid`), which
+ * the log defines; per-player state lives in typed arrays indexed by pid.
+ */
+export class HuntFold {
+  /** Last input sequence processed (applied or rejected); 0 before any. */
+  seq = 0;
+  /** The lifecycle machine. */
+  readonly lifecycle: HuntLifecycle;
+  title = "";
+  /** JetStream times of the lifecycle events, ms since the epoch; 0 when not reached. */
+  createdAt = 0;
+  startedAt = 0;
+  endedAt = 0;
+  treasures: Treasure[] = [];
+  /** Treasure id → index into `treasures`. */
+  treasureIndex = new Map<string, number>();
+  /** Per treasure: how many players found it. */
+  findCounts = new Uint32Array(0);
+  rules: HuntRules = { firstFinderBonus: [], hintPenalty: 0, maxPlayers: null };
+
+  /** Player id → pid (join order), for every player who ever joined. */
+  readonly pids = new Map<string, number>();
+  /** pid → player id. */
+  readonly playerIds: string[] = [];
+  /** pid → PLAYER_JOINED or PLAYER_LEFT. */
+  playerState: Uint8Array = new Uint8Array(1024);
+  /** pid → score. */
+  playerScore: Float64Array = new Float64Array(1024);
+  /** pid → input seq of the last score change (the tie-break). */
+  playerTiebreak: Float64Array = new Float64Array(1024);
+  /** pid → slot in the rank index. */
+  playerSlot: Uint32Array = new Uint32Array(1024);
+  /** Players currently joined (= ranked). */
+  joined = 0;
+  /** (pid, treasure) pairs found and hinted, keyed pid * treasureCount + treasure, in log order. */
+  readonly found = new Set<number>();
+  readonly hinted = new Set<number>();
+
+  /** Increases whenever a rank within the first `topN` changes: the host publishes top-N on change. */
+  topVersion = 0;
+
+  constructor(
+    /** The hunt's id. */
+    readonly huntId: string,
+    /** The rank index (native or pure TS). */
+    readonly index: RankIndex,
+    /** How many top ranks `topVersion` watches. */
+    readonly topN = DEFAULT_TOP_N,
+    status: HuntStatus = "none",
+  ) {
+    this.lifecycle = new HuntLifecycle(status);
+  }
+
+  /** The hunt's status. */
+  get status(): HuntStatus {
+    return this.lifecycle.status;
+  }
+
+  /** Folds one message. */
+  apply(msg: FoldInput, sink: OutputSink): void {
+    this.applyBatch([msg], sink);
+  }
+
+  /**
+   * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
+   * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index.
+   */
+  applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
+    scratch.ensure(msgs.length);
+    const s = scratch;
+    let nOps = 0;
+    let rejections: PendingRejection[] | undefined;
+    for (let i = 0; i < msgs.length; i++) {
+      const msg = msgs[i]!;
+      const seq = msg.seq;
+      if (seq <= this.seq) continue;
+      this.seq = seq;
+      const decoded: DecodedEvent = decodeEvent(msg.data);
+      let problem: PendingRejection | undefined;
+      if (!decoded.ok) {
+        problem = {
+          afterOps: nOps,
+          seq,
+          eventId: decoded.eventId,
+          type: decoded.type,
+          code: decoded.code,
+          message: decoded.message,
+        };
+      } else {
+        const event = decoded.event;
+        const result = this.decide(event, seq, msg.time, nOps);
+        if (typeof result === "number") {
+          nOps = result;
+        } else {
+          problem = {
+            afterOps: nOps,
+            seq,
+            eventId: event.id,
+            type: event.type,
+            code: result.code,
+            message: result.message,
+          };
+        }
+      }
+      if (problem) {
+        rejections ??= [];
+        rejections.push(problem);
+      }
+    }
+    if (nOps > 0) this.index.applyBatch(s.ops, s.slots, s.scores, s.tiebreaks, nOps, s.out);
+    this.emit(nOps, rejections, sink);
+  }
+
+  private emit(nOps: number, rejections: PendingRejection[] | undefined, sink: OutputSink): void {
+    const s = scratch;
+    const topN = this.topN;
+    let r = 0;
+    const nRej = rejections ? rejections.length : 0;
+    for (let op = 0; op <= nOps; op++) {
+      while (r < nRej && rejections![r]!.afterOps === op) {
+        const p = rejections![r++]!;
+        sink.rejected(p.seq, p.eventId, p.type, p.code, p.message);
+      }
+      if (op === nOps) break;
+      const rank = s.out[2 * op]!;
+      const previousRank = s.out[2 * op + 1]!;
+      const pid = s.pids[op]!;
+      if ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN)) this.topVersion++;
+      sink.rank(s.tiebreaks[op]!, this.playerIds[pid]!, s.scores[op]!, rank, previousRank, s.players[op]!);
+    }
+  }
+
+  /** Queues an index op for `pid`; returns the new op count. */
+  private queue(nOps: number, op: number, pid: number, score: number, seq: number): number {
+    const s = scratch;
+    s.ops[nOps] = op;
+    s.slots[nOps] = this.playerSlot[pid]!;
+    s.scores[nOps] = score;
+    // The tie-break of an upsert is the seq of the change; a remove carries its seq here too, so
+    // that `emit` can name the input of every op from one array.
+    s.tiebreaks[nOps] = seq;
+    s.pids[nOps] = pid;
+    s.players[nOps] = this.joined;
+    return nOps + 1;
+  }
+
+  /**
+   * Checks one event against the state in DESIGN.md's order and applies it. Returns the new op
+   * count when applied, or the rejection.
+   */
+  private decide(
+    event: HuntEvent,
+    seq: number,
+    time: number,
+    nOps: number,
+  ): number | { code: RejectionCode; message: string } {
+    const type = event.type as EventType;
+    if (!this.lifecycle.accepts(type)) {
+      return {
+        code: "invalid_state",
+        message:
+          this.status === "none"
+            ? `${type} needs a hunt, and hunt "${this.huntId}" has not been created`
+            : `${type} is not accepted while the hunt is ${this.status}`,
+      };
+    }
+    switch (event.type) {
+      case "HuntCreated": {
+        const d = event.data;
+        this.title = d.title;
+        this.treasures = d.treasures.map((t) => ({
+          id: t.id,
+          points: t.points,
+          answerSha256: t.answerSha256 ?? null,
+        }));
+        this.treasureIndex = new Map(this.treasures.map((t, i) => [t.id, i]));
+        this.findCounts = new Uint32Array(this.treasures.length);
+        this.rules = {
+          firstFinderBonus: d.rules?.firstFinderBonus ?? [],
+          hintPenalty: d.rules?.hintPenalty ?? 0,
+          maxPlayers: d.rules?.maxPlayers ?? null,
+        };
+        this.createdAt = time;
+        this.lifecycle.transition(type);
+        return nOps;
+      }
+      case "HuntStarted":
+        this.startedAt = time;
+        this.lifecycle.transition(type);
+        return nOps;
+      case "HuntEnded":
+        this.endedAt = time;
+        this.lifecycle.transition(type);
+        return nOps;
+      case "HuntPaused":
+      case "HuntResumed":
+        this.lifecycle.transition(type);
+        return nOps;
+      case "PlayerJoined": {
+        const id = event.data.playerId;
+        const known = this.pids.get(id);
+        if (known !== undefined) {
+          return this.playerState[known] === PLAYER_JOINED
+            ? { code: "already_joined", message: `player "${id}" has already joined` }
+            : { code: "player_left", message: `player "${id}" left this hunt and cannot rejoin` };
+        }
+        const max = this.rules.maxPlayers;
+        if (max !== null && this.joined >= max) {
+          return { code: "hunt_full", message: `the hunt is full (maxPlayers ${max})` };
+        }
+        const pid = this.addPlayer(id);
+        this.playerTiebreak[pid] = seq;
+        this.joined++;
+        return this.queue(nOps, OP_UPSERT, pid, 0, seq);
+      }
+      case "PlayerLeft": {
+        const pid = this.joinedPid(event.data.playerId);
+        if (pid < 0) return unknownPlayer(event.data.playerId);
+        this.playerState[pid] = PLAYER_LEFT;
+        this.joined--;
+        return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
+      }
+      case "TreasureFound": {
+        const d = event.data;
+        const pid = this.joinedPid(d.playerId);
+        if (pid < 0) return unknownPlayer(d.playerId);
+        const t = this.treasureIndex.get(d.treasureId);
+        if (t === undefined) return unknownTreasure(d.treasureId);
+        const key = pid * this.treasures.length + t;
+        if (this.found.has(key)) {
+          return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
+        }
+        const treasure = this.treasures[t]!;
+        if (treasure.answerSha256 !== null) {
+          if (d.answer === undefined) {
+            return { code: "wrong_answer", message: `treasure "${d.treasureId}" needs an answer` };
+          }
+          if (createHash("sha256").update(d.answer, "utf8").digest("hex") !== treasure.answerSha256) {
+            return { code: "wrong_answer", message: `wrong answer for treasure "${d.treasureId}"` };
+          }
+        }
+        const k = this.findCounts[t]!;
+        const bonus = this.rules.firstFinderBonus[k] ?? 0;
+        const overflow = this.checkScore(pid, treasure.points + bonus);
+        if (overflow) return overflow;
+        this.found.add(key);
+        this.findCounts[t] = k + 1;
+        return this.addScore(nOps, pid, treasure.points + bonus, seq);
+      }
+      case "HintTaken": {
+        const d = event.data;
+        const pid = this.joinedPid(d.playerId);
+        if (pid < 0) return unknownPlayer(d.playerId);
+        const t = this.treasureIndex.get(d.treasureId);
+        if (t === undefined) return unknownTreasure(d.treasureId);
+        const key = pid * this.treasures.length + t;
+        if (this.found.has(key)) {
+          return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
+        }
+        if (this.hinted.has(key)) {
+          return {
+            code: "already_hinted",
+            message: `player "${d.playerId}" already took the hint for "${d.treasureId}"`,
+          };
+        }
+        const overflow = this.checkScore(pid, -this.rules.hintPenalty);
+        if (overflow) return overflow;
+        this.hinted.add(key);
+        return this.addScore(nOps, pid, -this.rules.hintPenalty, seq);
+      }
+      case "ScoreAdjusted": {
+        const d = event.data;
+        const pid = this.joinedPid(d.playerId);
+        if (pid < 0) return unknownPlayer(d.playerId);
+        const overflow = this.checkScore(pid, d.delta);
+        if (overflow) return overflow;
+        return this.addScore(nOps, pid, d.delta, seq);
+      }
+    }
+  }
+
+  /** The pid of a joined player, or -1. */
+  private joinedPid(playerId: string): number {
+    const pid = this.pids.get(playerId);
+    return pid !== undefined && this.playerState[pid] === PLAYER_JOINED ? pid : -1;
+  }
+
+  /** Scores stay safe integers: a change that would leave that range is rejected, not wrapped. */
+  private checkScore(pid: number, delta: number): { code: RejectionCode; message: string } | undefined {
+    const next = this.playerScore[pid]! + delta;
+    if (Number.isSafeInteger(next)) return undefined;
+    return {
+      code: "invalid_event",
+      message: `the score of "${this.playerIds[pid]}" would leave the safe-integer range`,
+    };
+  }
+
+  /** Applies a score delta; a zero delta changes neither score nor tie-break and publishes nothing. */
+  private addScore(nOps: number, pid: number, delta: number, seq: number): number {
+    if (delta === 0) return nOps;
+    const score = this.playerScore[pid]! + delta;
+    this.playerScore[pid] = score;
+    this.playerTiebreak[pid] = seq;
+    return this.queue(nOps, OP_UPSERT, pid, score, seq);
+  }
+
+  /** Registers a new player in join order; returns its pid. */
+  addPlayer(playerId: string, state = PLAYER_JOINED): number {
+    const pid = this.playerIds.length;
+    const n = pid + 1;
+    this.playerState = growU8(this.playerState, n);
+    this.playerScore = growF64(this.playerScore, n);
+    this.playerTiebreak = growF64(this.playerTiebreak, n);
+    this.playerSlot = growU32(this.playerSlot, n);
+    this.playerIds.push(playerId);
+    this.pids.set(playerId, pid);
+    this.playerState[pid] = state;
+    this.playerScore[pid] = 0;
+    this.playerSlot[pid] = this.index.intern(playerId);
+    return pid;
+  }
+}
+
+function unknownPlayer(playerId: string) {
+  return { code: "unknown_player" as const, message: `player "${playerId}" has not joined this hunt` };
+}
+
+function unknownTreasure(treasureId: string) {
+  return { code: "unknown_treasure" as const, message: `the hunt has no treasure "${treasureId}"` };
+}

@@ -1,0 +1,115 @@
+// The hunt lifecycle as an XState v5 machine: which event types each status accepts, and where
+// lifecycle events lead. The fold consults it; it holds no scores and performs no side effects.
+import { type AnyEventObject, createActor, type SnapshotFrom, setup } from "xstate";
+
+/** Every status a hunt can be in; `none` means no HuntCreated has been accepted yet. */
+export const HUNT_STATUSES = ["none", "created", "running", "paused", "ended"] as const;
+export type HuntStatus = (typeof HUNT_STATUSES)[number];
+
+/** Every input event type of the contract. */
+export const EVENT_TYPES = [
+  "HuntCreated",
+  "HuntStarted",
+  "HuntPaused",
+  "HuntResumed",
+  "HuntEnded",
+  "PlayerJoined",
+  "PlayerLeft",
+  "TreasureFound",
+  "HintTaken",
+  "ScoreAdjusted",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+// Player events are accepted in place (no target, a no-op action, since XState's `can` counts only
+// transitions that do something): the machine says *whether* the status allows them; the fold's
+// checks (joined, found, …) come after, in the order DESIGN.md lists them.
+const stay = { actions: "accept" } as const;
+
+/** The lifecycle: none → created → running ⇄ paused → ended (DESIGN.md, "Input events"). */
+export const huntMachine = setup({
+  types: {} as { events: { type: EventType } },
+  actions: { accept: () => {} },
+}).createMachine({
+  id: "hunt",
+  initial: "none",
+  states: {
+    none: {
+      on: { HuntCreated: "created" },
+    },
+    created: {
+      on: { HuntStarted: "running", PlayerJoined: stay, PlayerLeft: stay, ScoreAdjusted: stay },
+    },
+    running: {
+      on: {
+        HuntPaused: "paused",
+        HuntEnded: "ended",
+        PlayerJoined: stay,
+        PlayerLeft: stay,
+        TreasureFound: stay,
+        HintTaken: stay,
+        ScoreAdjusted: stay,
+      },
+    },
+    paused: {
+      on: { HuntResumed: "running", HuntEnded: "ended", PlayerLeft: stay, ScoreAdjusted: stay },
+    },
+    ended: {
+      on: { PlayerLeft: stay, ScoreAdjusted: stay },
+    },
+  },
+});
+
+type HuntSnapshot = SnapshotFrom<typeof huntMachine>;
+
+function snapshotAt(status: HuntStatus): HuntSnapshot {
+  return huntMachine.resolveState({ value: status, context: {} });
+}
+
+/**
+ * `ACCEPTS[status][type]`: whether the machine takes that event in that status. Derived once from
+ * the machine itself, so the per-event check on the hot path is a table lookup, not an XState call.
+ */
+export const ACCEPTS: Readonly<Record<HuntStatus, Readonly<Record<EventType, boolean>>>> = Object.freeze(
+  Object.fromEntries(
+    HUNT_STATUSES.map((status) => {
+      const snap = snapshotAt(status);
+      return [
+        status,
+        Object.freeze(Object.fromEntries(EVENT_TYPES.map((type) => [type, snap.can({ type })]))),
+      ];
+    }),
+  ) as Record<HuntStatus, Record<EventType, boolean>>,
+);
+
+/**
+ * A long-lived lifecycle actor for one hunt. Lifecycle events go through `send` (rare); the fold
+ * reads `status` on every event, which is a field read.
+ */
+export class HuntLifecycle {
+  private readonly actor;
+  /** The current status, mirrored from the actor after every transition. */
+  status: HuntStatus;
+
+  constructor(status: HuntStatus = "none") {
+    this.actor = createActor(huntMachine, { snapshot: snapshotAt(status) }).start();
+    this.status = status;
+  }
+
+  /** Whether the current status accepts an event of this type. */
+  accepts(type: EventType): boolean {
+    return ACCEPTS[this.status][type];
+  }
+
+  /** Sends a lifecycle event that `accepts` allowed; returns the new status. */
+  transition(type: EventType): HuntStatus {
+    this.actor.send({ type } as AnyEventObject as { type: EventType });
+    this.status = this.actor.getSnapshot().value as HuntStatus;
+    return this.status;
+  }
+
+  /** Stops the actor (passivation). */
+  stop(): void {
+    this.actor.stop();
+  }
+}

@@ -1,0 +1,286 @@
+// A simulated game server for the demo and the end-to-end benchmark: publishes a hunt's events
+// through NATS like any outside publisher, and measures event → rank-message latency by
+// subscribing to the rank stream. It must run in a different process from the engine.
+import { createHash } from "node:crypto";
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+
+/** What to simulate. */
+export interface LoadPlan {
+  huntId: string;
+  /** Players who join. */
+  players: number;
+  /** Players who then play (the first `activePlayers` to join). */
+  activePlayers: number;
+  treasures: number;
+  /** Events per second during play. */
+  rate: number;
+  /** Seconds of play. */
+  durationSec: number;
+  /** Share of finds among play events; the rest are adjustments, hints and a few invalid events. */
+  findShare?: number;
+  /** Share of hints. */
+  hintShare?: number;
+  /** Share of invalid events (bad JSON, unknown types). */
+  invalidShare?: number;
+  /** PRNG seed (the load is random; the engine's fold is not). */
+  seed?: number;
+}
+
+/** Figures of one second (or any window) of play. */
+export interface LoadWindow {
+  sent: number;
+  rankMessages: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+const ANSWER = "golden key";
+const ANSWER_SHA = createHash("sha256").update(ANSWER, "utf8").digest("hex");
+
+/** A small, fast seeded PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function histogramMs(h: RecordableHistogram, p: number): number {
+  return h.count === 0 ? 0 : h.percentile(p) / 1e6;
+}
+
+/** Publishes a hunt's events at a fixed rate and measures the rank messages that come back. */
+export class LoadGenerator {
+  private readonly random: () => number;
+  private readonly found: Uint8Array;
+  private readonly hinted: Uint8Array;
+  /** Send time (ns, monotonic) and player of play event k, whose stream seq is `baseSeq + k`. */
+  private sendTimes = new Float64Array(0);
+  private sendPlayer = new Int32Array(0);
+  private baseSeq = 0;
+  private sent = 0;
+  private sub: Subscription | undefined;
+  /** Latency of every rank message of the play phase, ns. */
+  readonly total: RecordableHistogram = createHistogram();
+  private window: RecordableHistogram = createHistogram();
+  private windowSent = 0;
+  private windowRanks = 0;
+  /** Rank messages whose player differs from the event at that seq (the seq mapping broke). */
+  mismatches = 0;
+  rankMessages = 0;
+  /** The last seq of the log once the hunt has ended. */
+  lastSeq = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly plan: LoadPlan,
+  ) {
+    this.random = prng(plan.seed ?? 42);
+    this.found = new Uint8Array(plan.activePlayers * plan.treasures);
+    this.hinted = new Uint8Array(plan.activePlayers * plan.treasures);
+  }
+
+  private subject(): string {
+    return `hunt.${this.plan.huntId}.events`;
+  }
+
+  private event(type: string, id: string, data?: unknown): string {
+    return data === undefined
+      ? `{"specversion":"1.0","id":"${id}","source":"cairn-loadgen","type":"${type}"}`
+      : `{"specversion":"1.0","id":"${id}","source":"cairn-loadgen","type":"${type}","data":${JSON.stringify(data)}}`;
+  }
+
+  /** Creates and starts the hunt, and joins every player; `progress` sees the joins. */
+  async setup(progress?: (joined: number) => void): Promise<void> {
+    const { huntId, treasures, players } = this.plan;
+    const js = jetstream(this.nc);
+    const defs = [];
+    for (let t = 0; t < treasures; t++) {
+      defs.push(
+        t % 5 === 4
+          ? { id: `t-${t}`, points: 10 + (t % 7) * 5, answerSha256: ANSWER_SHA }
+          : { id: `t-${t}`, points: 10 + (t % 7) * 5 },
+      );
+    }
+    const rules = { firstFinderBonus: [50, 25, 10], hintPenalty: 5 };
+    await js.publish(
+      this.subject(),
+      this.event("HuntCreated", `${huntId}-created`, { title: `Hunt ${huntId}`, treasures: defs, rules }),
+      {
+        msgID: `${huntId}-created`,
+      },
+    );
+    await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
+      msgID: `${huntId}-started`,
+    });
+    // Joins go out as core publishes in chunks, each chunk confirmed by a flush: fast, and a load
+    // generator needs no per-message ack.
+    for (let p = 0; p < players; p++) {
+      this.nc.publish(
+        this.subject(),
+        this.event("PlayerJoined", `${huntId}-join-${p}`, { playerId: `p-${p}`, name: `Player ${p}` }),
+      );
+      if (p % 5000 === 4999) {
+        await this.nc.flush();
+        progress?.(p + 1);
+      }
+    }
+    await this.nc.flush();
+    progress?.(players);
+  }
+
+  /** Subscribes to the rank stream; call before `run`. */
+  listen(): void {
+    const seqRe = /"seq":(\d+),"playerId":"p-(\d+)"/;
+    this.sub = this.nc.subscribe(`hunt.${this.plan.huntId}.ranks`, {
+      callback: (_err, msg) => {
+        const now = performance.now() * 1e6;
+        const m = seqRe.exec(msg.string());
+        if (!m) return;
+        const k = Number(m[1]) - this.baseSeq;
+        if (k < 0 || k >= this.sent) return;
+        if (this.sendPlayer[k] !== Number(m[2])) {
+          this.mismatches++;
+          return;
+        }
+        const ns = Math.max(1, Math.round(now - this.sendTimes[k]!));
+        this.total.record(ns);
+        this.window.record(ns);
+        this.rankMessages++;
+        this.windowRanks++;
+      },
+    });
+  }
+
+  /** The figures since the previous call. */
+  takeWindow(): LoadWindow {
+    const w: LoadWindow = {
+      sent: this.windowSent,
+      rankMessages: this.windowRanks,
+      p50Ms: histogramMs(this.window, 50),
+      p99Ms: histogramMs(this.window, 99),
+      maxMs: this.window.count === 0 ? 0 : this.window.max / 1e6,
+    };
+    this.window = createHistogram();
+    this.windowSent = 0;
+    this.windowRanks = 0;
+    return w;
+  }
+
+  /** One random play event for player `p`. */
+  private playEvent(k: number): { body: string; player: number } {
+    const { huntId, activePlayers, treasures } = this.plan;
+    const r = this.random();
+    const p = Math.floor(this.random() * activePlayers);
+    const id = `${huntId}-${k}`;
+    const findShare = this.plan.findShare ?? 0.55;
+    const hintShare = this.plan.hintShare ?? 0.08;
+    const invalidShare = this.plan.invalidShare ?? 0.005;
+    if (r < invalidShare) {
+      return {
+        body: r < invalidShare / 2 ? `{"not json":` : this.event("Teleported", id, { playerId: `p-${p}` }),
+        player: -1,
+      };
+    }
+    if (r < invalidShare + findShare + hintShare) {
+      const t = Math.floor(this.random() * treasures);
+      const slot = p * treasures + t;
+      if (!this.found[slot]) {
+        if (r >= invalidShare + findShare) {
+          if (!this.hinted[slot]) {
+            this.hinted[slot] = 1;
+            return {
+              body: this.event("HintTaken", id, { playerId: `p-${p}`, treasureId: `t-${t}` }),
+              player: p,
+            };
+          }
+        } else {
+          const needsAnswer = t % 5 === 4;
+          const wrong = needsAnswer && this.random() < 0.2;
+          if (!wrong) this.found[slot] = 1;
+          const data = needsAnswer
+            ? { playerId: `p-${p}`, treasureId: `t-${t}`, answer: wrong ? "brass key" : ANSWER }
+            : { playerId: `p-${p}`, treasureId: `t-${t}` };
+          return { body: this.event("TreasureFound", id, data), player: p };
+        }
+      }
+    }
+    const delta = Math.floor(this.random() * 21) - 8 || 1;
+    return {
+      body: this.event("ScoreAdjusted", id, { playerId: `p-${p}`, delta, reason: "bonus round" }),
+      player: p,
+    };
+  }
+
+  /**
+   * Plays at `plan.rate` for `plan.durationSec`, publishing each 5 ms tick's events in one synchronous
+   * loop. Every play event's stream seq is `baseSeq + k` because this is the log's only publisher
+   * while it runs; rank messages whose player does not match are counted as mismatches.
+   */
+  async run(onTick?: (elapsedSec: number) => void, shouldStop?: () => boolean): Promise<void> {
+    const { rate, durationSec } = this.plan;
+    const jsm = await jetstreamManager(this.nc);
+    await this.nc.flush();
+    const info = await jsm.streams.info("HUNT_EVENTS");
+    this.baseSeq = info.state.last_seq + 1;
+    const capacity = Math.ceil(rate * durationSec * 1.05) + 1000;
+    this.sendTimes = new Float64Array(capacity);
+    this.sendPlayer = new Int32Array(capacity);
+    const subject = this.subject();
+    const start = performance.now();
+    let lastTick = start;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const elapsed = (now - start) / 1000;
+        const due = Math.min(capacity, Math.floor(Math.min(elapsed, durationSec) * rate));
+        const nowNs = now * 1e6;
+        while (this.sent < due) {
+          const k = this.sent;
+          const { body, player } = this.playEvent(k);
+          this.sendTimes[k] = nowNs;
+          this.sendPlayer[k] = player;
+          this.nc.publish(subject, body);
+          this.sent++;
+          this.windowSent++;
+        }
+        if (now - lastTick >= 250) {
+          lastTick = now;
+          onTick?.(elapsed);
+        }
+        if (elapsed >= durationSec || shouldStop?.()) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+  }
+
+  /** Events published in the play phase. */
+  get playEvents(): number {
+    return this.sent;
+  }
+
+  /** Ends the hunt; returns the seq of HuntEnded, the last event of the log. */
+  async end(): Promise<number> {
+    const js = jetstream(this.nc);
+    await this.nc.flush();
+    const ack = await js.publish(this.subject(), this.event("HuntEnded", `${this.plan.huntId}-ended`), {
+      msgID: `${this.plan.huntId}-ended`,
+    });
+    this.lastSeq = ack.seq;
+    return ack.seq;
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.sub?.unsubscribe();
+  }
+}

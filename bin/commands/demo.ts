@@ -1,0 +1,310 @@
+// `cairn demo` (what `npm start` runs): an embedded NATS, the engine in its own process, a simulated
+// game server publishing a hunt, a live terminal leaderboard, and a closing replay from the log that
+// must reproduce the live stateHash.
+import { type ChildProcess, fork } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { stateHash } from "../../actors/hunt-codec.ts";
+import { replayHunt } from "../../actors/replay.ts";
+import { LoadGenerator, type LoadPlan } from "../../bench/load-generator.ts";
+import { connect, type EmbeddedNats, startEmbeddedNats } from "../../streams/index.ts";
+import { type Command, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
+
+const FLAGS = {
+  players: { type: "string" },
+  treasures: { type: "string" },
+  rate: { type: "string" },
+  duration: { type: "string" },
+  index: { type: "string" },
+  "store-dir": { type: "string" },
+} as const;
+
+const CLI = join(fileURLToPath(new URL(".", import.meta.url)), "..", "cairn.js");
+
+/** Live figures the engine process reports over IPC every 250 ms. */
+interface EngineStats {
+  applied: number;
+  appliedDelta: number;
+  lag: number;
+  rss: number;
+  gc: { count: number; major: number; totalMs: number; maxMs: number };
+}
+
+interface TopEntry {
+  rank: number;
+  playerId: string;
+  score: number;
+}
+
+/** Starts `cairn serve` as a child with an IPC channel and waits until it consumes. */
+async function startEngineProcess(
+  url: string,
+  index: string,
+): Promise<{ child: ChildProcess; stderr: string[] }> {
+  const stderr: string[] = [];
+  const child = fork(
+    CLI,
+    ["serve", "--nats", url, "--metrics-port", "0", "--log-level", "warn", "--index", index],
+    {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    },
+  );
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => {
+    stderr.push(...chunk.split("\n").filter(Boolean));
+    if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the engine did not start within 30 s")), 30_000);
+    child.on("message", (m: { type?: string }) => {
+      if (m.type === "engine-ready") {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the engine exited with code ${code}: ${stderr.slice(-5).join(" | ")}`));
+    });
+  });
+  return { child, stderr };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function queryState(nc: NatsConnection, huntId: string) {
+  const reply = await nc.request(`hunt.${huntId}.query.state`, "{}", { timeout: 5000 });
+  return reply.json<{
+    seq: number;
+    status: string;
+    players: number;
+    stateHash: string;
+    error?: { message: string };
+  }>();
+}
+
+/** Waits until the engine has handled `seq`, with a deadline and progress. */
+async function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const state = await queryState(nc, huntId).catch(() => undefined);
+    if (state && !state.error && state.seq >= seq) return state;
+    if (Date.now() > deadline)
+      throw new RuntimeError(
+        "engine_behind",
+        `the engine had not handled seq ${seq} after 120 s`,
+        "run with a lower --rate",
+      );
+    say(`waiting for the engine to catch up: seq ${state?.seq ?? "?"} of ${seq}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+export const command: Command = {
+  summary: "the whole engine in one command: embedded NATS, a simulated hunt, a live leaderboard, a replay",
+  usage: [
+    "usage: cairn demo [flags]     (npm start runs this)",
+    "",
+    "Starts nats-server, the engine in its own process, and a simulated game server that creates a hunt,",
+    "joins the players and plays; shows a live leaderboard; then ends the hunt, replays it from the log",
+    "and checks the replay reproduces the live stateHash.",
+    "",
+    "  --players N     players who join and play (default 10000)",
+    "  --treasures N   treasures in the hunt (default 50)",
+    "  --rate N        events per second (default 20000)",
+    "  --duration S    seconds of play (default 20)",
+    "  --index KIND    rank index: auto, native or js (default auto)",
+    "  --store-dir D   the embedded server's store, wiped first (default .cairn/demo)",
+  ].join("\n"),
+  async run(argv) {
+    const { values } = parseFlags("demo", argv, FLAGS);
+    const players = intFlag("demo", "players", values.players, 10_000, 1, 2_000_000);
+    const plan: LoadPlan = {
+      huntId: `demo-${Date.now().toString(36)}`,
+      players,
+      activePlayers: players,
+      treasures: intFlag("demo", "treasures", values.treasures, 50, 1, 10_000),
+      rate: intFlag("demo", "rate", values.rate, 20_000, 1, 1_000_000),
+      durationSec: intFlag("demo", "duration", values.duration, 20, 1, 3600),
+    };
+    const index = values.index ?? "auto";
+    if (!["auto", "native", "js"].includes(index)) {
+      throw new UsageError(`--index must be auto, native or js, got "${index}"`, "omit it to use auto");
+    }
+    const tty = process.stdout.isTTY === true;
+    const say = (s: string) => {
+      if (tty) process.stdout.write(`\r\x1b[2K${s}`);
+      else console.log(s);
+    };
+    const storeDir = values["store-dir"] ?? join(process.cwd(), ".cairn", "demo");
+    rmSync(storeDir, { recursive: true, force: true });
+
+    let nats: EmbeddedNats | undefined;
+    let engine: { child: ChildProcess; stderr: string[] } | undefined;
+    let nc: NatsConnection | undefined;
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+    };
+    process.once("SIGINT", onSignal);
+    try {
+      console.log(
+        `cairn demo: hunt ${plan.huntId}: ${fmt(plan.players)} players, ${plan.treasures} treasures, ${fmt(plan.rate)} events/s for ${plan.durationSec} s`,
+      );
+      nats = await startEmbeddedNats({ storeDir });
+      console.log(`cairn demo: nats-server ${nats.url} (store ${storeDir})`);
+      engine = await startEngineProcess(nats.url, index);
+      console.log(`cairn demo: engine running (pid ${engine.child.pid})`);
+      nc = await connect({ servers: nats.url, name: "cairn-demo-game-server" });
+
+      const stats: EngineStats[] = [];
+      let latest: EngineStats | undefined;
+      let peakRss = 0;
+      const gcTotal = { count: 0, major: 0, maxMs: 0, totalMs: 0 };
+      engine.child.on("message", (m: { type?: string } & EngineStats) => {
+        if (m.type !== "engine-stats") return;
+        latest = m;
+        stats.push(m);
+        peakRss = Math.max(peakRss, m.rss);
+        gcTotal.count += m.gc.count;
+        gcTotal.major += m.gc.major;
+        gcTotal.totalMs += m.gc.totalMs;
+        gcTotal.maxMs = Math.max(gcTotal.maxMs, m.gc.maxMs);
+      });
+
+      const gen = new LoadGenerator(nc, plan);
+      await gen.setup((joined) => say(`joining players: ${fmt(joined)} / ${fmt(plan.players)}`));
+      if (tty) process.stdout.write("\n");
+      gen.listen();
+
+      let top: TopEntry[] = [];
+      const previousRank = new Map<string, number>();
+      const movement = new Map<string, string>();
+      nc.subscribe(`hunt.${plan.huntId}.top`, {
+        callback: (_e, m) => {
+          const next = m.json<{ entries: TopEntry[] }>().entries;
+          for (const e of next) {
+            const before = previousRank.get(e.playerId);
+            movement.set(
+              e.playerId,
+              before === undefined
+                ? "new"
+                : before > e.rank
+                  ? `↑${before - e.rank}`
+                  : before < e.rank
+                    ? `↓${e.rank - before}`
+                    : "",
+            );
+          }
+          previousRank.clear();
+          for (const e of next) previousRank.set(e.playerId, e.rank);
+          top = next;
+        },
+      });
+      let rejectedCount = 0;
+      nc.subscribe(`hunt.${plan.huntId}.rejected`, {
+        callback: () => {
+          rejectedCount++;
+        },
+      });
+
+      let windowStats = gen.takeWindow();
+      let windowStart = performance.now();
+      let gcWindow = { count: 0, maxMs: 0 };
+      const draw = (elapsed: number) => {
+        const now = performance.now();
+        if (now - windowStart >= 1000) {
+          windowStats = gen.takeWindow();
+          const secs = (now - windowStart) / 1000;
+          windowStats.sent /= secs;
+          windowStats.rankMessages /= secs;
+          windowStart = now;
+          gcWindow = { count: 0, maxMs: 0 };
+          for (const s of stats.splice(0)) {
+            gcWindow.count += s.gc.count;
+            gcWindow.maxMs = Math.max(gcWindow.maxMs, s.gc.maxMs);
+          }
+        }
+        const lines = [
+          `Cairn demo — hunt ${plan.huntId}   ${elapsed.toFixed(1)} / ${plan.durationSec} s`,
+          "",
+          `  events/s published  ${fmt(windowStats.sent).padStart(8)}     rank messages/s ${fmt(windowStats.rankMessages).padStart(8)}`,
+          `  event→rank latency  p50 ${ms(windowStats.p50Ms).padStart(6)} ms   p99 ${ms(windowStats.p99Ms).padStart(6)} ms   max ${ms(windowStats.maxMs).padStart(6)} ms`,
+          `  consumer lag        ${fmt(latest?.lag ?? 0).padStart(8)}     engine RSS ${((latest?.rss ?? 0) / 2 ** 20).toFixed(0).padStart(5)} MB`,
+          `  GC pauses (1 s)     ${String(gcWindow.count).padStart(8)}     longest ${gcWindow.maxMs.toFixed(2)} ms   rejected so far ${fmt(rejectedCount)}`,
+          "",
+          "  rank  player        score  move",
+          ...top.map(
+            (e) =>
+              `  ${String(e.rank).padStart(4)}  ${e.playerId.padEnd(12)} ${fmt(e.score).padStart(6)}  ${movement.get(e.playerId) ?? ""}`,
+          ),
+        ];
+        if (tty) process.stdout.write(`\x1b[H\x1b[J${lines.join("\n")}\n`);
+        else
+          console.log(
+            `t=${elapsed.toFixed(1)}s events/s=${fmt(windowStats.sent)} p50=${ms(windowStats.p50Ms)}ms p99=${ms(windowStats.p99Ms)}ms lag=${latest?.lag ?? 0} gc=${gcWindow.count} rss=${((latest?.rss ?? 0) / 2 ** 20).toFixed(0)}MB leader=${top[0]?.playerId ?? "-"}(${top[0]?.score ?? 0})`,
+          );
+      };
+      if (tty) process.stdout.write("\x1b[2J");
+      await gen.run(draw, () => interrupted);
+      const lastSeq = await gen.end();
+      const live = await waitHandled(nc, plan.huntId, lastSeq, say);
+      if (tty) process.stdout.write("\n");
+      gen.close();
+
+      const p = (q: number) => ms(gen.total.count ? gen.total.percentile(q) / 1e6 : 0);
+      console.log("");
+      console.log("summary");
+      console.log(
+        `  play events published    ${fmt(gen.playEvents)} in ${plan.durationSec} s (${fmt(gen.playEvents / plan.durationSec)}/s)`,
+      );
+      console.log(
+        `  rank messages measured   ${fmt(gen.rankMessages)}${gen.mismatches ? ` (${gen.mismatches} could not be matched)` : ""}`,
+      );
+      console.log(
+        `  event→rank latency       p50 ${p(50)} ms   p99 ${p(99)} ms   p99.9 ${p(99.9)} ms   max ${ms(gen.total.count ? gen.total.max / 1e6 : 0)} ms`,
+      );
+      console.log(
+        `  engine GC pauses         ${gcTotal.count} (${gcTotal.major} major), longest ${gcTotal.maxMs.toFixed(2)} ms, total ${gcTotal.totalMs.toFixed(0)} ms`,
+      );
+      console.log(`  engine peak RSS          ${(peakRss / 2 ** 20).toFixed(0)} MB`);
+      console.log(`  rejections               ${fmt(rejectedCount)}`);
+      console.log(`  final state              ${live.status}, ${fmt(live.players)} players, seq ${live.seq}`);
+
+      const replay = await replayHunt(nc, plan.huntId, {
+        untilSeq: live.seq,
+        onProgress: (events) => say(`replaying from the log: ${fmt(events)} events`),
+      });
+      if (tty) process.stdout.write("\r\x1b[2K");
+      const hash = stateHash(replay.fold);
+      if (hash !== live.stateHash) {
+        console.log(
+          `replay: stateHash ${hash} differs from live ${live.stateHash} (${replay.events} events, replay seq ${replay.fold.seq}, live seq ${live.seq})`,
+        );
+        return 1;
+      }
+      console.log(`replay: stateHash ${hash} matches live (${replay.events} events)`);
+      return 0;
+    } catch (err) {
+      if (engine?.stderr.length) console.error(engine.stderr.slice(-10).join("\n"));
+      throw err;
+    } finally {
+      process.removeListener("SIGINT", onSignal);
+      await nc?.close().catch(() => {});
+      if (engine) await stopProcess(engine.child);
+      await nats?.stop();
+    }
+  },
+};

@@ -1,0 +1,144 @@
+// `cairn replay`: rebuilds a hunt from its log alone, prints its state at any point, and can verify
+// the live engine's stateHash.
+import { stateHash } from "../../actors/hunt-codec.ts";
+import { replayHunt } from "../../actors/replay.ts";
+import type { RankIndexKind } from "../../native/index.ts";
+import { assertHuntId, queryHunt } from "../../streams/index.ts";
+import {
+  type Command,
+  connectCli,
+  intFlag,
+  NATS_FLAGS,
+  NATS_FLAGS_USAGE,
+  parseFlags,
+  RuntimeError,
+  requiredFlag,
+  UsageError,
+} from "../cli.ts";
+import { printEntries } from "./top.ts";
+
+const FLAGS = {
+  ...NATS_FLAGS,
+  hunt: { type: "string" },
+  "until-seq": { type: "string" },
+  verify: { type: "boolean" },
+  json: { type: "boolean" },
+  top: { type: "string" },
+  index: { type: "string" },
+} as const;
+
+export const command: Command = {
+  summary: "rebuild a hunt from its log alone (audits); --verify checks the live engine's stateHash",
+  usage: [
+    "usage: cairn replay --hunt ID [--until-seq N] [--verify] [--json] [flags]",
+    "",
+    "Folds hunt.<ID>.events from the first event, in a fresh fold, and prints the status, players, the top",
+    "of the leaderboard and the stateHash at that point.",
+    "",
+    "  --hunt ID        the hunt (required)",
+    "  --until-seq N    stop after stream sequence N (default: the end of the log)",
+    "  --verify         ask the live engine for its state, replay to the same seq and compare the",
+    "                   stateHash; exits 1 on a mismatch",
+    "  --json           print the result as JSON",
+    "  --top N          leaderboard rows to print (default 10)",
+    "  --index KIND     rank index for the replay: auto, native or js (default auto)",
+    NATS_FLAGS_USAGE,
+  ].join("\n"),
+  async run(argv) {
+    const { values } = parseFlags("replay", argv, FLAGS);
+    const huntId = requiredFlag("replay", "hunt", values.hunt);
+    try {
+      assertHuntId(huntId);
+    } catch (err) {
+      throw new UsageError((err as Error).message, "hunt ids are 1-64 characters of A-Z a-z 0-9 _ -");
+    }
+    let untilSeq =
+      values["until-seq"] === undefined
+        ? undefined
+        : intFlag("replay", "until-seq", values["until-seq"], 0, 1);
+    const topN = intFlag("replay", "top", values.top, 10, 0, 1000);
+    const index = (values.index ?? "auto") as RankIndexKind;
+    if (!["auto", "native", "js"].includes(index)) {
+      throw new UsageError(
+        `--index must be auto, native or js, got "${values.index}"`,
+        "omit it to use auto",
+      );
+    }
+    if (values.verify && untilSeq !== undefined) {
+      throw new UsageError(
+        "--verify replays to the live engine's seq, so it takes no --until-seq",
+        "drop one of them",
+      );
+    }
+    const nc = await connectCli("replay", values);
+    try {
+      let live: { seq: number; status: string; players: number; stateHash: string } | undefined;
+      if (values.verify) {
+        live = await queryHunt<NonNullable<typeof live>>(nc, huntId, "state").catch((err: Error) => {
+          throw new RuntimeError(
+            "no_live_state",
+            `could not get the live state: ${err.message}`,
+            "start `cairn serve` against this NATS server, or drop --verify",
+          );
+        });
+        untilSeq = live.seq;
+      }
+      const tty = process.stderr.isTTY === true;
+      const result = await replayHunt(nc, huntId, {
+        untilSeq,
+        indexKind: index,
+        onProgress: (events, seq) => {
+          const line = `replaying ${huntId}: ${events.toLocaleString("en-US")} events, seq ${seq}`;
+          if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+        },
+      });
+      if (tty) process.stderr.write("\r\x1b[2K");
+      if (result.events === 0) {
+        throw new RuntimeError(
+          "unknown_hunt",
+          `hunt "${huntId}" has no events${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
+          "check the hunt id, and that --nats names the server it was published to",
+        );
+      }
+      const fold = result.fold;
+      const hash = stateHash(fold);
+      const entries = fold.index.top(topN);
+      const rate = result.events / (result.ms / 1000);
+      if (values.json) {
+        console.log(
+          JSON.stringify({
+            huntId,
+            seq: fold.seq,
+            status: fold.status,
+            players: fold.joined,
+            stateHash: hash,
+            events: result.events,
+            ranks: result.ranks,
+            rejections: result.rejections,
+            top: entries,
+            ...(live ? { live, matches: live.stateHash === hash } : {}),
+          }),
+        );
+      } else {
+        console.log(`hunt ${huntId} at seq ${fold.seq}: ${fold.status}, ${fold.joined} players`);
+        console.log(
+          `folded ${result.events} events (${result.ranks} rank changes, ${result.rejections} rejections) in ${(result.ms / 1000).toFixed(2)} s, ${Math.round(rate).toLocaleString("en-US")} events/s`,
+        );
+        if (entries.length > 0) printEntries(entries);
+        console.log(`stateHash ${hash}`);
+      }
+      if (live) {
+        if (live.stateHash !== hash || live.seq !== fold.seq) {
+          console.error(
+            `verify: MISMATCH at seq ${live.seq}: live ${live.stateHash} (${live.status}, ${live.players} players), replay ${hash} (seq ${fold.seq}, ${fold.status}, ${fold.joined} players)`,
+          );
+          return 1;
+        }
+        if (!values.json) console.log(`verify: live engine matches at seq ${live.seq}`);
+      }
+      return 0;
+    } finally {
+      await nc.close();
+    }
+  },
+};

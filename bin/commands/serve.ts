@@ -1,0 +1,134 @@
+// `cairn serve`: runs the engine until SIGTERM/SIGINT, then stops gracefully.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { startEngine } from "../../actors/engine.ts";
+import type { RankIndexKind } from "../../native/index.ts";
+import {
+  type Command,
+  durationFlag,
+  intFlag,
+  NATS_FLAGS,
+  NATS_FLAGS_USAGE,
+  natsOptionsFromFlags,
+  parseFlags,
+  SERVE_STATE_FILE,
+  UsageError,
+} from "../cli.ts";
+import { createLogger } from "../logger.ts";
+
+const FLAGS = {
+  ...NATS_FLAGS,
+  "store-dir": { type: "string" },
+  "metrics-port": { type: "string" },
+  index: { type: "string" },
+  batch: { type: "string" },
+  "snapshot-every": { type: "string" },
+  "snapshot-interval": { type: "string" },
+  "idle-after": { type: "string" },
+  "top-n": { type: "string" },
+  "top-interval": { type: "string" },
+  durable: { type: "string" },
+  "filter-subject": { type: "string" },
+  replicas: { type: "string" },
+  "ranks-max-age": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+export const command: Command = {
+  summary: "run the engine (embedded NATS unless --nats or NATS_URL)",
+  usage: [
+    "usage: cairn serve [flags]",
+    "",
+    "Consumes hunt.<id>.events, folds each hunt, publishes hunt.<id>.ranks/.top/.rejected and answers",
+    "hunt.<id>.query.<op>. With neither --nats nor NATS_URL it starts nats-server -js on a free",
+    "loopback port with its store under --store-dir, and stops it on exit.",
+    "",
+    NATS_FLAGS_USAGE,
+    "  --store-dir DIR       embedded server's store (default .cairn/nats)",
+    "  --metrics-port N      /metrics and /healthz port, 0 = any free port, off = none (default 9464)",
+    "  --index KIND          rank index: auto (native if built), native or js (default auto)",
+    "  --batch N             messages per pull (default 1000)",
+    "  --snapshot-every N    snapshot a hunt after N events (default 100000)",
+    "  --snapshot-interval D snapshot changed hunts at least every D (default 60s)",
+    "  --idle-after D        passivate hunts idle for D (default 10m)",
+    "  --top-n N             entries in hunt.<id>.top (default 10)",
+    "  --top-interval D      at most one hunt.<id>.top per hunt per D (default 100ms)",
+    "  --durable NAME        durable consumer name (default cairn-engine)",
+    "  --filter-subject S    consume only this subject (partitioned ownership)",
+    "  --replicas N          stream replicas: 1 on one node, 3 on a cluster (default 1)",
+    "  --ranks-max-age D     how long HUNT_RANKS keeps rank changes (default 24h)",
+    "  --log-level L         trace, debug, info, warn, error (env CAIRN_LOG_LEVEL; default info)",
+  ].join("\n"),
+  async run(argv) {
+    const { values } = parseFlags("serve", argv, FLAGS);
+    const index = (values.index ?? "auto") as RankIndexKind;
+    if (!["auto", "native", "js"].includes(index)) {
+      throw new UsageError(
+        `--index must be auto, native or js, got "${values.index}"`,
+        "omit it to use auto",
+      );
+    }
+    const metricsPort =
+      values["metrics-port"] === "off"
+        ? null
+        : intFlag("serve", "metrics-port", values["metrics-port"], 9464, 0, 65535);
+    const logger = createLogger("cairn-engine", values["log-level"]);
+    const engine = await startEngine({
+      nats: natsOptionsFromFlags(values),
+      storeDir: values["store-dir"],
+      metricsPort,
+      indexKind: index,
+      batchSize: intFlag("serve", "batch", values.batch, 1000, 1, 100_000),
+      snapshotEvery: intFlag("serve", "snapshot-every", values["snapshot-every"], 100_000, 1),
+      snapshotIntervalMs: durationFlag("serve", "snapshot-interval", values["snapshot-interval"], 60_000),
+      idleMs: durationFlag("serve", "idle-after", values["idle-after"], 600_000),
+      topN: intFlag("serve", "top-n", values["top-n"], 10, 1, 1000),
+      topIntervalMs: durationFlag("serve", "top-interval", values["top-interval"], 100),
+      durable: values.durable,
+      filterSubject: values["filter-subject"],
+      streams: {
+        replicas: intFlag("serve", "replicas", values.replicas, 1, 1, 5),
+        ranksMaxAgeMs: durationFlag("serve", "ranks-max-age", values["ranks-max-age"], 24 * 3_600_000),
+      },
+      logger,
+    });
+    if (engine.embedded) {
+      mkdirSync(dirname(SERVE_STATE_FILE), { recursive: true });
+      writeFileSync(SERVE_STATE_FILE, JSON.stringify({ url: engine.url, pid: process.pid }));
+    }
+    // Under a parent with an IPC channel (the demo, benchmarks), report live figures to it.
+    let reporter: NodeJS.Timeout | undefined;
+    if (process.send) {
+      let lastApplied = 0;
+      reporter = setInterval(async () => {
+        const applied = (await engine.metrics.applied.get()).values[0]?.value ?? 0;
+        process.send?.({
+          type: "engine-stats",
+          applied,
+          appliedDelta: applied - lastApplied,
+          lag: engine.host.lag,
+          rss: process.memoryUsage.rss(),
+          gc: engine.metrics.takeGcWindow(),
+        });
+        lastApplied = applied;
+      }, 250);
+      process.send({ type: "engine-ready", url: engine.url, metricsPort: engine.metricsPort });
+    }
+    console.error(
+      `cairn serve: engine running on ${engine.url}${engine.metricsPort ? `, metrics on :${engine.metricsPort}` : ""}; Ctrl-C stops it`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, "stopping");
+        resolve();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("disconnect", () => stop("parent gone"));
+    });
+    if (reporter) clearInterval(reporter);
+    await engine.stop();
+    if (engine.embedded) rmSync(SERVE_STATE_FILE, { force: true });
+    return 0;
+  },
+};

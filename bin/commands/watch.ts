@@ -1,0 +1,89 @@
+// `cairn watch`: a live view of a hunt's rank stream (and, with --rejected, its rejections).
+import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { assertHuntId, RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
+import {
+  type Command,
+  connectCli,
+  NATS_FLAGS,
+  NATS_FLAGS_USAGE,
+  parseFlags,
+  requiredFlag,
+  UsageError,
+} from "../cli.ts";
+
+const FLAGS = {
+  ...NATS_FLAGS,
+  hunt: { type: "string" },
+  "from-start": { type: "boolean" },
+  rejected: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+interface RankMessage {
+  seq: number;
+  playerId: string;
+  score: number;
+  rank: number;
+  previousRank: number;
+  players: number;
+}
+
+function describe(m: RankMessage): string {
+  const move =
+    m.previousRank === 0
+      ? "joined"
+      : m.rank === 0
+        ? "left"
+        : m.rank < m.previousRank
+          ? `↑${m.previousRank - m.rank}`
+          : m.rank > m.previousRank
+            ? `↓${m.rank - m.previousRank}`
+            : "=";
+  return `seq ${String(m.seq).padStart(8)}  ${m.playerId.padEnd(16)} score ${String(m.score).padStart(8)}  rank ${String(m.rank).padStart(7)}  ${move.padEnd(7)} players ${m.players}`;
+}
+
+export const command: Command = {
+  summary: "follow a hunt's rank changes live (--rejected adds rejections)",
+  usage: [
+    "usage: cairn watch --hunt ID [--from-start] [--rejected] [--json] [flags]",
+    "",
+    "  --hunt ID       the hunt (required)",
+    "  --from-start    replay the stored rank stream first (HUNT_RANKS keeps 24 h by default)",
+    "  --rejected      also show rejections",
+    "  --json          raw JSON lines",
+    NATS_FLAGS_USAGE,
+  ].join("\n"),
+  async run(argv) {
+    const { values } = parseFlags("watch", argv, FLAGS);
+    const huntId = requiredFlag("watch", "hunt", values.hunt);
+    try {
+      assertHuntId(huntId);
+    } catch (err) {
+      throw new UsageError((err as Error).message, "hunt ids are 1-64 characters of A-Z a-z 0-9 _ -");
+    }
+    const nc = await connectCli("watch", values);
+    const js = jetstream(nc);
+    const deliver = values["from-start"] ? DeliverPolicy.All : DeliverPolicy.New;
+    const follow = async (stream: string, subject: string, show: (body: string) => string) => {
+      const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: deliver });
+      const messages = await consumer.consume();
+      for await (const m of messages) console.log(values.json ? m.string() : show(m.string()));
+    };
+    console.error(`watching hunt ${huntId} (Ctrl-C stops)`);
+    const stop = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+    const watchers = [
+      follow(RANKS_STREAM, `hunt.${huntId}.ranks`, (b) => describe(JSON.parse(b) as RankMessage)),
+    ];
+    if (values.rejected) {
+      watchers.push(
+        follow(REJECTED_STREAM, `hunt.${huntId}.rejected`, (b) => {
+          const r = JSON.parse(b) as { seq: number; code: string; message: string; type: string | null };
+          return `seq ${String(r.seq).padStart(8)}  REJECTED ${r.code}: ${r.message}${r.type ? ` (${r.type})` : ""}`;
+        }),
+      );
+    }
+    await Promise.race([stop, ...watchers]);
+    await nc.close();
+    return 0;
+  },
+};

@@ -1,0 +1,53 @@
+// Argument checks shared by both rank indexes, so each rejects bad input with the same error and message.
+
+/** Longest player id accepted, in UTF-8 bytes (the native index stores ids in 256 KiB chunks). */
+export const MAX_ID_BYTES = 65535;
+
+/** A short description of a bad value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (value === null) return "null";
+  if (typeof value === "string") return "a string";
+  if (typeof value === "undefined") return "undefined";
+  return `${/^[aeiou]/.test(typeof value) ? "an" : "a"} ${typeof value}`;
+}
+
+/** True when a string has no lone surrogate, so it survives UTF-8 encoding unchanged. */
+export function isWellFormed(s: string): boolean {
+  // String.prototype.isWellFormed is in Node 20 but not in the ES2023 lib this project compiles against.
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Throws unless `id` is a string that can be a player id. */
+export function checkPlayerId(id: unknown, name = "playerId"): asserts id is string {
+  if (typeof id !== "string") throw new TypeError(`${name} must be a string, got ${describe(id)}`);
+  if (!isWellFormed(id)) {
+    throw new RangeError(`${name} must be well-formed UTF-16 (it contains a lone surrogate)`);
+  }
+  // Three UTF-8 bytes per UTF-16 unit at most, so short strings need no byte count.
+  if (id.length * 3 > MAX_ID_BYTES && Buffer.byteLength(id, "utf8") > MAX_ID_BYTES) {
+    throw new RangeError(`${name} must be at most ${MAX_ID_BYTES} UTF-8 bytes`);
+  }
+}
+
+/** Throws unless `value` is a safe integer (scores and tiebreaks). */
+export function checkSafeInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${name} must be a safe integer, got ${value}`);
+}
+
+/** Throws unless `value` is a non-negative integer (counts, offsets, `before`/`after`). */
+export function checkNonNegativeInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** Throws unless `slot` names one of the `interned` slots. */
+export function checkSlot(slot: unknown, interned: number, name = "slot"): asserts slot is number {
+  if (typeof slot !== "number") throw new TypeError(`${name} must be a number, got ${describe(slot)}`);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= interned) {
+    throw new RangeError(`${name} ${slot} is not an interned slot`);
+  }
+}

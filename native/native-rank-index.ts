@@ -1,0 +1,204 @@
+// The native rank index: a thin typed wrapper over the C++ addon in build/Release/cairn_rank.node.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { checkNonNegativeInteger, checkPlayerId, isWellFormed } from "./argument-checks.ts";
+import { CorruptRankIndexError } from "./rank-format.ts";
+import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+
+/** The addon's class, as bound in native/src/binding.cc. */
+interface NativeCore {
+  intern(playerId: string): number;
+  slotOf(playerId: string): number;
+  playerIdOf(slot: number): string;
+  /** Returns the new rank; the previous rank goes to scratch[0]. */
+  upsert(playerId: string, score: number, tiebreak: number): number;
+  remove(playerId: string): number;
+  rank(playerId: string): number;
+  score(playerId: string): number | undefined;
+  size(): number;
+  /** Ids of ranks offset+1 .. offset+n (n <= scores.length); their scores go to scores[0..]. */
+  top(n: number, offset: number): string[];
+  applyBatch(
+    ops: Uint8Array,
+    slots: Uint32Array,
+    scores: Float64Array,
+    tiebreaks: Float64Array,
+    count: number,
+    out: Int32Array,
+  ): void;
+  serialize(): Uint8Array;
+  /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
+  load(bytes: Uint8Array): void;
+  stats(): RankIndexStats & { leafBlocks: number };
+}
+
+interface Addon {
+  NativeRankIndexCore: new (scratch: Int32Array, scores: Float64Array) => NativeCore;
+}
+
+/** Where the build puts the addon. */
+export const ADDON_PATH = fileURLToPath(new URL("../build/Release/cairn_rank.node", import.meta.url));
+
+/** What to do when the addon is missing. */
+export const BUILD_HINT =
+  "build it with `npx node-gyp rebuild` in the cairn folder (it needs python3, make and a C++17 compiler such as g++)";
+
+/** Raised when the native index is asked for but the addon was not built or does not load. */
+export class NativeUnavailableError extends Error {
+  /** Stable error code. */
+  readonly code = "native_unavailable";
+  constructor(cause: unknown) {
+    super(`the native rank index is not built (${ADDON_PATH}: ${(cause as Error).message}); ${BUILD_HINT}`);
+    this.name = "NativeUnavailableError";
+  }
+}
+
+let addon: Addon | undefined;
+let loadError: unknown;
+
+function load(): Addon {
+  if (addon !== undefined) return addon;
+  if (loadError === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+      return addon;
+    } catch (err) {
+      loadError = err;
+    }
+  }
+  throw new NativeUnavailableError(loadError);
+}
+
+/** True when the addon is built and loads. */
+export function nativeAvailable(): boolean {
+  try {
+    load();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Entries fetched per native `top` call; the scores come back through a Float64Array this long. */
+const TOP_CHUNK = 1024;
+
+/**
+ * The C++ counted B+tree behind the RankIndex interface. Player ids live only in C++ (interned to
+ * slots); results other than single numbers come back through two small typed arrays.
+ */
+export class NativeRankIndex implements RankIndex {
+  readonly #core: NativeCore;
+  readonly #scratch = new Int32Array(2);
+  readonly #scores = new Float64Array(TOP_CHUNK);
+
+  constructor() {
+    this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
+  }
+
+  /**
+   * Builds an index from `serialize()` bytes (from either implementation). Ids are interned in rank
+   * order, so a player's slot after the round trip need not be the slot it had before.
+   */
+  static deserialize(bytes: Uint8Array): NativeRankIndex {
+    const index = new NativeRankIndex();
+    try {
+      index.#core.load(bytes);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message.startsWith("corrupt rank index: ")) {
+        throw new CorruptRankIndexError(message.slice("corrupt rank index: ".length));
+      }
+      throw err;
+    }
+    return index;
+  }
+
+  get size(): number {
+    return this.#core.size();
+  }
+
+  intern(playerId: string): number {
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    return this.#core.intern(playerId);
+  }
+
+  slotOf(playerId: string): number {
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    return this.#core.slotOf(playerId);
+  }
+
+  playerIdOf(slot: number): string {
+    return this.#core.playerIdOf(slot);
+  }
+
+  upsert(playerId: string, score: number, tiebreak: number): RankChange {
+    // Lone surrogates would be replaced in UTF-8 and merge distinct ids: the addon cannot see them.
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    const rank = this.#core.upsert(playerId, score, tiebreak);
+    return { rank, previousRank: this.#scratch[0]! };
+  }
+
+  remove(playerId: string): number {
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    return this.#core.remove(playerId);
+  }
+
+  rank(playerId: string): number {
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    return this.#core.rank(playerId);
+  }
+
+  score(playerId: string): number | undefined {
+    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    return this.#core.score(playerId);
+  }
+
+  top(n: number, offset = 0): RankEntry[] {
+    checkNonNegativeInteger(n, "n");
+    checkNonNegativeInteger(offset, "offset");
+    return this.#range(offset, n);
+  }
+
+  around(playerId: string, before: number, after: number): RankEntry[] {
+    checkPlayerId(playerId);
+    checkNonNegativeInteger(before, "before");
+    checkNonNegativeInteger(after, "after");
+    const r = this.#core.rank(playerId);
+    if (r === 0) return [];
+    const first = Math.max(1, r - before);
+    const last = Math.min(this.#core.size(), r + after);
+    return this.#range(first - 1, last - first + 1);
+  }
+
+  serialize(): Uint8Array {
+    return this.#core.serialize();
+  }
+
+  stats(): RankIndexStats {
+    const { bytes, allocations } = this.#core.stats();
+    return { bytes, allocations };
+  }
+
+  applyBatch(
+    ops: Uint8Array,
+    slots: Uint32Array,
+    scores: Float64Array,
+    tiebreaks: Float64Array,
+    count: number,
+    out: Int32Array,
+  ): void {
+    this.#core.applyBatch(ops, slots, scores, tiebreaks, count, out);
+  }
+
+  #range(from: number, n: number): RankEntry[] {
+    const out: RankEntry[] = [];
+    const end = Math.min(this.#core.size(), from + n);
+    for (let at = from; at < end; at += TOP_CHUNK) {
+      const ids = this.#core.top(Math.min(TOP_CHUNK, end - at), at);
+      for (let i = 0; i < ids.length; i++) {
+        out.push({ rank: at + i + 1, playerId: ids[i]!, score: this.#scores[i]! });
+      }
+    }
+    return out;
+  }
+}

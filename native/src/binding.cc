@@ -1,0 +1,397 @@
+// The N-API glue for the rank index: argument checks, id conversion and typed-array access only.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "rank_index.h"
+
+namespace {
+
+constexpr double kMaxSafe = 9007199254740991.0;
+
+// One id buffer per JS environment (worker threads each get their own), so converting an id never
+// allocates.
+struct EnvData {
+  char id[cairn::kMaxIdBytes + 8];
+};
+
+std::string describe(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  switch (t) {
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return "a boolean";
+    case napi_string:
+      return "a string";
+    case napi_symbol:
+      return "a symbol";
+    case napi_object:
+      return "an object";
+    case napi_function:
+      return "a function";
+    case napi_bigint:
+      return "a bigint";
+    case napi_number: {
+      double d;
+      napi_get_value_double(env, v, &d);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", d);
+      return buf;
+    }
+    default:
+      return "a value of another type";
+  }
+}
+
+std::string number(double d) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+bool fail(napi_env env, bool range, const std::string& message) {
+  if (range) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message.c_str());
+  } else {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message.c_str());
+  }
+  return false;
+}
+
+bool isSafeInteger(double d) { return std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= kMaxSafe; }
+
+// Reads a safe-integer argument (scores and tiebreaks).
+bool safeInteger(napi_env env, napi_value v, const char* name, double* out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
+    return fail(env, false, std::string(name) + " must be a number, got " + describe(env, v));
+  }
+  if (!isSafeInteger(*out)) {
+    return fail(env, true, std::string(name) + " must be a safe integer, got " + number(*out));
+  }
+  return true;
+}
+
+// Reads a non-negative integer argument (counts, offsets); huge values are allowed and clamp later.
+bool nonNegative(napi_env env, napi_value v, const char* name, double* out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
+    return fail(env, false, std::string(name) + " must be a number, got " + describe(env, v));
+  }
+  if (!(*out >= 0) || !std::isfinite(*out) || std::trunc(*out) != *out) {
+    return fail(env, true, std::string(name) + " must be a non-negative integer, got " + number(*out));
+  }
+  return true;
+}
+
+// A typed array argument of one exact type, read in place.
+template <typename T>
+bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, const char* name, const char* typeName,
+                T** data, size_t* length) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (is) napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr);
+  if (!is || type != want) {
+    return fail(env, false, std::string(name) + " must be a " + typeName + ", got " + describe(env, v));
+  }
+  *data = static_cast<T*>(p);
+  return true;
+}
+
+class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeRankIndexCore",
+                       {
+                           InstanceMethod<&NativeIndex::Intern>("intern"),
+                           InstanceMethod<&NativeIndex::SlotOf>("slotOf"),
+                           InstanceMethod<&NativeIndex::PlayerIdOf>("playerIdOf"),
+                           InstanceMethod<&NativeIndex::Upsert>("upsert"),
+                           InstanceMethod<&NativeIndex::Remove>("remove"),
+                           InstanceMethod<&NativeIndex::Rank>("rank"),
+                           InstanceMethod<&NativeIndex::Score>("score"),
+                           InstanceMethod<&NativeIndex::Size>("size"),
+                           InstanceMethod<&NativeIndex::Top>("top"),
+                           InstanceMethod<&NativeIndex::ApplyBatch>("applyBatch"),
+                           InstanceMethod<&NativeIndex::Serialize>("serialize"),
+                           InstanceMethod<&NativeIndex::Load>("load"),
+                           InstanceMethod<&NativeIndex::Stats>("stats"),
+                       });
+  }
+
+  // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 1)): results that are
+  // not a single number come back through these two arrays rather than through new JS objects.
+  explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
+    Napi::Env env = info.Env();
+    env_ = env.GetInstanceData<EnvData>();
+    index_ = std::make_unique<cairn::RankIndex>();
+    size_t n = 0;
+    if (info.Length() < 2 ||
+        !typedArray(env, info[0], napi_int32_array, "scratch", "Int32Array", &scratch_, &n)) {
+      if (info.Length() < 2) fail(env, false, "scratch must be an Int32Array, got undefined");
+      return;
+    }
+    if (n < 2) {
+      fail(env, true, "scratch must have at least 2 elements");
+      return;
+    }
+    if (!typedArray(env, info[1], napi_float64_array, "scores", "Float64Array", &scores_, &scoresLen_)) return;
+    if (scoresLen_ < 1) {
+      fail(env, true, "scores must have at least 1 element");
+      return;
+    }
+    scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+    scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+  }
+
+ private:
+  // Copies a JS string argument's UTF-8 bytes into the environment's id buffer.
+  bool id(napi_env env, napi_value v, size_t* size) {
+    if (napi_get_value_string_utf8(env, v, env_->id, sizeof env_->id, size) != napi_ok) {
+      return fail(env, false, "playerId must be a string, got " + describe(env, v));
+    }
+    // A copy that filled the buffer may have been cut; either way the id is too long.
+    if (*size > cairn::kMaxIdBytes) {
+      return fail(env, true, "playerId must be at most " + std::to_string(cairn::kMaxIdBytes) + " UTF-8 bytes");
+    }
+    return true;
+  }
+  const uint8_t* idBytes() const { return reinterpret_cast<const uint8_t*>(env_->id); }
+
+  bool slot(napi_env env, napi_value v, const char* name, uint32_t* out) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) {
+      return fail(env, false, std::string(name) + " must be a number, got " + describe(env, v));
+    }
+    if (!(d >= 0 && d < index_->internedCount() && std::trunc(d) == d)) {
+      return fail(env, true, std::string(name) + " " + number(d) + " is not an interned slot");
+    }
+    *out = static_cast<uint32_t>(d);
+    return true;
+  }
+
+  static napi_value num(napi_env env, double d) {
+    napi_value v;
+    napi_create_double(env, d, &v);
+    return v;
+  }
+
+  Napi::Value Intern(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    if (!id(env, info[0], &size)) return Napi::Value();
+    return Napi::Value(env, num(env, index_->intern(idBytes(), size)));
+  }
+
+  Napi::Value SlotOf(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    if (!id(env, info[0], &size)) return Napi::Value();
+    return Napi::Value(env, num(env, static_cast<double>(index_->slotOf(idBytes(), size))));
+  }
+
+  Napi::Value PlayerIdOf(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    uint32_t s;
+    if (!slot(env, info[0], "slot", &s)) return Napi::Value();
+    cairn::IdView v = index_->idOf(s);
+    napi_value str;
+    napi_create_string_utf8(env, reinterpret_cast<const char*>(v.data), v.size, &str);
+    return Napi::Value(env, str);
+  }
+
+  // upsert(id, score, tiebreak) -> rank; the previous rank goes to scratch[0].
+  Napi::Value Upsert(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    double score, tiebreak;
+    if (!id(env, info[0], &size) || !safeInteger(env, info[1], "score", &score) ||
+        !safeInteger(env, info[2], "tiebreak", &tiebreak)) {
+      return Napi::Value();
+    }
+    uint32_t s = index_->intern(idBytes(), size);
+    size_t rank, prev;
+    index_->upsert(s, score, tiebreak, &rank, &prev);
+    scratch_[0] = static_cast<int32_t>(prev);
+    return Napi::Value(env, num(env, static_cast<double>(rank)));
+  }
+
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    if (!id(env, info[0], &size)) return Napi::Value();
+    int64_t s = index_->slotOf(idBytes(), size);
+    return Napi::Value(env, num(env, s < 0 ? 0 : static_cast<double>(index_->remove(static_cast<uint32_t>(s)))));
+  }
+
+  Napi::Value Rank(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    if (!id(env, info[0], &size)) return Napi::Value();
+    int64_t s = index_->slotOf(idBytes(), size);
+    return Napi::Value(env, num(env, s < 0 ? 0 : static_cast<double>(index_->rank(static_cast<uint32_t>(s)))));
+  }
+
+  Napi::Value Score(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size;
+    if (!id(env, info[0], &size)) return Napi::Value();
+    int64_t s = index_->slotOf(idBytes(), size);
+    if (s < 0 || !index_->ranked(static_cast<uint32_t>(s))) return info.Env().Undefined();
+    return Napi::Value(env, num(env, index_->score(static_cast<uint32_t>(s))));
+  }
+
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Value(info.Env(), num(info.Env(), static_cast<double>(index_->size())));
+  }
+
+  // top(n, offset) -> ids of ranks offset+1 .. offset+n; their scores go to scores[0 .. n-1].
+  Napi::Value Top(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    double n, offset;
+    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
+      return Napi::Value();
+    }
+    if (n > static_cast<double>(scoresLen_)) {
+      fail(env, true, "n must be at most " + std::to_string(scoresLen_) + " per native call");
+      return Napi::Value();
+    }
+    size_t size = index_->size();
+    size_t from = offset >= static_cast<double>(size) ? size : static_cast<size_t>(offset);
+    size_t count = std::min(static_cast<size_t>(n), size - from);
+    napi_value array;
+    napi_create_array_with_length(env, count, &array);
+    uint32_t i = 0;
+    index_->visit(from, count, [&](uint32_t s) {
+      cairn::IdView v = index_->idOf(s);
+      napi_value str;
+      napi_create_string_utf8(env, reinterpret_cast<const char*>(v.data), v.size, &str);
+      napi_set_element(env, array, i, str);
+      scores_[i] = index_->score(s);
+      ++i;
+    });
+    return Napi::Value(env, array);
+  }
+
+  // applyBatch(ops, slots, scores, tiebreaks, count, out): checks the whole batch, then applies it.
+  Napi::Value ApplyBatch(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    const uint8_t* ops;
+    const uint32_t* slots;
+    const double* scores;
+    const double* tiebreaks;
+    int32_t* out;
+    size_t opsLen, slotsLen, scoresLen, tbLen, outLen;
+    double countD;
+    if (!typedArray(env, info[0], napi_uint8_array, "ops", "Uint8Array", &ops, &opsLen) ||
+        !typedArray(env, info[1], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
+        !typedArray(env, info[2], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
+        !typedArray(env, info[3], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tbLen) ||
+        !nonNegative(env, info[4], "count", &countD) ||
+        !typedArray(env, info[5], napi_int32_array, "out", "Int32Array", &out, &outLen)) {
+      return Napi::Value();
+    }
+    auto tooShort = [&](const char* name, size_t have, double need) {
+      fail(env, true,
+           std::string(name) + " has " + std::to_string(have) + " elements but count needs " + number(need));
+      return Napi::Value();
+    };
+    if (countD > static_cast<double>(opsLen)) return tooShort("ops", opsLen, countD);
+    size_t count = static_cast<size_t>(countD);
+    if (slotsLen < count) return tooShort("slots", slotsLen, countD);
+    if (scoresLen < count) return tooShort("scores", scoresLen, countD);
+    if (tbLen < count) return tooShort("tiebreaks", tbLen, countD);
+    if (outLen / 2 < count) return tooShort("out", outLen, 2 * countD);
+    uint32_t interned = index_->internedCount();
+    for (size_t i = 0; i < count; ++i) {
+      if (ops[i] > 1) {
+        fail(env, true,
+             "ops[" + std::to_string(i) + "] must be OP_UPSERT (0) or OP_REMOVE (1), got " + std::to_string(ops[i]));
+        return Napi::Value();
+      }
+      if (slots[i] >= interned) {
+        fail(env, true, "slots[" + std::to_string(i) + "] " + std::to_string(slots[i]) + " is not an interned slot");
+        return Napi::Value();
+      }
+      if (ops[i] == 0 && !isSafeInteger(scores[i])) {
+        fail(env, true, "scores[" + std::to_string(i) + "] must be a safe integer, got " + number(scores[i]));
+        return Napi::Value();
+      }
+      if (ops[i] == 0 && !isSafeInteger(tiebreaks[i])) {
+        fail(env, true,
+             "tiebreaks[" + std::to_string(i) + "] must be a safe integer, got " + number(tiebreaks[i]));
+        return Napi::Value();
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      size_t rank = 0, prev = 0;
+      if (ops[i] == 0) {
+        index_->upsert(slots[i], scores[i], tiebreaks[i], &rank, &prev);
+      } else {
+        prev = index_->remove(slots[i]);
+      }
+      out[2 * i] = static_cast<int32_t>(rank);
+      out[2 * i + 1] = static_cast<int32_t>(prev);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Serialize(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    size_t size = index_->serializedSize();
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
+    index_->serialize(static_cast<uint8_t*>(buffer.Data()));
+    return Napi::Uint8Array::New(env, size, buffer, 0);
+  }
+
+  // load(bytes): replaces the contents with deserialised CRNK bytes, or throws and changes nothing.
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    const uint8_t* data;
+    size_t size;
+    if (!typedArray(env, info[0], napi_uint8_array, "bytes", "Uint8Array", &data, &size)) return Napi::Value();
+    std::string error;
+    std::unique_ptr<cairn::RankIndex> loaded = cairn::RankIndex::deserialize(data, size, &error);
+    if (!loaded) {
+      napi_throw_error(env, "ERR_CORRUPT_RANK_INDEX", error.c_str());
+      return Napi::Value();
+    }
+    index_ = std::move(loaded);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytes", static_cast<double>(index_->bytes()));
+    o.Set("allocations", static_cast<double>(index_->allocations()));
+    o.Set("leafBlocks", static_cast<double>(index_->leafBlocks()));
+    return o;
+  }
+
+  EnvData* env_;
+  std::unique_ptr<cairn::RankIndex> index_;
+  int32_t* scratch_ = nullptr;
+  double* scores_ = nullptr;
+  size_t scoresLen_ = 0;
+  Napi::ObjectReference scratchRef_;
+  Napi::ObjectReference scoresRef_;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new EnvData());
+  exports.Set("NativeRankIndexCore", NativeIndex::Define(env));
+  exports.Set("maxIdBytes", static_cast<double>(cairn::kMaxIdBytes));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cairn_rank, Init)

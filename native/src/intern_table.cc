@@ -1,0 +1,115 @@
+// Player-id interning: an open-addressing hash table of slots over length-prefixed id chunks.
+#include "intern_table.h"
+
+#include <cstring>
+
+namespace cairn {
+
+InternTable::InternTable(Accounting& acct) : acct_(acct), refs_(acct) { rehash(64); }
+
+InternTable::~InternTable() {
+  acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));
+  for (size_t i = 0; i < chunkCount_; ++i) acct_.release(chunks_[i], kChunkSize);
+  acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
+}
+
+uint64_t InternTable::hash(const uint8_t* data, size_t size) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (size * 0xff51afd7ed558ccdull);
+  while (size >= 8) {
+    uint64_t k;
+    std::memcpy(&k, data, 8);
+    h = (h ^ k) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 31;
+    data += 8;
+    size -= 8;
+  }
+  uint64_t k = 0;
+  if (size > 0) std::memcpy(&k, data, size);
+  h = (h ^ k) * 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
+  return h;
+}
+
+int64_t InternTable::find(const uint8_t* data, size_t size) const {
+  size_t i = hash(data, size) & mask_;
+  for (;;) {
+    uint32_t e = table_[i];
+    if (e == 0) return -1;
+    IdView v = id(e - 1);
+    if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) return e - 1;
+    i = (i + 1) & mask_;
+  }
+}
+
+uint32_t InternTable::intern(const uint8_t* data, size_t size, bool* added) {
+  size_t i = hash(data, size) & mask_;
+  for (;;) {
+    uint32_t e = table_[i];
+    if (e == 0) break;
+    IdView v = id(e - 1);
+    if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) {
+      *added = false;
+      return e - 1;
+    }
+    i = (i + 1) & mask_;
+  }
+  uint32_t slot = count_;
+  refs_.ensure(static_cast<size_t>(slot) + 1);
+  refs_[slot] = store(data, size);
+  table_[i] = slot + 1;
+  ++count_;
+  *added = true;
+  // Keep the load at or below 0.7 so probes stay short.
+  if (static_cast<size_t>(count_) * 10 > (mask_ + 1) * 7) rehash((mask_ + 1) * 2);
+  return slot;
+}
+
+uint32_t InternTable::store(const uint8_t* data, size_t size) {
+  size_t need = size + (size < 0x80 ? 1 : size < 0x4000 ? 2 : 3);
+  if (chunkUsed_ + need > kChunkSize) {
+    if (chunkCount_ == chunkCap_) {
+      size_t cap = chunkCap_ == 0 ? 8 : chunkCap_ * 2;
+      auto** list = static_cast<uint8_t**>(acct_.allocate(cap * sizeof(uint8_t*)));
+      if (chunkCount_ > 0) std::memcpy(list, chunks_, chunkCount_ * sizeof(uint8_t*));
+      acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
+      chunks_ = list;
+      chunkCap_ = cap;
+    }
+    chunks_[chunkCount_++] = static_cast<uint8_t*>(acct_.allocate(kChunkSize));
+    chunkUsed_ = 0;
+  }
+  uint8_t* p = chunks_[chunkCount_ - 1] + chunkUsed_;
+  uint32_t ref = static_cast<uint32_t>(((chunkCount_ - 1) << kOffsetBits) | chunkUsed_);
+  if (size < 0x80) {
+    *p++ = static_cast<uint8_t>(size);
+  } else if (size < 0x4000) {
+    *p++ = static_cast<uint8_t>(0x80 | (size & 0x7f));
+    *p++ = static_cast<uint8_t>(size >> 7);
+  } else {
+    *p++ = static_cast<uint8_t>(0x80 | (size & 0x7f));
+    *p++ = static_cast<uint8_t>(0x80 | ((size >> 7) & 0x7f));
+    *p++ = static_cast<uint8_t>(size >> 14);
+  }
+  if (size > 0) std::memcpy(p, data, size);
+  chunkUsed_ += need;
+  return ref;
+}
+
+void InternTable::rehash(size_t capacity) {
+  auto* table = static_cast<uint32_t*>(acct_.allocate(capacity * sizeof(uint32_t)));
+  std::memset(table, 0, capacity * sizeof(uint32_t));
+  size_t mask = capacity - 1;
+  for (uint32_t slot = 0; slot < count_; ++slot) {
+    IdView v = id(slot);
+    size_t i = hash(v.data, v.size) & mask;
+    while (table[i] != 0) i = (i + 1) & mask;
+    table[i] = slot + 1;
+  }
+  acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));
+  table_ = table;
+  mask_ = mask;
+}
+
+}  // namespace cairn

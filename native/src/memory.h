@@ -1,0 +1,150 @@
+// Memory accounting, the fixed-size block arena and paged per-slot arrays the rank index lives in.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace cairn {
+
+// Every byte the index takes from the C++ heap goes through one Accounting, so `stats()` is exact
+// and a test can check that steady-state updates allocate nothing.
+class Accounting {
+ public:
+  void* allocate(size_t n) {
+    // 64-byte alignment keeps a 512-byte leaf on exactly eight cache lines.
+    size_t rounded = (n + 63) & ~static_cast<size_t>(63);
+    void* p = std::aligned_alloc(64, rounded);
+    if (p == nullptr) std::abort();  // out of memory: nothing sensible is left to do
+    ++allocations_;
+    bytes_ += rounded;
+    return p;
+  }
+  void release(void* p, size_t n) {
+    if (p == nullptr) return;
+    std::free(p);
+    bytes_ -= (n + 63) & ~static_cast<size_t>(63);
+  }
+  size_t bytes() const { return bytes_; }
+  size_t allocations() const { return allocations_; }
+
+ private:
+  size_t bytes_ = 0;
+  size_t allocations_ = 0;
+};
+
+// Fixed-size blocks carved from slabs. A freed block goes on an intrusive free list and is reused
+// before a new slab is taken, so a structure that frees as much as it takes allocates nothing.
+class BlockArena {
+ public:
+  BlockArena(Accounting& acct, size_t blockSize)
+      : acct_(acct), blockSize_((std::max(blockSize, sizeof(void*)) + 63) & ~static_cast<size_t>(63)) {}
+  ~BlockArena() {
+    Slab* s = slabs_;
+    while (s != nullptr) {
+      Slab* next = s->next;
+      acct_.release(s, sizeof(Slab) + s->blocks * blockSize_);
+      s = next;
+    }
+  }
+  BlockArena(const BlockArena&) = delete;
+  BlockArena& operator=(const BlockArena&) = delete;
+
+  void* take() {
+    void* b;
+    if (free_ != nullptr) {
+      b = free_;
+      free_ = *static_cast<void**>(free_);
+    } else {
+      if (bump_ == bumpEnd_) grow(std::max<size_t>(64, capacity_ / 4));
+      b = bump_;
+      bump_ += blockSize_;
+    }
+    ++live_;
+    return b;
+  }
+  void give(void* b) {
+    *static_cast<void**>(b) = free_;
+    free_ = b;
+    --live_;
+  }
+  // Makes sure at least `blocks` blocks exist in total, growing by at least a quarter at a time.
+  void reserve(size_t blocks) {
+    if (capacity_ >= blocks) return;
+    grow(std::max(blocks - capacity_, capacity_ / 4));
+  }
+  size_t live() const { return live_; }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct alignas(64) Slab {
+    Slab* next;
+    size_t blocks;
+  };
+  void grow(size_t blocks) {
+    // Blocks still in the bump range of the old slab go on the free list so none are lost.
+    while (bump_ != bumpEnd_) {
+      *reinterpret_cast<void**>(bump_) = free_;
+      free_ = bump_;
+      bump_ += blockSize_;
+    }
+    auto* s = static_cast<Slab*>(acct_.allocate(sizeof(Slab) + blocks * blockSize_));
+    s->next = slabs_;
+    s->blocks = blocks;
+    slabs_ = s;
+    bump_ = reinterpret_cast<char*>(s + 1);
+    bumpEnd_ = bump_ + blocks * blockSize_;
+    capacity_ += blocks;
+  }
+
+  Accounting& acct_;
+  size_t blockSize_;
+  Slab* slabs_ = nullptr;
+  void* free_ = nullptr;
+  char* bump_ = nullptr;
+  char* bumpEnd_ = nullptr;
+  size_t capacity_ = 0;
+  size_t live_ = 0;
+};
+
+// A growable array addressed by slot, stored in pages so that growing never copies the elements
+// and never needs twice the memory; only the small page table is reallocated.
+template <typename T, int PageBits = 12>
+class PagedArray {
+ public:
+  static constexpr size_t kPage = size_t{1} << PageBits;
+  explicit PagedArray(Accounting& acct) : acct_(acct) {}
+  ~PagedArray() {
+    for (size_t i = 0; i < pageCount_; ++i) acct_.release(pages_[i], kPage * sizeof(T));
+    acct_.release(pages_, pageCap_ * sizeof(T*));
+  }
+  PagedArray(const PagedArray&) = delete;
+  PagedArray& operator=(const PagedArray&) = delete;
+
+  T& operator[](size_t i) { return pages_[i >> PageBits][i & (kPage - 1)]; }
+  const T& operator[](size_t i) const { return pages_[i >> PageBits][i & (kPage - 1)]; }
+  // Makes elements [0, n) addressable.
+  void ensure(size_t n) {
+    while (pageCount_ * kPage < n) {
+      if (pageCount_ == pageCap_) {
+        size_t cap = std::max<size_t>(8, pageCap_ * 2);
+        auto** table = static_cast<T**>(acct_.allocate(cap * sizeof(T*)));
+        if (pageCount_ > 0) std::memcpy(table, pages_, pageCount_ * sizeof(T*));
+        acct_.release(pages_, pageCap_ * sizeof(T*));
+        pages_ = table;
+        pageCap_ = cap;
+      }
+      pages_[pageCount_++] = static_cast<T*>(acct_.allocate(kPage * sizeof(T)));
+    }
+  }
+
+ private:
+  Accounting& acct_;
+  T** pages_ = nullptr;
+  size_t pageCount_ = 0;
+  size_t pageCap_ = 0;
+};
+
+}  // namespace cairn

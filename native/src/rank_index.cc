@@ -1,0 +1,208 @@
+// The rank index operations and the CRNK serialisation shared byte for byte with the TS index.
+#include "rank_index.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace cairn {
+
+namespace {
+
+constexpr double kNotRanked = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMaxSafe = 9007199254740991.0;
+
+bool isSafeInteger(double v) { return std::isfinite(v) && std::trunc(v) == v && std::fabs(v) <= kMaxSafe; }
+
+void put32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void put64(uint8_t* p, double d) {
+  uint64_t v;
+  std::memcpy(&v, &d, 8);
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t get32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+double get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  double d;
+  std::memcpy(&d, &v, 8);
+  return d;
+}
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool validUtf8(const uint8_t* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t j = 1; j < len; ++j) {
+      if ((s[i + j] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + j] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+struct CrcTable {
+  uint32_t t[256];
+  CrcTable() {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+  }
+};
+
+}  // namespace
+
+uint32_t crc32(const uint8_t* data, size_t size) {
+  static const CrcTable table;
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < size; ++i) c = table.t[(c ^ data[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+RankIndex::RankIndex() : ids_(acct_), keys_(acct_), tree_(acct_, keys_, ids_) {}
+
+uint32_t RankIndex::intern(const uint8_t* id, size_t size) {
+  bool added = false;
+  uint32_t slot = ids_.intern(id, size, &added);
+  if (added) {
+    keys_.ensure(static_cast<size_t>(slot) + 1);
+    keys_[slot] = {kNotRanked, kNotRanked};
+  }
+  return slot;
+}
+
+void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank) {
+  // Adding 0.0 turns -0 into +0, so equal contents always serialise to equal bytes.
+  score += 0.0;
+  tiebreak += 0.0;
+  SlotKey& k = keys_[slot];
+  size_t prev = 0;
+  if (ranked(slot)) {
+    if (k.score == score && k.tiebreak == tiebreak) {
+      *rank = *previousRank = tree_.rankOf(slot);
+      return;
+    }
+    prev = tree_.erase(slot);
+  }
+  k.score = score;
+  k.tiebreak = tiebreak;
+  *rank = tree_.insert(slot);
+  *previousRank = prev;
+}
+
+size_t RankIndex::remove(uint32_t slot) {
+  if (!ranked(slot)) return 0;
+  size_t prev = tree_.erase(slot);
+  keys_[slot] = {kNotRanked, kNotRanked};
+  return prev;
+}
+
+size_t RankIndex::serializedSize() const {
+  size_t total = 16;
+  tree_.visit(0, tree_.size(), [&](uint32_t slot) { total += 20 + ids_.id(slot).size; });
+  return total;
+}
+
+void RankIndex::serialize(uint8_t* out) const {
+  uint8_t* p = out;
+  std::memcpy(p, "CRNK", 4);
+  put32(p + 4, 1);
+  put32(p + 8, static_cast<uint32_t>(tree_.size()));
+  p += 12;
+  tree_.visit(0, tree_.size(), [&](uint32_t slot) {
+    const SlotKey& k = keys_[slot];
+    IdView id = ids_.id(slot);
+    put64(p, k.score);
+    put64(p + 8, k.tiebreak);
+    put32(p + 16, static_cast<uint32_t>(id.size));
+    if (id.size > 0) std::memcpy(p + 20, id.data, id.size);
+    p += 20 + id.size;
+  });
+  put32(p, crc32(out, static_cast<size_t>(p - out)));
+}
+
+std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t size, std::string* error) {
+  auto fail = [&](std::string message) {
+    *error = "corrupt rank index: " + message;
+    return std::unique_ptr<RankIndex>();
+  };
+  if (size < 16) return fail("truncated (" + std::to_string(size) + " bytes, a header needs 16)");
+  if (std::memcmp(data, "CRNK", 4) != 0) return fail("bad magic (expected CRNK)");
+  uint32_t version = get32(data + 4);
+  if (version != 1) return fail("unsupported version " + std::to_string(version) + " (expected 1)");
+  if (crc32(data, size - 4) != get32(data + size - 4)) return fail("checksum mismatch");
+  uint32_t count = get32(data + 8);
+  size_t end = size - 4;
+  if (count > (end - 12) / 20) return fail("truncated (" + std::to_string(count) + " entries declared)");
+
+  auto index = std::make_unique<RankIndex>();
+  std::vector<uint32_t> slots;
+  slots.reserve(count);
+  size_t pos = 12;
+  double prevScore = 0, prevTb = 0;
+  IdView prevId{nullptr, 0};
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string at = "entry " + std::to_string(i);
+    if (end - pos < 20) return fail("truncated at " + at);
+    double score = get64(data + pos);
+    double tb = get64(data + pos + 8);
+    uint32_t len = get32(data + pos + 16);
+    pos += 20;
+    if (!isSafeInteger(score)) return fail(at + " has a score that is not a safe integer");
+    if (!isSafeInteger(tb)) return fail(at + " has a tiebreak that is not a safe integer");
+    if (len > end - pos) return fail("truncated at " + at);
+    if (len > kMaxIdBytes || !validUtf8(data + pos, len)) return fail(at + " has an invalid player id");
+    IdView id{data + pos, len};
+    pos += len;
+    if (i > 0) {
+      int c = score != prevScore ? (score > prevScore ? 1 : -1)
+                                 : tb != prevTb ? (tb < prevTb ? 1 : -1)
+                                                : -compareIds(id, prevId);
+      if (c == 0) return fail(at + " duplicates a player id");
+      if (c > 0) return fail(at + " is out of order");
+    }
+    if (index->slotOf(id.data, id.size) >= 0) return fail(at + " duplicates a player id");
+    uint32_t slot = index->intern(id.data, id.size);
+    index->keys_[slot] = {score + 0.0, tb + 0.0};
+    slots.push_back(slot);
+    prevScore = score;
+    prevTb = tb;
+    prevId = id;
+  }
+  if (pos != end) return fail(std::to_string(end - pos) + " trailing bytes before the checksum");
+  index->tree_.bulkLoad(slots.data(), slots.size());
+  return index;
+}
+
+}  // namespace cairn

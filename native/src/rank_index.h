@@ -1,0 +1,66 @@
+// The rank index: interned player ids, per-slot keys and the counted B+tree, plus the CRNK format.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "intern_table.h"
+#include "memory.h"
+#include "rank_tree.h"
+
+namespace cairn {
+
+// Everything the index holds is counted by `acct_`, which is declared first so it outlives the rest.
+class RankIndex {
+ public:
+  RankIndex();
+  RankIndex(const RankIndex&) = delete;
+  RankIndex& operator=(const RankIndex&) = delete;
+
+  // The slot of an id, or -1.
+  int64_t slotOf(const uint8_t* id, size_t size) const { return ids_.find(id, size); }
+  // The slot of an id, interned if new.
+  uint32_t intern(const uint8_t* id, size_t size);
+  // Number of interned ids: valid slots are 0 .. internedCount() - 1.
+  uint32_t internedCount() const { return ids_.count(); }
+  IdView idOf(uint32_t slot) const { return ids_.id(slot); }
+
+  // Moves (or inserts) a slot to (score, tiebreak); both must be safe integers.
+  void upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
+  // Removes a slot; returns its previous rank, 0 if it was not ranked.
+  size_t remove(uint32_t slot);
+  // 1-based rank, 0 if not ranked.
+  size_t rank(uint32_t slot) const { return ranked(slot) ? tree_.rankOf(slot) : 0; }
+  bool ranked(uint32_t slot) const { return keys_[slot].score == keys_[slot].score; }
+  double score(uint32_t slot) const { return keys_[slot].score; }
+  size_t size() const { return tree_.size(); }
+  // Visits up to `n` ranked slots from 0-based position `from`; returns how many.
+  template <typename F>
+  size_t visit(size_t from, size_t n, F&& f) const {
+    return tree_.visit(from, n, std::forward<F>(f));
+  }
+
+  // CRNK bytes: magic, version 1, count, entries in rank order, CRC-32.
+  size_t serializedSize() const;
+  void serialize(uint8_t* out) const;
+  // Builds an index from CRNK bytes; on corrupt input returns null and sets `error`.
+  // Ids are interned in rank order, so slots after a round trip need not equal those before.
+  static std::unique_ptr<RankIndex> deserialize(const uint8_t* data, size_t size, std::string* error);
+
+  size_t bytes() const { return acct_.bytes(); }
+  size_t allocations() const { return acct_.allocations(); }
+  size_t leafBlocks() const { return tree_.leafBlocks(); }
+
+ private:
+  Accounting acct_;
+  InternTable ids_;
+  PagedArray<SlotKey> keys_;
+  RankTree tree_;
+};
+
+// CRC-32 (IEEE 802.3, as zlib computes it).
+uint32_t crc32(const uint8_t* data, size_t size);
+
+}  // namespace cairn

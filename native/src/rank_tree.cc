@@ -1,0 +1,486 @@
+// The counted B+tree: descent with rank accumulation, splits on the way up, borrow-or-merge on
+// underflow, select by subtree counts, and bulk loading from rank order.
+#include "rank_tree.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace cairn {
+
+namespace {
+
+template <typename T>
+void shiftRight(T* a, int from, int n) {
+  std::memmove(a + from + 1, a + from, static_cast<size_t>(n - from) * sizeof(T));
+}
+template <typename T>
+void shiftLeft(T* a, int from, int n) {
+  std::memmove(a + from, a + from + 1, static_cast<size_t>(n - from - 1) * sizeof(T));
+}
+template <typename T>
+void copyRange(T* dst, const T* src, int n) {
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
+}
+
+size_t sumCounts(const Inner* in) {
+  size_t s = 0;
+  for (int i = 0; i < in->n; ++i) s += in->count[i];
+  return s;
+}
+
+}  // namespace
+
+RankTree::RankTree(Accounting& acct, const PagedArray<SlotKey>& keys, const InternTable& ids)
+    : acct_(acct), keys_(keys), ids_(ids), leaves_(acct, sizeof(Leaf)), inners_(acct, sizeof(Inner)) {}
+
+Leaf* RankTree::newLeaf() {
+  auto* l = static_cast<Leaf*>(leaves_.take());
+  l->n = 0;
+  l->next = nullptr;
+  return l;
+}
+
+Inner* RankTree::newInner() {
+  auto* in = static_cast<Inner*>(inners_.take());
+  in->n = 0;
+  return in;
+}
+
+// Reserves blocks for a tree of `entries` keys with leaves half full, so that moving players around
+// (which splits some leaves and merges others) never needs a new slab once the players are in.
+void RankTree::reserveFor(size_t entries) {
+  reservedFor_ = entries + entries / 8 + 64;
+  size_t leaves = reservedFor_ / (kLeafCap / 2) + 2;
+  leaves_.reserve(leaves);
+  inners_.reserve(leaves / (kInnerCap / 2) + kMaxHeight);
+}
+
+int RankTree::childFor(const Inner* in, const Key& k) const {
+  // Number of separators sep[1..n-1] that are <= k.
+  int lo = 1, hi = in->n;
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    if (compare(in->sepScore[mid], in->sepTb[mid], in->sepSlot[mid], k) <= 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo - 1;
+}
+
+int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
+  // First position whose key is >= k. The float copy decides unless it ties.
+  int lo = 0, hi = leaf->n;
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    float a = leaf->approx[mid];
+    bool before;
+    if (a != k.approx) {
+      before = a > k.approx;
+    } else {
+      uint32_t s = leaf->slot[mid];
+      const SlotKey& e = keys_[s];
+      before = compare(e.score, e.tiebreak, s, k) < 0;
+    }
+    if (before) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+size_t RankTree::insert(uint32_t slot) {
+  if (size_ + 1 > reservedFor_) reserveFor(size_ + 1);
+  const Key k = keyOf(slot);
+  if (root_ == nullptr) {
+    root_ = newLeaf();
+    height_ = 0;
+  }
+  Inner* path[kMaxHeight];
+  int idx[kMaxHeight];
+  size_t rank = 0;
+  void* node = root_;
+  for (int d = 0; d < height_; ++d) {
+    auto* in = static_cast<Inner*>(node);
+    int i = childFor(in, k);
+    for (int j = 0; j < i; ++j) rank += in->count[j];
+    path[d] = in;
+    idx[d] = i;
+    node = in->child[i];
+  }
+  auto* leaf = static_cast<Leaf*>(node);
+  int p = leafLowerBound(leaf, k);
+  rank += static_cast<size_t>(p) + 1;
+  ++size_;
+
+  if (leaf->n < kLeafCap) {
+    shiftRight(leaf->approx, p, leaf->n);
+    shiftRight(leaf->slot, p, leaf->n);
+    leaf->approx[p] = k.approx;
+    leaf->slot[p] = slot;
+    ++leaf->n;
+    for (int d = 0; d < height_; ++d) ++path[d]->count[idx[d]];
+    return rank;
+  }
+
+  // Split the full leaf in half, then insert into the half the key belongs to.
+  Leaf* right = newLeaf();
+  int half = kLeafCap / 2;
+  right->n = static_cast<uint16_t>(kLeafCap - half);
+  copyRange(right->approx, leaf->approx + half, right->n);
+  copyRange(right->slot, leaf->slot + half, right->n);
+  leaf->n = static_cast<uint16_t>(half);
+  right->next = leaf->next;
+  leaf->next = right;
+  Leaf* target = p <= half ? leaf : right;
+  int tp = p <= half ? p : p - half;
+  shiftRight(target->approx, tp, target->n);
+  shiftRight(target->slot, tp, target->n);
+  target->approx[tp] = k.approx;
+  target->slot[tp] = slot;
+  ++target->n;
+
+  void* newChild = right;
+  Key newSep = keyOf(right->slot[0]);
+  size_t leftCount = leaf->n;
+  size_t rightCount = right->n;
+  for (int d = height_ - 1; d >= 0; --d) {
+    Inner* in = path[d];
+    int i = idx[d];
+    if (newChild == nullptr) {
+      ++in->count[i];
+      continue;
+    }
+    in->count[i] = static_cast<uint32_t>(leftCount);
+    Inner* dst = in;
+    int at = i + 1;
+    Inner* split = nullptr;
+    if (in->n == kInnerCap) {
+      split = newInner();
+      int mid = kInnerCap / 2;
+      split->n = static_cast<uint16_t>(kInnerCap - mid);
+      copyRange(split->child, in->child + mid, split->n);
+      copyRange(split->count, in->count + mid, split->n);
+      copyRange(split->sepScore, in->sepScore + mid, split->n);
+      copyRange(split->sepTb, in->sepTb + mid, split->n);
+      copyRange(split->sepSlot, in->sepSlot + mid, split->n);
+      in->n = static_cast<uint16_t>(mid);
+      if (at > mid) {
+        dst = split;
+        at -= mid;
+      }
+    }
+    shiftRight(dst->child, at, dst->n);
+    shiftRight(dst->count, at, dst->n);
+    shiftRight(dst->sepScore, at, dst->n);
+    shiftRight(dst->sepTb, at, dst->n);
+    shiftRight(dst->sepSlot, at, dst->n);
+    dst->child[at] = newChild;
+    dst->count[at] = static_cast<uint32_t>(rightCount);
+    dst->sepScore[at] = newSep.score;
+    dst->sepTb[at] = newSep.tiebreak;
+    dst->sepSlot[at] = newSep.slot;
+    ++dst->n;
+    if (split == nullptr) {
+      newChild = nullptr;
+    } else {
+      newChild = split;
+      newSep = {split->sepScore[0], split->sepTb[0], split->sepSlot[0], 0.0f};
+      leftCount = sumCounts(in);
+      rightCount = sumCounts(split);
+    }
+  }
+  if (newChild != nullptr) {
+    Inner* r = newInner();
+    r->n = 2;
+    r->child[0] = root_;
+    r->count[0] = static_cast<uint32_t>(leftCount);
+    r->sepScore[0] = 0;
+    r->sepTb[0] = 0;
+    r->sepSlot[0] = 0;
+    r->child[1] = newChild;
+    r->count[1] = static_cast<uint32_t>(rightCount);
+    r->sepScore[1] = newSep.score;
+    r->sepTb[1] = newSep.tiebreak;
+    r->sepSlot[1] = newSep.slot;
+    root_ = r;
+    ++height_;
+  }
+  return rank;
+}
+
+size_t RankTree::rankOf(uint32_t slot) const {
+  const Key k = keyOf(slot);
+  size_t rank = 0;
+  const void* node = root_;
+  for (int d = 0; d < height_; ++d) {
+    auto* in = static_cast<const Inner*>(node);
+    int i = childFor(in, k);
+    for (int j = 0; j < i; ++j) rank += in->count[j];
+    node = in->child[i];
+  }
+  auto* leaf = static_cast<const Leaf*>(node);
+  int p = leafLowerBound(leaf, k);
+  if (p >= leaf->n || leaf->slot[p] != slot) return 0;
+  return rank + static_cast<size_t>(p) + 1;
+}
+
+size_t RankTree::erase(uint32_t slot) {
+  const Key k = keyOf(slot);
+  Inner* path[kMaxHeight];
+  int idx[kMaxHeight];
+  size_t rank = 0;
+  void* node = root_;
+  for (int d = 0; d < height_; ++d) {
+    auto* in = static_cast<Inner*>(node);
+    int i = childFor(in, k);
+    for (int j = 0; j < i; ++j) rank += in->count[j];
+    path[d] = in;
+    idx[d] = i;
+    node = in->child[i];
+  }
+  auto* leaf = static_cast<Leaf*>(node);
+  int p = leafLowerBound(leaf, k);
+  if (p >= leaf->n || leaf->slot[p] != slot) return 0;  // not in the tree: callers check first
+  rank += static_cast<size_t>(p) + 1;
+  shiftLeft(leaf->approx, p, leaf->n);
+  shiftLeft(leaf->slot, p, leaf->n);
+  --leaf->n;
+  --size_;
+  for (int d = 0; d < height_; ++d) --path[d]->count[idx[d]];
+
+  // Rebalance from the leaf up while nodes are below their minimum.
+  bool leafLevel = true;
+  for (int d = height_ - 1; d >= 0; --d) {
+    Inner* parent = path[d];
+    int i = idx[d];
+    int n = leafLevel ? static_cast<Leaf*>(parent->child[i])->n : static_cast<Inner*>(parent->child[i])->n;
+    if (n >= (leafLevel ? kLeafMin : kInnerMin)) break;
+    int before = parent->n;
+    fixUnderflow(parent, i, leafLevel);
+    if (parent->n == before) break;  // borrowed: the parent kept its children
+    leafLevel = false;
+  }
+  while (height_ > 0 && static_cast<Inner*>(root_)->n == 1) {
+    auto* old = static_cast<Inner*>(root_);
+    root_ = old->child[0];
+    inners_.give(old);
+    --height_;
+  }
+  return rank;
+}
+
+// Child i of `parent` is below its minimum: borrow one entry from a sibling, or merge with it.
+void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
+  int li = i > 0 ? i - 1 : i;  // merge or borrow between children li and li + 1
+  int ri = li + 1;
+  if (childIsLeaf) {
+    auto* l = static_cast<Leaf*>(parent->child[li]);
+    auto* r = static_cast<Leaf*>(parent->child[ri]);
+    if (l->n + r->n <= kLeafCap) {
+      copyRange(l->approx + l->n, r->approx, r->n);
+      copyRange(l->slot + l->n, r->slot, r->n);
+      l->n = static_cast<uint16_t>(l->n + r->n);
+      l->next = r->next;
+      parent->count[li] += parent->count[ri];
+      leaves_.give(r);
+    } else if (ri == i) {
+      // Move l's last entry to the front of r.
+      shiftRight(r->approx, 0, r->n);
+      shiftRight(r->slot, 0, r->n);
+      --l->n;
+      r->approx[0] = l->approx[l->n];
+      r->slot[0] = l->slot[l->n];
+      ++r->n;
+      --parent->count[li];
+      ++parent->count[ri];
+      Key s = keyOf(r->slot[0]);
+      parent->sepScore[ri] = s.score;
+      parent->sepTb[ri] = s.tiebreak;
+      parent->sepSlot[ri] = s.slot;
+      return;
+    } else {
+      // Move r's first entry to the end of l.
+      l->approx[l->n] = r->approx[0];
+      l->slot[l->n] = r->slot[0];
+      ++l->n;
+      shiftLeft(r->approx, 0, r->n);
+      shiftLeft(r->slot, 0, r->n);
+      --r->n;
+      --parent->count[ri];
+      ++parent->count[li];
+      Key s = keyOf(r->slot[0]);
+      parent->sepScore[ri] = s.score;
+      parent->sepTb[ri] = s.tiebreak;
+      parent->sepSlot[ri] = s.slot;
+      return;
+    }
+  } else {
+    auto* l = static_cast<Inner*>(parent->child[li]);
+    auto* r = static_cast<Inner*>(parent->child[ri]);
+    if (l->n + r->n <= kInnerCap) {
+      // r's first child takes the parent's separator for r.
+      r->sepScore[0] = parent->sepScore[ri];
+      r->sepTb[0] = parent->sepTb[ri];
+      r->sepSlot[0] = parent->sepSlot[ri];
+      copyRange(l->child + l->n, r->child, r->n);
+      copyRange(l->count + l->n, r->count, r->n);
+      copyRange(l->sepScore + l->n, r->sepScore, r->n);
+      copyRange(l->sepTb + l->n, r->sepTb, r->n);
+      copyRange(l->sepSlot + l->n, r->sepSlot, r->n);
+      l->n = static_cast<uint16_t>(l->n + r->n);
+      parent->count[li] += parent->count[ri];
+      inners_.give(r);
+    } else if (ri == i) {
+      // Move l's last child to the front of r.
+      int last = l->n - 1;
+      uint32_t moved = l->count[last];
+      shiftRight(r->child, 0, r->n);
+      shiftRight(r->count, 0, r->n);
+      shiftRight(r->sepScore, 0, r->n);
+      shiftRight(r->sepTb, 0, r->n);
+      shiftRight(r->sepSlot, 0, r->n);
+      r->child[0] = l->child[last];
+      r->count[0] = moved;
+      r->sepScore[1] = parent->sepScore[ri];
+      r->sepTb[1] = parent->sepTb[ri];
+      r->sepSlot[1] = parent->sepSlot[ri];
+      ++r->n;
+      parent->sepScore[ri] = l->sepScore[last];
+      parent->sepTb[ri] = l->sepTb[last];
+      parent->sepSlot[ri] = l->sepSlot[last];
+      --l->n;
+      parent->count[li] -= moved;
+      parent->count[ri] += moved;
+      return;
+    } else {
+      // Move r's first child to the end of l.
+      uint32_t moved = r->count[0];
+      int at = l->n;
+      l->child[at] = r->child[0];
+      l->count[at] = moved;
+      l->sepScore[at] = parent->sepScore[ri];
+      l->sepTb[at] = parent->sepTb[ri];
+      l->sepSlot[at] = parent->sepSlot[ri];
+      ++l->n;
+      parent->sepScore[ri] = r->sepScore[1];
+      parent->sepTb[ri] = r->sepTb[1];
+      parent->sepSlot[ri] = r->sepSlot[1];
+      shiftLeft(r->child, 0, r->n);
+      shiftLeft(r->count, 0, r->n);
+      shiftLeft(r->sepScore, 0, r->n);
+      shiftLeft(r->sepTb, 0, r->n);
+      shiftLeft(r->sepSlot, 0, r->n);
+      --r->n;
+      parent->count[ri] -= moved;
+      parent->count[li] += moved;
+      return;
+    }
+  }
+  // Merged: drop child ri from the parent.
+  shiftLeft(parent->child, ri, parent->n);
+  shiftLeft(parent->count, ri, parent->n);
+  shiftLeft(parent->sepScore, ri, parent->n);
+  shiftLeft(parent->sepTb, ri, parent->n);
+  shiftLeft(parent->sepSlot, ri, parent->n);
+  --parent->n;
+}
+
+const Leaf* RankTree::select(size_t index, int* pos) const {
+  const void* node = root_;
+  for (int d = 0; d < height_; ++d) {
+    auto* in = static_cast<const Inner*>(node);
+    int i = 0;
+    while (i < in->n - 1 && index >= in->count[i]) {
+      index -= in->count[i];
+      ++i;
+    }
+    node = in->child[i];
+  }
+  *pos = static_cast<int>(index);
+  return static_cast<const Leaf*>(node);
+}
+
+void RankTree::freeAll(void* node, int height) {
+  if (node == nullptr) return;
+  if (height == 0) {
+    leaves_.give(node);
+    return;
+  }
+  auto* in = static_cast<Inner*>(node);
+  for (int i = 0; i < in->n; ++i) freeAll(in->child[i], height - 1);
+  inners_.give(in);
+}
+
+void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
+  freeAll(root_, height_);
+  root_ = nullptr;
+  height_ = 0;
+  size_ = 0;
+  reservedFor_ = 0;
+  if (count == 0) return;
+  reserveFor(count);
+  size_ = count;
+
+  // Level 0: leaves about 3/4 full, sizes spread evenly so none is below the minimum.
+  size_t target = kLeafCap * 3 / 4;
+  size_t nodes = (count + target - 1) / target;
+  auto* level = static_cast<void**>(acct_.allocate(nodes * sizeof(void*)));
+  auto* counts = static_cast<size_t*>(acct_.allocate(nodes * sizeof(size_t)));
+  auto* firsts = static_cast<uint32_t*>(acct_.allocate(nodes * sizeof(uint32_t)));
+  size_t at = 0;
+  Leaf* prev = nullptr;
+  for (size_t i = 0; i < nodes; ++i) {
+    size_t n = count / nodes + (i < count % nodes ? 1 : 0);
+    Leaf* leaf = newLeaf();
+    for (size_t j = 0; j < n; ++j, ++at) {
+      leaf->slot[j] = slots[at];
+      leaf->approx[j] = static_cast<float>(keys_[slots[at]].score);
+    }
+    leaf->n = static_cast<uint16_t>(n);
+    if (prev != nullptr) prev->next = leaf;
+    prev = leaf;
+    level[i] = leaf;
+    counts[i] = n;
+    firsts[i] = leaf->slot[0];
+  }
+  // Inner levels, about 3/4 full, until one node is left.
+  size_t itarget = kInnerCap * 3 / 4;
+  while (nodes > 1) {
+    size_t parents = (nodes + itarget - 1) / itarget;
+    size_t from = 0;
+    for (size_t i = 0; i < parents; ++i) {
+      size_t n = nodes / parents + (i < nodes % parents ? 1 : 0);
+      Inner* in = newInner();
+      size_t total = 0;
+      for (size_t j = 0; j < n; ++j) {
+        size_t c = from + j;
+        const SlotKey& k = keys_[firsts[c]];
+        in->child[j] = level[c];
+        in->count[j] = static_cast<uint32_t>(counts[c]);
+        in->sepScore[j] = k.score;
+        in->sepTb[j] = k.tiebreak;
+        in->sepSlot[j] = firsts[c];
+        total += counts[c];
+      }
+      in->n = static_cast<uint16_t>(n);
+      uint32_t first = firsts[from];
+      level[i] = in;
+      counts[i] = total;
+      firsts[i] = first;
+      from += n;
+    }
+    nodes = parents;
+    ++height_;
+  }
+  root_ = level[0];
+  size_t cap = (count + target - 1) / target;
+  acct_.release(level, cap * sizeof(void*));
+  acct_.release(counts, cap * sizeof(size_t));
+  acct_.release(firsts, cap * sizeof(uint32_t));
+}
+
+}  // namespace cairn

@@ -1,0 +1,116 @@
+// A counted B+tree of player slots: O(log n) insert, erase, rank-of-key and select-by-rank.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "intern_table.h"
+#include "memory.h"
+
+namespace cairn {
+
+// A slot's sort key. `score` is NaN while the slot is not ranked.
+struct SlotKey {
+  double score;
+  double tiebreak;
+};
+
+// Leaves hold only slots (plus a float copy of each score that settles most comparisons without
+// touching the slot arrays); inner nodes hold full separator keys and their children's subtree sizes.
+constexpr int kLeafCap = 62;
+constexpr int kLeafMin = 20;
+constexpr int kInnerCap = 48;
+constexpr int kInnerMin = 16;
+constexpr int kMaxHeight = 24;
+
+struct Leaf {
+  uint16_t n;
+  Leaf* next;
+  float approx[kLeafCap];
+  uint32_t slot[kLeafCap];
+};
+static_assert(sizeof(Leaf) == 512, "a leaf is one 512-byte block");
+
+struct Inner {
+  uint16_t n;
+  void* child[kInnerCap];
+  uint32_t count[kInnerCap];
+  double sepScore[kInnerCap];  // sep[i], i >= 1: a lower bound of child i's keys, above child i-1's
+  double sepTb[kInnerCap];
+  uint32_t sepSlot[kInnerCap];
+};
+
+// Order: score descending, tiebreak ascending, id ascending (UTF-8 bytes). The tree compares keys
+// through the per-slot key array and the intern table, so a leaf entry costs 8 bytes.
+class RankTree {
+ public:
+  RankTree(Accounting& acct, const PagedArray<SlotKey>& keys, const InternTable& ids);
+  ~RankTree() = default;
+  RankTree(const RankTree&) = delete;
+  RankTree& operator=(const RankTree&) = delete;
+
+  // Inserts a slot whose key is keys[slot]; returns its 1-based rank.
+  size_t insert(uint32_t slot);
+  // Erases a ranked slot whose key is keys[slot]; returns the 1-based rank it had.
+  size_t erase(uint32_t slot);
+  // 1-based rank of a ranked slot.
+  size_t rankOf(uint32_t slot) const;
+  // Visits up to `n` slots from 0-based position `from` in rank order; returns how many.
+  template <typename F>
+  size_t visit(size_t from, size_t n, F&& f) const {
+    if (from >= size_ || n == 0) return 0;
+    int pos;
+    const Leaf* leaf = select(from, &pos);
+    size_t done = 0;
+    while (leaf != nullptr && done < n) {
+      for (; pos < leaf->n && done < n; ++pos, ++done) f(leaf->slot[pos]);
+      leaf = leaf->next;
+      pos = 0;
+    }
+    return done;
+  }
+  // Replaces the contents with `count` slots already in rank order, leaves about 3/4 full.
+  void bulkLoad(const uint32_t* slots, size_t count);
+  size_t size() const { return size_; }
+  // Leaf and inner blocks in use (for tests and tuning).
+  size_t leafBlocks() const { return leaves_.live(); }
+
+ private:
+  struct Key {
+    double score;
+    double tiebreak;
+    uint32_t slot;
+    float approx;
+  };
+  Key keyOf(uint32_t slot) const {
+    const SlotKey& k = keys_[slot];
+    return {k.score, k.tiebreak, slot, static_cast<float>(k.score)};
+  }
+  // <0 when (s, t, slot) ranks before k, 0 when equal, >0 after.
+  int compare(double s, double t, uint32_t slot, const Key& k) const {
+    if (s != k.score) return s > k.score ? -1 : 1;
+    if (t != k.tiebreak) return t < k.tiebreak ? -1 : 1;
+    if (slot == k.slot) return 0;
+    return compareIds(ids_.id(slot), ids_.id(k.slot));
+  }
+  int childFor(const Inner* in, const Key& k) const;
+  int leafLowerBound(const Leaf* leaf, const Key& k) const;
+  const Leaf* select(size_t index, int* pos) const;
+  Leaf* newLeaf();
+  Inner* newInner();
+  void fixUnderflow(Inner* parent, int i, bool childIsLeaf);
+  void freeAll(void* node, int height);
+  void reserveFor(size_t entries);
+
+  Accounting& acct_;
+  const PagedArray<SlotKey>& keys_;
+  const InternTable& ids_;
+  BlockArena leaves_;
+  BlockArena inners_;
+  void* root_ = nullptr;
+  int height_ = 0;  // inner levels above the leaves
+  size_t size_ = 0;
+  size_t reservedFor_ = 0;
+};
+
+}  // namespace cairn

@@ -1,0 +1,475 @@
+// GENERATED FILE, do not edit: produced by `npx tsx schemas/generate-types.ts` from the JSON Schema
+// files in schemas/ (the source of truth). Change a schema, then re-run the script.
+/* eslint-disable */
+
+/**
+ * A hunt id: 1-64 characters of [A-Za-z0-9_-].
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntId".
+ */
+export type HuntId = string;
+/**
+ * A player id, 1-128 characters.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PlayerId".
+ */
+export type PlayerId = string;
+/**
+ * A treasure id, 1-128 characters.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TreasureId".
+ */
+export type TreasureId = string;
+/**
+ * An integer in JavaScript's safe range.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "SafeInteger".
+ */
+export type SafeInteger = number;
+/**
+ * A safe integer >= 0.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "NonNegativeSafeInteger".
+ */
+export type NonNegativeSafeInteger = number;
+/**
+ * A safe integer >= 1.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PositiveSafeInteger".
+ */
+export type PositiveSafeInteger = number;
+/**
+ * An input stream sequence number.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Seq".
+ */
+export type Seq = number;
+/**
+ * A 1-based rank; 0 means not ranked.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Rank".
+ */
+export type Rank = number;
+/**
+ * An opaque pagination cursor.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Cursor".
+ */
+export type Cursor = string;
+/**
+ * Why an input event was not applied.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "RejectionCode".
+ */
+export type RejectionCode =
+  | "invalid_event"
+  | "invalid_state"
+  | "already_joined"
+  | "player_left"
+  | "hunt_full"
+  | "unknown_player"
+  | "unknown_treasure"
+  | "already_found"
+  | "wrong_answer"
+  | "already_hinted";
+/**
+ * The hunt's lifecycle state; none before HuntCreated.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntStatus".
+ */
+export type HuntStatus = "none" | "created" | "running" | "paused" | "ended";
+
+export interface CairnSchemas {}
+/**
+ * One row of the leaderboard.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Entry".
+ */
+export interface LeaderboardEntry {
+  rank: Rank;
+  playerId: PlayerId;
+  score: SafeInteger;
+}
+/**
+ * A CloudEvents 1.0 event in structured JSON mode, as published to hunt.<id>.events. Extension attributes are allowed and ignored.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "CloudEvent".
+ */
+export interface CloudEvent {
+  /**
+   * CloudEvents version, always "1.0".
+   */
+  specversion: "1.0";
+  /**
+   * Event id, unique per source; also the Nats-Msg-Id used for de-duplication.
+   */
+  id: string;
+  /**
+   * Who produced the event (URI-reference).
+   */
+  source: string;
+  /**
+   * The event type, one of the Cairn input types.
+   */
+  type: string;
+  /**
+   * Publisher's clock; informational only, never used by the engine.
+   */
+  time?: string;
+  /**
+   * Content type of data; application/json when present.
+   */
+  datacontenttype?: string;
+  subject?: string;
+  dataschema?: string;
+  /**
+   * The type-specific payload.
+   */
+  data?: {
+    [k: string]: unknown | undefined;
+  };
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HuntCreated: defines the hunt's treasures and rules.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntCreatedData".
+ */
+export interface HuntCreatedData {
+  /**
+   * Display title.
+   */
+  title: string;
+  /**
+   * 1-10,000 treasures with unique ids.
+   *
+   * @minItems 1
+   * @maxItems 10000
+   */
+  treasures: Treasure[];
+  rules?: HuntRules;
+  [k: string]: unknown | undefined;
+}
+export interface Treasure {
+  id: TreasureId;
+  /**
+   * Points for finding it, >= 0.
+   */
+  points: number;
+  /**
+   * sha256 (hex, either case) of the UTF-8 answer; when present, TreasureFound must carry the answer.
+   */
+  answerSha256?: string;
+  [k: string]: unknown | undefined;
+}
+export interface HuntRules {
+  /**
+   * Bonus for the k-th finder (0-based) of a treasure.
+   *
+   * @maxItems 10000
+   */
+  firstFinderBonus?: SafeInteger[];
+  /**
+   * An integer in JavaScript's safe range.
+   */
+  hintPenalty?: number;
+  /**
+   * Most players that may join.
+   */
+  maxPlayers?: number;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HuntStarted: no fields; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntStartedData".
+ */
+export interface HuntStartedData {
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HuntPaused: no fields; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntPausedData".
+ */
+export interface HuntPausedData {
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HuntResumed: no fields; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntResumedData".
+ */
+export interface HuntResumedData {
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HuntEnded: no fields; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntEndedData".
+ */
+export interface HuntEndedData {
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of PlayerJoined.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PlayerJoinedData".
+ */
+export interface PlayerJoinedData {
+  playerId: PlayerId;
+  /**
+   * Display name.
+   */
+  name?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of PlayerLeft: leaving is final.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PlayerLeftData".
+ */
+export interface PlayerLeftData {
+  playerId: PlayerId;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of TreasureFound.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TreasureFoundData".
+ */
+export interface TreasureFoundData {
+  playerId: PlayerId;
+  treasureId: TreasureId;
+  /**
+   * The answer, checked against answerSha256.
+   */
+  answer?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of HintTaken.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HintTakenData".
+ */
+export interface HintTakenData {
+  playerId: PlayerId;
+  treasureId: TreasureId;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of ScoreAdjusted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "ScoreAdjustedData".
+ */
+export interface ScoreAdjustedData {
+  playerId: PlayerId;
+  /**
+   * An integer in JavaScript's safe range.
+   */
+  delta: number;
+  /**
+   * Why, for the audit trail.
+   */
+  reason: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * A message on hunt.<id>.ranks: one player's rank changed.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "RankChange".
+ */
+export interface RankChange {
+  /**
+   * Input sequence that caused it.
+   */
+  seq: number;
+  playerId: PlayerId;
+  score: SafeInteger;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  rank: number;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  previousRank: number;
+  /**
+   * Ranked players after the change.
+   */
+  players: number;
+}
+/**
+ * A message on hunt.<id>.rejected: an input event that was not applied.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Rejection".
+ */
+export interface Rejection {
+  seq: Seq;
+  /**
+   * The event's id, null if unreadable.
+   */
+  eventId: string | null;
+  /**
+   * The event's type, null if unreadable.
+   */
+  type: string | null;
+  code: RejectionCode;
+  /**
+   * Human explanation naming the field.
+   */
+  message: string;
+}
+/**
+ * A message on hunt.<id>.top (core NATS): the coalesced top-N.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TopN".
+ */
+export interface TopN {
+  seq: Seq;
+  entries: LeaderboardEntry[];
+}
+/**
+ * Request on hunt.<id>.query.top.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TopRequest".
+ */
+export interface TopRequest {
+  /**
+   * How many entries (1-1000, default 10).
+   */
+  n?: number;
+  /**
+   * Cursor from a previous reply's next.
+   */
+  after?: string;
+}
+/**
+ * Reply to hunt.<id>.query.top.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TopReply".
+ */
+export interface TopReply {
+  seq: Seq;
+  entries: LeaderboardEntry[];
+  /**
+   * Cursor for the next page; absent at the end.
+   */
+  next?: string;
+}
+/**
+ * Request on hunt.<id>.query.rank.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "RankRequest".
+ */
+export interface RankRequest {
+  playerId: PlayerId;
+}
+/**
+ * Reply to hunt.<id>.query.rank.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "RankReply".
+ */
+export interface RankReply {
+  seq: Seq;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  rank: number;
+  score: SafeInteger;
+}
+/**
+ * Request on hunt.<id>.query.around.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "AroundRequest".
+ */
+export interface AroundRequest {
+  playerId: PlayerId;
+  /**
+   * Entries above the player (0-1000, default 5).
+   */
+  before?: number;
+  /**
+   * Entries below the player (0-1000, default 5).
+   */
+  after?: number;
+}
+/**
+ * Reply to hunt.<id>.query.around.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "AroundReply".
+ */
+export interface AroundReply {
+  seq: Seq;
+  entries: LeaderboardEntry[];
+}
+/**
+ * Request on hunt.<id>.query.state: an empty object.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "StateRequest".
+ */
+export interface StateRequest {}
+/**
+ * Reply to hunt.<id>.query.state.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "StateReply".
+ */
+export interface StateReply {
+  seq: Seq;
+  status: HuntStatus;
+  players: NonNegativeSafeInteger;
+  /**
+   * Hash of the canonical hunt state.
+   */
+  stateHash: string;
+}
+/**
+ * Error reply to any query.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "ErrorReply".
+ */
+export interface ErrorReply {
+  error: QueryError;
+}
+export interface QueryError {
+  /**
+   * Stable error code, e.g. invalid_request, unknown_hunt.
+   */
+  code: string;
+  message: string;
+}

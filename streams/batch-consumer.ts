@@ -1,0 +1,395 @@
+// The engine's hot input path: a durable pull consumer whose deliveries are folded in batches and acked once per batch.
+import type {
+  ConsumerConfig,
+  ConsumerInfo,
+  ConsumerMessages,
+  JetStreamClient,
+  JsMsg,
+} from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  ReplayPolicy,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import type { LogMessage } from "./event-log.ts";
+import { huntIdOf, toJetStream } from "./event-log.ts";
+import { EVENTS_STREAM } from "./setup.ts";
+
+/** Options of consumeBatches. */
+export interface BatchConsumerOptions {
+  /** Stream to consume (default HUNT_EVENTS). */
+  stream?: string;
+  /** Durable consumer name (created if missing). */
+  durable: string;
+  /** One subject filter, e.g. `hunt.*.events` or `hunt.h1.events`: a string, since 2.9 refuses arrays. */
+  filterSubject: string;
+  /** Messages per pull and the largest batch handed to onBatch (default 1000). */
+  maxMessages?: number;
+  /**
+   * Folds one batch, in stream order. Called synchronously when the previous batch is done; if it returns a
+   * promise, later batches wait for it. The batch is acked (one ack of its last message) after it completes.
+   * If it throws or rejects, the batch is not acked and the consumer stops (see `closed`).
+   */
+  onBatch(batch: LogMessage[]): void | Promise<void>;
+  /**
+   * Position the durable so the next message is the first at or after this stream sequence (recovery from a
+   * snapshot at seq S passes S + 1). Without it, an existing durable resumes after its ack floor.
+   */
+  startSeq?: number;
+  /** How long the server waits for an ack before redelivering, ms (default 30 s). */
+  ackWaitMs?: number;
+  /** Most delivered-but-unacked messages, the bound on buffered input (default 20,000). */
+  maxAckPending?: number;
+  /** Told about consumer notifications and resets (for logs and /healthz). */
+  onStatus?(status: BatchConsumerStatus): void;
+  /** Structured logger (pino-compatible) for the same status reports. */
+  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** A status report from the consumer. */
+export interface BatchConsumerStatus {
+  /** running, resetting (re-creating after lost deliveries or a deleted consumer), stopped, failed. */
+  state: BatchConsumerState;
+  /** The nats.js notification or event behind it, e.g. "heartbeats_missed", "delivery_gap". */
+  reason: string;
+  /** Details for logs. */
+  detail?: string;
+}
+
+/** Lifecycle state of a batch consumer. */
+export type BatchConsumerState = "starting" | "running" | "resetting" | "stopped" | "failed";
+
+/** Counters of a batch consumer. */
+export interface BatchConsumerStats {
+  /** Current state. */
+  state: BatchConsumerState;
+  /** Batches handed to onBatch. */
+  batches: number;
+  /** Messages handed to onBatch. */
+  messages: number;
+  /** Stream sequence of the last message handed to onBatch. */
+  lastSeq: number;
+  /** Stream sequence of the last ack sent. */
+  ackedSeq: number;
+  /** Redelivered messages dropped because they were already handed over. */
+  redeliveriesSkipped: number;
+  /** Times the consume loop was re-created (lost deliveries, deleted consumer, closed iterator). */
+  resets: number;
+  /** Batches waiting for an asynchronous onBatch to finish. */
+  queuedBatches: number;
+}
+
+/** A running batch consumer. */
+export interface BatchConsumer {
+  /** Live counters. */
+  readonly stats: Readonly<BatchConsumerStats>;
+  /** The first stream sequence this consumer could deliver when it started (after the durable's ack floor). */
+  readonly startSeq: number;
+  /** The stream's last sequence now (for lag: streamLastSeq - stats.lastSeq). */
+  streamLastSeq(): Promise<number>;
+  /** Stops fetching, finishes the batches in hand, acks them. Safe to call twice. */
+  stop(): Promise<void>;
+  /** Resolves when stopped: with undefined, or with the error that stopped it (onBatch threw). */
+  readonly closed: Promise<Error | undefined>;
+}
+
+interface Pending {
+  batch: LogMessage[];
+  last: JsMsg;
+}
+
+/** The durable consumer configuration used by consumeBatches. */
+export function batchConsumerConfig(
+  options: Pick<BatchConsumerOptions, "durable" | "filterSubject" | "ackWaitMs" | "maxAckPending">,
+  startSeq?: number,
+): Partial<ConsumerConfig> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: options.durable,
+    ack_policy: AckPolicy.All,
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    filter_subject: options.filterSubject,
+    ack_wait: nanos(options.ackWaitMs ?? 30_000),
+    max_ack_pending: options.maxAckPending ?? 20_000,
+    max_deliver: -1,
+  };
+  if (startSeq !== undefined && startSeq > 1) {
+    config.deliver_policy = DeliverPolicy.StartSequence;
+    config.opt_start_seq = startSeq;
+  }
+  return config;
+}
+
+/**
+ * Consumes `filterSubject` of `stream` through the durable pull consumer `durable` (AckPolicy.All), handing
+ * messages to onBatch in batches: everything delivered in one tick is one batch (flushed from a microtask),
+ * and each batch is acked once, by its last message, after onBatch completes.
+ *
+ * Order is kept across failures: a redelivery of something already handed over is dropped, and a gap in the
+ * consumer's delivery sequence (deliveries lost in a disconnect) or a re-started durable with unacked messages
+ * re-positions the durable just after the last message handed over, so nothing is skipped or reordered.
+ */
+export async function consumeBatches(
+  conn: JetStreamClient | NatsConnection,
+  opts: BatchConsumerOptions,
+): Promise<BatchConsumer> {
+  const js = toJetStream(conn);
+  const options: BatchConsumerOptions & { stream: string } = {
+    ...opts,
+    stream: opts.stream ?? EVENTS_STREAM,
+  };
+  const jsm = await js.jetstreamManager();
+  const maxMessages = options.maxMessages ?? 1000;
+  const stats: BatchConsumerStats = {
+    state: "starting",
+    batches: 0,
+    messages: 0,
+    lastSeq: 0,
+    ackedSeq: 0,
+    redeliveriesSkipped: 0,
+    resets: 0,
+    queuedBatches: 0,
+  };
+  const report = (state: BatchConsumerState, reason: string, detail?: string) => {
+    stats.state = state;
+    const s: BatchConsumerStatus = { state, reason };
+    if (detail !== undefined) s.detail = detail;
+    options.onStatus?.(s);
+    if (options.logger) {
+      const fields = { consumer: options.durable, state, reason, detail };
+      if (state === "running" || state === "stopped") options.logger.info(fields, "batch consumer");
+      else options.logger.warn(fields, "batch consumer");
+    }
+  };
+
+  let iter: ConsumerMessages | undefined;
+  let expectedDseq = 0; // 0 = unknown
+  let resumeAfter = 0; // stream sequence the durable was positioned after
+  let pending: LogMessage[] = [];
+  let pendingLast: JsMsg | undefined;
+  let flushScheduled = false;
+  const queue: Pending[] = [];
+  let busy = false; // an asynchronous onBatch is running
+  let idle: (() => void) | undefined; // resolved when the queue drains
+  let stopping = false;
+  let resetting = false;
+  let failure: Error | undefined;
+  let resolveClosed!: (e: Error | undefined) => void;
+  const closed = new Promise<Error | undefined>((res) => {
+    resolveClosed = res;
+  });
+
+  /** Creates the durable, or re-positions it; returns the delivery sequence expected next. */
+  async function ensureConsumer(startSeq?: number): Promise<number> {
+    resumeAfter = Math.max(0, (startSeq ?? 1) - 1);
+    let info: ConsumerInfo | undefined;
+    try {
+      info = await jsm.consumers.info(options.stream, options.durable);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    }
+    let from = startSeq;
+    if (info && from === undefined) {
+      const c = info.config;
+      const compatible = c.filter_subject === options.filterSubject && c.ack_policy === AckPolicy.All;
+      // Unacked deliveries would come back only after ack_wait, behind newer messages: start over after the floor.
+      if (!compatible || info.num_ack_pending > 0 || info.num_redelivered > 0)
+        from = info.ack_floor.stream_seq + 1;
+    }
+    if (info && from === undefined) {
+      resumeAfter = info.ack_floor.stream_seq;
+      return info.delivered.consumer_seq + 1;
+    }
+    if (from !== undefined) resumeAfter = from - 1;
+    if (info) await jsm.consumers.delete(options.stream, options.durable);
+    await jsm.consumers.add(options.stream, batchConsumerConfig(options, from));
+    return 1;
+  }
+
+  function ack(last: JsMsg, seq: number) {
+    last.ack();
+    stats.ackedSeq = seq;
+  }
+
+  function fail(err: unknown) {
+    failure = err instanceof Error ? err : new Error(String(err));
+    report("failed", "on_batch_error", failure.message);
+    stopping = true;
+    pending = [];
+    queue.length = 0;
+    stats.queuedBatches = 0;
+    void iter?.close();
+    idle?.();
+    resolveClosed(failure);
+  }
+
+  /** Runs queued batches in order; synchronous onBatch results are acked at once. */
+  function drain() {
+    while (!busy && queue.length > 0 && !failure) {
+      const p = queue.shift()!;
+      stats.queuedBatches = queue.length;
+      stats.batches++;
+      stats.messages += p.batch.length;
+      const seq = p.batch[p.batch.length - 1]!.seq;
+      stats.lastSeq = seq;
+      let r: void | Promise<void>;
+      try {
+        r = options.onBatch(p.batch);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (r && typeof (r as Promise<void>).then === "function") {
+        busy = true;
+        (r as Promise<void>).then(
+          () => {
+            busy = false;
+            ack(p.last, seq);
+            drain();
+          },
+          (err: unknown) => {
+            busy = false;
+            fail(err);
+          },
+        );
+        return;
+      }
+      ack(p.last, seq);
+    }
+    if (!busy && queue.length === 0) idle?.();
+  }
+
+  function flush() {
+    flushScheduled = false;
+    if (pending.length === 0 || failure) return;
+    queue.push({ batch: pending, last: pendingLast! });
+    stats.queuedBatches = queue.length;
+    pending = [];
+    pendingLast = undefined;
+    drain();
+  }
+
+  function onMessage(m: JsMsg) {
+    if (resetting || failure) return; // the re-created durable delivers these again
+    const info = m.info; // parsed once from the reply subject
+    if (expectedDseq !== 0 && info.deliverySequence !== expectedDseq) {
+      void reset("delivery_gap", `expected delivery ${expectedDseq}, got ${info.deliverySequence}`);
+      return;
+    }
+    expectedDseq = info.deliverySequence + 1;
+    const seq = info.streamSequence;
+    const lastHandled = pending.length > 0 ? pending[pending.length - 1]!.seq : lastQueuedSeq();
+    if (seq <= lastHandled) {
+      stats.redeliveriesSkipped++; // acked later with the batch that covers it (AckPolicy.All)
+      return;
+    }
+    const subject = m.subject;
+    pending.push({
+      seq,
+      time: Math.floor(info.timestampNanos / 1e6),
+      huntId: huntIdOf(subject),
+      subject,
+      data: m.data,
+    });
+    pendingLast = m;
+    if (pending.length >= maxMessages) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flush);
+    }
+  }
+
+  function lastQueuedSeq(): number {
+    const q = queue[queue.length - 1];
+    return q ? q.batch[q.batch.length - 1]!.seq : Math.max(stats.lastSeq, resumeAfter);
+  }
+
+  function waitIdle(): Promise<void> {
+    if (!busy && queue.length === 0) return Promise.resolve();
+    return new Promise((res) => {
+      idle = () => {
+        idle = undefined;
+        res();
+      };
+    });
+  }
+
+  async function startConsume(startSeq?: number) {
+    expectedDseq = await ensureConsumer(startSeq);
+    const consumer = await js.consumers.get(options.stream, options.durable);
+    const messages = await consumer.consume({ max_messages: maxMessages, callback: onMessage });
+    iter = messages;
+    report("running", "consuming");
+    void watch(messages);
+  }
+
+  async function watch(messages: ConsumerMessages) {
+    (async () => {
+      for await (const s of messages.status()) {
+        if (stopping) return;
+        if (s.type === "consumer_deleted" || s.type === "consumer_not_found") {
+          void reset(s.type, "re-creating the durable");
+          return;
+        }
+        if (s.type === "heartbeats_missed" || s.type === "no_responders" || s.type === "exceeded_limits") {
+          report(stats.state, s.type, JSON.stringify(s));
+        }
+      }
+    })().catch(() => {});
+    const err = await messages.closed();
+    if (!stopping && !resetting && iter === messages) {
+      void reset("iterator_closed", err instanceof Error ? err.message : "consume loop ended");
+    }
+  }
+
+  async function reset(reason: string, detail: string) {
+    if (resetting || stopping) return;
+    resetting = true;
+    stats.resets++;
+    report("resetting", reason, detail);
+    const old = iter;
+    iter = undefined;
+    await old?.close().catch(() => {});
+    // Messages received before the gap are still good: hand them over, ack them, then restart after them.
+    flush();
+    await waitIdle();
+    for (let attempt = 0; !stopping && !failure; attempt++) {
+      try {
+        resetting = false;
+        await startConsume(Math.max(stats.lastSeq, resumeAfter) + 1);
+        return;
+      } catch (err) {
+        resetting = true;
+        report("resetting", "recreate_failed", (err as Error).message);
+        await new Promise((res) => setTimeout(res, Math.min(250 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  await startConsume(options.startSeq);
+  const startSeq = resumeAfter + 1;
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stats,
+    closed,
+    startSeq,
+    async streamLastSeq() {
+      return (await jsm.streams.info(options.stream)).state.last_seq;
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        await iter?.close().catch(() => {});
+        flush(); // messages already received are the batch in hand
+        await waitIdle();
+        if (!failure) report("stopped", "stop");
+        resolveClosed(failure);
+      })();
+      return stopped;
+    },
+  };
+}

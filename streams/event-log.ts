@@ -1,0 +1,162 @@
+// The hunt input log on HUNT_EVENTS: idempotent append with optimistic concurrency, and replay from any sequence.
+import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions } from "@nats-io/jetstream";
+import { DeliverPolicy, JetStreamApiError, jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { assertHuntId, ConcurrencyError } from "./errors.ts";
+import { EVENTS_STREAM } from "./setup.ts";
+
+/** One stored input message. */
+export interface LogMessage {
+  /** Stream sequence: the authoritative order. */
+  seq: number;
+  /** JetStream timestamp (ms since epoch) stored with the message: the authoritative time, never a local clock. */
+  time: number;
+  /** Hunt id taken from the subject. */
+  huntId: string;
+  /** The subject it was stored on (`hunt.<id>.events`, or `hunt.<id>.events.<p>` when partitioned). */
+  subject: string;
+  /** The raw message body (a CloudEvent in JSON). */
+  data: Uint8Array;
+}
+
+/** Result of an append. */
+export interface AppendResult {
+  /** Stream sequence of the stored event (of the original when it was a duplicate). */
+  seq: number;
+  /** True when JetStream dropped it as a duplicate of an event with the same id within the window. */
+  duplicate: boolean;
+}
+
+/** Options of append. */
+export interface AppendOptions {
+  /** Fail with ConcurrencyError unless the hunt's last event is at this stream sequence (0 = no events yet). */
+  expectLastSeq?: number;
+  /** The Nats-Msg-Id; default the event's `id` (parsed from the bytes when the event is a Uint8Array). */
+  msgId?: string;
+}
+
+/** Options of read. */
+export interface ReadOptions {
+  /** Stop after this stream sequence (inclusive). Default: the hunt's last event when reading started. */
+  untilSeq?: number;
+  /** Messages requested per pull (default 1000). */
+  batch?: number;
+}
+
+/** The subject of a hunt's input events. */
+export function eventsSubject(huntId: string): string {
+  assertHuntId(huntId);
+  return `hunt.${huntId}.events`;
+}
+
+/** Takes the hunt id out of `hunt.<id>.<anything>`. */
+export function huntIdOf(subject: string): string {
+  const end = subject.indexOf(".", 5);
+  return subject.slice(5, end < 0 ? undefined : end);
+}
+
+/** Alias of huntIdOf. */
+export const huntIdFromSubject = huntIdOf;
+
+/** A JetStreamClient from either a client or a plain connection. */
+export function toJetStream(conn: JetStreamClient | NatsConnection): JetStreamClient {
+  return "consumers" in conn && "publish" in conn && "jetstreamManager" in conn
+    ? (conn as JetStreamClient)
+    : jetstream(conn as NatsConnection);
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Append to and read from hunts' input logs. */
+export class EventLog {
+  private readonly js: JetStreamClient;
+  private jsmPromise: Promise<JetStreamManager> | undefined;
+
+  /** Takes a JetStream client (and its manager, else one is made) or a plain connection. */
+  constructor(conn: JetStreamClient | NatsConnection, jsm?: JetStreamManager) {
+    this.js = toJetStream(conn);
+    if (jsm) this.jsmPromise = Promise.resolve(jsm);
+  }
+
+  private manager(): Promise<JetStreamManager> {
+    this.jsmPromise ??= this.js.jetstreamManager();
+    return this.jsmPromise;
+  }
+
+  /**
+   * Appends one event to `hunt.<id>.events` with Nats-Msg-Id = its id, so a retry within the duplicate window
+   * is dropped (duplicate: true). With expectLastSeq, a concurrent writer makes it throw ConcurrencyError.
+   */
+  async append(
+    huntId: string,
+    event: object | Uint8Array,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const subject = eventsSubject(huntId);
+    let bytes: Uint8Array;
+    let msgId = options.msgId;
+    if (event instanceof Uint8Array) {
+      bytes = event;
+      if (msgId === undefined) msgId = idOf(JSON.parse(decoder.decode(event)));
+    } else {
+      bytes = encoder.encode(JSON.stringify(event));
+      if (msgId === undefined) msgId = idOf(event);
+    }
+    const opts: Partial<JetStreamPublishOptions> = {};
+    if (msgId) opts.msgID = msgId;
+    if (options.expectLastSeq !== undefined) opts.expect = { lastSubjectSequence: options.expectLastSeq };
+    try {
+      const ack = await this.js.publish(subject, bytes, opts);
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
+        const m = /wrong last sequence: (\d+)/.exec(err.message);
+        throw new ConcurrencyError(huntId, options.expectLastSeq ?? 0, m ? Number(m[1]) : undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** The stream sequence of the hunt's last event, 0 when it has none. */
+  async lastSeq(huntId: string): Promise<number> {
+    const subject = eventsSubject(huntId);
+    const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+    return m ? m.seq : 0;
+  }
+
+  /**
+   * Reads the hunt's events from `fromSeq` (inclusive) in order, up to `untilSeq` or the last event as of when
+   * reading started, through an ordered consumer filtered to `hunt.<id>.events` (about 85k messages/s here).
+   */
+  async *read(huntId: string, fromSeq: number, options: ReadOptions = {}): AsyncGenerator<LogMessage> {
+    const subject = eventsSubject(huntId);
+    const last = await this.lastSeq(huntId);
+    const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
+    const start = Math.max(1, Math.floor(fromSeq));
+    if (end < start) return;
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: subject, // a string: 2.9 refuses filter_subjects arrays
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+    });
+    const messages = await consumer.consume({ max_messages: options.batch ?? 1000 });
+    try {
+      for await (const m of messages) {
+        const info = m.info; // parsed once from the reply subject
+        const seq = info.streamSequence;
+        if (seq > end) break;
+        yield { seq, time: Math.floor(info.timestampNanos / 1e6), huntId, subject: m.subject, data: m.data };
+        if (seq >= end || info.pending === 0) break;
+      }
+    } finally {
+      await messages.close().catch(() => {});
+    }
+  }
+}
+
+function idOf(event: unknown): string | undefined {
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === "string" && id !== "" ? id : undefined;
+}

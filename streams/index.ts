@@ -1,0 +1,49 @@
+// The streams folder's single entry: everything that touches NATS (connection, set-up, log, consumers, outputs, snapshots).
+export type {
+  BatchConsumer,
+  BatchConsumerOptions,
+  BatchConsumerState,
+  BatchConsumerStats,
+  BatchConsumerStatus,
+} from "./batch-consumer.ts";
+export { batchConsumerConfig, consumeBatches } from "./batch-consumer.ts";
+export type { ConnectOptions, ServerFeatures } from "./connection.ts";
+export {
+  connect,
+  DEFAULT_NATS_URL,
+  MIN_SERVER_VERSION,
+  natsOptions,
+  serverFeatures,
+  versionAtLeast,
+} from "./connection.ts";
+export type { EmbeddedNats, EmbeddedNatsOptions } from "./embedded-nats.ts";
+export { defaultStoreDir, findNatsServer, freePort, startEmbeddedNats } from "./embedded-nats.ts";
+export type { ConfigDifference } from "./errors.ts";
+export {
+  assertHuntId,
+  ConcurrencyError,
+  InvalidHuntIdError,
+  isValidHuntId,
+  NatsConnectError,
+  NatsServerNotFoundError,
+  NatsServerStartError,
+  ServerVersionError,
+  StreamConfigConflictError,
+  StreamsError,
+} from "./errors.ts";
+export type { AppendOptions, AppendResult, LogMessage, ReadOptions } from "./event-log.ts";
+export { EventLog, eventsSubject, huntIdFromSubject, huntIdOf, toJetStream } from "./event-log.ts";
+export type { OutputPosition } from "./publishers.ts";
+export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";
+export { QueryFailedError, queryHunt } from "./query-client.ts";
+export type { StreamSetupOptions, StreamSetupResult } from "./setup.ts";
+export {
+  compareStreamConfig,
+  EVENTS_STREAM,
+  ensureStreams,
+  RANKS_STREAM,
+  REJECTED_STREAM,
+  SNAPSHOT_BUCKET,
+  wantedStreams,
+} from "./setup.ts";
+export { SnapshotStore } from "./snapshot-store.ts";

@@ -1,0 +1,161 @@
+// Creates Cairn's streams and snapshot bucket if missing; refuses (never overwrites) a conflicting existing stream.
+import type { JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { Objm } from "@nats-io/obj";
+import { nanos } from "@nats-io/transport-node";
+import { type ConfigDifference, StreamConfigConflictError } from "./errors.ts";
+
+/** The input log stream. */
+export const EVENTS_STREAM = "HUNT_EVENTS";
+/** The rank-change output stream. */
+export const RANKS_STREAM = "HUNT_RANKS";
+/** The rejection output stream. */
+export const REJECTED_STREAM = "HUNT_REJECTED";
+/** The object store bucket holding snapshots (they can exceed the 1 MiB message limit). */
+export const SNAPSHOT_BUCKET = "CAIRN_SNAPSHOTS";
+
+/** Options of ensureStreams. */
+export interface StreamSetupOptions {
+  /** Replicas of every stream (1 on one node, 3 on a cluster). Default 1. */
+  replicas?: number;
+  /** How long rank changes are kept, ms. Default 24 h. */
+  ranksMaxAgeMs?: number;
+  /** How long rejections are kept, ms; 0 = forever (default). */
+  rejectedMaxAgeMs?: number;
+  /** How long input events are kept, ms; 0 = forever (default): the log is the source of truth. */
+  eventsMaxAgeMs?: number;
+  /** Duplicate window of the streams, ms. Default 2 min. */
+  duplicateWindowMs?: number;
+  /** Also create the snapshot object store (default true). */
+  snapshots?: boolean;
+}
+
+/** What ensureStreams did. */
+export interface StreamSetupResult {
+  /** Streams created by this call. */
+  created: string[];
+  /** Streams that already existed with a compatible configuration. */
+  existing: string[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The stream configurations Cairn wants, for the given options. */
+export function wantedStreams(
+  options: StreamSetupOptions = {},
+): Array<Partial<StreamConfig> & { name: string }> {
+  const replicas = options.replicas ?? 1;
+  const dup = nanos(options.duplicateWindowMs ?? 120_000);
+  const base = {
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    num_replicas: replicas,
+    duplicate_window: dup,
+  };
+  return [
+    {
+      ...base,
+      name: EVENTS_STREAM,
+      description:
+        "Cairn input events: hunt.<id>.events (hunt.<id>.events.<p> when partitioned by a server mapping)",
+      // The second subject takes server-side partition mappings (hunt.<id>.events -> hunt.<id>.events.<p>).
+      subjects: ["hunt.*.events", "hunt.*.events.*"],
+      max_age: nanos(options.eventsMaxAgeMs ?? 0),
+      allow_direct: true,
+    },
+    {
+      ...base,
+      name: RANKS_STREAM,
+      description: "Cairn rank changes: hunt.<id>.ranks",
+      subjects: ["hunt.*.ranks"],
+      max_age: nanos(options.ranksMaxAgeMs ?? DAY_MS),
+      allow_direct: true,
+    },
+    {
+      ...base,
+      name: REJECTED_STREAM,
+      description: "Cairn rejected input events: hunt.<id>.rejected",
+      subjects: ["hunt.*.rejected"],
+      max_age: nanos(options.rejectedMaxAgeMs ?? 0),
+      allow_direct: true,
+    },
+  ];
+}
+
+/** Lists the conflicting fields between an existing stream and the wanted config. */
+export function compareStreamConfig(
+  existing: StreamConfig,
+  wanted: Partial<StreamConfig>,
+): ConfigDifference[] {
+  const diffs: ConfigDifference[] = [];
+  const name = existing.name;
+  const sortedSubjects = (s: string[] | undefined) => [...(s ?? [])].sort();
+  const es = sortedSubjects(existing.subjects);
+  const ws = sortedSubjects(wanted.subjects);
+  if (es.join("\n") !== ws.join("\n"))
+    diffs.push({ stream: name, field: "subjects", existing: es, wanted: ws });
+  const fields = ["storage", "retention", "num_replicas", "duplicate_window", "max_age"] as const;
+  for (const f of fields) {
+    const e = existing[f] ?? 0;
+    const w = wanted[f] ?? 0;
+    if (e !== w) diffs.push({ stream: name, field: f, existing: e, wanted: w });
+  }
+  return diffs;
+}
+
+/**
+ * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED and the CAIRN_SNAPSHOTS object store when missing. Idempotent.
+ * When a stream exists with different subjects, storage, retention, replicas, duplicate window or max age, it
+ * throws StreamConfigConflictError listing every difference, and changes nothing.
+ */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  options: StreamSetupOptions = {},
+): Promise<StreamSetupResult> {
+  const wanted = wantedStreams(options);
+  const infos = new Map<string, StreamInfo | undefined>();
+  for (const w of wanted) {
+    try {
+      infos.set(w.name, await jsm.streams.info(w.name));
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)
+        infos.set(w.name, undefined);
+      else throw err;
+    }
+  }
+  // Check everything before creating anything, so a conflict leaves the server as it was.
+  const diffs = wanted.flatMap((w) => {
+    const info = infos.get(w.name);
+    return info ? compareStreamConfig(info.config, w) : [];
+  });
+  if (diffs.length > 0) throw new StreamConfigConflictError(diffs);
+  const result: StreamSetupResult = { created: [], existing: [] };
+  for (const w of wanted) {
+    const info = infos.get(w.name);
+    if (info) {
+      result.existing.push(w.name);
+      // allow_direct is compatible to turn on; turn it on if someone created the stream without it.
+      if (!info.config.allow_direct) await jsm.streams.update(w.name, { ...info.config, allow_direct: true });
+      continue;
+    }
+    try {
+      await jsm.streams.add(w);
+      result.created.push(w.name);
+    } catch (err) {
+      // Another engine may have created it between our info and add: fine if it now matches.
+      const again = await jsm.streams.info(w.name).catch(() => undefined);
+      if (!again) throw err;
+      const d = compareStreamConfig(again.config, w);
+      if (d.length > 0) throw new StreamConfigConflictError(d);
+      result.existing.push(w.name);
+    }
+  }
+  if (options.snapshots !== false) {
+    await new Objm(jsm.jetstream()).create(SNAPSHOT_BUCKET, {
+      storage: StorageType.File,
+      replicas: options.replicas ?? 1,
+      description: "Cairn hunt snapshots, one object per hunt",
+    });
+  }
+  return result;
+}

@@ -1,0 +1,187 @@
+// The batch consumer against a real nats-server: batching, ack after apply, redelivery after restart, server restarts.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  consumeBatches,
+  EVENTS_STREAM,
+  ensureStreams,
+  type LogMessage,
+  startEmbeddedNats,
+} from "../../streams/index.ts";
+import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
+
+let server: TestNats;
+let client: TestClient;
+
+beforeAll(async () => {
+  server = await startTestNats();
+  client = await connectTest(server.url);
+  await ensureStreams(client.jsm, { snapshots: false });
+});
+
+afterAll(async () => {
+  await client?.nc.close();
+  await server?.cleanup();
+});
+
+/** Core-publishes n events on the hunt's subject and returns their stream sequences. */
+async function publish(huntId: string, n: number, from = 0): Promise<number[]> {
+  const acks = [];
+  for (let i = 0; i < n; i++) {
+    acks.push(
+      client.js.publish(`hunt.${huntId}.events`, `{"n":${from + i}}`, { msgID: `${huntId}-${from + i}` }),
+    );
+  }
+  return (await Promise.all(acks)).map((a) => a.seq);
+}
+
+async function ackFloor(durable: string): Promise<number> {
+  return (await client.jsm.consumers.info(EVENTS_STREAM, durable)).ack_floor.stream_seq;
+}
+
+describe("consumeBatches", () => {
+  it("hands over every message in order, in batches of at most maxMessages, acking each batch", async () => {
+    const seqs = await publish("b1", 2500);
+    const got: LogMessage[] = [];
+    const sizes: number[] = [];
+    const c = await consumeBatches(client.js, {
+      stream: EVENTS_STREAM,
+      durable: "b1",
+      filterSubject: "hunt.b1.events",
+      maxMessages: 1000,
+      onBatch(batch) {
+        sizes.push(batch.length);
+        got.push(...batch);
+      },
+    });
+    await waitFor(() => got.length === 2500, { message: "2500 messages" });
+    expect(got.map((m) => m.seq)).toEqual(seqs);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1000);
+    expect(got[0]!.huntId).toBe("b1");
+    expect(JSON.parse(new TextDecoder().decode(got[7]!.data))).toEqual({ n: 7 });
+    expect(Math.abs(got[0]!.time - Date.now())).toBeLessThan(60_000);
+    await waitFor(async () => (await ackFloor("b1")) === seqs[seqs.length - 1], {
+      message: "ack floor at the end",
+    });
+    await c.stop();
+    expect(c.stats).toMatchObject({ state: "stopped", messages: 2500, lastSeq: seqs[seqs.length - 1] });
+  });
+
+  it("acks only after an asynchronous onBatch completes, and keeps later batches waiting in order", async () => {
+    const seqs = await publish("b2", 30);
+    let release!: () => void;
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const calls: number[][] = [];
+    const c = await consumeBatches(client.js, {
+      stream: EVENTS_STREAM,
+      durable: "b2",
+      filterSubject: "hunt.b2.events",
+      maxMessages: 10,
+      onBatch(batch) {
+        calls.push(batch.map((m) => m.seq));
+        if (calls.length === 1) return gate;
+      },
+    });
+    await waitFor(() => calls.length === 1, { message: "first batch" });
+    await waitFor(() => c.stats.queuedBatches > 0, { message: "later batches queued" });
+    expect(calls).toHaveLength(1);
+    expect(await ackFloor("b2")).toBe(0);
+    release();
+    await waitFor(() => c.stats.lastSeq === seqs[29], { message: "all batches" });
+    expect(calls.flat()).toEqual(seqs);
+    await waitFor(async () => (await ackFloor("b2")) === seqs[29], { message: "acked" });
+    await c.stop();
+  });
+
+  it("redelivers an un-acked batch, in order, when the consumer restarts", async () => {
+    const seqs = await publish("b3", 40);
+    const first: number[] = [];
+    const c1 = await consumeBatches(client.js, {
+      stream: EVENTS_STREAM,
+      durable: "b3",
+      filterSubject: "hunt.b3.events",
+      maxMessages: 10,
+      onBatch(batch) {
+        if (first.length >= 10) throw new Error("crash while folding");
+        first.push(...batch.map((m) => m.seq));
+      },
+    });
+    const err = await c1.closed;
+    expect(err?.message).toBe("crash while folding");
+    await c1.stop();
+    const acked = await ackFloor("b3");
+    expect(acked).toBe(first[first.length - 1]);
+    const second: number[] = [];
+    const c2 = await consumeBatches(client.js, {
+      stream: EVENTS_STREAM,
+      durable: "b3",
+      filterSubject: "hunt.b3.events",
+      maxMessages: 10,
+      ackWaitMs: 60_000, // redelivery must not depend on the ack wait expiring
+      onBatch(batch) {
+        second.push(...batch.map((m) => m.seq));
+      },
+    });
+    await waitFor(() => second.length === seqs.length - first.length, { message: "the rest redelivered" });
+    expect([...first, ...second]).toEqual(seqs);
+    await c2.stop();
+  });
+
+  it("starts at startSeq when asked (recovery from a snapshot)", async () => {
+    const seqs = await publish("b4", 20);
+    const got: number[] = [];
+    const c = await consumeBatches(client.js, {
+      stream: EVENTS_STREAM,
+      durable: "b4",
+      filterSubject: "hunt.b4.events",
+      startSeq: seqs[12]!,
+      onBatch(batch) {
+        got.push(...batch.map((m) => m.seq));
+      },
+    });
+    await waitFor(() => got.length === 8, { message: "tail" });
+    expect(got).toEqual(seqs.slice(12));
+    await c.stop();
+  });
+
+  it("keeps consuming, without gaps or duplicates, across a nats-server restart", async () => {
+    const own = await startTestNats();
+    const port = own.port;
+    const oc = await connectTest(own.url);
+    await ensureStreams(oc.jsm, { snapshots: false });
+    const pub = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++)
+        await oc.js.publish("hunt.r.events", `{"n":${i}}`, { msgID: `r-${i}` });
+    };
+    await pub(0, 100);
+    const got: number[] = [];
+    const c = await consumeBatches(oc.js, {
+      stream: EVENTS_STREAM,
+      durable: "r",
+      filterSubject: "hunt.r.events",
+      maxMessages: 50,
+      onBatch(batch) {
+        got.push(...batch.map((m) => JSON.parse(new TextDecoder().decode(m.data)).n as number));
+      },
+    });
+    await waitFor(() => got.length === 100, { message: "first 100" });
+    let reconnected = false;
+    void (async () => {
+      for await (const st of oc.nc.status()) if (st.type === "reconnect") reconnected = true;
+    })();
+    await own.stop();
+    const again = await startEmbeddedNats({ storeDir: own.storeDir, port });
+    try {
+      await waitFor(() => reconnected, { message: "client reconnected", timeoutMs: 15_000 });
+      await pub(100, 100);
+      await waitFor(() => got.length >= 200, { message: "all 200 after the restart", timeoutMs: 30_000 });
+      expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      await c.stop();
+    } finally {
+      await oc.nc.close();
+      await again.stop();
+      await own.cleanup();
+    }
+  });
+});

@@ -1,0 +1,157 @@
+// The hunt input log against a real nats-server: append, dedup, optimistic concurrency, replay, snapshots, outputs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ConcurrencyError,
+  EventLog,
+  ensureStreams,
+  InvalidHuntIdError,
+  lastOutput,
+  lastOutputSeq,
+  OutputPublisher,
+  SnapshotStore,
+} from "../../streams/index.ts";
+import {
+  cloudEvent,
+  connectTest,
+  startTestNats,
+  type TestClient,
+  type TestNats,
+  waitFor,
+} from "../support/nats.ts";
+
+let server: TestNats;
+let client: TestClient;
+let log: EventLog;
+
+beforeAll(async () => {
+  server = await startTestNats();
+  client = await connectTest(server.url);
+  await ensureStreams(client.jsm);
+  log = new EventLog(client.js, client.jsm);
+});
+
+afterAll(async () => {
+  await client?.nc.close();
+  await server?.cleanup();
+});
+
+const decoder = new TextDecoder();
+
+describe("EventLog", () => {
+  it("round-trips events with the JetStream sequence and timestamp", async () => {
+    const before = Date.now();
+    const a = await log.append("rt", cloudEvent("rt-1", "HuntStarted"));
+    const b = await log.append(
+      "rt",
+      new TextEncoder().encode(JSON.stringify(cloudEvent("rt-2", "HuntPaused"))),
+    );
+    expect(b.seq).toBeGreaterThan(a.seq);
+    const read = [];
+    for await (const m of log.read("rt", 1)) read.push(m);
+    expect(read.map((m) => m.seq)).toEqual([a.seq, b.seq]);
+    expect(read.map((m) => JSON.parse(decoder.decode(m.data)).id)).toEqual(["rt-1", "rt-2"]);
+    expect(read[0]!.huntId).toBe("rt");
+    expect(read[0]!.time).toBeGreaterThanOrEqual(before - 1000);
+    expect(read[0]!.time).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await log.lastSeq("rt")).toBe(b.seq);
+    expect(await log.lastSeq("never-written")).toBe(0);
+  });
+
+  it("drops a re-published event id as a duplicate", async () => {
+    const first = await log.append("dup", cloudEvent("dup-1", "HuntStarted"));
+    const again = await log.append("dup", cloudEvent("dup-1", "HuntStarted"));
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ seq: first.seq, duplicate: true });
+    expect(await log.lastSeq("dup")).toBe(first.seq);
+  });
+
+  it("enforces optimistic concurrency with expectLastSeq", async () => {
+    const first = await log.append("occ", cloudEvent("occ-1", "HuntStarted"), { expectLastSeq: 0 });
+    const second = await log.append("occ", cloudEvent("occ-2", "HuntPaused"), { expectLastSeq: first.seq });
+    const err = await log
+      .append("occ", cloudEvent("occ-3", "HuntResumed"), { expectLastSeq: first.seq })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConcurrencyError);
+    expect((err as ConcurrencyError).code).toBe("concurrency_conflict");
+    expect((err as ConcurrencyError).expectedLastSeq).toBe(first.seq);
+    expect((err as ConcurrencyError).actualLastSeq).toBe(second.seq);
+  });
+
+  it("replays from an arbitrary sequence up to untilSeq, ignoring other hunts", async () => {
+    const seqs: number[] = [];
+    for (let i = 1; i <= 50; i++) {
+      seqs.push((await log.append("replay", cloudEvent(`rp-${i}`, "HuntStarted"))).seq);
+      await log.append("other", cloudEvent(`ot-${i}`, "HuntStarted"));
+    }
+    const from = seqs[10]!;
+    const until = seqs[39]!;
+    const got: number[] = [];
+    for await (const m of log.read("replay", from, { untilSeq: until })) got.push(m.seq);
+    expect(got).toEqual(seqs.slice(10, 40));
+    const tail: number[] = [];
+    for await (const m of log.read("replay", seqs[45]!)) tail.push(m.seq);
+    expect(tail).toEqual(seqs.slice(45));
+    const none: number[] = [];
+    for await (const m of log.read("replay", seqs[49]! + 1000)) none.push(m.seq);
+    expect(none).toEqual([]);
+  });
+
+  it("stops at the end of the log as of when reading started", async () => {
+    for (let i = 1; i <= 20; i++) await log.append("live", cloudEvent(`lv-${i}`, "HuntStarted"));
+    const got: number[] = [];
+    for await (const m of log.read("live", 1)) {
+      if (got.length === 0) await log.append("live", cloudEvent("lv-late", "HuntStarted"));
+      got.push(m.seq);
+    }
+    expect(got).toHaveLength(20);
+  });
+
+  it("rejects bad hunt ids with a clear error", async () => {
+    await expect(log.append("a.b", cloudEvent("x", "HuntStarted"))).rejects.toBeInstanceOf(
+      InvalidHuntIdError,
+    );
+    await expect(log.lastSeq("")).rejects.toThrow(/1-64 characters/);
+    await expect(log.lastSeq("x".repeat(65))).rejects.toThrow(InvalidHuntIdError);
+  });
+});
+
+describe("SnapshotStore", () => {
+  it("puts and gets a 3 MB snapshot, replaces and deletes it", async () => {
+    const store = new SnapshotStore(client.js);
+    const big = new Uint8Array(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;
+    await store.put("snap", big);
+    const got = await store.get("snap");
+    expect(got?.length).toBe(big.length);
+    expect(Buffer.from(got!).equals(Buffer.from(big))).toBe(true);
+    await store.put("snap", new Uint8Array([1, 2, 3]));
+    expect(Array.from((await store.get("snap"))!)).toEqual([1, 2, 3]);
+    await store.delete("snap");
+    expect(await store.get("snap")).toBeUndefined();
+    expect(await store.get("no-snapshot")).toBeUndefined();
+    await store.delete("no-snapshot");
+  });
+});
+
+describe("OutputPublisher and lastOutputSeq", () => {
+  it("publishes idempotent outputs and finds the last input seq they name", async () => {
+    expect(await lastOutputSeq(client.jsm, "out")).toBe(0);
+    const pub = new OutputPublisher(client.nc);
+    const rank = { seq: 0, playerId: "p", score: 1, rank: 1, previousRank: 0, players: 1 };
+    pub.rank("out", 5, 0, { ...rank, seq: 5 });
+    pub.rank("out", 7, 0, { ...rank, seq: 7 });
+    pub.rank("out", 7, 1, { ...rank, seq: 7 });
+    pub.rank("out", 7, 1, { ...rank, seq: 7 }); // re-published after a "crash": dropped by the window
+    pub.rejected("out", 9, 0, { seq: 9, eventId: "e", type: "Foo", code: "invalid_event", message: "x" });
+    pub.top("out", { seq: 9, entries: [] });
+    await pub.flush();
+    await waitFor(async () => (await lastOutputSeq(client.jsm, "out")) === 9, { message: "outputs stored" });
+    expect(await lastOutput(client.jsm, "out")).toEqual({ seq: 9, n: 0 });
+    const info = await client.jsm.streams.info("HUNT_RANKS", { subjects_filter: "hunt.out.ranks" });
+    expect(info.state.messages).toBe(3);
+    pub.rank("out", 12, 2, { ...rank, seq: 12 });
+    await pub.flush();
+    await waitFor(async () => (await lastOutput(client.jsm, "out"))?.seq === 12, { message: "rank stored" });
+    expect(await lastOutput(client.jsm, "out")).toEqual({ seq: 12, n: 2 });
+  });
+});

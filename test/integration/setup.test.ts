@@ -1,0 +1,75 @@
+// Stream set-up against a real nats-server: idempotent, and a clear refusal when an existing stream conflicts.
+import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureStreams, SNAPSHOT_BUCKET, StreamConfigConflictError } from "../../streams/index.ts";
+import { connectTest, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
+
+let server: TestNats;
+let client: TestClient;
+
+beforeAll(async () => {
+  server = await startTestNats();
+  client = await connectTest(server.url);
+});
+
+afterAll(async () => {
+  await client?.nc.close();
+  await server?.cleanup();
+});
+
+describe("ensureStreams", () => {
+  it("creates the streams and the snapshot bucket, and is idempotent", async () => {
+    const first = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
+    expect(first.created.sort()).toEqual(["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"]);
+    const second = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
+    expect(second).toEqual({ created: [], existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"] });
+    const events = await client.jsm.streams.info("HUNT_EVENTS");
+    expect(events.config.subjects.sort()).toEqual(["hunt.*.events", "hunt.*.events.*"]);
+    expect(events.config.storage).toBe(StorageType.File);
+    expect(events.config.retention).toBe(RetentionPolicy.Limits);
+    expect(events.config.duplicate_window).toBe(nanos(120_000));
+    const ranks = await client.jsm.streams.info("HUNT_RANKS");
+    expect(ranks.config.max_age).toBe(nanos(3_600_000));
+    expect(ranks.config.allow_direct).toBe(true);
+    expect((await client.jsm.streams.info("HUNT_REJECTED")).config.allow_direct).toBe(true);
+    expect((await client.jsm.streams.info(`OBJ_${SNAPSHOT_BUCKET}`)).config.name).toBe(
+      `OBJ_${SNAPSHOT_BUCKET}`,
+    );
+  });
+
+  it("refuses a conflicting existing stream, naming every difference, and changes nothing", async () => {
+    const own = await startTestNats();
+    const oc = await connectTest(own.url);
+    try {
+      await oc.jsm.streams.add({
+        name: "HUNT_RANKS",
+        subjects: ["hunt.*.ranks", "extra.>"],
+        storage: StorageType.Memory,
+        max_age: nanos(60_000),
+      });
+      const err = await ensureStreams(oc.jsm).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StreamConfigConflictError);
+      const conflict = err as StreamConfigConflictError;
+      expect(conflict.code).toBe("stream_config_conflict");
+      expect(conflict.differences.map((d) => d.field).sort()).toEqual([
+        "duplicate_window",
+        "max_age",
+        "storage",
+        "subjects",
+      ]);
+      expect(conflict.message).toContain('HUNT_RANKS.storage: existing "memory" vs wanted "file"');
+      expect(conflict.message).toContain(
+        'HUNT_RANKS.subjects: existing ["extra.>","hunt.*.ranks"] vs wanted ["hunt.*.ranks"]',
+      );
+      expect(conflict.message).toContain("HUNT_RANKS.max_age: existing 60000000000 vs wanted 86400000000000");
+      const names: string[] = [];
+      for await (const s of oc.jsm.streams.names()) names.push(s);
+      expect(names).toEqual(["HUNT_RANKS"]); // nothing created, nothing overwritten
+      expect((await oc.jsm.streams.info("HUNT_RANKS")).config.storage).toBe(StorageType.Memory);
+    } finally {
+      await oc.nc.close();
+      await own.cleanup();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+// Builds hunt logs for tests: events as FoldInput messages, a sink that collects outputs, and a
+// given/when/then harness over the fold.
+import type { FoldInput, OutputSink } from "../../actors/hunt-fold.ts";
+import { HuntFold } from "../../actors/hunt-fold.ts";
+import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
+import type { ModelOutput } from "./hunt-model.ts";
+
+const encoder = new TextEncoder();
+let nextId = 0;
+
+/** A CloudEvent of the given type; the id is unique unless given. */
+export function ev(type: string, data?: Record<string, unknown>, id?: string) {
+  const event: Record<string, unknown> = {
+    specversion: "1.0",
+    id: id ?? `e-${++nextId}`,
+    source: "test",
+    type,
+  };
+  if (data !== undefined) event.data = data;
+  return event;
+}
+
+/** Log messages at seq 1.. for the given events (objects are JSON-encoded, strings sent as is). */
+export function log(events: (Record<string, unknown> | string | Uint8Array)[], firstSeq = 1): FoldInput[] {
+  return events.map((e, i) => ({
+    seq: firstSeq + i,
+    time: 1_700_000_000_000 + (firstSeq + i) * 1000,
+    data: e instanceof Uint8Array ? e : encoder.encode(typeof e === "string" ? e : JSON.stringify(e)),
+  }));
+}
+
+/** Collects outputs as plain objects, in order. */
+export class CollectingSink implements OutputSink {
+  readonly outputs: (ModelOutput & { message?: string })[] = [];
+  rank(
+    seq: number,
+    playerId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    players: number,
+  ): void {
+    this.outputs.push({ kind: "rank", seq, playerId, score, rank, previousRank, players });
+  }
+  rejected(seq: number, eventId: string | null, type: string | null, code: string, message: string): void {
+    this.outputs.push({ kind: "rejected", seq, eventId, type, code, message });
+  }
+}
+
+/** Folds `given`, then `when`, and returns only the outputs of `when`. */
+export function given(events: (Record<string, unknown> | string)[], kind: RankIndexKind = "js") {
+  const fold = new HuntFold("h-test", createRankIndex(kind));
+  fold.applyBatch(log(events), new CollectingSink());
+  return {
+    fold,
+    when(...next: (Record<string, unknown> | string)[]) {
+      const sink = new CollectingSink();
+      fold.applyBatch(log(next, fold.seq + 1), sink);
+      return sink.outputs;
+    },
+  };
+}
+
+/** A created and started hunt: t-1 (10 points), t-2 (25 points, answer "golden key"), and the given rules. */
+export function runningHunt(rules: Record<string, unknown> = {}, extra: Record<string, unknown>[] = []) {
+  return [
+    ev("HuntCreated", {
+      title: "Test hunt",
+      treasures: [
+        { id: "t-1", points: 10 },
+        {
+          id: "t-2",
+          points: 25,
+          answerSha256: "2fb592b2d8b0007bec0455b12f34e96273a7feda565ccf32ece004dcf61180f2",
+        },
+      ],
+      rules,
+    }),
+    ev("HuntStarted"),
+    ...extra,
+  ];
+}

@@ -1,0 +1,80 @@
+// Test helpers: a private nats-server per suite (temp store, free port) and a deadline-bound waitFor.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { connect, type EmbeddedNats, startEmbeddedNats } from "../../streams/index.ts";
+
+/** A suite's own nats-server. */
+export interface TestNats extends EmbeddedNats {
+  /** Stops the server and deletes its store directory. */
+  cleanup(): Promise<void>;
+}
+
+/** Starts `nats-server -js` on a free port with a fresh temp store; call cleanup() in afterAll. */
+export async function startTestNats(options: { args?: string[]; storeDir?: string } = {}): Promise<TestNats> {
+  const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "cairn-test-nats-"));
+  const opts: Parameters<typeof startEmbeddedNats>[0] = { storeDir };
+  if (options.args) opts.args = options.args;
+  const server = await startEmbeddedNats(opts);
+  return {
+    ...server,
+    async cleanup() {
+      await server.stop();
+      if (!options.storeDir) rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A connection plus JetStream handles to a test server. */
+export interface TestClient {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/** Connects to a test server (fast reconnects so restart tests stay quick). */
+export async function connectTest(url: string): Promise<TestClient> {
+  const nc = await connect({ servers: url, name: "cairn-test", reconnectTimeWaitMs: 100 });
+  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+}
+
+/** Polls `cond` until it is truthy or the deadline passes (then throws `message`); never a blind sleep. */
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  {
+    timeoutMs = 10_000,
+    intervalMs = 20,
+    message = "condition",
+  }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${message}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`,
+      );
+    }
+    await new Promise((res) => setTimeout(res, intervalMs));
+  }
+}
+
+/** A CloudEvent for tests. */
+export function cloudEvent(
+  id: string,
+  type: string,
+  data?: Record<string, unknown>,
+): Record<string, unknown> {
+  const e: Record<string, unknown> = { specversion: "1.0", id, source: "test", type };
+  if (data !== undefined) e.data = data;
+  return e;
+}

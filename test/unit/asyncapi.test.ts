@@ -1,0 +1,49 @@
+// schemas/asyncapi.yaml parses with @asyncapi/parser, with no errors, and describes every subject of DESIGN.md.
+import { join } from "node:path";
+import { fromFile, Parser } from "@asyncapi/parser";
+import { describe, expect, it } from "vitest";
+
+describe("schemas/asyncapi.yaml", () => {
+  it("parses without errors and covers every subject", async () => {
+    const parser = new Parser();
+    const { document, diagnostics } = await fromFile(
+      parser,
+      join(import.meta.dirname, "../../schemas/asyncapi.yaml"),
+    ).parse();
+    const errors = diagnostics.filter((d) => d.severity === 0);
+    expect(errors.map((d) => `${d.code}: ${d.message} at ${d.path.join(".")}`)).toEqual([]);
+    expect(document).toBeDefined();
+    const channels = document!
+      .channels()
+      .all()
+      .map((c) => c.address());
+    expect(channels.sort()).toEqual(
+      [
+        "hunt.{huntId}.events",
+        "hunt.{huntId}.ranks",
+        "hunt.{huntId}.top",
+        "hunt.{huntId}.rejected",
+        "hunt.{huntId}.query.top",
+        "hunt.{huntId}.query.rank",
+        "hunt.{huntId}.query.around",
+        "hunt.{huntId}.query.state",
+      ].sort(),
+    );
+    const messages = document!
+      .components()
+      .messages()
+      .all()
+      .map((m) => m.id());
+    for (const t of [
+      "HuntCreated",
+      "TreasureFound",
+      "ScoreAdjusted",
+      "RankChange",
+      "Rejection",
+      "TopN",
+      "ErrorReply",
+    ]) {
+      expect(messages).toContain(t);
+    }
+  });
+});

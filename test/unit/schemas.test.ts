@@ -1,0 +1,462 @@
+// The JSON Schemas and decodeEvent/decodeQuery: DESIGN.md examples pass, a table of bad inputs fails with clear messages.
+import { describe, expect, it } from "vitest";
+import {
+  decodeEvent,
+  decodeQuery,
+  HUNT_EVENT_TYPES,
+  MAX_EVENT_BYTES,
+  outputValidators,
+  REJECTION_CODES,
+} from "../../schemas/index.ts";
+
+const enc = new TextEncoder();
+const bytes = (v: unknown) => enc.encode(typeof v === "string" ? v : JSON.stringify(v));
+const ev = (type: string, data?: unknown, extra: Record<string, unknown> = {}) => ({
+  specversion: "1.0",
+  id: "e-1",
+  source: "game-server-7",
+  type,
+  ...(data === undefined ? {} : { data }),
+  ...extra,
+});
+const sha = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+
+describe("decodeEvent accepts", () => {
+  it("the DESIGN.md example", () => {
+    const r = decodeEvent(
+      bytes(
+        '{"specversion":"1.0","id":"e-42","source":"game-server-7","type":"TreasureFound",\n "data":{"playerId":"p-17","treasureId":"t-3","answer":"golden key"}}',
+      ),
+    );
+    expect(r).toEqual({
+      ok: true,
+      event: {
+        specversion: "1.0",
+        id: "e-42",
+        source: "game-server-7",
+        type: "TreasureFound",
+        data: { playerId: "p-17", treasureId: "t-3", answer: "golden key" },
+      },
+    });
+  });
+
+  const good: Array<[string, unknown]> = [
+    [
+      "HuntCreated",
+      ev("HuntCreated", {
+        title: "Spring",
+        treasures: [
+          { id: "t-1", points: 10, answerSha256: sha },
+          { id: "t-2", points: 0 },
+        ],
+        rules: { firstFinderBonus: [5, 3, 1], hintPenalty: 2, maxPlayers: 100 },
+      }),
+    ],
+    ["HuntStarted without data", ev("HuntStarted")],
+    ["HuntPaused with empty data", ev("HuntPaused", {})],
+    ["HuntResumed", ev("HuntResumed")],
+    ["HuntEnded", ev("HuntEnded")],
+    ["PlayerJoined", ev("PlayerJoined", { playerId: "p-1", name: "Ada" })],
+    ["PlayerLeft", ev("PlayerLeft", { playerId: "p-1" })],
+    ["TreasureFound without answer", ev("TreasureFound", { playerId: "p-1", treasureId: "t-1" })],
+    ["HintTaken", ev("HintTaken", { playerId: "p-1", treasureId: "t-1" })],
+    [
+      "ScoreAdjusted (negative, largest safe)",
+      ev("ScoreAdjusted", { playerId: "p-1", delta: -9007199254740991, reason: "cheating" }),
+    ],
+    [
+      "extension attributes and unknown data fields",
+      ev(
+        "PlayerJoined",
+        { playerId: "p", futureField: [1] },
+        { traceparent: "00-abc", time: "2025-01-01T00:00:00Z" },
+      ),
+    ],
+    ["128-char ids", ev("HintTaken", { playerId: "p".repeat(128), treasureId: "t".repeat(128) })],
+  ];
+  it.each(good)("%s", (_name, event) => {
+    const r = decodeEvent(bytes(event));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+  });
+
+  it("normalises data: {} for no-field types, lowercase answerSha256, hintPenalty 0", () => {
+    const started = decodeEvent(bytes(ev("HuntStarted")));
+    expect(started.ok && started.event.data).toEqual({});
+    const created = decodeEvent(
+      bytes(ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: 1, answerSha256: sha }] })),
+    );
+    if (!created.ok || created.event.type !== "HuntCreated") throw new Error("expected HuntCreated");
+    expect(created.event.data.treasures[0]!.answerSha256).toBe(sha.toLowerCase());
+    expect(created.event.data.rules.hintPenalty).toBe(0);
+    const withRules = decodeEvent(
+      bytes(ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: 1 }], rules: { maxPlayers: 2 } })),
+    );
+    expect(withRules.ok && withRules.event.type === "HuntCreated" && withRules.event.data.rules).toEqual({
+      maxPlayers: 2,
+      hintPenalty: 0,
+    });
+  });
+
+  it("covers every input type", () => {
+    expect([...HUNT_EVENT_TYPES].sort()).toEqual([
+      "HintTaken",
+      "HuntCreated",
+      "HuntEnded",
+      "HuntPaused",
+      "HuntResumed",
+      "HuntStarted",
+      "PlayerJoined",
+      "PlayerLeft",
+      "ScoreAdjusted",
+      "TreasureFound",
+    ]);
+  });
+});
+
+describe("decodeEvent rejects", () => {
+  const treasures = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t-${i}`, points: 1 }));
+  const padded = (n: number) => ev("PlayerJoined", { playerId: "p", pad: "x".repeat(n) });
+  const bad: Array<[string, string | Uint8Array | unknown, RegExp, string | null, string | null]> = [
+    ["not JSON", "{nope", /^not valid JSON: /, null, null],
+    ["not UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), /^not valid UTF-8/, null, null],
+    ["a JSON array", "[1]", /must be a JSON object/, null, null],
+    ["a JSON string", '"x"', /must be a JSON object/, null, null],
+    [
+      "missing specversion",
+      { id: "e-1", source: "s", type: "HuntStarted" },
+      /^specversion: is required$/,
+      "e-1",
+      "HuntStarted",
+    ],
+    [
+      "wrong specversion",
+      ev("HuntStarted", undefined, { specversion: "0.3" }),
+      /^specversion: must be "1.0"$/,
+      "e-1",
+      "HuntStarted",
+    ],
+    [
+      "missing id",
+      { specversion: "1.0", source: "s", type: "HuntStarted" },
+      /^id: is required$/,
+      null,
+      "HuntStarted",
+    ],
+    [
+      "empty id",
+      ev("HuntStarted", undefined, { id: "" }),
+      /^id: must be a non-empty string$/,
+      "",
+      "HuntStarted",
+    ],
+    [
+      "numeric id",
+      ev("HuntStarted", undefined, { id: 7 }),
+      /^id: must be a non-empty string$/,
+      null,
+      "HuntStarted",
+    ],
+    [
+      "missing source",
+      { specversion: "1.0", id: "e-1", type: "HuntStarted" },
+      /^source: is required$/,
+      "e-1",
+      "HuntStarted",
+    ],
+    ["missing type", { specversion: "1.0", id: "e-1", source: "s" }, /^type: is required$/, "e-1", null],
+    ["unknown type", ev("Foo"), /^unknown type "Foo"/, "e-1", "Foo"],
+    ["prototype type", ev("constructor"), /^unknown type "constructor"/, "e-1", "constructor"],
+    ["missing data", ev("PlayerJoined"), /^data: is required$/, "e-1", "PlayerJoined"],
+    ["null data", ev("HuntStarted", null), /^data: must be an object$/, "e-1", "HuntStarted"],
+    [
+      "empty playerId",
+      ev("PlayerJoined", { playerId: "" }),
+      /^data\.playerId: must be a non-empty string$/,
+      "e-1",
+      "PlayerJoined",
+    ],
+    [
+      "numeric playerId",
+      ev("PlayerLeft", { playerId: 17 }),
+      /^data\.playerId: must be a non-empty string$/,
+      "e-1",
+      "PlayerLeft",
+    ],
+    [
+      "129-char playerId",
+      ev("PlayerLeft", { playerId: "p".repeat(129) }),
+      /^data\.playerId: must be at most 128 characters$/,
+      "e-1",
+      "PlayerLeft",
+    ],
+    [
+      "missing treasureId",
+      ev("TreasureFound", { playerId: "p" }),
+      /^data\.treasureId: is required$/,
+      "e-1",
+      "TreasureFound",
+    ],
+    [
+      "1025-char answer",
+      ev("TreasureFound", { playerId: "p", treasureId: "t", answer: "a".repeat(1025) }),
+      /^data\.answer: must be at most 1024 characters$/,
+      "e-1",
+      "TreasureFound",
+    ],
+    [
+      "string delta",
+      ev("ScoreAdjusted", { playerId: "p", delta: "5", reason: "r" }),
+      /^data\.delta: must be an integer/,
+      "e-1",
+      "ScoreAdjusted",
+    ],
+    [
+      "fractional delta",
+      ev("ScoreAdjusted", { playerId: "p", delta: 1.5, reason: "r" }),
+      /^data\.delta: must be an integer/,
+      "e-1",
+      "ScoreAdjusted",
+    ],
+    [
+      "unsafe delta",
+      '{"specversion":"1.0","id":"e-1","source":"s","type":"ScoreAdjusted","data":{"playerId":"p","delta":9007199254740992,"reason":"r"}}',
+      /^data\.delta: must be an integer in the safe-integer range/,
+      "e-1",
+      "ScoreAdjusted",
+    ],
+    [
+      "missing reason",
+      ev("ScoreAdjusted", { playerId: "p", delta: 1 }),
+      /^data\.reason: is required$/,
+      "e-1",
+      "ScoreAdjusted",
+    ],
+    [
+      "no treasures",
+      ev("HuntCreated", { title: "x", treasures: [] }),
+      /^data\.treasures: must have at least 1 item$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "10,001 treasures",
+      ev("HuntCreated", { title: "x", treasures: treasures(10_001) }),
+      /^data\.treasures: must have at most 10000 items$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "duplicate treasure ids",
+      ev("HuntCreated", {
+        title: "x",
+        treasures: [
+          { id: "t-3", points: 1 },
+          { id: "t-3", points: 2 },
+        ],
+      }),
+      /^data\.treasures: duplicate treasure id "t-3"$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "negative points",
+      ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: -1 }] }),
+      /^data\.treasures\[0\]\.points: must be an integer ≥ 0/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "unsafe points",
+      '{"specversion":"1.0","id":"e-1","source":"s","type":"HuntCreated","data":{"title":"x","treasures":[{"id":"t","points":1e300}]}}',
+      /^data\.treasures\[0\]\.points: must be an integer/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "short answerSha256",
+      ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: 1, answerSha256: "abc" }] }),
+      /^data\.treasures\[0\]\.answerSha256: must be 64 hexadecimal/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "257-char title",
+      ev("HuntCreated", { title: "x".repeat(257), treasures: treasures(1) }),
+      /^data\.title: must be at most 256 characters$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "missing title",
+      ev("HuntCreated", { treasures: treasures(1) }),
+      /^data\.title: is required$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "maxPlayers 0",
+      ev("HuntCreated", { title: "x", treasures: treasures(1), rules: { maxPlayers: 0 } }),
+      /^data\.rules\.maxPlayers: must be an integer ≥ 1/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "fractional bonus",
+      ev("HuntCreated", { title: "x", treasures: treasures(1), rules: { firstFinderBonus: [1, 0.5] } }),
+      /^data\.rules\.firstFinderBonus\[1\]: must be an integer/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "string hintPenalty",
+      ev("HuntCreated", { title: "x", treasures: treasures(1), rules: { hintPenalty: "2" } }),
+      /^data\.rules\.hintPenalty: must be an integer/,
+      "e-1",
+      "HuntCreated",
+    ],
+    ["data not an object", ev("PlayerJoined", [1]), /^data: must be an object$/, "e-1", "PlayerJoined"],
+  ];
+  it.each(bad)("%s", (_name, input, message, eventId, type) => {
+    const r = decodeEvent(input instanceof Uint8Array ? input : bytes(input));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe("invalid_event");
+    expect(r.message).toMatch(message);
+    expect(r.eventId).toBe(eventId);
+    expect(r.type).toBe(type);
+  });
+
+  it("oversize messages: 64 KiB for most types, 1 MiB for HuntCreated (10,000 treasures do not fit in 64 KiB)", () => {
+    const big = bytes(padded(70_000));
+    expect(decodeEvent(big)).toEqual({
+      ok: false,
+      code: "invalid_event",
+      message: `message is ${big.length} bytes, the limit is 65536`,
+      eventId: "e-1",
+      type: "PlayerJoined",
+    });
+    const created = decodeEvent(
+      bytes(
+        ev("HuntCreated", {
+          title: "x",
+          treasures: Array.from({ length: 10_000 }, (_, i) => ({ id: `t-${i}`, points: 1 })),
+        }),
+      ),
+    );
+    expect(created.ok).toBe(true);
+    const huge = decodeEvent(new Uint8Array(2_000_000).fill(0x20));
+    expect(huge.ok === false && huge.message).toBe(
+      "message is 2000000 bytes, the limit is 65536 (1048576 for HuntCreated)",
+    );
+  });
+
+  it("oversize messages that are not even JSON", () => {
+    const r = decodeEvent(new Uint8Array(70_000).fill(0x20));
+    expect(r).toEqual({
+      ok: false,
+      code: "invalid_event",
+      message: "message is 70000 bytes, the limit is 65536",
+      eventId: null,
+      type: null,
+    });
+    expect(decodeEvent(new Uint8Array(MAX_EVENT_BYTES).fill(0x20)).ok).toBe(false); // whitespace only: not JSON
+  });
+});
+
+describe("decodeQuery", () => {
+  it("accepts the DESIGN.md requests and fills defaults", () => {
+    expect(decodeQuery("top", bytes({ n: 10 }))).toEqual({ ok: true, request: { n: 10 } });
+    expect(decodeQuery("top", bytes({ n: 10, after: "c1" }))).toEqual({
+      ok: true,
+      request: { n: 10, after: "c1" },
+    });
+    expect(decodeQuery("top", bytes({}))).toEqual({ ok: true, request: { n: 10 } });
+    expect(decodeQuery("rank", bytes({ playerId: "p-1" }))).toEqual({
+      ok: true,
+      request: { playerId: "p-1" },
+    });
+    expect(decodeQuery("around", bytes({ playerId: "p", before: 5, after: 5 }))).toEqual({
+      ok: true,
+      request: { playerId: "p", before: 5, after: 5 },
+    });
+    expect(decodeQuery("state", bytes({}))).toEqual({ ok: true, request: {} });
+    expect(decodeQuery("state", new Uint8Array())).toEqual({ ok: true, request: {} });
+  });
+
+  it.each([
+    ["top", "{", /^not valid JSON/],
+    ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
+    ["top", { n: "5" }, /^n: must be/],
+    ["rank", {}, /^playerId: is required$/],
+    ["around", { playerId: "p", before: -1 }, /^before: must be an integer from 0 to 1000$/],
+    ["state", { x: 1 }, /^x: is not allowed$/],
+    ["nope", {}, /^unknown query "nope"/],
+  ])("rejects %s %j", (op, body, message) => {
+    const r = decodeQuery(op, bytes(body));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.code).toBe("invalid_request");
+      expect(r.message).toMatch(message);
+    }
+  });
+});
+
+describe("output schemas", () => {
+  it("accept the DESIGN.md shapes and reject wrong ones", () => {
+    expect(
+      outputValidators.rankChange({
+        seq: 42,
+        playerId: "p-17",
+        score: 120,
+        rank: 3,
+        previousRank: 5,
+        players: 1000,
+      }),
+    ).toBe(true);
+    expect(
+      outputValidators.rankChange({ seq: 42, playerId: "p-17", score: 120, rank: 3, previousRank: 5 }),
+    ).toBe(false);
+    expect(
+      outputValidators.rejection({
+        seq: 7,
+        eventId: null,
+        type: null,
+        code: "invalid_event",
+        message: "not valid JSON",
+      }),
+    ).toBe(true);
+    expect(outputValidators.rejection({ seq: 7, eventId: "e", type: "X", code: "nope", message: "m" })).toBe(
+      false,
+    );
+    expect(outputValidators.top({ seq: 1, entries: [{ rank: 1, playerId: "p", score: 5 }] })).toBe(true);
+    expect(outputValidators.topReply({ seq: 1, entries: [], next: "opaque" })).toBe(true);
+    expect(outputValidators.rankReply({ seq: 1, rank: 0, score: 0 })).toBe(true);
+    expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 1, playerId: "p", score: -5 }] })).toBe(
+      true,
+    );
+    expect(outputValidators.stateReply({ seq: 1, status: "running", players: 3, stateHash: "ab12" })).toBe(
+      true,
+    );
+    expect(outputValidators.stateReply({ seq: 1, status: "sleeping", players: 3, stateHash: "ab12" })).toBe(
+      false,
+    );
+    expect(outputValidators.errorReply({ error: { code: "invalid_request", message: "n: must be" } })).toBe(
+      true,
+    );
+  });
+
+  it("list the rejection codes of DESIGN.md", () => {
+    expect(REJECTION_CODES).toEqual([
+      "invalid_event",
+      "invalid_state",
+      "already_joined",
+      "player_left",
+      "hunt_full",
+      "unknown_player",
+      "unknown_treasure",
+      "already_found",
+      "wrong_answer",
+      "already_hinted",
+    ]);
+  });
+});
