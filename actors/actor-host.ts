@@ -137,7 +137,9 @@ export class ActorHost {
       idleMs: 10 * 60_000,
       batchSize: 1000,
       durable: "cairn-engine",
-      ...options,
+      // An option given as undefined keeps its default.
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+      logger: options.logger,
     };
     this.log = new EventLog(nc);
     this.publisher = new OutputPublisher(nc);

@@ -223,6 +223,7 @@ export const command: Command = {
       let windowStats = gen.takeWindow();
       let windowStart = performance.now();
       let gcWindow = { count: 0, maxMs: 0 };
+      let lastPlainLine = 0;
       const draw = (elapsed: number) => {
         const now = performance.now();
         if (now - windowStart >= 1000) {
@@ -252,10 +253,12 @@ export const command: Command = {
           ),
         ];
         if (tty) process.stdout.write(`\x1b[H\x1b[J${lines.join("\n")}\n`);
-        else
+        else if (now - lastPlainLine >= 1000) {
+          lastPlainLine = now;
           console.log(
             `t=${elapsed.toFixed(1)}s events/s=${fmt(windowStats.sent)} p50=${ms(windowStats.p50Ms)}ms p99=${ms(windowStats.p99Ms)}ms lag=${latest?.lag ?? 0} gc=${gcWindow.count} rss=${((latest?.rss ?? 0) / 2 ** 20).toFixed(0)}MB leader=${top[0]?.playerId ?? "-"}(${top[0]?.score ?? 0})`,
           );
+        }
       };
       if (tty) process.stdout.write("\x1b[2J");
       await gen.run(draw, () => interrupted);

@@ -56,40 +56,67 @@ void RankTree::reserveFor(size_t entries) {
 }
 
 int RankTree::childFor(const Inner* in, const Key& k) const {
-  // Number of separators sep[1..n-1] that are <= k.
-  int lo = 1, hi = in->n;
-  while (lo < hi) {
-    int mid = (lo + hi) >> 1;
-    if (compare(in->sepScore[mid], in->sepTb[mid], in->sepSlot[mid], k) <= 0) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
+  // The number of separators sep[1..n-1] that are <= k. Separators with a higher score all count;
+  // counting them over the whole array (no early exit) lets the loads of its cache lines overlap.
+  int n = in->n;
+  int above = 0, equal = 0;
+  for (int i = 1; i < n; ++i) {
+    above += in->sepScore[i] > k.score;
+    equal += in->sepScore[i] == k.score;
   }
+  int lo = 1 + above;
+  int hi = lo + equal;
+  while (lo < hi && compare(in->sepScore[lo], in->sepTb[lo], in->sepSlot[lo], k) <= 0) ++lo;
   return lo - 1;
 }
 
+void RankTree::prefetch(const void* node, bool leaf) {
+  const char* p = static_cast<const char*>(node);
+  if (leaf) {
+    for (int i = 0; i < 512; i += 64) __builtin_prefetch(p + i);
+  } else {
+    const auto* in = static_cast<const Inner*>(node);
+    const char* s = reinterpret_cast<const char*>(in->sepScore);
+    for (int i = 0; i < kInnerCap * 8; i += 64) __builtin_prefetch(s + i);
+    const char* c = reinterpret_cast<const char*>(in->count);
+    for (int i = 0; i < kInnerCap * 4; i += 64) __builtin_prefetch(c + i);
+    const char* ch = reinterpret_cast<const char*>(in->child);
+    for (int i = 0; i < kInnerCap * 8; i += 64) __builtin_prefetch(ch + i);
+  }
+}
+
 int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
-  // First position whose key is >= k. The float copy decides unless it ties.
-  int lo = 0, hi = leaf->n;
+  // First position whose key is >= k. The float copies settle every entry except those whose
+  // float equals k's; only those (usually none) are compared through the slot arrays.
+  int n = leaf->n;
+  int above = 0, equal = 0;
+  for (int i = 0; i < n; ++i) {
+    above += leaf->approx[i] > k.approx;
+    equal += leaf->approx[i] == k.approx;
+  }
+  int lo = above;
+  int hi = above + equal;
   while (lo < hi) {
-    int mid = (lo + hi) >> 1;
-    float a = leaf->approx[mid];
-    bool before;
-    if (a != k.approx) {
-      before = a > k.approx;
-    } else {
-      uint32_t s = leaf->slot[mid];
-      const SlotKey& e = keys_[s];
-      before = compare(e.score, e.tiebreak, s, k) < 0;
-    }
-    if (before) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
+    uint32_t s = leaf->slot[lo];
+    const SlotKey& e = keys_[s];
+    if (compare(e.score, e.tiebreak, s, k) >= 0) break;
+    ++lo;
   }
   return lo;
+}
+
+int RankTree::leafFind(const Leaf* leaf, const Key& k) const {
+  // Position of k's own slot, or -1: it can only be among the entries whose float ties with k's.
+  int n = leaf->n;
+  int above = 0, equal = 0;
+  for (int i = 0; i < n; ++i) {
+    above += leaf->approx[i] > k.approx;
+    equal += leaf->approx[i] == k.approx;
+  }
+  for (int i = above; i < above + equal; ++i) {
+    if (leaf->slot[i] == k.slot) return i;
+  }
+  return -1;
 }
 
 size_t RankTree::insert(uint32_t slot) {
@@ -110,6 +137,7 @@ size_t RankTree::insert(uint32_t slot) {
     path[d] = in;
     idx[d] = i;
     node = in->child[i];
+    prefetch(node, d + 1 == height_);
   }
   auto* leaf = static_cast<Leaf*>(node);
   int p = leafLowerBound(leaf, k);
@@ -221,10 +249,11 @@ size_t RankTree::rankOf(uint32_t slot) const {
     int i = childFor(in, k);
     for (int j = 0; j < i; ++j) rank += in->count[j];
     node = in->child[i];
+    prefetch(node, d + 1 == height_);
   }
   auto* leaf = static_cast<const Leaf*>(node);
-  int p = leafLowerBound(leaf, k);
-  if (p >= leaf->n || leaf->slot[p] != slot) return 0;
+  int p = leafFind(leaf, k);
+  if (p < 0) return 0;
   return rank + static_cast<size_t>(p) + 1;
 }
 
@@ -241,10 +270,11 @@ size_t RankTree::erase(uint32_t slot) {
     path[d] = in;
     idx[d] = i;
     node = in->child[i];
+    prefetch(node, d + 1 == height_);
   }
   auto* leaf = static_cast<Leaf*>(node);
-  int p = leafLowerBound(leaf, k);
-  if (p >= leaf->n || leaf->slot[p] != slot) return 0;  // not in the tree: callers check first
+  int p = leafFind(leaf, k);
+  if (p < 0) return 0;  // not in the tree: callers check first
   rank += static_cast<size_t>(p) + 1;
   shiftLeft(leaf->approx, p, leaf->n);
   shiftLeft(leaf->slot, p, leaf->n);

@@ -95,6 +95,8 @@ class RankTree {
   }
   int childFor(const Inner* in, const Key& k) const;
   int leafLowerBound(const Leaf* leaf, const Key& k) const;
+  int leafFind(const Leaf* leaf, const Key& k) const;
+  static void prefetch(const void* node, bool leaf);
   const Leaf* select(size_t index, int* pos) const;
   Leaf* newLeaf();
   Inner* newInner();
