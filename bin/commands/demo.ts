@@ -1,16 +1,15 @@
 // `cairn demo` (what `npm start` runs): an embedded NATS, the engine in its own process, a simulated
 // game server publishing a hunt, a live terminal leaderboard, and a closing replay from the log that
 // must reproduce the live stateHash.
-import { type ChildProcess, fork } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { stateHash } from "../../actors/hunt-codec.ts";
 import { replayHunt } from "../../actors/replay.ts";
 import { LoadGenerator, type LoadPlan } from "../../bench/load-generator.ts";
-import { connect, type EmbeddedNats, startEmbeddedNats } from "../../streams/index.ts";
+import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 import { type Command, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
+import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
 
 const FLAGS = {
   players: { type: "string" },
@@ -21,15 +20,11 @@ const FLAGS = {
   "store-dir": { type: "string" },
 } as const;
 
-const CLI = join(fileURLToPath(new URL(".", import.meta.url)), "..", "cairn.js");
-
-/** Live figures the engine process reports over IPC every 250 ms. */
-interface EngineStats {
-  applied: number;
-  appliedDelta: number;
-  lag: number;
-  rss: number;
-  gc: { count: number; major: number; totalMs: number; maxMs: number };
+interface HuntState {
+  seq: number;
+  status: string;
+  players: number;
+  stateHash: string;
 }
 
 interface TopEntry {
@@ -38,66 +33,12 @@ interface TopEntry {
   score: number;
 }
 
-/** Starts `cairn serve` as a child with an IPC channel and waits until it consumes. */
-async function startEngineProcess(
-  url: string,
-  index: string,
-): Promise<{ child: ChildProcess; stderr: string[] }> {
-  const stderr: string[] = [];
-  const child = fork(
-    CLI,
-    ["serve", "--nats", url, "--metrics-port", "0", "--log-level", "warn", "--index", index],
-    {
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-    },
-  );
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    stderr.push(...chunk.split("\n").filter(Boolean));
-    if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the engine did not start within 30 s")), 30_000);
-    child.on("message", (m: { type?: string }) => {
-      if (m.type === "engine-ready") {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the engine exited with code ${code}: ${stderr.slice(-5).join(" | ")}`));
-    });
-  });
-  return { child, stderr };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function queryState(nc: NatsConnection, huntId: string) {
-  const reply = await nc.request(`hunt.${huntId}.query.state`, "{}", { timeout: 5000 });
-  return reply.json<{
-    seq: number;
-    status: string;
-    players: number;
-    stateHash: string;
-    error?: { message: string };
-  }>();
-}
-
 /** Waits until the engine has handled `seq`, with a deadline and progress. */
 async function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const state = await queryState(nc, huntId).catch(() => undefined);
-    if (state && !state.error && state.seq >= seq) return state;
+    const state = await queryHunt<HuntState>(nc, huntId, "state").catch(() => undefined);
+    if (state && state.seq >= seq) return state;
     if (Date.now() > deadline)
       throw new RuntimeError(
         "engine_behind",
@@ -152,7 +93,7 @@ export const command: Command = {
     rmSync(storeDir, { recursive: true, force: true });
 
     let nats: EmbeddedNats | undefined;
-    let engine: { child: ChildProcess; stderr: string[] } | undefined;
+    let engine: EngineProcess | undefined;
     let nc: NatsConnection | undefined;
     let interrupted = false;
     const onSignal = () => {
@@ -165,7 +106,7 @@ export const command: Command = {
       );
       nats = await startEmbeddedNats({ storeDir });
       console.log(`cairn demo: nats-server ${nats.url} (store ${storeDir})`);
-      engine = await startEngineProcess(nats.url, index);
+      engine = await startEngineProcess(nats.url, ["--index", index]);
       console.log(`cairn demo: engine running (pid ${engine.child.pid})`);
       nc = await connect({ servers: nats.url, name: "cairn-demo-game-server" });
 
@@ -306,7 +247,7 @@ export const command: Command = {
     } finally {
       process.removeListener("SIGINT", onSignal);
       await nc?.close().catch(() => {});
-      if (engine) await stopProcess(engine.child);
+      await engine?.stop();
       await nats?.stop();
     }
   },

@@ -31,6 +31,7 @@ const FLAGS = {
   "filter-subject": { type: "string" },
   replicas: { type: "string" },
   "ranks-max-age": { type: "string" },
+  "duplicate-window": { type: "string" },
   "log-level": { type: "string" },
 } as const;
 
@@ -57,6 +58,7 @@ export const command: Command = {
     "  --filter-subject S    consume only this subject (partitioned ownership)",
     "  --replicas N          stream replicas: 1 on one node, 3 on a cluster (default 1)",
     "  --ranks-max-age D     how long HUNT_RANKS keeps rank changes (default 24h)",
+    "  --duplicate-window D  JetStream duplicate window of the streams (default 2m)",
     "  --log-level L         trace, debug, info, warn, error (env CAIRN_LOG_LEVEL; default info)",
   ].join("\n"),
   async run(argv) {
@@ -89,6 +91,7 @@ export const command: Command = {
       streams: {
         replicas: intFlag("serve", "replicas", values.replicas, 1, 1, 5),
         ranksMaxAgeMs: durationFlag("serve", "ranks-max-age", values["ranks-max-age"], 24 * 3_600_000),
+        duplicateWindowMs: durationFlag("serve", "duplicate-window", values["duplicate-window"], 120_000),
       },
       logger,
     });

@@ -70,10 +70,10 @@ class BlockArena {
     free_ = b;
     --live_;
   }
-  // Makes sure at least `blocks` blocks exist in total, growing by at least a quarter at a time.
+  // Makes sure at least `blocks` blocks exist in total.
   void reserve(size_t blocks) {
     if (capacity_ >= blocks) return;
-    grow(std::max(blocks - capacity_, capacity_ / 4));
+    grow(std::max<size_t>(blocks - capacity_, 16));
   }
   size_t live() const { return live_; }
   size_t capacity() const { return capacity_; }

@@ -49,8 +49,8 @@ Inner* RankTree::newInner() {
 // Reserves blocks for a tree of `entries` keys with leaves half full, so that moving players around
 // (which splits some leaves and merges others) never needs a new slab once the players are in.
 void RankTree::reserveFor(size_t entries) {
-  reservedFor_ = entries + entries / 8 + 64;
-  size_t leaves = reservedFor_ / (kLeafCap / 2) + 2;
+  reservedFor_ = entries + entries / 16 + 64;
+  size_t leaves = reservedFor_ * 10 / (kLeafCap * 7) + 2;
   leaves_.reserve(leaves);
   inners_.reserve(leaves / (kInnerCap / 2) + kMaxHeight);
 }
@@ -86,34 +86,44 @@ void RankTree::prefetch(const void* node, bool leaf) {
 }
 
 int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
-  // First position whose key is >= k. The float copies settle every entry except those whose
-  // float equals k's; only those (usually none) are compared through the slot arrays.
-  int n = leaf->n;
-  int above = 0, equal = 0;
-  for (int i = 0; i < n; ++i) {
-    above += leaf->approx[i] > k.approx;
-    equal += leaf->approx[i] == k.approx;
-  }
-  int lo = above;
-  int hi = above + equal;
+  // First position whose key is >= k. The approximate keys settle every entry except those whose
+  // approximate key equals k's; only those (usually none) are compared through the slot arrays.
+  int lo = 0, hi = leaf->n;
   while (lo < hi) {
-    uint32_t s = leaf->slot[lo];
+    int mid = (lo + hi) >> 1;
+    if (leaf->akey[mid] < k.akey) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  hi = lo;
+  while (hi < leaf->n && leaf->akey[hi] == k.akey) ++hi;
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    uint32_t s = leaf->slot[mid];
     const SlotKey& e = keys_[s];
-    if (compare(e.score, e.tiebreak, s, k) >= 0) break;
-    ++lo;
+    if (compare(e.score, e.tiebreak, s, k) < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
   }
   return lo;
 }
 
 int RankTree::leafFind(const Leaf* leaf, const Key& k) const {
-  // Position of k's own slot, or -1: it can only be among the entries whose float ties with k's.
-  int n = leaf->n;
-  int above = 0, equal = 0;
-  for (int i = 0; i < n; ++i) {
-    above += leaf->approx[i] > k.approx;
-    equal += leaf->approx[i] == k.approx;
+  // Position of k's own slot, or -1: it can only be among the entries whose approximate key is k's.
+  int lo = 0, hi = leaf->n;
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    if (leaf->akey[mid] < k.akey) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
   }
-  for (int i = above; i < above + equal; ++i) {
+  for (int i = lo; i < leaf->n && leaf->akey[i] == k.akey; ++i) {
     if (leaf->slot[i] == k.slot) return i;
   }
   return -1;
@@ -145,12 +155,18 @@ size_t RankTree::insert(uint32_t slot) {
   ++size_;
 
   if (leaf->n < kLeafCap) {
-    shiftRight(leaf->approx, p, leaf->n);
+    shiftRight(leaf->akey, p, leaf->n);
     shiftRight(leaf->slot, p, leaf->n);
-    leaf->approx[p] = k.approx;
+    leaf->akey[p] = k.akey;
     leaf->slot[p] = slot;
     ++leaf->n;
     for (int d = 0; d < height_; ++d) ++path[d]->count[idx[d]];
+    return rank;
+  }
+
+  // A full leaf first lends entries to a sibling with room: leaves stay fuller and splits are rarer.
+  if (height_ > 0 && lend(leaf, path[height_ - 1], idx[height_ - 1], p, k)) {
+    for (int d = 0; d + 1 < height_; ++d) ++path[d]->count[idx[d]];
     return rank;
   }
 
@@ -158,16 +174,16 @@ size_t RankTree::insert(uint32_t slot) {
   Leaf* right = newLeaf();
   int half = kLeafCap / 2;
   right->n = static_cast<uint16_t>(kLeafCap - half);
-  copyRange(right->approx, leaf->approx + half, right->n);
+  copyRange(right->akey, leaf->akey + half, right->n);
   copyRange(right->slot, leaf->slot + half, right->n);
   leaf->n = static_cast<uint16_t>(half);
   right->next = leaf->next;
   leaf->next = right;
   Leaf* target = p <= half ? leaf : right;
   int tp = p <= half ? p : p - half;
-  shiftRight(target->approx, tp, target->n);
+  shiftRight(target->akey, tp, target->n);
   shiftRight(target->slot, tp, target->n);
-  target->approx[tp] = k.approx;
+  target->akey[tp] = k.akey;
   target->slot[tp] = slot;
   ++target->n;
 
@@ -216,7 +232,7 @@ size_t RankTree::insert(uint32_t slot) {
       newChild = nullptr;
     } else {
       newChild = split;
-      newSep = {split->sepScore[0], split->sepTb[0], split->sepSlot[0], 0.0f};
+      newSep = {split->sepScore[0], split->sepTb[0], split->sepSlot[0], 0};
       leftCount = sumCounts(in);
       rightCount = sumCounts(split);
     }
@@ -238,6 +254,75 @@ size_t RankTree::insert(uint32_t slot) {
     ++height_;
   }
   return rank;
+}
+
+void RankTree::insertAt(Leaf* leaf, int p, const Key& k) {
+  shiftRight(leaf->akey, p, leaf->n);
+  shiftRight(leaf->slot, p, leaf->n);
+  leaf->akey[p] = k.akey;
+  leaf->slot[p] = k.slot;
+  ++leaf->n;
+}
+
+void RankTree::setSep(Inner* parent, int i, uint32_t slot) {
+  const SlotKey& s = keys_[slot];
+  parent->sepScore[i] = s.score;
+  parent->sepTb[i] = s.tiebreak;
+  parent->sepSlot[i] = slot;
+}
+
+// Inserts k at position p of the full leaf (child i of parent) after moving some of its entries to a
+// sibling that has room; false (and nothing changed) when neither sibling has.
+bool RankTree::lend(Leaf* leaf, Inner* parent, int i, int p, const Key& k) {
+  if (i > 0) {
+    auto* l = static_cast<Leaf*>(parent->child[i - 1]);
+    if (l->n <= kLeafCap - 3) {
+      int m = (kLeafCap - l->n) / 2;
+      int old = l->n;
+      copyRange(l->akey + old, leaf->akey, m);
+      copyRange(l->slot + old, leaf->slot, m);
+      l->n = static_cast<uint16_t>(old + m);
+      std::memmove(leaf->akey, leaf->akey + m, static_cast<size_t>(leaf->n - m) * sizeof(uint64_t));
+      std::memmove(leaf->slot, leaf->slot + m, static_cast<size_t>(leaf->n - m) * sizeof(uint32_t));
+      leaf->n = static_cast<uint16_t>(leaf->n - m);
+      parent->count[i - 1] += m;
+      parent->count[i] -= m;
+      setSep(parent, i, leaf->slot[0]);
+      if (p <= m) {
+        insertAt(l, old + p, k);
+        ++parent->count[i - 1];
+      } else {
+        insertAt(leaf, p - m, k);
+        ++parent->count[i];
+      }
+      return true;
+    }
+  }
+  if (i + 1 < parent->n) {
+    auto* r = static_cast<Leaf*>(parent->child[i + 1]);
+    if (r->n <= kLeafCap - 3) {
+      int m = (kLeafCap - r->n) / 2;
+      std::memmove(r->akey + m, r->akey, static_cast<size_t>(r->n) * sizeof(uint64_t));
+      std::memmove(r->slot + m, r->slot, static_cast<size_t>(r->n) * sizeof(uint32_t));
+      int keep = leaf->n - m;
+      copyRange(r->akey, leaf->akey + keep, m);
+      copyRange(r->slot, leaf->slot + keep, m);
+      r->n = static_cast<uint16_t>(r->n + m);
+      leaf->n = static_cast<uint16_t>(keep);
+      parent->count[i] -= m;
+      parent->count[i + 1] += m;
+      setSep(parent, i + 1, r->slot[0]);
+      if (p <= keep) {
+        insertAt(leaf, p, k);
+        ++parent->count[i];
+      } else {
+        insertAt(r, p - keep, k);
+        ++parent->count[i + 1];
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 size_t RankTree::rankOf(uint32_t slot) const {
@@ -276,7 +361,7 @@ size_t RankTree::erase(uint32_t slot) {
   int p = leafFind(leaf, k);
   if (p < 0) return 0;  // not in the tree: callers check first
   rank += static_cast<size_t>(p) + 1;
-  shiftLeft(leaf->approx, p, leaf->n);
+  shiftLeft(leaf->akey, p, leaf->n);
   shiftLeft(leaf->slot, p, leaf->n);
   --leaf->n;
   --size_;
@@ -311,7 +396,7 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
     auto* l = static_cast<Leaf*>(parent->child[li]);
     auto* r = static_cast<Leaf*>(parent->child[ri]);
     if (l->n + r->n <= kLeafCap) {
-      copyRange(l->approx + l->n, r->approx, r->n);
+      copyRange(l->akey + l->n, r->akey, r->n);
       copyRange(l->slot + l->n, r->slot, r->n);
       l->n = static_cast<uint16_t>(l->n + r->n);
       l->next = r->next;
@@ -319,10 +404,10 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
       leaves_.give(r);
     } else if (ri == i) {
       // Move l's last entry to the front of r.
-      shiftRight(r->approx, 0, r->n);
+      shiftRight(r->akey, 0, r->n);
       shiftRight(r->slot, 0, r->n);
       --l->n;
-      r->approx[0] = l->approx[l->n];
+      r->akey[0] = l->akey[l->n];
       r->slot[0] = l->slot[l->n];
       ++r->n;
       --parent->count[li];
@@ -334,10 +419,10 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
       return;
     } else {
       // Move r's first entry to the end of l.
-      l->approx[l->n] = r->approx[0];
+      l->akey[l->n] = r->akey[0];
       l->slot[l->n] = r->slot[0];
       ++l->n;
-      shiftLeft(r->approx, 0, r->n);
+      shiftLeft(r->akey, 0, r->n);
       shiftLeft(r->slot, 0, r->n);
       --r->n;
       --parent->count[ri];
@@ -468,7 +553,7 @@ void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
     Leaf* leaf = newLeaf();
     for (size_t j = 0; j < n; ++j, ++at) {
       leaf->slot[j] = slots[at];
-      leaf->approx[j] = static_cast<float>(keys_[slots[at]].score);
+      leaf->akey[j] = approxKey(keys_[slots[at]].score, keys_[slots[at]].tiebreak);
     }
     leaf->n = static_cast<uint16_t>(n);
     if (prev != nullptr) prev->next = leaf;

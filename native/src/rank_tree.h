@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "intern_table.h"
 #include "memory.h"
@@ -15,10 +16,11 @@ struct SlotKey {
   double tiebreak;
 };
 
-// Leaves hold only slots (plus a float copy of each score that settles most comparisons without
-// touching the slot arrays); inner nodes hold full separator keys and their children's subtree sizes.
-constexpr int kLeafCap = 62;
-constexpr int kLeafMin = 20;
+// Leaves hold slots plus a 64-bit approximate key per entry (float score, float tiebreak) that settles
+// almost every comparison without touching the slot arrays; inner nodes hold full separator keys and
+// their children's subtree sizes.
+constexpr int kLeafCap = 41;
+constexpr int kLeafMin = 13;
 constexpr int kInnerCap = 48;
 constexpr int kInnerMin = 16;
 constexpr int kMaxHeight = 24;
@@ -26,10 +28,24 @@ constexpr int kMaxHeight = 24;
 struct Leaf {
   uint16_t n;
   Leaf* next;
-  float approx[kLeafCap];
+  uint64_t akey[kLeafCap];  // approxKey(score, tiebreak): ascending in rank order, ties need a full compare
   uint32_t slot[kLeafCap];
 };
-static_assert(sizeof(Leaf) == 512, "a leaf is one 512-byte block");
+static_assert(sizeof(Leaf) <= 512, "a leaf fits one 512-byte block");
+
+// A 64-bit key whose unsigned order never contradicts the rank order: the score's float (descending)
+// above the tiebreak's float (ascending). The tiebreak half is kept only while the score's float is
+// exact (|score| < 2^24); otherwise two scores could share a float and the tiebreak would mislead.
+inline uint32_t orderedFloatBits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+inline uint64_t approxKey(double score, double tiebreak) {
+  uint64_t hi = ~orderedFloatBits(static_cast<float>(score)) & 0xffffffffu;
+  uint64_t lo = (score < 16777216.0 && score > -16777216.0) ? orderedFloatBits(static_cast<float>(tiebreak)) : 0;
+  return (hi << 32) | lo;
+}
 
 struct Inner {
   uint16_t n;
@@ -80,11 +96,11 @@ class RankTree {
     double score;
     double tiebreak;
     uint32_t slot;
-    float approx;
+    uint64_t akey;
   };
   Key keyOf(uint32_t slot) const {
     const SlotKey& k = keys_[slot];
-    return {k.score, k.tiebreak, slot, static_cast<float>(k.score)};
+    return {k.score, k.tiebreak, slot, approxKey(k.score, k.tiebreak)};
   }
   // <0 when (s, t, slot) ranks before k, 0 when equal, >0 after.
   int compare(double s, double t, uint32_t slot, const Key& k) const {
@@ -97,6 +113,9 @@ class RankTree {
   int leafLowerBound(const Leaf* leaf, const Key& k) const;
   int leafFind(const Leaf* leaf, const Key& k) const;
   static void prefetch(const void* node, bool leaf);
+  void insertAt(Leaf* leaf, int p, const Key& k);
+  void setSep(Inner* parent, int i, uint32_t slot);
+  bool lend(Leaf* leaf, Inner* parent, int i, int p, const Key& k);
   const Leaf* select(size_t index, int* pos) const;
   Leaf* newLeaf();
   Inner* newInner();
