@@ -3,7 +3,7 @@
 // outputs → ack → snapshot now and then; plus queries, coalesced top-N and passivation.
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { createRankIndex, type RankIndexKind } from "../native/index.ts";
+import { createRankIndex, type RankIndex, type RankIndexKind } from "../native/index.ts";
 import type { RejectionCode } from "../schemas/index.ts";
 import {
   type BatchConsumer,
@@ -18,13 +18,15 @@ import {
 } from "../streams/index.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { CorruptSnapshotError, decodeHunt, encodeHunt } from "./hunt-codec.ts";
-import { DEFAULT_TOP_N, HuntFold, type OutputSink } from "./hunt-fold.ts";
+import { DEFAULT_TOP_N, foldBatch, HuntFold, type OutputSink } from "./hunt-fold.ts";
 import { answer, QUERY_OPS, type QueryOp, queryError } from "./queries.ts";
 
 /** How the host runs; every field has a default. */
 export interface HostOptions {
   /** Rank index implementation. */
   indexKind?: RankIndexKind;
+  /** Makes each new hunt's index instead of `indexKind` (the benchmarks' Redis peer). */
+  indexFactory?: (huntId: string) => RankIndex;
   /** Entries in `hunt.<id>.top`. */
   topN?: number;
   /** Coalescing interval of `hunt.<id>.top`. */
@@ -116,8 +118,8 @@ export class ActorHost {
   private consumer: BatchConsumer | undefined;
   private querySub: Subscription | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private readonly opts: Required<Omit<HostOptions, "filterSubject" | "owns" | "metrics">> &
-    Pick<HostOptions, "filterSubject" | "owns" | "metrics">;
+  private readonly opts: Required<Omit<HostOptions, "filterSubject" | "owns" | "metrics" | "indexFactory">> &
+    Pick<HostOptions, "filterSubject" | "owns" | "metrics" | "indexFactory">;
   /** The last stream seq this host has handled (all hunts). */
   position = 0;
   /** Stream seq of the newest message in HUNT_EVENTS, refreshed periodically (for lag). */
@@ -199,11 +201,12 @@ export class ActorHost {
         pending.push(activation);
       }
     }
-    if (pending) return Promise.all(pending).then(() => this.foldBatch(batch));
-    this.foldBatch(batch);
+    if (pending) return Promise.all(pending).then(() => this.routeBatch(batch));
+    return this.routeBatch(batch);
   }
 
-  private foldBatch(batch: LogMessage[]): void {
+  /** Folds each hunt's share of the batch; synchronous unless a hunt's index is asynchronous. */
+  private routeBatch(batch: LogMessage[]): void | Promise<void> {
     const now = Date.now();
     const groups = new Map<string, LogMessage[]>();
     for (const msg of batch) {
@@ -216,23 +219,35 @@ export class ActorHost {
       if (group) group.push(msg);
       else groups.set(huntId, [msg]);
     }
-    let applied = 0;
-    for (const [huntId, msgs] of groups) {
-      const actor = this.hunts.get(huntId);
-      if (!actor) continue; // activation failed and was logged; the batch is redelivered on restart
-      this.sink.actor = actor;
-      const before = actor.fold.seq;
-      actor.fold.applyBatch(msgs, this.sink);
-      actor.events += msgs.length;
-      actor.lastActiveAt = now;
-      if (actor.fold.seq > before) applied += msgs.length;
-      if (actor.events - actor.eventsAtSnapshot >= this.opts.snapshotEvery) this.snapshot(huntId, actor);
-    }
+    const entries = [...groups];
+    const step = (i: number): void | Promise<void> => {
+      for (; i < entries.length; i++) {
+        const [huntId, msgs] = entries[i]!;
+        const actor = this.hunts.get(huntId);
+        if (!actor) continue; // activation failed and was logged; the batch is redelivered on restart
+        this.sink.actor = actor;
+        const appliedBefore = actor.fold.appliedCount;
+        const folded = foldBatch(actor.fold, msgs, this.sink);
+        this.opts.metrics?.applied.inc(actor.fold.appliedCount - appliedBefore);
+        this.afterFold(huntId, actor, msgs.length, now);
+        if (folded) return folded.then(() => step(i + 1));
+      }
+      this.finishRoute(batch, now);
+    };
+    return step(0);
+  }
+
+  private afterFold(huntId: string, actor: HuntActor, events: number, now: number): void {
+    actor.events += events;
+    actor.lastActiveAt = now;
+    if (actor.events - actor.eventsAtSnapshot >= this.opts.snapshotEvery) this.snapshot(huntId, actor);
+  }
+
+  private finishRoute(batch: LogMessage[], now: number): void {
     const last = batch[batch.length - 1];
     if (last) this.position = Math.max(this.position, last.seq);
     const metrics = this.opts.metrics;
-    if (metrics && applied > 0) {
-      metrics.applied.inc(applied);
+    if (metrics) {
       for (const msg of batch) metrics.applyLatency.observe((now - msg.time) / 1000);
     }
   }
@@ -295,7 +310,7 @@ export class ActorHost {
       }
     }
     const snapshotSeq = fold?.seq ?? 0;
-    fold ??= new HuntFold(huntId, createRankIndex(indexKind), topN);
+    fold ??= new HuntFold(huntId, this.opts.indexFactory?.(huntId) ?? createRankIndex(indexKind), topN);
     const stored = await lastOutputSeq(this.nc, huntId);
     const actor: HuntActor = {
       fold,
@@ -316,12 +331,12 @@ export class ActorHost {
       for await (const msg of this.log.read(huntId, fold.seq + 1, { untilSeq })) {
         batch.push(msg);
         if (batch.length >= 1000) {
-          fold.applyBatch(batch, sink);
+          await foldBatch(fold, batch, sink);
           replayed += batch.length;
           batch = [];
         }
       }
-      fold.applyBatch(batch, sink);
+      await foldBatch(fold, batch, sink);
       replayed += batch.length;
     }
     actor.events = replayed;

@@ -86,6 +86,45 @@ class BatchScratch {
 
 const scratch = new BatchScratch();
 
+/**
+ * An index whose batch call is asynchronous (the Redis sorted-set peer of the benchmarks). The host
+ * folds through `foldBatch`, which awaits it between `prepareBatch` and `finishBatch`.
+ */
+export interface AsyncBatchIndex {
+  applyBatchAsync(
+    ops: Uint8Array,
+    slots: Uint32Array,
+    scores: Float64Array,
+    tiebreaks: Float64Array,
+    count: number,
+    out: Int32Array,
+  ): Promise<void>;
+}
+
+/** Folds a batch through the fold's index, synchronously unless the index is asynchronous. */
+export function foldBatch(fold: HuntFold, msgs: readonly FoldInput[], sink: OutputSink): void | Promise<void> {
+  const asyncIndex = (fold.index as Partial<AsyncBatchIndex>).applyBatchAsync ? (fold.index as unknown as AsyncBatchIndex) : undefined;
+  if (!asyncIndex) {
+    fold.applyBatch(msgs, sink);
+    return;
+  }
+  const prepared = fold.prepareBatch(msgs);
+  if (prepared.ops === 0) {
+    fold.finishBatch(prepared, sink);
+    return;
+  }
+  return asyncIndex
+    .applyBatchAsync(scratch.ops, scratch.slots, scratch.scores, scratch.tiebreaks, prepared.ops, scratch.out)
+    .then(() => fold.finishBatch(prepared, sink));
+}
+
+/** What `prepareBatch` leaves for `finishBatch`. */
+export interface PreparedBatch {
+  /** Index ops queued in `batchOps`. */
+  ops: number;
+  rejections: PendingRejection[] | undefined;
+}
+
 /** A rejection waiting for its batch's index call, so that outputs leave in input order. */
 interface PendingRejection {
   /** How many index ops were queued before it. */
@@ -160,6 +199,10 @@ export class HuntFold {
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
 
+  /** Events applied and rejected by this fold instance (counters for metrics; not hunt state). */
+  appliedCount = 0;
+  rejectedCount = 0;
+
   /** Increases whenever a rank within the first `topN` changes: the host publishes top-N on change. */
   topVersion = 0;
 
@@ -190,8 +233,18 @@ export class HuntFold {
    * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index.
    */
   applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
+    const prepared = this.prepareBatch(msgs);
+    if (prepared.ops > 0) this.index.applyBatch(scratch.ops, scratch.slots, scratch.scores, scratch.tiebreaks, prepared.ops, scratch.out);
+    this.finishBatch(prepared, sink);
+  }
+
+  /**
+   * First half of `applyBatch`: checks and scores every message, leaving the index ops in the
+   * shared scratch arrays. Between this and `finishBatch` the ops must be applied to the index, with
+   * no other fold's batch in between (`foldBatch` does this for asynchronous indexes).
+   */
+  prepareBatch(msgs: readonly FoldInput[]): PreparedBatch {
     scratch.ensure(msgs.length);
-    const s = scratch;
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
     for (let i = 0; i < msgs.length; i++) {
@@ -229,14 +282,18 @@ export class HuntFold {
       if (problem) {
         rejections ??= [];
         rejections.push(problem);
+        this.rejectedCount++;
+      } else {
+        this.appliedCount++;
       }
     }
-    if (nOps > 0) this.index.applyBatch(s.ops, s.slots, s.scores, s.tiebreaks, nOps, s.out);
-    this.emit(nOps, rejections, sink);
+    return { ops: nOps, rejections };
   }
 
-  private emit(nOps: number, rejections: PendingRejection[] | undefined, sink: OutputSink): void {
+  /** Second half of `applyBatch`: emits the outputs once the index has filled the ranks. */
+  finishBatch(prepared: PreparedBatch, sink: OutputSink): void {
     const s = scratch;
+    const { ops: nOps, rejections } = prepared;
     const topN = this.topN;
     let r = 0;
     const nRej = rejections ? rejections.length : 0;

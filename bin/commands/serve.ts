@@ -11,6 +11,7 @@ import {
   NATS_FLAGS_USAGE,
   natsOptionsFromFlags,
   parseFlags,
+  RuntimeError,
   SERVE_STATE_FILE,
   UsageError,
 } from "../cli.ts";
@@ -35,6 +36,20 @@ const FLAGS = {
   "log-level": { type: "string" },
 } as const;
 
+/** The Redis peer of the benchmarks: one sorted set per hunt, emptied at start. */
+async function redisIndexFactory() {
+  const [{ Redis }, { RedisRankIndex }] = await Promise.all([import("ioredis"), import("../../bench/redis-rank-index.ts")]);
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new RuntimeError("redis_unreachable", `--index redis: no Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}: ${(err as Error).message}`, "start redis-server, set REDIS_URL, or use --index native");
+  }
+  const prefix = `cairn:bench:${process.pid}:`;
+  return (huntId: string) => new RedisRankIndex(redis, `${prefix}${huntId}`);
+}
+
 export const command: Command = {
   summary: "run the engine (embedded NATS unless --nats or NATS_URL)",
   usage: [
@@ -47,7 +62,8 @@ export const command: Command = {
     NATS_FLAGS_USAGE,
     "  --store-dir DIR       embedded server's store (default .cairn/nats)",
     "  --metrics-port N      /metrics and /healthz port, 0 = any free port, off = none (default 9464)",
-    "  --index KIND          rank index: auto (native if built), native or js (default auto)",
+    "  --index KIND          rank index: auto (native if built), native or js (default auto); redis",
+    "                        ranks in Redis sorted sets at REDIS_URL (a benchmark peer: no queries)",
     "  --batch N             messages per pull (default 1000)",
     "  --snapshot-every N    snapshot a hunt after N events (default 100000)",
     "  --snapshot-interval D snapshot changed hunts at least every D (default 60s)",
@@ -63,13 +79,11 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
-    const index = (values.index ?? "auto") as RankIndexKind;
-    if (!["auto", "native", "js"].includes(index)) {
-      throw new UsageError(
-        `--index must be auto, native or js, got "${values.index}"`,
-        "omit it to use auto",
-      );
+    const index = values.index ?? "auto";
+    if (!["auto", "native", "js", "redis"].includes(index)) {
+      throw new UsageError(`--index must be auto, native, js or redis, got "${values.index}"`, "omit it to use auto");
     }
+    const indexFactory = index === "redis" ? await redisIndexFactory() : undefined;
     const metricsPort =
       values["metrics-port"] === "off"
         ? null
@@ -79,7 +93,8 @@ export const command: Command = {
       nats: natsOptionsFromFlags(values),
       storeDir: values["store-dir"],
       metricsPort,
-      indexKind: index,
+      indexKind: index === "redis" ? "auto" : (index as RankIndexKind),
+      indexFactory,
       batchSize: intFlag("serve", "batch", values.batch, 1000, 1, 100_000),
       snapshotEvery: intFlag("serve", "snapshot-every", values["snapshot-every"], 100_000, 1),
       snapshotIntervalMs: durationFlag("serve", "snapshot-interval", values["snapshot-interval"], 60_000),
