@@ -1,6 +1,9 @@
-// The actor host: one actor per hunt, fed from one durable consumer. Read top to bottom as:
-// fetch a batch → route to hunts (activating them from snapshot + log tail) → fold each → publish
-// outputs → ack → snapshot now and then; plus queries, coalesced top-N and passivation.
+// The actor host: one actor per hunt, fed by durable consumers ("lanes": one for the whole log, or
+// one per owned partition). Read top to bottom as: fetch a batch → route to hunts (activating them
+// from snapshot + log tail) → fold each → publish outputs → ack → snapshot now and then; plus
+// queries, coalesced top-N, passivation, and partition hand-over.
+
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createRankIndex, type RankIndex, type RankIndexKind } from "../native/index.ts";
@@ -8,17 +11,20 @@ import type { RejectionCode } from "../schemas/index.ts";
 import {
   type BatchConsumer,
   consumeBatches,
+  EVENTS_STREAM,
   EventLog,
-  huntIdFromSubject,
   isValidHuntId,
   type LogMessage,
   lastOutputSeq,
   OutputPublisher,
+  partitionFilter,
+  partitionOf,
   SnapshotStore,
 } from "../streams/index.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { CorruptSnapshotError, decodeHunt, encodeHunt } from "./hunt-codec.ts";
 import { DEFAULT_TOP_N, foldBatch, HuntFold, type OutputSink } from "./hunt-fold.ts";
+import { PartitionOwnership } from "./ownership.ts";
 import { answer, QUERY_OPS, type QueryOp, queryError } from "./queries.ts";
 
 /** How the host runs; every field has a default. */
@@ -39,12 +45,21 @@ export interface HostOptions {
   idleMs?: number;
   /** Messages per pull. */
   batchSize?: number;
-  /** Durable consumer name. */
+  /** Durable consumer name (the prefix of the per-partition names). */
   durable?: string;
-  /** A single subject filter for the consumer (partitioned ownership); all of HUNT_EVENTS when unset. */
+  /** One subject filter for the single lane; all of HUNT_EVENTS when unset. */
   filterSubject?: string;
-  /** Which hunts this host answers queries for; all when unset. */
-  owns?: (huntId: string) => boolean;
+  /**
+   * Share hunts with other engines: the server maps hunts to this many partitions, and each engine
+   * consumes only the partitions it holds a lease on. 0 (default): this engine consumes everything.
+   */
+  partitions?: number;
+  /** This engine's id among the engines sharing partitions. */
+  engineId?: string;
+  /** Lease time of partition ownership. */
+  leaseMs?: number;
+  /** Replicas of the ownership bucket. */
+  replicas?: number;
   logger: Logger;
   metrics?: EngineMetrics;
 }
@@ -60,10 +75,26 @@ interface HuntActor {
   events: number;
   eventsAtSnapshot: number;
   snapshotSeq: number;
+  /** Engine clock of the last snapshot (not hunt state: the fold never sees it). */
+  snapshotAt: number;
   lastActiveAt: number;
   topPublished: number;
   snapshotting: Promise<void> | undefined;
 }
+
+/** Options with no default. */
+type OptionalOption = "filterSubject" | "metrics" | "indexFactory" | "engineId";
+
+/** One durable consumer and how far it got. */
+interface Lane {
+  consumer: BatchConsumer;
+  durable: string;
+  /** The last stream seq handled on this lane. */
+  position: number;
+}
+
+/** The lane key of an unpartitioned engine. */
+const SINGLE_LANE = -1;
 
 const encoder = new TextEncoder();
 /** Every stored input subject: `hunt.<id>.events` and the partitioned `hunt.<id>.events.<p>`. */
@@ -115,15 +146,15 @@ export class ActorHost {
   private readonly publisher: OutputPublisher;
   private readonly snapshots: SnapshotStore;
   private readonly sink: PublishingSink;
-  private consumer: BatchConsumer | undefined;
+  /** Consumers by partition (-1: the single lane of an unpartitioned engine). */
+  private readonly lanes = new Map<number, Lane>();
+  private ownership: PartitionOwnership | undefined;
   private querySub: Subscription | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private readonly opts: Required<Omit<HostOptions, "filterSubject" | "owns" | "metrics" | "indexFactory">> &
-    Pick<HostOptions, "filterSubject" | "owns" | "metrics" | "indexFactory">;
-  /** The last stream seq this host has handled (all hunts). */
-  position = 0;
-  /** Stream seq of the newest message in HUNT_EVENTS, refreshed periodically (for lag). */
-  lastStreamSeq = 0;
+  private readonly opts: Required<Omit<HostOptions, OptionalOption>> & Pick<HostOptions, OptionalOption>;
+  /** Messages matching this engine's lanes not yet delivered, refreshed periodically. */
+  private pending = 0;
+  private warnedUnmapped = false;
   private stopping = false;
 
   constructor(
@@ -139,11 +170,14 @@ export class ActorHost {
       idleMs: 10 * 60_000,
       batchSize: 1000,
       durable: "cairn-engine",
+      partitions: 0,
+      leaseMs: 3000,
+      replicas: 1,
       // An option given as undefined keeps its default.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       logger: options.logger,
     };
-    this.log = new EventLog(nc);
+    this.log = new EventLog(nc, undefined, this.opts.partitions);
     this.publisher = new OutputPublisher(nc);
     this.snapshots = new SnapshotStore(nc);
     this.sink = new PublishingSink(this.publisher, options.metrics);
@@ -154,9 +188,14 @@ export class ActorHost {
     return this.hunts.size;
   }
 
-  /** Messages in the log this host has not handled yet. */
+  /** Messages of this engine's partitions not yet handled (refreshed every few seconds). */
   get lag(): number {
-    return Math.max(0, this.lastStreamSeq - this.position);
+    return this.pending;
+  }
+
+  /** Partitions held now (empty for an unpartitioned engine). */
+  get partitionsHeld(): number[] {
+    return this.ownership?.partitions ?? [];
   }
 
   /** Bytes held by the live rank indexes. */
@@ -166,52 +205,116 @@ export class ActorHost {
     return bytes;
   }
 
-  /** Starts consuming, answering queries and the periodic work. */
+  /** The lane a hunt's events arrive on, if this engine consumes them. */
+  private laneOf(huntId: string): Lane | undefined {
+    const partitions = this.opts.partitions;
+    return this.lanes.get(partitions > 0 ? partitionOf(huntId, partitions) : SINGLE_LANE);
+  }
+
+  /** Starts consuming (everything, or the partitions it wins), answering queries, and the timers. */
   async start(): Promise<void> {
-    const { logger } = this.opts;
+    const { logger, partitions } = this.opts;
     this.querySub = this.nc.subscribe("hunt.*.query.*", {
       callback: (err, msg) => {
         if (!err) void this.onQuery(msg);
       },
     });
-    this.consumer = await consumeBatches(this.nc, {
-      durable: this.opts.durable,
-      filterSubject: this.opts.filterSubject ?? ALL_EVENTS,
-      maxMessages: this.opts.batchSize,
-      onBatch: (batch) => this.onBatch(batch),
-      logger,
-    });
-    this.position = this.consumer.startSeq;
+    if (partitions > 0) {
+      const engineId = this.opts.engineId ?? `engine-${process.pid}`;
+      this.ownership = new PartitionOwnership(this.nc, {
+        partitions,
+        engineId,
+        leaseMs: this.opts.leaseMs,
+        replicas: this.opts.replicas,
+        logger,
+        onAcquire: (p) => this.openLane(p, `${this.opts.durable}-p${p}`, partitionFilter(p)),
+        onRelease: (p) => this.closeLane(p),
+      });
+      await this.ownership.start();
+      logger.info({ engineId, partitions, held: this.ownership.partitions }, "engine sharing partitions");
+    } else {
+      await this.openLane(SINGLE_LANE, this.opts.durable, this.opts.filterSubject ?? ALL_EVENTS);
+    }
     this.timers.push(
       setInterval(() => this.publishTops(), this.opts.topIntervalMs),
-      setInterval(() => this.periodic(), Math.min(5_000, this.opts.snapshotIntervalMs)),
+      setInterval(() => this.periodic(), Math.min(2_000, this.opts.snapshotIntervalMs)),
     );
     this.watchConnection();
-    logger.info({ durable: this.opts.durable, from: this.position }, "engine consuming");
+  }
+
+  /** Starts a durable consumer for one partition (or the whole log). */
+  private async openLane(key: number, durable: string, filterSubject: string): Promise<void> {
+    if (this.lanes.has(key) || this.stopping) return;
+    const lane: Lane = { consumer: undefined as unknown as BatchConsumer, durable, position: 0 };
+    lane.consumer = await consumeBatches(this.nc, {
+      durable,
+      filterSubject,
+      maxMessages: this.opts.batchSize,
+      onBatch: (batch) => this.onBatch(lane, batch),
+      logger: this.opts.logger,
+    });
+    lane.position = lane.consumer.startSeq - 1;
+    this.lanes.set(key, lane);
+    this.opts.logger.info({ durable, filterSubject, from: lane.consumer.startSeq }, "consuming");
+  }
+
+  /** Stops a partition's consumer (finishing and acking its batch), then snapshots and drops its hunts. */
+  private async closeLane(key: number): Promise<void> {
+    const lane = this.lanes.get(key);
+    if (!lane) return;
+    this.lanes.delete(key);
+    await lane.consumer.stop();
+    const partitions = this.opts.partitions;
+    const leaving = [...this.hunts].filter(
+      ([huntId]) => partitions > 0 && partitionOf(huntId, partitions) === key,
+    );
+    await Promise.all(leaving.map(([huntId, actor]) => this.passivate(huntId, actor)));
+    this.opts.logger.info({ durable: lane.durable, hunts: leaving.length }, "stopped consuming");
+  }
+
+  /** Snapshots a hunt if it changed, then drops its actor. */
+  private async passivate(huntId: string, actor: HuntActor): Promise<void> {
+    if (actor.events !== actor.eventsAtSnapshot) await this.snapshot(huntId, actor);
+    else await actor.snapshotting;
+    if (this.hunts.get(huntId) === actor) {
+      this.hunts.delete(huntId);
+      actor.fold.lifecycle.stop();
+    }
   }
 
   /** Routes a batch to its hunts; stays synchronous unless a hunt needs activating. */
-  private onBatch(batch: LogMessage[]): void | Promise<void> {
+  private onBatch(lane: Lane, batch: LogMessage[]): void | Promise<void> {
     let pending: Promise<unknown>[] | undefined;
     for (const msg of batch) {
-      const huntId = huntIdFromSubject(msg.subject);
-      if (huntId !== undefined && !this.hunts.has(huntId)) {
-        const activation = this.activate(huntId, msg.seq - 1);
+      const huntId = msg.huntId;
+      if (!this.hunts.has(huntId) && isValidHuntId(huntId)) {
         pending ??= [];
-        pending.push(activation);
+        pending.push(this.activateForBatch(huntId, msg.seq - 1));
       }
     }
-    if (pending) return Promise.all(pending).then(() => this.routeBatch(batch));
-    return this.routeBatch(batch);
+    if (pending) return Promise.all(pending).then(() => this.routeBatch(lane, batch));
+    return this.routeBatch(lane, batch);
+  }
+
+  /**
+   * Activation on the input path retries until it succeeds: skipping the batch would leave a hole in
+   * the hunt's fold. Meanwhile the batch stays unacked and later batches wait.
+   */
+  private async activateForBatch(huntId: string, untilSeq: number): Promise<void> {
+    for (let attempt = 1; !this.hunts.has(huntId); attempt++) {
+      if (await this.activate(huntId, untilSeq)) return;
+      if (this.stopping) throw new Error(`stopping while hunt ${huntId} could not be activated`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+    }
   }
 
   /** Folds each hunt's share of the batch; synchronous unless a hunt's index is asynchronous. */
-  private routeBatch(batch: LogMessage[]): void | Promise<void> {
+  private routeBatch(lane: Lane, batch: LogMessage[]): void | Promise<void> {
     const now = Date.now();
     const groups = new Map<string, LogMessage[]>();
     for (const msg of batch) {
-      const huntId = huntIdFromSubject(msg.subject);
-      if (huntId === undefined) {
+      const huntId = msg.huntId;
+      if (!isValidHuntId(huntId)) {
         this.rejectSubject(msg);
         continue;
       }
@@ -223,8 +326,7 @@ export class ActorHost {
     const step = (i: number): void | Promise<void> => {
       for (; i < entries.length; i++) {
         const [huntId, msgs] = entries[i]!;
-        const actor = this.hunts.get(huntId);
-        if (!actor) continue; // activation failed and was logged; the batch is redelivered on restart
+        const actor = this.hunts.get(huntId)!;
         this.sink.actor = actor;
         const appliedBefore = actor.fold.appliedCount;
         const folded = foldBatch(actor.fold, msgs, this.sink);
@@ -232,7 +334,7 @@ export class ActorHost {
         this.afterFold(huntId, actor, msgs.length, now);
         if (folded) return folded.then(() => step(i + 1));
       }
-      this.finishRoute(batch, now);
+      this.finishRoute(lane, batch, now);
     };
     return step(0);
   }
@@ -243,9 +345,9 @@ export class ActorHost {
     if (actor.events - actor.eventsAtSnapshot >= this.opts.snapshotEvery) this.snapshot(huntId, actor);
   }
 
-  private finishRoute(batch: LogMessage[], now: number): void {
+  private finishRoute(lane: Lane, batch: LogMessage[], now: number): void {
     const last = batch[batch.length - 1];
-    if (last) this.position = Math.max(this.position, last.seq);
+    if (last) lane.position = Math.max(lane.position, last.seq);
     const metrics = this.opts.metrics;
     if (metrics) {
       for (const msg of batch) metrics.applyLatency.observe((now - msg.time) / 1000);
@@ -254,7 +356,7 @@ export class ActorHost {
 
   /** A message on a subject whose hunt id breaks the contract is rejected where its hunt's would be. */
   private rejectSubject(msg: LogMessage): void {
-    const token = msg.subject.split(".")[1] ?? "";
+    const token = msg.huntId;
     const json = JSON.stringify({
       seq: msg.seq,
       eventId: null,
@@ -319,6 +421,7 @@ export class ActorHost {
       events: 0,
       eventsAtSnapshot: 0,
       snapshotSeq,
+      snapshotAt: Date.now(),
       lastActiveAt: Date.now(),
       topPublished: -1,
       snapshotting: undefined,
@@ -377,6 +480,7 @@ export class ActorHost {
       }
       await this.snapshots.put(huntId, bytes);
       actor.snapshotSeq = seq;
+      actor.snapshotAt = Date.now();
       actor.eventsAtSnapshot = events;
       this.opts.logger.debug({ huntId, seq, bytes: bytes.length }, "snapshot stored");
     })()
@@ -403,26 +507,45 @@ export class ActorHost {
   private periodic(): void {
     const now = Date.now();
     for (const [huntId, actor] of this.hunts) {
-      const changed = actor.events !== actor.eventsAtSnapshot;
-      if (now - actor.lastActiveAt >= this.opts.idleMs && !actor.snapshotting) {
-        const done = changed ? this.snapshot(huntId, actor) : Promise.resolve();
-        done.then(() => {
-          if (now - actor.lastActiveAt >= this.opts.idleMs && this.hunts.get(huntId) === actor) {
-            this.hunts.delete(huntId);
-            actor.fold.lifecycle.stop();
-            this.opts.logger.info({ huntId, seq: actor.fold.seq }, "hunt passivated");
-          }
-        });
-      } else if (changed && now - actor.lastActiveAt < this.opts.snapshotIntervalMs * 2) {
-        this.snapshot(huntId, actor);
+      if (actor.snapshotting) continue;
+      if (now - actor.lastActiveAt >= this.opts.idleMs) {
+        void this.passivate(huntId, actor).then(() =>
+          this.opts.logger.info({ huntId, seq: actor.fold.seq }, "hunt passivated"),
+        );
+      } else if (
+        actor.events !== actor.eventsAtSnapshot &&
+        now - actor.snapshotAt >= this.opts.snapshotIntervalMs
+      ) {
+        void this.snapshot(huntId, actor);
       }
     }
-    this.consumer?.streamLastSeq().then(
-      (seq) => {
-        this.lastStreamSeq = seq;
-      },
-      () => {},
-    );
+    void this.refreshLag();
+  }
+
+  /** Sums what the lanes' durable consumers still have to deliver. */
+  private async refreshLag(): Promise<void> {
+    try {
+      const jsm = await jetstreamManager(this.nc);
+      let pending = 0;
+      for (const lane of this.lanes.values()) {
+        const info = await jsm.consumers.info(EVENTS_STREAM, lane.durable);
+        pending += info.num_pending + info.num_ack_pending;
+      }
+      this.pending = pending;
+      if (this.opts.partitions > 0 && !this.warnedUnmapped) {
+        const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: "hunt.*.events" });
+        const unmapped = Object.keys(info.state.subjects ?? {}).length;
+        if (unmapped > 0) {
+          this.warnedUnmapped = true;
+          this.opts.logger.error(
+            { unmapped },
+            "events are stored on hunt.<id>.events without a partition: no engine consumes them. Add the server mapping from deploy/nats (see cairn serve --help, --partitions)",
+          );
+        }
+      }
+    } catch {
+      // Unknown for now; keep the last reading.
+    }
   }
 
   /**
@@ -437,8 +560,9 @@ export class ActorHost {
         const live = [...this.hunts.keys()];
         this.opts.logger.warn({ hunts: live.length }, "reconnected to NATS; re-activating live hunts");
         for (const huntId of live) {
+          const lane = this.laneOf(huntId);
           this.hunts.delete(huntId);
-          this.activate(huntId, this.position);
+          if (lane) void this.activate(huntId, lane.position);
         }
       }
     })().catch(() => {});
@@ -452,7 +576,10 @@ export class ActorHost {
   }) {
     const [, huntId = "", , op = ""] = msg.subject.split(".");
     if (!msg.reply) return;
-    if (this.opts.owns && !this.opts.owns(huntId)) return;
+    // With shared partitions only the owner answers (the others stay silent for this hunt).
+    const partitions = this.opts.partitions;
+    if (partitions > 0 && isValidHuntId(huntId) && !this.ownership?.owns(partitionOf(huntId, partitions)))
+      return;
     const reply = (body: unknown) => msg.respond(encoder.encode(JSON.stringify(body)));
     if (!QUERY_OPS.includes(op as QueryOp)) {
       return reply(
@@ -479,7 +606,10 @@ export class ActorHost {
       if ((await this.log.lastSeq(huntId)) === 0) {
         return reply(queryError("unknown_hunt", `no events have been published for hunt "${huntId}"`));
       }
-      actor = (await this.activate(huntId, this.position)) ?? undefined;
+      const lane = this.laneOf(huntId);
+      if (!lane)
+        return reply(queryError("unavailable", `hunt "${huntId}" is moving between engines; try again`));
+      actor = (await this.activate(huntId, lane.position)) ?? undefined;
       if (!actor) return reply(queryError("unavailable", `hunt "${huntId}" could not be loaded; try again`));
     }
     actor.lastActiveAt = Date.now();
@@ -495,7 +625,8 @@ export class ActorHost {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.querySub?.unsubscribe();
-    await this.consumer?.stop();
+    if (this.ownership) await this.ownership.stop();
+    await Promise.all([...this.lanes.values()].map((lane) => lane.consumer.stop()));
     await Promise.all([...this.activating.values()]);
     this.publishTops();
     await Promise.all(

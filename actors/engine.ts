@@ -72,7 +72,7 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
       huntsActive: () => host?.huntsActive ?? 0,
       indexBytes: () => host?.indexBytes() ?? 0,
     });
-    host = new ActorHost(nc, { ...config, logger, metrics });
+    host = new ActorHost(nc, { ...config, replicas: config.streams?.replicas, logger, metrics });
     await host.start();
 
     let metricsPort: number | undefined;

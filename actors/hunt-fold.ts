@@ -102,8 +102,14 @@ export interface AsyncBatchIndex {
 }
 
 /** Folds a batch through the fold's index, synchronously unless the index is asynchronous. */
-export function foldBatch(fold: HuntFold, msgs: readonly FoldInput[], sink: OutputSink): void | Promise<void> {
-  const asyncIndex = (fold.index as Partial<AsyncBatchIndex>).applyBatchAsync ? (fold.index as unknown as AsyncBatchIndex) : undefined;
+export function foldBatch(
+  fold: HuntFold,
+  msgs: readonly FoldInput[],
+  sink: OutputSink,
+): void | Promise<void> {
+  const asyncIndex = (fold.index as Partial<AsyncBatchIndex>).applyBatchAsync
+    ? (fold.index as unknown as AsyncBatchIndex)
+    : undefined;
   if (!asyncIndex) {
     fold.applyBatch(msgs, sink);
     return;
@@ -234,7 +240,15 @@ export class HuntFold {
    */
   applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
     const prepared = this.prepareBatch(msgs);
-    if (prepared.ops > 0) this.index.applyBatch(scratch.ops, scratch.slots, scratch.scores, scratch.tiebreaks, prepared.ops, scratch.out);
+    if (prepared.ops > 0)
+      this.index.applyBatch(
+        scratch.ops,
+        scratch.slots,
+        scratch.scores,
+        scratch.tiebreaks,
+        prepared.ops,
+        scratch.out,
+      );
     this.finishBatch(prepared, sink);
   }
 

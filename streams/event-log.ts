@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions } from 
 import { DeliverPolicy, JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { assertHuntId, ConcurrencyError } from "./errors.ts";
+import { storedEventsSubject } from "./partitions.ts";
 import { EVENTS_STREAM } from "./setup.ts";
 
 /** One stored input message. */
@@ -55,9 +56,6 @@ export function huntIdOf(subject: string): string {
   return subject.slice(5, end < 0 ? undefined : end);
 }
 
-/** Alias of huntIdOf. */
-export const huntIdFromSubject = huntIdOf;
-
 /** A JetStreamClient from either a client or a plain connection. */
 export function toJetStream(conn: JetStreamClient | NatsConnection): JetStreamClient {
   return "consumers" in conn && "publish" in conn && "jetstreamManager" in conn
@@ -74,8 +72,15 @@ export class EventLog {
   private readonly js: JetStreamClient;
   private jsmPromise: Promise<JetStreamManager> | undefined;
 
-  /** Takes a JetStream client (and its manager, else one is made) or a plain connection. */
-  constructor(conn: JetStreamClient | NatsConnection, jsm?: JetStreamManager) {
+  /**
+   * Takes a JetStream client (and its manager, else one is made) or a plain connection, and the
+   * number of partitions the server maps hunts to (0: none).
+   */
+  constructor(
+    conn: JetStreamClient | NatsConnection,
+    jsm?: JetStreamManager,
+    private readonly partitions = 0,
+  ) {
     this.js = toJetStream(conn);
     if (jsm) this.jsmPromise = Promise.resolve(jsm);
   }
@@ -121,7 +126,7 @@ export class EventLog {
 
   /** The stream sequence of the hunt's last event, 0 when it has none. */
   async lastSeq(huntId: string): Promise<number> {
-    const subject = eventsSubject(huntId);
+    const subject = storedEventsSubject(huntId, this.partitions);
     const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     return m ? m.seq : 0;
   }
@@ -131,7 +136,7 @@ export class EventLog {
    * reading started, through an ordered consumer filtered to `hunt.<id>.events` (about 85k messages/s here).
    */
   async *read(huntId: string, fromSeq: number, options: ReadOptions = {}): AsyncGenerator<LogMessage> {
-    const subject = eventsSubject(huntId);
+    const subject = storedEventsSubject(huntId, this.partitions);
     const last = await this.lastSeq(huntId);
     const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
     const start = Math.max(1, Math.floor(fromSeq));

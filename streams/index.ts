@@ -32,7 +32,8 @@ export {
   StreamsError,
 } from "./errors.ts";
 export type { AppendOptions, AppendResult, LogMessage, ReadOptions } from "./event-log.ts";
-export { EventLog, eventsSubject, huntIdFromSubject, huntIdOf, toJetStream } from "./event-log.ts";
+export { EventLog, eventsSubject, huntIdOf, toJetStream } from "./event-log.ts";
+export { partitionFilter, partitionMapping, partitionOf, storedEventsSubject } from "./partitions.ts";
 export type { OutputPosition } from "./publishers.ts";
 export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";
 export { QueryFailedError, queryHunt } from "./query-client.ts";

@@ -10,6 +10,9 @@ interface Benchmark {
 const benchmarks: Record<string, () => Promise<Benchmark>> = {
   index: () => import("../../bench/index.ts"),
   consume: () => import("../../bench/consume.ts"),
+  e2e: () => import("../../bench/e2e.ts"),
+  replay: () => import("../../bench/replay.ts"),
+  soak: () => import("../../bench/soak.ts"),
 };
 
 export const command: Command = {

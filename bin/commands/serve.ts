@@ -1,5 +1,6 @@
 // `cairn serve`: runs the engine until SIGTERM/SIGINT, then stops gracefully.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { startEngine } from "../../actors/engine.ts";
 import type { RankIndexKind } from "../../native/index.ts";
@@ -33,18 +34,31 @@ const FLAGS = {
   replicas: { type: "string" },
   "ranks-max-age": { type: "string" },
   "duplicate-window": { type: "string" },
+  partitions: { type: "string" },
+  "engine-id": { type: "string" },
+  lease: { type: "string" },
   "log-level": { type: "string" },
 } as const;
 
 /** The Redis peer of the benchmarks: one sorted set per hunt, emptied at start. */
 async function redisIndexFactory() {
-  const [{ Redis }, { RedisRankIndex }] = await Promise.all([import("ioredis"), import("../../bench/redis-rank-index.ts")]);
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const [{ Redis }, { RedisRankIndex }] = await Promise.all([
+    import("ioredis"),
+    import("../../bench/redis-rank-index.ts"),
+  ]);
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new RuntimeError("redis_unreachable", `--index redis: no Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}: ${(err as Error).message}`, "start redis-server, set REDIS_URL, or use --index native");
+    throw new RuntimeError(
+      "redis_unreachable",
+      `--index redis: no Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}: ${(err as Error).message}`,
+      "start redis-server, set REDIS_URL, or use --index native",
+    );
   }
   const prefix = `cairn:bench:${process.pid}:`;
   return (huntId: string) => new RedisRankIndex(redis, `${prefix}${huntId}`);
@@ -75,13 +89,20 @@ export const command: Command = {
     "  --replicas N          stream replicas: 1 on one node, 3 on a cluster (default 1)",
     "  --ranks-max-age D     how long HUNT_RANKS keeps rank changes (default 24h)",
     "  --duplicate-window D  JetStream duplicate window of the streams (default 2m)",
+    "  --partitions N        share hunts with other engines over N partitions; the server must map",
+    "                        hunt.*.events to hunt.{{wildcard(1)}}.events.{{partition(N,1)}} (deploy/nats)",
+    "  --engine-id ID        this engine's id among those sharing partitions (default host-pid)",
+    "  --lease D             partition lease: a dead engine's hunts move after about this (default 3s)",
     "  --log-level L         trace, debug, info, warn, error (env CAIRN_LOG_LEVEL; default info)",
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
     const index = values.index ?? "auto";
     if (!["auto", "native", "js", "redis"].includes(index)) {
-      throw new UsageError(`--index must be auto, native, js or redis, got "${values.index}"`, "omit it to use auto");
+      throw new UsageError(
+        `--index must be auto, native, js or redis, got "${values.index}"`,
+        "omit it to use auto",
+      );
     }
     const indexFactory = index === "redis" ? await redisIndexFactory() : undefined;
     const metricsPort =
@@ -102,6 +123,9 @@ export const command: Command = {
       topN: intFlag("serve", "top-n", values["top-n"], 10, 1, 1000),
       topIntervalMs: durationFlag("serve", "top-interval", values["top-interval"], 100),
       durable: values.durable,
+      partitions: intFlag("serve", "partitions", values.partitions, 0, 0, 1024),
+      engineId: values["engine-id"] ?? `${hostname()}-${process.pid}`,
+      leaseMs: durationFlag("serve", "lease", values.lease, 3000),
       filterSubject: values["filter-subject"],
       streams: {
         replicas: intFlag("serve", "replicas", values.replicas, 1, 1, 5),

@@ -1,0 +1,215 @@
+// Partitioned ownership of hunts across engine processes, on NATS primitives that server 2.9 has:
+// a KV bucket of leases written with compare-and-set. Each partition is owned by at most one engine
+// at a time; the owner renews its lease every tick. Placement is by rendezvous hashing over the live
+// engines, so it is balanced and moves as little as possible when an engine joins or dies.
+import { createHash } from "node:crypto";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+/** The KV bucket of leases and engine heartbeats. */
+export const OWNERS_BUCKET = "CAIRN_OWNERS";
+
+/** How partitions are shared. */
+export interface OwnershipOptions {
+  /** Partitions of the hunt space (the server mapping's n). */
+  partitions: number;
+  /** This engine's id, unique among live engines. */
+  engineId: string;
+  /** A lease or heartbeat unchanged for this long (as seen locally) is dead. Default 3 s. */
+  leaseMs?: number;
+  /** How often leases and heartbeats are written. Default leaseMs / 3. */
+  tickMs?: number;
+  /** Replicas of the bucket (3 on a cluster). */
+  replicas?: number;
+  logger: Logger;
+  /** Called when this engine has taken a partition: start consuming it. */
+  onAcquire(partition: number): Promise<void>;
+  /** Called when this engine must give a partition up: stop consuming it and snapshot its hunts. */
+  onRelease(partition: number): Promise<void>;
+}
+
+/** What a lease says. */
+interface Lease {
+  owner: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Rendezvous weight of (engine, partition): the live engine with the highest weight should own it. */
+function weight(engineId: string, partition: number): string {
+  return createHash("sha1").update(`${engineId}/${partition}`).digest("hex");
+}
+
+/** The engine that should own `partition` among `engines`. */
+export function preferredOwner(engines: readonly string[], partition: number): string | undefined {
+  let best: string | undefined;
+  let bestWeight = "";
+  for (const e of engines) {
+    const w = weight(e, partition);
+    if (best === undefined || w > bestWeight) {
+      best = e;
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
+/**
+ * Liveness by observation: a key is alive while its revision keeps changing. Only this process's
+ * monotonic clock is read, so clock skew between machines does not matter.
+ */
+class RevisionWatch {
+  private readonly seen = new Map<string, { revision: number; since: number }>();
+
+  /** Records the current revision of `key`; returns how long (ms) it has been unchanged. */
+  observe(key: string, revision: number, now: number): number {
+    const prev = this.seen.get(key);
+    if (!prev || prev.revision !== revision) {
+      this.seen.set(key, { revision, since: now });
+      return 0;
+    }
+    return now - prev.since;
+  }
+
+  forget(key: string): void {
+    this.seen.delete(key);
+  }
+}
+
+/** One engine's side of the partition leases. */
+export class PartitionOwnership {
+  private kv: KV | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private readonly watch = new RevisionWatch();
+  /** Partitions this engine holds, with the revision of its last write. */
+  private readonly held = new Map<number, number>();
+  /** When this engine last renewed every lease it holds (monotonic ms). */
+  private lastRenewal = 0;
+  private stopped = false;
+  private readonly leaseMs: number;
+  private readonly tickMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: OwnershipOptions,
+  ) {
+    this.leaseMs = opts.leaseMs ?? 3000;
+    this.tickMs = opts.tickMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
+  }
+
+  /** Partitions held now. */
+  get partitions(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether this engine may act for `partition` now: it holds the lease and renewed it recently
+   * enough that nobody else can have taken it (fencing against a paused process).
+   */
+  owns(partition: number): boolean {
+    return this.held.has(partition) && performance.now() - this.lastRenewal < this.leaseMs;
+  }
+
+  /** Creates the bucket and starts the lease loop. */
+  async start(): Promise<void> {
+    this.kv = await new Kvm(this.nc).create(OWNERS_BUCKET, { history: 1, replicas: this.opts.replicas ?? 1 });
+    await this.tick();
+    this.timer = setInterval(() => {
+      if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
+    }, this.tickMs);
+  }
+
+  private async tick(): Promise<void> {
+    const kv = this.kv;
+    if (!kv || this.stopped) return;
+    const { engineId, partitions, logger } = this.opts;
+    const now = performance.now();
+    try {
+      // 1. Heartbeat, and the live engines.
+      await kv.put(`engine.${engineId}`, encoder.encode(String(now)));
+      const live = [engineId];
+      for await (const key of await kv.keys("engine.*")) {
+        const id = key.slice("engine.".length);
+        if (id === engineId) continue;
+        const entry = await kv.get(key);
+        if (!entry || entry.operation !== "PUT") continue;
+        if (this.watch.observe(key, entry.revision, now) < this.leaseMs) live.push(id);
+      }
+      live.sort();
+
+      // 2. Renew what is held; give up what another live engine should own.
+      let renewedAll = true;
+      for (const [p, revision] of [...this.held]) {
+        if (preferredOwner(live, p) !== engineId) {
+          await this.release(p, revision);
+          continue;
+        }
+        try {
+          this.held.set(
+            p,
+            await kv.update(
+              `p.${p}`,
+              encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease)),
+              revision,
+            ),
+          );
+        } catch (err) {
+          renewedAll = false;
+          logger.warn({ partition: p, err: (err as Error).message }, "lost a partition lease");
+          this.held.delete(p);
+          await this.opts.onRelease(p);
+        }
+      }
+      if (renewedAll) this.lastRenewal = now;
+
+      // 3. Take what this engine should own and nobody live holds.
+      for (let p = 0; p < partitions; p++) {
+        if (this.held.has(p) || preferredOwner(live, p) !== engineId) continue;
+        const entry = await kv.get(`p.${p}`);
+        if (!this.free(entry, p, now)) continue;
+        const value = encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease));
+        try {
+          const revision = entry
+            ? await kv.update(`p.${p}`, value, entry.revision)
+            : await kv.create(`p.${p}`, value);
+          this.held.set(p, revision);
+          this.watch.forget(`p.${p}`);
+          logger.info({ partition: p, engines: live.length }, "partition acquired");
+          await this.opts.onAcquire(p);
+        } catch {
+          // Another engine won the compare-and-set: it owns the partition now.
+        }
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "ownership tick failed");
+    }
+  }
+
+  /** A lease is free when empty, deleted, ours, or not renewed for longer than the lease time. */
+  private free(entry: KvEntry | null, partition: number, now: number): boolean {
+    if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return true;
+    const lease = JSON.parse(decoder.decode(entry.value)) as Lease;
+    if (lease.owner === this.opts.engineId) return true;
+    return this.watch.observe(`p.${partition}`, entry.revision, now) >= this.leaseMs;
+  }
+
+  /** Hands a partition back: stop consuming it first, then clear the lease for its next owner. */
+  private async release(partition: number, revision: number): Promise<void> {
+    this.held.delete(partition);
+    await this.opts.onRelease(partition);
+    await this.kv?.update(`p.${partition}`, new Uint8Array(0), revision).catch(() => {});
+    this.opts.logger.info({ partition }, "partition released");
+  }
+
+  /** Gives every partition back (graceful shutdown) and stops the loop. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+    for (const [p, revision] of [...this.held]) await this.release(p, revision);
+    await this.kv?.delete(`engine.${this.opts.engineId}`).catch(() => {});
+  }
+}
