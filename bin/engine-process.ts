@@ -18,6 +18,8 @@ export interface EngineStats {
 /** A `cairn serve` child process. */
 export interface EngineProcess {
   child: ChildProcess;
+  /** The NATS URL it uses (its embedded server's when started without one). */
+  url: string;
   /** The last lines it wrote to stderr. */
   stderr: string[];
   /** SIGTERM (graceful), then SIGKILL after 15 s. */
@@ -26,11 +28,23 @@ export interface EngineProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `cairn serve --nats url ...args` and resolves once it consumes (its `engine-ready` message). */
-export async function startEngineProcess(url: string, args: string[] = []): Promise<EngineProcess> {
+/**
+ * Starts `cairn serve --nats url ...args` (with an embedded server when `url` is undefined) and
+ * resolves once it consumes (its `engine-ready` message).
+ */
+export async function startEngineProcess(
+  url: string | undefined,
+  args: string[] = [],
+): Promise<EngineProcess> {
   const stderr: string[] = [];
-  const child = fork(CLI, ["serve", "--nats", url, "--metrics-port", "off", "--log-level", "warn", ...args], {
+  const natsArgs = url === undefined ? [] : ["--nats", url];
+  const child = fork(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
     stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine alone.
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
   });
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
@@ -39,15 +53,15 @@ export async function startEngineProcess(url: string, args: string[] = []): Prom
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const done = () => child.exitCode !== null || child.signalCode !== null;
-  await new Promise<void>((resolve, reject) => {
+  const readyUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`the engine did not start within 30 s: ${stderr.slice(-5).join(" | ")}`)),
       30_000,
     );
-    child.on("message", (m: { type?: string }) => {
+    child.on("message", (m: { type?: string; url?: string }) => {
       if (m.type === "engine-ready") {
         clearTimeout(timer);
-        resolve();
+        resolve(m.url ?? url ?? "");
       }
     });
     child.once("exit", (code) => {
@@ -57,6 +71,7 @@ export async function startEngineProcess(url: string, args: string[] = []): Prom
   });
   return {
     child,
+    url: readyUrl,
     stderr,
     async stop() {
       if (done()) return;

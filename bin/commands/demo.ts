@@ -3,6 +3,7 @@
 // must reproduce the live stateHash.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { stateHash } from "../../actors/hunt-codec.ts";
 import { replayHunt } from "../../actors/replay.ts";
@@ -127,6 +128,9 @@ export const command: Command = {
 
       const gen = new LoadGenerator(nc, plan);
       await gen.setup((joined) => say(`joining players: ${fmt(joined)} / ${fmt(plan.players)}`));
+      // Play starts once the engine has taken in every join, so the latency figures measure play.
+      const jsm = await jetstreamManager(nc);
+      await waitHandled(nc, plan.huntId, (await jsm.streams.info("HUNT_EVENTS")).state.last_seq, say);
       if (tty) process.stdout.write("\n");
       gen.listen();
 

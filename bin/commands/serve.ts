@@ -110,6 +110,17 @@ export const command: Command = {
         ? null
         : intFlag("serve", "metrics-port", values["metrics-port"], 9464, 0, 65535);
     const logger = createLogger("cairn-engine", values["log-level"]);
+    // Listen for stop signals before anything starts, so a SIGTERM during start-up (or right after
+    // the ready message) still stops gracefully.
+    const stopRequested = new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, "stopping");
+        resolve();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("disconnect", () => stop("parent gone"));
+    });
     const engine = await startEngine({
       nats: natsOptionsFromFlags(values),
       storeDir: values["store-dir"],
@@ -159,18 +170,12 @@ export const command: Command = {
     console.error(
       `cairn serve: engine running on ${engine.url}${engine.metricsPort ? `, metrics on :${engine.metricsPort}` : ""}; Ctrl-C stops it`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, "stopping");
-        resolve();
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("disconnect", () => stop("parent gone"));
-    });
+    await stopRequested;
     if (reporter) clearInterval(reporter);
     await engine.stop();
     if (engine.embedded) rmSync(SERVE_STATE_FILE, { force: true });
+    // An open IPC channel would keep the process alive after the engine stopped.
+    if (process.connected) process.disconnect();
     return 0;
   },
 };
