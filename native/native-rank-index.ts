@@ -16,8 +16,11 @@ interface NativeCore {
   rank(playerId: string): number;
   score(playerId: string): number | undefined;
   size(): number;
-  /** Ids of ranks offset+1 .. offset+n (n <= scores.length); their scores go to scores[0..]. */
-  top(n: number, offset: number): string[];
+  /**
+   * The ids of ranks offset+1 .. offset+n (n <= TOP_CHUNK) concatenated; id i's length in UTF-16
+   * units goes to scratch[i] and its score to scores[i].
+   */
+  top(n: number, offset: number): string;
   applyBatch(
     ops: Uint8Array,
     slots: Uint32Array,
@@ -88,7 +91,7 @@ const TOP_CHUNK = 1024;
  */
 export class NativeRankIndex implements RankIndex {
   readonly #core: NativeCore;
-  readonly #scratch = new Int32Array(2);
+  readonly #scratch = new Int32Array(TOP_CHUNK);
   readonly #scores = new Float64Array(TOP_CHUNK);
 
   constructor() {
@@ -194,9 +197,13 @@ export class NativeRankIndex implements RankIndex {
     const out: RankEntry[] = [];
     const end = Math.min(this.#core.size(), from + n);
     for (let at = from; at < end; at += TOP_CHUNK) {
-      const ids = this.#core.top(Math.min(TOP_CHUNK, end - at), at);
-      for (let i = 0; i < ids.length; i++) {
-        out.push({ rank: at + i + 1, playerId: ids[i]!, score: this.#scores[i]! });
+      const count = Math.min(TOP_CHUNK, end - at);
+      const ids = this.#core.top(count, at);
+      let pos = 0;
+      for (let i = 0; i < count; i++) {
+        const len = this.#scratch[i]!;
+        out.push({ rank: at + i + 1, playerId: ids.substring(pos, pos + len), score: this.#scores[i]! });
+        pos += len;
       }
     }
     return out;

@@ -36,6 +36,8 @@ class RankIndex {
   bool ranked(uint32_t slot) const { return keys_[slot].score == keys_[slot].score; }
   double score(uint32_t slot) const { return keys_[slot].score; }
   size_t size() const { return tree_.size(); }
+  // Starts loading a slot's key into the cache ahead of an update.
+  void prefetch(uint32_t slot) const { __builtin_prefetch(&keys_[slot]); }
   // Visits up to `n` ranked slots from 0-based position `from`; returns how many.
   template <typename F>
   size_t visit(size_t from, size_t n, F&& f) const {

@@ -1,0 +1,301 @@
+// Model-based property tests: random op sequences run against both rank indexes and a trivial
+// sorted-array model, which must agree on every answer and on the serialised bytes.
+import { Buffer } from "node:buffer";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  CorruptRankIndexError,
+  JsRankIndex,
+  NativeRankIndex,
+  OP_REMOVE,
+  OP_UPSERT,
+  type RankEntry,
+  type RankIndex,
+} from "../../native/index.ts";
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** The obvious model: a map of players, sorted on every read. */
+class SortedModel {
+  readonly players = new Map<string, { score: number; tiebreak: number }>();
+
+  sorted(): Array<{ playerId: string; score: number; tiebreak: number }> {
+    return [...this.players]
+      .map(([playerId, k]) => ({ playerId, ...k }))
+      .sort(
+        (a, b) =>
+          b.score - a.score ||
+          a.tiebreak - b.tiebreak ||
+          Buffer.compare(Buffer.from(a.playerId), Buffer.from(b.playerId)),
+      );
+  }
+  rank(id: string): number {
+    return this.players.has(id) ? this.sorted().findIndex((e) => e.playerId === id) + 1 : 0;
+  }
+  upsert(id: string, score: number, tiebreak: number): { rank: number; previousRank: number } {
+    const previousRank = this.rank(id);
+    this.players.set(id, { score: score + 0, tiebreak: tiebreak + 0 });
+    return { rank: this.rank(id), previousRank };
+  }
+  remove(id: string): number {
+    const r = this.rank(id);
+    this.players.delete(id);
+    return r;
+  }
+  top(n: number, offset: number): RankEntry[] {
+    return this.sorted()
+      .slice(offset, offset + n)
+      .map((e, i) => ({ rank: offset + i + 1, playerId: e.playerId, score: e.score }));
+  }
+  around(id: string, before: number, after: number): RankEntry[] {
+    const r = this.rank(id);
+    if (r === 0) return [];
+    const first = Math.max(1, r - before);
+    return this.top(Math.min(this.players.size, r + after) - first + 1, first - 1);
+  }
+}
+
+// Ids chosen to collide on purpose, including pairs whose UTF-16 order differs from code point order.
+const idArb = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom("a", "b", "ab", "", "é", "\uFB01", "\u{1F600}", "\uFFFF", "\u{10000}"),
+  },
+  { weight: 1, arbitrary: fc.constantFrom("x".repeat(1000), "\u{1F600}".repeat(300)) },
+  { weight: 3, arbitrary: fc.string({ unit: "binary", maxLength: 4 }) },
+);
+// Scores and tiebreaks with many ties, the float-precision edge (2^24) and the safe-integer ends.
+const edgeArb = fc.constantFrom(
+  0,
+  -0,
+  1,
+  -1,
+  2 ** 24,
+  2 ** 24 + 1,
+  2 ** 24 + 2,
+  -(2 ** 24) - 1,
+  MAX,
+  -MAX,
+  MAX - 1,
+);
+const numArb = fc.oneof(fc.integer({ min: -3, max: 3 }), edgeArb, fc.maxSafeInteger());
+
+type Op =
+  | { kind: "upsert"; id: string; score: number; tiebreak: number }
+  | { kind: "remove"; id: string }
+  | { kind: "rank"; id: string }
+  | { kind: "top"; n: number; offset: number }
+  | { kind: "around"; id: string; before: number; after: number }
+  | { kind: "batch"; items: Array<{ remove: boolean; id: string; score: number; tiebreak: number }> }
+  | { kind: "roundtrip" };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("upsert" as const),
+      id: idArb,
+      score: numArb,
+      tiebreak: numArb,
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("remove" as const), id: idArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("rank" as const), id: idArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("top" as const), n: fc.nat(20), offset: fc.nat(20) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("around" as const),
+      id: idArb,
+      before: fc.nat(5),
+      after: fc.nat(5),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("batch" as const),
+      items: fc.array(fc.record({ remove: fc.boolean(), id: idArb, score: numArb, tiebreak: numArb }), {
+        maxLength: 12,
+      }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "roundtrip" as const }) },
+);
+
+type Impl = [string, () => RankIndex, (bytes: Uint8Array) => RankIndex];
+const impls: Impl[] = [
+  ["native", () => new NativeRankIndex(), (b) => NativeRankIndex.deserialize(b)],
+  ["js", () => new JsRankIndex(), (b) => JsRankIndex.deserialize(b)],
+];
+
+/** Runs one op on an index and returns what it answered, in a form the model also produces. */
+function apply(
+  index: RankIndex,
+  op: Op,
+  load: (b: Uint8Array) => RankIndex,
+): { index: RankIndex; answer: unknown } {
+  switch (op.kind) {
+    case "upsert":
+      return { index, answer: index.upsert(op.id, op.score, op.tiebreak) };
+    case "remove":
+      return { index, answer: index.remove(op.id) };
+    case "rank":
+      return { index, answer: [index.rank(op.id), index.score(op.id)] };
+    case "top":
+      return { index, answer: index.top(op.n, op.offset) };
+    case "around":
+      return { index, answer: index.around(op.id, op.before, op.after) };
+    case "batch": {
+      const n = op.items.length;
+      const ops = new Uint8Array(n);
+      const slots = new Uint32Array(n);
+      const scores = new Float64Array(n);
+      const tiebreaks = new Float64Array(n);
+      const out = new Int32Array(2 * n);
+      op.items.forEach((it, i) => {
+        ops[i] = it.remove ? OP_REMOVE : OP_UPSERT;
+        slots[i] = index.intern(it.id);
+        scores[i] = it.score;
+        tiebreaks[i] = it.tiebreak;
+      });
+      index.applyBatch(ops, slots, scores, tiebreaks, n, out);
+      return { index, answer: [...out] };
+    }
+    case "roundtrip": {
+      const bytes = index.serialize();
+      const back = load(bytes);
+      expect(Buffer.from(back.serialize()).equals(Buffer.from(bytes))).toBe(true);
+      return { index: back, answer: back.size };
+    }
+  }
+}
+
+function modelAnswer(model: SortedModel, op: Op): unknown {
+  switch (op.kind) {
+    case "upsert":
+      return model.upsert(op.id, op.score, op.tiebreak);
+    case "remove":
+      return model.remove(op.id);
+    case "rank": {
+      const p = model.players.get(op.id);
+      return [model.rank(op.id), p?.score];
+    }
+    case "top":
+      return model.top(op.n, op.offset);
+    case "around":
+      return model.around(op.id, op.before, op.after);
+    case "batch":
+      return op.items.flatMap((it) =>
+        it.remove ? [0, model.remove(it.id)] : Object.values(model.upsert(it.id, it.score, it.tiebreak)),
+      );
+    case "roundtrip":
+      return model.players.size;
+  }
+}
+
+describe.each(impls)("%s rank index against the sorted-array model", (_name, make, load) => {
+  it("answers every op like the model and keeps the same contents", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60, size: "max" }), (ops) => {
+        const model = new SortedModel();
+        let index = make();
+        for (const op of ops) {
+          const got = apply(index, op, load);
+          index = got.index;
+          expect(got.answer).toEqual(modelAnswer(model, op));
+          expect(index.size).toBe(model.players.size);
+        }
+        expect(index.top(1000)).toEqual(model.top(1000, 0));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("rejects any flipped byte or cut of a serialisation", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(idArb, numArb, numArb), { maxLength: 20 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (entries, at, mask) => {
+          const index = make();
+          for (const [id, s, t] of entries) index.upsert(id, s, t);
+          const bytes = index.serialize();
+          const flipped = bytes.slice();
+          flipped[at % bytes.length] = flipped[at % bytes.length]! ^ mask;
+          expect(() => load(flipped)).toThrow(CorruptRankIndexError);
+          expect(() => load(bytes.subarray(0, at % bytes.length))).toThrow(/corrupt rank index/);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("native and JS indexes together", () => {
+  it("serialise the same op sequence to identical bytes", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 80, size: "max" }), (ops) => {
+        let native: RankIndex = new NativeRankIndex();
+        let js: RankIndex = new JsRankIndex();
+        for (const op of ops) {
+          const a = apply(native, op, (b) => JsRankIndex.deserialize(b));
+          const b = apply(js, op, (x) => NativeRankIndex.deserialize(x));
+          // Round trips swap implementations, so bytes from each are read by the other.
+          native = a.index;
+          js = b.index;
+          expect(a.answer).toEqual(b.answer);
+        }
+        expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("agree op by op on long sequences that split and merge many tree nodes", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 50, max: 4000 }),
+        (seed, players) => {
+          let x = seed;
+          const next = () => {
+            x ^= x << 13;
+            x >>>= 0;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            x >>>= 0;
+            return x;
+          };
+          const native = new NativeRankIndex();
+          const js = new JsRankIndex();
+          const model = new SortedModel();
+          const scoreRange = [3, 100, 2 ** 26, MAX][next() % 4]!;
+          for (let i = 0; i < 20_000; i++) {
+            const id = `p${next() % players}`;
+            const r = next() % 100;
+            if (r < 70) {
+              const s = (next() % scoreRange) - (scoreRange >> 1);
+              const t = next() % 5;
+              expect(native.upsert(id, s, t)).toEqual(js.upsert(id, s, t));
+              model.players.set(id, { score: s + 0, tiebreak: t });
+            } else if (r < 90) {
+              expect(native.remove(id)).toBe(js.remove(id));
+              model.players.delete(id);
+            } else {
+              expect(native.rank(id)).toBe(js.rank(id));
+            }
+          }
+          expect(native.top(players)).toEqual(model.top(players, 0));
+          expect(js.top(players)).toEqual(model.top(players, 0));
+          expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+});

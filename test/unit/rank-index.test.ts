@@ -1,0 +1,327 @@
+// Unit tests of both rank indexes: ordering, ties, edge values, batch calls, argument errors,
+// corrupt serialisations and steady-state allocations. The native tests fail when the addon is not built.
+import { describe, expect, it } from "vitest";
+import {
+  CorruptRankIndexError,
+  createRankIndex,
+  deserializeRankIndex,
+  JsRankIndex,
+  NativeRankIndex,
+  nativeAvailable,
+  OP_REMOVE,
+  OP_UPSERT,
+  type RankIndex,
+} from "../../native/index.ts";
+import { encodeRankRecords } from "../../native/rank-format.ts";
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+const kinds: Array<[string, () => RankIndex, (b: Uint8Array) => RankIndex]> = [
+  ["native", () => new NativeRankIndex(), (b) => NativeRankIndex.deserialize(b)],
+  ["js", () => new JsRankIndex(), (b) => JsRankIndex.deserialize(b)],
+];
+
+function ids(entries: Array<{ playerId: string }>): string[] {
+  return entries.map((e) => e.playerId);
+}
+
+it("the native addon is built (npm install builds it; `npx node-gyp rebuild` by hand)", () => {
+  expect(nativeAvailable()).toBe(true);
+});
+
+describe.each(kinds)("%s rank index", (_name, make, load) => {
+  it("starts empty", () => {
+    const idx = make();
+    expect(idx.size).toBe(0);
+    expect(idx.top(10)).toEqual([]);
+    expect(idx.rank("nobody")).toBe(0);
+    expect(idx.score("nobody")).toBeUndefined();
+    expect(idx.remove("nobody")).toBe(0);
+    expect(idx.around("nobody", 3, 3)).toEqual([]);
+    expect(idx.slotOf("nobody")).toBe(-1);
+    const bytes = idx.serialize();
+    expect(bytes.byteLength).toBe(16);
+    expect(load(bytes).size).toBe(0);
+  });
+
+  it("orders by score descending, then tiebreak ascending, then id by code point", () => {
+    const idx = make();
+    expect(idx.upsert("c", 10, 5)).toEqual({ rank: 1, previousRank: 0 });
+    expect(idx.upsert("a", 20, 9)).toEqual({ rank: 1, previousRank: 0 });
+    expect(idx.upsert("b", 10, 3)).toEqual({ rank: 2, previousRank: 0 });
+    expect(idx.upsert("z", 10, 3)).toEqual({ rank: 3, previousRank: 0 });
+    expect(ids(idx.top(10))).toEqual(["a", "b", "z", "c"]);
+    // "\uFB01" (U+FB01) sorts before "\u{1F600}" by code point, though not by UTF-16 unit.
+    idx.upsert("\u{1F600}", 10, 3);
+    idx.upsert("\uFB01", 10, 3);
+    expect(ids(idx.top(10))).toEqual(["a", "b", "z", "\uFB01", "\u{1F600}", "c"]);
+    expect(idx.top(2, 1)).toEqual([
+      { rank: 2, playerId: "b", score: 10 },
+      { rank: 3, playerId: "z", score: 10 },
+    ]);
+  });
+
+  it("moves players and reports previous ranks", () => {
+    const idx = make();
+    for (let i = 0; i < 5; i++) idx.upsert(`p${i}`, i, 0);
+    expect(ids(idx.top(5))).toEqual(["p4", "p3", "p2", "p1", "p0"]);
+    expect(idx.upsert("p0", 100, 1)).toEqual({ rank: 1, previousRank: 5 });
+    expect(idx.upsert("p0", 100, 1)).toEqual({ rank: 1, previousRank: 1 });
+    expect(idx.upsert("p4", -1, 2)).toEqual({ rank: 5, previousRank: 2 });
+    expect(idx.remove("p3")).toBe(2);
+    expect(idx.remove("p3")).toBe(0);
+    expect(idx.size).toBe(4);
+    expect(idx.rank("p3")).toBe(0);
+    expect(idx.score("p0")).toBe(100);
+    expect(idx.score("p3")).toBeUndefined();
+  });
+
+  it("handles extreme and negative scores, -0, long and unicode ids", () => {
+    const idx = make();
+    const long = "é".repeat(1000);
+    idx.upsert("max", MAX, -MAX);
+    idx.upsert("min", -MAX, MAX);
+    idx.upsert(long, 0, 0);
+    idx.upsert("neg", -5, 0);
+    idx.upsert("zero", -0, -0);
+    idx.upsert("", 0, 0);
+    expect(ids(idx.top(10))).toEqual(["max", "", "zero", long, "neg", "min"]);
+    expect(Object.is(idx.score("zero"), 0)).toBe(true);
+    expect(idx.around(long, 1, 1).map((e) => e.rank)).toEqual([3, 4, 5]);
+    const back = load(idx.serialize());
+    expect(back.top(10)).toEqual(idx.top(10));
+    expect(back.serialize()).toEqual(idx.serialize());
+  });
+
+  it("clamps around() and top() at the ends", () => {
+    const idx = make();
+    for (let i = 0; i < 10; i++) idx.upsert(`p${i}`, 100 - i, i);
+    expect(idx.around("p0", 3, 2).map((e) => e.rank)).toEqual([1, 2, 3]);
+    expect(idx.around("p9", 2, 5).map((e) => e.rank)).toEqual([8, 9, 10]);
+    expect(idx.around("p5", 1e9, 1e9)).toHaveLength(10);
+    expect(idx.around("p5", 0, 0)).toEqual([{ rank: 6, playerId: "p5", score: 95 }]);
+    expect(idx.top(5, 8).map((e) => e.rank)).toEqual([9, 10]);
+    expect(idx.top(5, 10)).toEqual([]);
+    expect(idx.top(0)).toEqual([]);
+    expect(idx.top(3000)).toHaveLength(10);
+  });
+
+  it("returns long top() ranges in order", () => {
+    const idx = make();
+    for (let i = 0; i < 5000; i++) idx.upsert(`p${i}`, i % 7, i);
+    const all = idx.top(10_000);
+    expect(all).toHaveLength(5000);
+    expect(all.map((e) => e.rank)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    expect(idx.top(1500, 1200)).toEqual(all.slice(1200, 2700));
+  });
+
+  it("interns ids to dense slots and applies batches", () => {
+    const idx = make();
+    expect(idx.intern("a")).toBe(0);
+    expect(idx.intern("b")).toBe(1);
+    expect(idx.intern("a")).toBe(0);
+    expect(idx.slotOf("b")).toBe(1);
+    expect(idx.playerIdOf(1)).toBe("b");
+    expect(idx.size).toBe(0);
+    const c = idx.intern("c");
+    const out = new Int32Array(10);
+    idx.applyBatch(
+      Uint8Array.of(OP_UPSERT, OP_UPSERT, OP_UPSERT, OP_REMOVE, OP_REMOVE),
+      Uint32Array.of(0, 1, 0, 1, 1),
+      Float64Array.of(5, 7, 9, 0, 0),
+      Float64Array.of(1, 2, 3, 0, 0),
+      5,
+      out,
+    );
+    expect([...out]).toEqual([1, 0, 1, 0, 1, 2, 0, 2, 0, 0]);
+    expect(idx.rank("a")).toBe(1);
+    expect(idx.rank("b")).toBe(0);
+    idx.applyBatch(new Uint8Array(1), Uint32Array.of(c), Float64Array.of(1), Float64Array.of(1), 1, out);
+    expect(idx.upsert("c", 1, 1)).toEqual({ rank: 2, previousRank: 2 });
+    idx.applyBatch(new Uint8Array(0), new Uint32Array(0), new Float64Array(0), new Float64Array(0), 0, out);
+    expect(idx.size).toBe(2);
+  });
+
+  it("rejects bad arguments with TypeError or RangeError naming the argument", () => {
+    const idx = make();
+    idx.upsert("a", 1, 1);
+    const bad = idx as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const cases: Array<[() => unknown, ErrorConstructor, RegExp]> = [
+      [() => bad.upsert!(42, 1, 1), TypeError, /playerId/],
+      [() => bad.upsert!(undefined, 1, 1), TypeError, /playerId/],
+      [() => bad.upsert!("x", "1", 1), TypeError, /score/],
+      [() => idx.upsert("x", Number.NaN, 1), RangeError, /score/],
+      [() => idx.upsert("x", 1.5, 1), RangeError, /score/],
+      [() => idx.upsert("x", Number.POSITIVE_INFINITY, 1), RangeError, /score/],
+      [() => idx.upsert("x", 2 ** 53, 1), RangeError, /score/],
+      [() => idx.upsert("x", 1, Number.NaN), RangeError, /tiebreak/],
+      [() => idx.upsert("x", 1, -(2 ** 53)), RangeError, /tiebreak/],
+      [() => bad.upsert!("x", 1, null), TypeError, /tiebreak/],
+      [() => idx.upsert("\uD800", 1, 1), RangeError, /playerId/],
+      [() => idx.upsert("x".repeat(65536), 1, 1), RangeError, /playerId/],
+      [() => bad.rank!({}), TypeError, /playerId/],
+      [() => bad.remove!(1), TypeError, /playerId/],
+      [() => bad.score!(null), TypeError, /playerId/],
+      [() => bad.intern!(Symbol("s")), TypeError, /playerId/],
+      [() => idx.top(-1), RangeError, /\bn\b/],
+      [() => idx.top(1.5), RangeError, /\bn\b/],
+      [() => idx.top(Number.POSITIVE_INFINITY), RangeError, /\bn\b/],
+      [() => bad.top!("1"), TypeError, /\bn\b/],
+      [() => idx.top(1, -1), RangeError, /offset/],
+      [() => idx.top(1, Number.NaN), RangeError, /offset/],
+      [() => idx.around("a", -1, 0), RangeError, /before/],
+      [() => idx.around("a", 0, 0.5), RangeError, /after/],
+      [() => idx.playerIdOf(5), RangeError, /slot/],
+      [() => idx.playerIdOf(-1), RangeError, /slot/],
+      [() => idx.playerIdOf(0.5), RangeError, /slot/],
+      [() => bad.playerIdOf!("0"), TypeError, /slot/],
+    ];
+    for (const [call, type, message] of cases) {
+      expect(call).toThrow(type);
+      expect(call).toThrow(message);
+    }
+    expect(idx.size).toBe(1);
+    expect(idx.rank("x")).toBe(0);
+  });
+
+  it("checks every applyBatch argument and applies nothing from a bad batch", () => {
+    const idx = make();
+    const a = idx.intern("a");
+    idx.upsert("a", 1, 1);
+    const ops = Uint8Array.of(OP_UPSERT, OP_UPSERT);
+    const slots = Uint32Array.of(a, a);
+    const scores = Float64Array.of(5, 6);
+    const tbs = Float64Array.of(1, 2);
+    const out = new Int32Array(4);
+    const batch = idx.applyBatch.bind(idx) as (...args: unknown[]) => void;
+    const cases: Array<[unknown[], ErrorConstructor, RegExp]> = [
+      [[[0, 0], slots, scores, tbs, 2, out], TypeError, /ops/],
+      [[ops, new Int32Array(2), scores, tbs, 2, out], TypeError, /slots/],
+      [[ops, slots, new Float32Array(2), tbs, 2, out], TypeError, /scores/],
+      [[ops, slots, scores, null, 2, out], TypeError, /tiebreaks/],
+      [[ops, slots, scores, tbs, 2, new Uint32Array(4)], TypeError, /out/],
+      [[ops, slots, scores, tbs, "2", out], TypeError, /count/],
+      [[ops, slots, scores, tbs, -1, out], RangeError, /count/],
+      [[ops, slots, scores, tbs, 1.5, out], RangeError, /count/],
+      [[ops, slots, scores, tbs, 3, out], RangeError, /ops/],
+      [[ops, new Uint32Array(1), scores, tbs, 2, out], RangeError, /slots/],
+      [[ops, slots, new Float64Array(1), tbs, 2, out], RangeError, /scores/],
+      [[ops, slots, scores, new Float64Array(1), 2, out], RangeError, /tiebreaks/],
+      [[ops, slots, scores, tbs, 2, new Int32Array(3)], RangeError, /out/],
+      [[Uint8Array.of(0, 2), slots, scores, tbs, 2, out], RangeError, /ops\[1\]/],
+      [[ops, Uint32Array.of(a, 7), scores, tbs, 2, out], RangeError, /slots\[1\]/],
+      [[ops, slots, Float64Array.of(5, Number.NaN), tbs, 2, out], RangeError, /scores\[1\]/],
+      [[ops, slots, Float64Array.of(5, 0.5), tbs, 2, out], RangeError, /scores\[1\]/],
+      [[ops, slots, scores, Float64Array.of(1, 2 ** 60), 2, out], RangeError, /tiebreaks\[1\]/],
+    ];
+    for (const [args, type, message] of cases) {
+      expect(() => batch(...args)).toThrow(type);
+      expect(() => batch(...args)).toThrow(message);
+    }
+    expect(idx.score("a")).toBe(1);
+  });
+
+  it("rejects corrupt or truncated serialisations with a clear message", () => {
+    const idx = make();
+    for (let i = 0; i < 20; i++) idx.upsert(`player-${i}`, i % 3, i);
+    const good = idx.serialize();
+    const flipped = good.slice();
+    flipped[30] = flipped[30]! ^ 0x40;
+    const badMagic = good.slice();
+    badMagic[0] = 0x58;
+    const badVersion = good.slice();
+    badVersion[4] = 2;
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [flipped, /corrupt rank index: checksum mismatch/],
+      [good.subarray(0, good.length - 1), /corrupt rank index/],
+      [good.subarray(0, 10), /corrupt rank index: truncated/],
+      [new Uint8Array(0), /corrupt rank index: truncated/],
+      [badMagic, /corrupt rank index: bad magic/],
+      [badVersion, /corrupt rank index: unsupported version 2/],
+      [
+        encodeRankRecords([
+          { playerId: "a", score: 1, tiebreak: 0 },
+          { playerId: "b", score: 2, tiebreak: 0 },
+        ]),
+        /corrupt rank index: entry 1 is out of order/,
+      ],
+      [
+        encodeRankRecords([
+          { playerId: "a", score: 2, tiebreak: 0 },
+          { playerId: "b", score: 1, tiebreak: 0 },
+          { playerId: "a", score: 0, tiebreak: 0 },
+        ]),
+        /corrupt rank index: entry 2 duplicates a player id/,
+      ],
+      [
+        encodeRankRecords([{ playerId: "a", score: 0.5, tiebreak: 0 }]),
+        /corrupt rank index: entry 0 has a score that is not a safe integer/,
+      ],
+    ];
+    for (const [bytes, message] of cases) {
+      expect(() => load(bytes)).toThrow(CorruptRankIndexError);
+      expect(() => load(bytes)).toThrow(message);
+    }
+    expect(() => load("CRNK" as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
+
+describe("native and JS indexes agree", () => {
+  it("serialise the same op sequence to identical bytes and read each other's bytes", () => {
+    const n = new NativeRankIndex();
+    const j = new JsRankIndex();
+    for (const idx of [n, j]) {
+      for (let i = 0; i < 3000; i++) idx.upsert(`p${(i * 7919) % 1000}`, (i * 31) % 50, i % 13);
+      for (let i = 0; i < 300; i++) idx.remove(`p${(i * 13) % 1000}`);
+    }
+    expect(n.serialize()).toEqual(j.serialize());
+    expect(JsRankIndex.deserialize(n.serialize()).serialize()).toEqual(j.serialize());
+    expect(NativeRankIndex.deserialize(j.serialize()).top(5000)).toEqual(j.top(5000));
+  });
+
+  it("createRankIndex and deserializeRankIndex pick the implementation asked for", () => {
+    expect(createRankIndex("native")).toBeInstanceOf(NativeRankIndex);
+    expect(createRankIndex("js")).toBeInstanceOf(JsRankIndex);
+    expect(createRankIndex()).toBeInstanceOf(NativeRankIndex);
+    const bytes = new JsRankIndex().serialize();
+    expect(deserializeRankIndex(bytes, "js")).toBeInstanceOf(JsRankIndex);
+    expect(deserializeRankIndex(bytes)).toBeInstanceOf(NativeRankIndex);
+  });
+});
+
+describe("native index memory", () => {
+  it("allocates nothing for 100,000 moves after a 100,000-player warm-up", () => {
+    const idx = new NativeRankIndex();
+    let x = 12345;
+    const next = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x;
+    };
+    const players = 100_000;
+    for (let i = 0; i < players; i++) idx.upsert(`player-${i}`, next() % 10_000, i);
+    const before = idx.stats();
+    expect(before.bytes / players).toBeLessThan(128);
+    let tb = players;
+    for (let i = 0; i < 100_000; i++) idx.upsert(`player-${next() % players}`, next() % 10_000, tb++);
+    const n = 1000;
+    const ops = new Uint8Array(n);
+    const slots = new Uint32Array(n);
+    const scores = new Float64Array(n);
+    const tbs = new Float64Array(n);
+    const out = new Int32Array(2 * n);
+    for (let b = 0; b < 100; b++) {
+      for (let i = 0; i < n; i++) {
+        slots[i] = next() % players;
+        scores[i] = next() % 10_000;
+        tbs[i] = tb++;
+      }
+      idx.applyBatch(ops, slots, scores, tbs, n, out);
+    }
+    expect(idx.stats()).toEqual(before);
+    expect(idx.size).toBe(players);
+  });
+});
