@@ -13,9 +13,11 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   publish: () => import("./commands/publish.ts"),
 };
 
-function help(): string {
+async function help(): Promise<string> {
   const lines = ["usage: cairn <command> [flags]", "", "commands:"];
-  for (const name of Object.keys(commands)) lines.push(`  ${name}`);
+  for (const [name, load] of Object.entries(commands)) {
+    lines.push(`  ${name.padEnd(9)} ${(await load()).command.summary}`);
+  }
   lines.push("", "`cairn <command> --help` shows a command's flags.");
   return lines.join("\n");
 }
@@ -24,7 +26,7 @@ function help(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.log(help());
+    console.log(await help());
     return name === undefined ? 2 : 0;
   }
   const load = commands[name];
@@ -34,7 +36,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { command } = await load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // `cairn bench <name> --help` is the benchmark's own help, so bench sees its --help after a name.
+  const wantsHelp =
+    name === "bench"
+      ? ["--help", "-h"].includes(rest[0] ?? "")
+      : rest.includes("--help") || rest.includes("-h");
+  if (wantsHelp) {
     console.log(command.usage);
     return 0;
   }

@@ -78,6 +78,9 @@ export function freePort(): Promise<number> {
 // kill -9), it sends SIGTERM, waits, and sends SIGKILL after 5 s. `read` is a builtin: no extra process.
 // The server logs on fd 3, which sh closes for itself, so EOF on fd 3 means the server has exited.
 const WATCHDOG = [
+  // A hang-up or Ctrl-C reaches the whole process group: the watchdog must outlive it to stop the
+  // server (which takes SIGHUP as "reload config" and would otherwise be left behind).
+  "trap '' HUP INT",
   "exec 4>&3 3>&-",
   '"$0" "$@" </dev/null >&4 2>&4 4>&- &',
   "child=$!",

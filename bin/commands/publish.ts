@@ -5,15 +5,18 @@ import type { PubAck } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import cliProgress from "cli-progress";
 import { decodeEvent } from "../../schemas/index.ts";
-import {
-  connect,
-  DEFAULT_NATS_URL,
-  EVENTS_STREAM,
-  eventsSubject,
-  StreamsError,
-} from "../../streams/index.ts";
+import { EVENTS_STREAM, eventsSubject } from "../../streams/index.ts";
 import type { Command } from "../cli.ts";
-import { intFlag, parseFlags, RuntimeError, requiredFlag, UsageError } from "../cli.ts";
+import {
+  connectCli,
+  intFlag,
+  NATS_FLAGS,
+  NATS_FLAGS_USAGE,
+  parseFlags,
+  RuntimeError,
+  requiredFlag,
+  UsageError,
+} from "../cli.ts";
 
 const NAME = "publish";
 
@@ -41,16 +44,16 @@ export const command: Command = {
     "flags:",
     "  --hunt ID         hunt id (1-64 characters of A-Z a-z 0-9 _ -)",
     "  --file PATH       NDJSON file, or - for standard input (default -)",
-    "  --nats URL        NATS server (default $NATS_URL, else nats://127.0.0.1:4222)",
     "  --in-flight N     publishes awaiting their ack at once (default 1000)",
+    NATS_FLAGS_USAGE,
     "",
     "example: cairn publish --hunt spring-2025 --file events.ndjson",
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags(NAME, argv, {
+      ...NATS_FLAGS,
       hunt: { type: "string" },
       file: { type: "string", default: "-" },
-      nats: { type: "string" },
       "in-flight": { type: "string" },
     });
     const huntId = requiredFlag(NAME, "hunt", values.hunt);
@@ -73,14 +76,8 @@ export const command: Command = {
         );
       }
     }
-    const servers = values.nats ?? process.env.NATS_URL ?? DEFAULT_NATS_URL;
-    let nc: Awaited<ReturnType<typeof connect>>;
-    try {
-      nc = await connect({ servers, name: "cairn-publish", maxReconnectAttempts: 10 });
-    } catch (err) {
-      if (err instanceof StreamsError) throw new RuntimeError(err.code, err.message, err.hint);
-      throw err;
-    }
+    const nc = await connectCli(NAME, values);
+    const servers = nc.getServer();
     try {
       const jsm = await jetstreamManager(nc);
       try {

@@ -74,13 +74,12 @@ describe("startEmbeddedNats", () => {
     }
   });
 
-  it("does not leak the server when its parent process is killed with SIGKILL", async () => {
+  /** Starts embedded-child.ts (in its own process group) and returns it with its server's pid. */
+  async function childWithServer() {
     const child = spawn(
       process.execPath,
       ["--import", "tsx", join(import.meta.dirname, "../support/embedded-child.ts"), tempDir()],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      { stdio: ["ignore", "pipe", "inherit"], detached: true },
     );
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once("line", resolve);
@@ -88,10 +87,25 @@ describe("startEmbeddedNats", () => {
     });
     const { pid } = JSON.parse(line) as { pid: number };
     expect(alive(pid)).toBe(true);
+    return { child, pid };
+  }
+
+  it("does not leak the server when its parent process is killed with SIGKILL", async () => {
+    const { child, pid } = await childWithServer();
     child.kill("SIGKILL");
     await waitFor(() => !alive(pid), {
       timeoutMs: 10_000,
       message: `nats-server ${pid} to exit after its parent died`,
+    });
+  });
+
+  it("does not leak the server when the terminal hangs up (SIGHUP to the whole process group)", async () => {
+    // nats-server takes SIGHUP as "reload", so only the watchdog surviving the hang-up can stop it.
+    const { child, pid } = await childWithServer();
+    process.kill(-child.pid!, "SIGHUP");
+    await waitFor(() => !alive(pid), {
+      timeoutMs: 10_000,
+      message: `nats-server ${pid} to exit after its terminal hung up`,
     });
   });
 });
