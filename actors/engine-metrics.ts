@@ -1,11 +1,6 @@
 // The engine's Prometheus metrics (prom-client) and the /metrics + /healthz HTTP endpoint.
 import { createServer, type Server } from "node:http";
-import {
-  constants,
-  type IntervalHistogram,
-  monitorEventLoopDelay,
-  PerformanceObserver,
-} from "node:perf_hooks";
+import { constants, createHistogram, PerformanceObserver, type RecordableHistogram } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 const GC_KINDS: Record<number, string> = {
@@ -56,7 +51,14 @@ export class EngineMetrics {
   });
   /** GC pauses since the last `takeGcWindow`, for live displays. */
   private gcWindow = { count: 0, major: 0, totalMs: 0, maxMs: 0 };
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  /**
+   * Event-loop delay: how late a 10 ms timer fires. Sampled by hand because Node 20's
+   * monitorEventLoopDelay records whole timer intervals (an idle loop reads 10 ms).
+   */
+  private readonly loopDelay: RecordableHistogram = createHistogram();
+  /** The same since the last `takeLoopDelayWindow`, for live displays. */
+  private loopDelayWindow: RecordableHistogram = createHistogram();
+  private readonly loopTimer: NodeJS.Timeout;
   private readonly gcObserver: PerformanceObserver;
   private server: Server | undefined;
 
@@ -92,13 +94,23 @@ export class EngineMetrics {
       labelNames: ["quantile"] as const,
       registers: [this.registry],
       collect() {
-        this.set({ quantile: "0.5" }, loopDelay.percentile(50) / 1e9);
-        this.set({ quantile: "0.99" }, loopDelay.percentile(99) / 1e9);
-        this.set({ quantile: "1" }, loopDelay.max / 1e9);
+        const seconds = (ns: number) => (loopDelay.count === 0 ? 0 : ns / 1e9);
+        this.set({ quantile: "0.5" }, seconds(loopDelay.percentile(50)));
+        this.set({ quantile: "0.99" }, seconds(loopDelay.percentile(99)));
+        this.set({ quantile: "1" }, seconds(loopDelay.max));
         loopDelay.reset();
       },
     });
-    this.loopDelay.enable();
+    const period = 10;
+    let expected = performance.now() + period;
+    this.loopTimer = setInterval(() => {
+      const now = performance.now();
+      const lateNs = Math.max(1, Math.round((now - expected) * 1e6));
+      this.loopDelay.record(lateNs);
+      this.loopDelayWindow.record(lateNs);
+      expected = now + period;
+    }, period);
+    this.loopTimer.unref();
     this.gcObserver = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
         const kind =
@@ -119,6 +131,13 @@ export class EngineMetrics {
     const w = this.gcWindow;
     this.gcWindow = { count: 0, major: 0, totalMs: 0, maxMs: 0 };
     return w;
+  }
+
+  /** Event-loop delay since the previous call: p99 and max, ms. */
+  takeLoopDelayWindow(): { p99Ms: number; maxMs: number } {
+    const h = this.loopDelayWindow;
+    this.loopDelayWindow = createHistogram();
+    return h.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 };
   }
 
   /** Serves /metrics and /healthz on 127.0.0.1 or `host`; `healthy` decides readiness. */
@@ -160,7 +179,7 @@ export class EngineMetrics {
   /** Stops observing and closes the HTTP endpoint. */
   async close(): Promise<void> {
     this.gcObserver.disconnect();
-    this.loopDelay.disable();
+    clearInterval(this.loopTimer);
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

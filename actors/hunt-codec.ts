@@ -20,16 +20,32 @@ export class CorruptSnapshotError extends Error {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** An append-only little-endian byte buffer. */
+/**
+ * An append-only little-endian byte buffer, sized up front so that large hunts copy once. With a
+ * `sink`, it streams instead: full chunks go to the sink and the buffer is reused (for hashing).
+ */
 class ByteWriter {
-  private buf = new Uint8Array(1 << 16);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   length = 0;
+  /** CRC-32 of the bytes already handed to the sink. */
+  private crc = 0;
+
+  constructor(
+    capacity: number,
+    private readonly sink?: (chunk: Uint8Array) => void,
+  ) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
+    if (this.sink && this.length > 0) {
+      this.flushToSink();
+      if (n <= this.buf.length) return;
+    }
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
@@ -55,11 +71,36 @@ class ByteWriter {
     this.buf.set(b, this.length);
     this.length += b.length;
   }
+  /** A u32 byte length and the UTF-8 bytes, written in place (ids are short and mostly ASCII). */
   string(s: string): void {
-    this.bytes(encoder.encode(s));
+    const n = s.length;
+    this.reserve(4 + 3 * n);
+    const start = this.length + 4;
+    const buf = this.buf;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + i] = c;
+    }
+    const written = i === n ? n : i + encoder.encodeInto(s.slice(i), buf.subarray(start + i)).written;
+    this.view.setUint32(this.length, written, true);
+    this.length = start + written;
   }
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
+  private flushToSink(): void {
+    const chunk = this.buf.subarray(0, this.length);
+    this.crc = crc32(chunk, this.crc);
+    this.sink!(chunk);
+    this.length = 0;
+  }
+
+  /** The bytes so far, followed by their CRC-32 (with a sink: hands them over, returns nothing). */
+  finishWithCrc(): Uint8Array {
+    this.crc = crc32(this.buf.subarray(0, this.length), this.crc);
+    this.u32(this.crc);
+    if (!this.sink) return this.buf.subarray(0, this.length);
+    this.sink(this.buf.subarray(0, this.length));
+    return new Uint8Array(0);
   }
 }
 
@@ -97,13 +138,23 @@ class ByteReader {
     return b;
   }
   string(what: string): string {
-    return decoder.decode(this.bytes(what));
+    const b = this.bytes(what);
+    // The whole snapshot passed its CRC already, so Buffer's fast (lenient) UTF-8 decoding is safe.
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
   }
 }
 
 /** The canonical bytes of a hunt: header, definition, players in join order, finds, hints, index. */
 export function encodeHunt(fold: HuntFold): Uint8Array {
-  const w = new ByteWriter();
+  const index = fold.index.serialize();
+  // Room for ids of about 16 ASCII characters; longer ones make the writer grow once or twice.
+  const capacity =
+    1024 + fold.playerIds.length * 41 + (fold.found.size + fold.hinted.size) * 8 + index.length;
+  return writeHunt(fold, index, new ByteWriter(capacity + fold.treasures.length * 128));
+}
+
+function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
+  const n = fold.playerIds.length;
   w.u32(MAGIC);
   w.u32(VERSION);
   w.f64(fold.seq);
@@ -125,7 +176,6 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
   for (const b of rules.firstFinderBonus) w.f64(b);
   w.f64(rules.hintPenalty);
   w.f64(rules.maxPlayers ?? -1);
-  const n = fold.playerIds.length;
   w.u32(n);
   for (let pid = 0; pid < n; pid++) {
     w.string(fold.playerIds[pid]!);
@@ -138,12 +188,8 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
   for (const key of fold.found) w.f64(key);
   w.u32(fold.hinted.size);
   for (const key of fold.hinted) w.f64(key);
-  w.bytes(fold.index.serialize());
-  const body = w.finish();
-  const out = new Uint8Array(body.length + 4);
-  out.set(body);
-  new DataView(out.buffer).setUint32(body.length, crc32(body), true);
-  return out;
+  w.bytes(index);
+  return w.finishWithCrc();
 }
 
 /** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
@@ -228,7 +274,18 @@ export function decodeHunt(
   return fold;
 }
 
-/** The hex sha256 of the hunt's canonical bytes: equal live, after a restart, and in replay. */
+const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();
+
+/**
+ * The hex sha256 of the hunt's canonical bytes: equal live, after a restart, and in replay. The
+ * bytes stream through a small buffer into the hash, and the result is kept until the next event.
+ */
 export function stateHash(fold: HuntFold): string {
-  return createHash("sha256").update(encodeHunt(fold)).digest("hex");
+  const cached = hashCache.get(fold);
+  if (cached && cached.seq === fold.seq) return cached.hash;
+  const hash = createHash("sha256");
+  writeHunt(fold, fold.index.serialize(), new ByteWriter(1 << 16, (chunk) => hash.update(chunk)));
+  const hex = hash.digest("hex");
+  hashCache.set(fold, { seq: fold.seq, hash: hex });
+  return hex;
 }

@@ -135,7 +135,7 @@ export class PartitionOwnership {
         const id = key.slice("engine.".length);
         if (id === engineId) continue;
         const entry = await kv.get(key);
-        if (!entry || entry.operation !== "PUT") continue;
+        if (entry?.operation !== "PUT") continue;
         if (this.watch.observe(key, entry.revision, now) < this.leaseMs) live.push(id);
       }
       live.sort();
@@ -190,7 +190,7 @@ export class PartitionOwnership {
 
   /** A lease is free when empty, deleted, ours, or not renewed for longer than the lease time. */
   private free(entry: KvEntry | null, partition: number, now: number): boolean {
-    if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return true;
+    if (entry?.operation !== "PUT" || entry.value.length === 0) return true;
     const lease = JSON.parse(decoder.decode(entry.value)) as Lease;
     if (lease.owner === this.opts.engineId) return true;
     return this.watch.observe(`p.${partition}`, entry.revision, now) >= this.leaseMs;

@@ -3,7 +3,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createRankIndex, type RankIndexKind } from "../native/index.ts";
-import { EventLog, type LogMessage } from "../streams/index.ts";
+import { EventLog } from "../streams/index.ts";
 import { HuntFold, type OutputSink } from "./hunt-fold.ts";
 
 /** What a replay produced. */
@@ -42,23 +42,16 @@ export async function replayHunt(
     },
   };
   let events = 0;
-  let batch: LogMessage[] = [];
   let lastReport = started;
-  for await (const msg of log.read(huntId, 1, { untilSeq: options.untilSeq })) {
-    batch.push(msg);
-    if (batch.length === 1000) {
-      fold.applyBatch(batch, sink);
-      events += batch.length;
-      batch = [];
-      const now = performance.now();
-      if (options.onProgress && now - lastReport > 250) {
-        lastReport = now;
-        options.onProgress(events, fold.seq);
-      }
+  for await (const batch of log.readBatches(huntId, 1, { untilSeq: options.untilSeq })) {
+    fold.applyBatch(batch, sink);
+    events += batch.length;
+    const now = performance.now();
+    if (options.onProgress && now - lastReport > 250) {
+      lastReport = now;
+      options.onProgress(events, fold.seq);
     }
   }
-  fold.applyBatch(batch, sink);
-  events += batch.length;
   options.onProgress?.(events, fold.seq);
   return { fold, events, ranks, rejections, ms: performance.now() - started };
 }

@@ -13,6 +13,10 @@ export interface EngineStats {
   lag: number;
   rss: number;
   gc: { count: number; major: number; totalMs: number; maxMs: number };
+  /** Event-loop delay over the last 250 ms. */
+  loopDelay: { p99Ms: number; maxMs: number };
+  /** Allocations made by the live rank indexes so far. */
+  indexAllocations: number;
 }
 
 /** A `cairn serve` child process. */

@@ -44,7 +44,7 @@ export {
   ensureStreams,
   RANKS_STREAM,
   REJECTED_STREAM,
-  SNAPSHOT_BUCKET,
+  SNAPSHOT_STREAM,
   wantedStreams,
 } from "./setup.ts";
 export { SnapshotStore } from "./snapshot-store.ts";

@@ -1,7 +1,6 @@
 // Creates Cairn's streams and snapshot bucket if missing; refuses (never overwrites) a conflicting existing stream.
 import type { JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
 import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { Objm } from "@nats-io/obj";
 import { nanos } from "@nats-io/transport-node";
 import { type ConfigDifference, StreamConfigConflictError } from "./errors.ts";
 
@@ -11,8 +10,8 @@ export const EVENTS_STREAM = "HUNT_EVENTS";
 export const RANKS_STREAM = "HUNT_RANKS";
 /** The rejection output stream. */
 export const REJECTED_STREAM = "HUNT_REJECTED";
-/** The object store bucket holding snapshots (they can exceed the 1 MiB message limit). */
-export const SNAPSHOT_BUCKET = "CAIRN_SNAPSHOTS";
+/** The stream holding snapshots, chunked (they can exceed the 1 MiB message limit). */
+export const SNAPSHOT_STREAM = "CAIRN_SNAPSHOTS";
 
 /** Options of ensureStreams. */
 export interface StreamSetupOptions {
@@ -79,6 +78,21 @@ export function wantedStreams(
       max_age: nanos(options.rejectedMaxAgeMs ?? 0),
       allow_direct: true,
     },
+    ...(options.snapshots === false
+      ? []
+      : [
+          {
+            ...base,
+            name: SNAPSHOT_STREAM,
+            description:
+              "Cairn hunt snapshots: cairn.snapshot.<id>.<generation>.<chunk> and cairn.snapshot.<id>.meta",
+            subjects: ["cairn.snapshot.>"],
+            // Only the newest message per subject matters: two generations of chunks plus one meta.
+            max_msgs_per_subject: 1,
+            max_age: 0,
+            allow_direct: true,
+          },
+        ]),
   ];
 }
 
@@ -104,7 +118,7 @@ export function compareStreamConfig(
 }
 
 /**
- * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED and the CAIRN_SNAPSHOTS object store when missing. Idempotent.
+ * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED and CAIRN_SNAPSHOTS when missing. Idempotent.
  * When a stream exists with different subjects, storage, retention, replicas, duplicate window or max age, it
  * throws StreamConfigConflictError listing every difference, and changes nothing.
  */
@@ -149,13 +163,6 @@ export async function ensureStreams(
       if (d.length > 0) throw new StreamConfigConflictError(d);
       result.existing.push(w.name);
     }
-  }
-  if (options.snapshots !== false) {
-    await new Objm(jsm.jetstream()).create(SNAPSHOT_BUCKET, {
-      storage: StorageType.File,
-      replicas: options.replicas ?? 1,
-      description: "Cairn hunt snapshots, one object per hunt",
-    });
   }
   return result;
 }

@@ -162,6 +162,8 @@ export const command: Command = {
           lag: engine.host.lag,
           rss: process.memoryUsage.rss(),
           gc: engine.metrics.takeGcWindow(),
+          loopDelay: engine.metrics.takeLoopDelayWindow(),
+          indexAllocations: engine.host.indexAllocations(),
         });
         lastApplied = applied;
       }, 250);

@@ -2,7 +2,7 @@
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStreams, SNAPSHOT_BUCKET, StreamConfigConflictError } from "../../streams/index.ts";
+import { ensureStreams, SNAPSHOT_STREAM, StreamConfigConflictError } from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
 
 let server: TestNats;
@@ -21,9 +21,12 @@ afterAll(async () => {
 describe("ensureStreams", () => {
   it("creates the streams and the snapshot bucket, and is idempotent", async () => {
     const first = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
-    expect(first.created.sort()).toEqual(["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"]);
+    expect(first.created.sort()).toEqual(["CAIRN_SNAPSHOTS", "HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"]);
     const second = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
-    expect(second).toEqual({ created: [], existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"] });
+    expect(second).toEqual({
+      created: [],
+      existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED", "CAIRN_SNAPSHOTS"],
+    });
     const events = await client.jsm.streams.info("HUNT_EVENTS");
     expect(events.config.subjects.sort()).toEqual(["hunt.*.events", "hunt.*.events.*"]);
     expect(events.config.storage).toBe(StorageType.File);
@@ -33,9 +36,9 @@ describe("ensureStreams", () => {
     expect(ranks.config.max_age).toBe(nanos(3_600_000));
     expect(ranks.config.allow_direct).toBe(true);
     expect((await client.jsm.streams.info("HUNT_REJECTED")).config.allow_direct).toBe(true);
-    expect((await client.jsm.streams.info(`OBJ_${SNAPSHOT_BUCKET}`)).config.name).toBe(
-      `OBJ_${SNAPSHOT_BUCKET}`,
-    );
+    const snapshots = await client.jsm.streams.info(SNAPSHOT_STREAM);
+    expect(snapshots.config.subjects).toEqual(["cairn.snapshot.>"]);
+    expect(snapshots.config.max_msgs_per_subject).toBe(1);
   });
 
   it("refuses a conflicting existing stream, naming every difference, and changes nothing", async () => {
