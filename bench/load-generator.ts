@@ -24,6 +24,8 @@ export interface LoadPlan {
   hintShare?: number;
   /** Share of invalid events (bad JSON, unknown types). */
   invalidShare?: number;
+  /** Share of wrong answers among finds of treasures that need an answer (default 0.2). */
+  wrongAnswerShare?: number;
   /** PRNG seed (the load is random; the engine's fold is not). */
   seed?: number;
 }
@@ -35,7 +37,17 @@ export interface LoadWindow {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Longest gap between two publish ticks (scheduled every 5 ms), ms: the publisher's own delay. */
+  maxTickGapMs: number;
+  /** Time spent inside publish loops, ms. */
+  publishMs: number;
 }
+
+/** Finds and score adjustments only, every one accepted: each play event yields exactly one rank message. */
+export const FINDS_AND_ADJUSTMENTS: Pick<
+  LoadPlan,
+  "findShare" | "hintShare" | "invalidShare" | "wrongAnswerShare"
+> = { findShare: 0.5, hintShare: 0, invalidShare: 0, wrongAnswerShare: 0 };
 
 const ANSWER = "golden key";
 const ANSWER_SHA = createHash("sha256").update(ANSWER, "utf8").digest("hex");
@@ -72,6 +84,16 @@ export class LoadGenerator {
   private window: RecordableHistogram = createHistogram();
   private windowSent = 0;
   private windowRanks = 0;
+  private windowMaxTickGap = 0;
+  private windowPublishMs = 0;
+  /** Events per second now (setRate changes it during a run). */
+  private rate = 0;
+  /** `sent` and time (ms) when the rate last changed: the schedule is piecewise linear. */
+  private rateBaseSent = 0;
+  private rateBaseMs = 0;
+  private running = false;
+  /** Highest play-event index k whose rank message has arrived, -1 before any. */
+  lastReceivedK = -1;
   /** Rank messages whose player differs from the event at that seq (the seq mapping broke). */
   mismatches = 0;
   rankMessages = 0;
@@ -97,10 +119,9 @@ export class LoadGenerator {
       : `{"specversion":"1.0","id":"${id}","source":"cairn-loadgen","type":"${type}","data":${JSON.stringify(data)}}`;
   }
 
-  /** Creates and starts the hunt, and joins every player; `progress` sees the joins. */
-  async setup(progress?: (joined: number) => void): Promise<void> {
-    const { huntId, treasures, players } = this.plan;
-    const js = jetstream(this.nc);
+  /** The HuntCreated event of the plan. */
+  private huntCreated(): string {
+    const { huntId, treasures } = this.plan;
     const defs = [];
     for (let t = 0; t < treasures; t++) {
       defs.push(
@@ -110,13 +131,18 @@ export class LoadGenerator {
       );
     }
     const rules = { firstFinderBonus: [50, 25, 10], hintPenalty: 5 };
-    await js.publish(
-      this.subject(),
-      this.event("HuntCreated", `${huntId}-created`, { title: `Hunt ${huntId}`, treasures: defs, rules }),
-      {
-        msgID: `${huntId}-created`,
-      },
-    );
+    return this.event("HuntCreated", `${huntId}-created`, {
+      title: `Hunt ${huntId}`,
+      treasures: defs,
+      rules,
+    });
+  }
+
+  /** Creates and starts the hunt, and joins every player; `progress` sees the joins. */
+  async setup(progress?: (joined: number) => void): Promise<void> {
+    const { huntId, players } = this.plan;
+    const js = jetstream(this.nc);
+    await js.publish(this.subject(), this.huntCreated(), { msgID: `${huntId}-created` });
     await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
       msgID: `${huntId}-started`,
     });
@@ -146,6 +172,7 @@ export class LoadGenerator {
         if (!m) return;
         const k = Number(m[1]) - this.baseSeq;
         if (k < 0 || k >= this.sent) return;
+        if (k > this.lastReceivedK) this.lastReceivedK = k;
         if (this.sendPlayer[k] !== Number(m[2])) {
           this.mismatches++;
           return;
@@ -167,10 +194,14 @@ export class LoadGenerator {
       p50Ms: histogramMs(this.window, 50),
       p99Ms: histogramMs(this.window, 99),
       maxMs: this.window.count === 0 ? 0 : this.window.max / 1e6,
+      maxTickGapMs: this.windowMaxTickGap,
+      publishMs: this.windowPublishMs,
     };
     this.window = createHistogram();
     this.windowSent = 0;
     this.windowRanks = 0;
+    this.windowMaxTickGap = 0;
+    this.windowPublishMs = 0;
     return w;
   }
 
@@ -203,7 +234,7 @@ export class LoadGenerator {
           }
         } else {
           const needsAnswer = t % 5 === 4;
-          const wrong = needsAnswer && this.random() < 0.2;
+          const wrong = needsAnswer && this.random() < (this.plan.wrongAnswerShare ?? 0.2);
           if (!wrong) this.found[slot] = 1;
           const data = needsAnswer
             ? { playerId: `p-${p}`, treasureId: `t-${t}`, answer: wrong ? "brass key" : ANSWER }
@@ -220,27 +251,41 @@ export class LoadGenerator {
   }
 
   /**
-   * Plays at `plan.rate` for `plan.durationSec`, publishing each 5 ms tick's events in one synchronous
-   * loop. Every play event's stream seq is `baseSeq + k` because this is the log's only publisher
-   * while it runs; rank messages whose player does not match are counted as mismatches.
+   * Plays at `plan.rate` (or the rate set by `setRate` meanwhile) for `plan.durationSec`, publishing each
+   * 5 ms tick's events in one synchronous loop. Every play event's stream seq is `baseSeq + k` because this
+   * is the log's only publisher while it runs; rank messages whose player does not match are counted as
+   * mismatches. Each call starts a new play phase (k from 0): wait until the engine has handled the previous
+   * one before calling it again.
    */
   async run(onTick?: (elapsedSec: number) => void, shouldStop?: () => boolean): Promise<void> {
-    const { rate, durationSec } = this.plan;
+    const { durationSec } = this.plan;
     const jsm = await jetstreamManager(this.nc);
     await this.nc.flush();
     const info = await jsm.streams.info("HUNT_EVENTS");
     this.baseSeq = info.state.last_seq + 1;
-    const capacity = Math.ceil(rate * durationSec * 1.05) + 1000;
+    this.sent = 0;
+    this.lastReceivedK = -1;
+    this.rate = this.plan.rate;
+    const capacity = Math.ceil(this.rate * Math.min(durationSec, 60) * 1.05) + 1000;
     this.sendTimes = new Float64Array(capacity);
     this.sendPlayer = new Int32Array(capacity);
     const subject = this.subject();
     const start = performance.now();
+    this.rateBaseSent = 0;
+    this.rateBaseMs = start;
+    this.running = true;
     let lastTick = start;
+    let lastRun = start;
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const now = performance.now();
+        const gap = now - lastRun;
+        lastRun = now;
+        if (gap > this.windowMaxTickGap) this.windowMaxTickGap = gap;
         const elapsed = (now - start) / 1000;
-        const due = Math.min(capacity, Math.floor(Math.min(elapsed, durationSec) * rate));
+        const until = Math.min(now, start + durationSec * 1000);
+        const due = this.rateBaseSent + Math.floor(((until - this.rateBaseMs) / 1000) * this.rate);
+        if (due > this.sendTimes.length) this.grow(due);
         const nowNs = now * 1e6;
         while (this.sent < due) {
           const k = this.sent;
@@ -251,16 +296,73 @@ export class LoadGenerator {
           this.sent++;
           this.windowSent++;
         }
+        this.windowPublishMs += performance.now() - now;
         if (now - lastTick >= 250) {
           lastTick = now;
           onTick?.(elapsed);
         }
         if (elapsed >= durationSec || shouldStop?.()) {
           clearInterval(timer);
+          this.running = false;
           resolve();
         }
       }, 5);
     });
+  }
+
+  /** Changes the play rate from now on (during `run`, e.g. for a ramp); before `run`, sets its first rate. */
+  setRate(rate: number): void {
+    if (this.running) {
+      const now = performance.now();
+      this.rateBaseSent += Math.floor(((now - this.rateBaseMs) / 1000) * this.rate);
+      this.rateBaseMs = now;
+    }
+    this.rate = rate;
+    this.plan.rate = rate;
+  }
+
+  /** The current play rate. */
+  get currentRate(): number {
+    return this.rate;
+  }
+
+  private grow(n: number): void {
+    const size = Math.max(n + 1000, this.sendTimes.length * 2);
+    const times = new Float64Array(size);
+    times.set(this.sendTimes);
+    const players = new Int32Array(size);
+    players.set(this.sendPlayer);
+    this.sendTimes = times;
+    this.sendPlayer = players;
+  }
+
+  /** Stream seq of the first play event of the current (or last) run. */
+  get firstPlaySeq(): number {
+    return this.baseSeq;
+  }
+
+  /** Stream seq of the last play event published so far (firstPlaySeq - 1 before any). */
+  get lastPlaySeq(): number {
+    return this.baseSeq + this.sent - 1;
+  }
+
+  /** Play events published whose rank message has not arrived yet (by the newest one that has). */
+  get backlog(): number {
+    return this.sent - 1 - this.lastReceivedK;
+  }
+
+  /**
+   * The bodies of a hunt's events without publishing them, for folding in-process: HuntCreated and
+   * HuntStarted, the joins, then `plays` play events (the same sequence `setup` + `run` publish).
+   */
+  *offlineEvents(plays: number): Generator<string> {
+    const { huntId, players } = this.plan;
+    yield this.huntCreated();
+    yield this.event("HuntStarted", `${huntId}-started`);
+    for (let p = 0; p < players; p++) {
+      yield this.event("PlayerJoined", `${huntId}-join-${p}`, { playerId: `p-${p}`, name: `Player ${p}` });
+    }
+    for (let k = 0; k < plays; k++) yield this.playEvent(k).body;
   }
 
   /** Events published in the play phase. */

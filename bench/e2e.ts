@@ -1,0 +1,756 @@
+// `cairn bench e2e`: the seed's experiment, side by side. One hunt, 200,000 joined players of whom 10,000
+// play, 20,000 finds and adjustments per second for 60 s, published by the load generator in this process
+// (core NATS only) to an engine in its own process, each configuration on a fresh nats-server:
+//   ceiling  the no-op engine (bench/noop-engine.ts): the same consumer and output path, a fold that does nothing
+//   native   `cairn serve --index native`
+//   js       `cairn serve --index js` (everything in the collected heap)
+//   redis    `cairn serve --index redis` (sorted sets on 127.0.0.1:6379), skipped with the reason when unavailable
+// then, per configuration, a ramp to the highest rate it sustains. Prints one table in the seed's format and
+// the goals of issue 7 against this run; `--json [FILE]` writes every figure.
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { HuntFold } from "../actors/hunt-fold.ts";
+import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
+import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
+import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
+import {
+  cpuSeconds,
+  EngineWatch,
+  type FreshNats,
+  machineBusySeconds,
+  probeRedis,
+  startFreshNats,
+  waitHandled,
+} from "./harness.ts";
+import { FINDS_AND_ADJUSTMENTS, LoadGenerator, type LoadPlan } from "./load-generator.ts";
+import { startNoopEngine } from "./noop-engine.ts";
+import {
+  fmtInt,
+  fmtMB,
+  fmtMs,
+  fmtNum,
+  type GoalResult,
+  goalLines,
+  normaliseJsonFlag,
+  numberFlag,
+  table,
+  writeJson,
+} from "./report.ts";
+
+const CONFIGS = ["ceiling", "native", "js", "redis"] as const;
+type ConfigName = (typeof CONFIGS)[number];
+
+/** Parameters of one invocation. */
+interface Params {
+  players: number;
+  active: number;
+  treasures: number;
+  rate: number;
+  durationSec: number;
+  warmupSec: number;
+  batch: number;
+  ramp: { start: number; step: number; max: number; stepSec: number } | undefined;
+  configs: ConfigName[];
+  cpuProfDir: string | undefined;
+  engineArgs: string[];
+}
+
+/** One step of the ramp. */
+interface RampStep {
+  rate: number;
+  seconds: number;
+  sentPerSec: number;
+  rankPerSec: number;
+  p99Ms: number;
+  backlogEnd: number;
+  backlogMax: number;
+  loadgenCpuPct: number;
+  engineCpuPct: number;
+  natsCpuPct: number;
+  otherCpuPct: number;
+  maxTickGapMs: number;
+  keptUp: boolean;
+  publisherLimited: boolean;
+  why: string;
+}
+
+/** Everything measured for one configuration. */
+interface ConfigResult {
+  name: ConfigName;
+  status: "ok" | "skipped" | "failed";
+  reason?: string;
+  enginePid?: number;
+  setup?: { joinSec: number; caughtUpSec: number };
+  latency?: {
+    p50Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    maxMs: number;
+    count: number;
+    mismatches: number;
+  };
+  steady?: {
+    seconds: number;
+    sentPerSec: number;
+    rankPerSec: number;
+    peakRssBytes: number;
+    peakRssWholeRunBytes: number;
+    gcCount: number;
+    gcPerSec: number;
+    gcMaxMs: number;
+    gcMajor: number;
+    majorPer10s: number;
+    gcTotalMs: number;
+    loopDelayP99Ms: number | undefined;
+    indexBytesStart: number | undefined;
+    indexBytesEnd: number | undefined;
+    engineCpuPct: number;
+    natsCpuPct: number;
+    loadgenCpuPct: number;
+    otherCpuPct: number;
+    drainMs: number;
+    maxTickGapMs: number;
+  };
+  ramp?: { steps: RampStep[]; sustained: number; limit: string };
+}
+
+const USAGE = `usage: cairn bench e2e [flags]
+
+  --players N       joined players (default 200000)
+  --active N        players who play (default 10000)
+  --treasures N     treasures in the hunt (default 100)
+  --rate N          events/s of the fixed-load phase (default 20000)
+  --duration S      seconds of the fixed-load phase (default 60), after --warmup
+  --warmup S        seconds played first and not measured (default 5)
+  --ramp A:B:C:S    max-rate phase: start at A/s, +B every S s, up to C (default 20000:10000:150000:5)
+  --no-ramp         skip the max-rate phase
+  --only LIST       configurations to run, of ceiling,native,js,redis (default all)
+  --batch N         the engines' --batch (default 1000)
+  --cpu-prof DIR    write a CPU profile of each engine process to DIR
+  --engine-args S   extra \`cairn serve\` flags for the Cairn engines, e.g. "--snapshot-every 1000000"
+  --json [FILE]     write every figure as JSON to FILE (stdout without FILE)
+  --smoke           tiny sizes: 2,000 players, 500 active, 2,000 events/s for 2 s, a 2-step ramp`;
+
+/** Runs the benchmark; resolves to the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: normaliseJsonFlag(argv),
+    options: {
+      smoke: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      players: { type: "string" },
+      active: { type: "string" },
+      treasures: { type: "string" },
+      rate: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      ramp: { type: "string" },
+      "no-ramp": { type: "boolean", default: false },
+      only: { type: "string" },
+      batch: { type: "string" },
+      "cpu-prof": { type: "string" },
+      "engine-args": { type: "string" },
+      json: { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const smoke = values.smoke === true;
+  const rampSpec = values.ramp ?? (smoke ? "2000:2000:4000:1" : "20000:10000:150000:5");
+  const [rs, rst, rm, rsec] = rampSpec.split(":").map(Number);
+  if (![rs, rst, rm, rsec].every((n) => n !== undefined && Number.isFinite(n) && n > 0)) {
+    throw new Error(`--ramp must be START:STEP:MAX:SECONDS, got "${rampSpec}"`);
+  }
+  const configs = (values.only ?? CONFIGS.join(",")).split(",").map((s) => s.trim()) as ConfigName[];
+  for (const c of configs) {
+    if (!CONFIGS.includes(c)) throw new Error(`--only takes ${CONFIGS.join(",")}, got "${c}"`);
+  }
+  const params: Params = {
+    players: numberFlag("players", values.players, smoke ? 2000 : 200_000, 1),
+    active: numberFlag("active", values.active, smoke ? 500 : 10_000, 1),
+    treasures: numberFlag("treasures", values.treasures, smoke ? 20 : 100, 1),
+    rate: numberFlag("rate", values.rate, smoke ? 2000 : 20_000, 1),
+    durationSec: numberFlag("duration", values.duration, smoke ? 2 : 60, 1),
+    warmupSec: numberFlag("warmup", values.warmup, smoke ? 0 : 5, 0),
+    batch: numberFlag("batch", values.batch, 1000, 1),
+    ramp: values["no-ramp"] ? undefined : { start: rs!, step: rst!, max: rm!, stepSec: rsec! },
+    configs,
+    cpuProfDir: values["cpu-prof"],
+    engineArgs: (values["engine-args"] ?? "").split(" ").filter(Boolean),
+  };
+  params.active = Math.min(params.active, params.players);
+
+  const started = performance.now();
+  console.log(
+    `bench e2e: ${fmtInt(params.players)} players, ${fmtInt(params.active)} active, ${fmtInt(params.rate)} events/s ` +
+      `for ${params.durationSec} s (+${params.warmupSec} s warm-up); ramp ${params.ramp ? `${fmtInt(params.ramp.start)} +${fmtInt(params.ramp.step)} every ${params.ramp.stepSec} s up to ${fmtInt(params.ramp.max)}` : "off"}; ` +
+      `${cpus().length} CPUs, node ${process.version}`,
+  );
+
+  const allocations = measureAllocations(params, smoke);
+  for (const a of allocations) {
+    console.log(
+      `allocations per update, ${a.kind} index, folded in this process: ${a.perUpdate === undefined ? a.note : fmtNum(a.perUpdate, 4)} (${fmtInt(a.updates)} updates, ${fmtInt(a.allocations)} allocations)`,
+    );
+  }
+
+  const results: ConfigResult[] = [];
+  for (const name of params.configs) {
+    const result = await runConfig(name, params);
+    results.push(result);
+    if (result.status !== "ok") console.log(`[${name}] ${result.status}: ${result.reason}`);
+  }
+
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const allocOf = (name: ConfigName) => allocations.find((a) => a.kind === name)?.perUpdate;
+  const columns = CONFIGS.filter((c) => byName.has(c));
+  const cell = (name: ConfigName, f: (r: ConfigResult) => string) => {
+    const r = byName.get(name)!;
+    return r.status === "ok" ? f(r) : r.status;
+  };
+  const rows: Array<[string, (r: ConfigResult) => string]> = [
+    ["p99 latency", (r) => fmtMs(r.latency?.p99Ms)],
+    ["p50 latency", (r) => fmtMs(r.latency?.p50Ms)],
+    ["p99.9 latency", (r) => fmtMs(r.latency?.p999Ms)],
+    ["peak RSS", (r) => fmtMB(r.steady?.peakRssWholeRunBytes)],
+    ["GC pauses/s", (r) => fmtNum(r.steady?.gcPerSec, 1)],
+    ["longest GC pause", (r) => fmtMs(r.steady?.gcMaxMs)],
+    ["major GCs", (r) => (r.steady ? `${r.steady.gcMajor} (${fmtNum(r.steady.majorPer10s, 2)}/10 s)` : "—")],
+    ["event-loop delay p99", (r) => fmtMs(r.steady?.loopDelayP99Ms)],
+    [
+      "updates/s sustained",
+      (r) => (r.ramp ? `${r.ramp.limit === "ramp-max" ? "≥" : ""}${fmtInt(r.ramp.sustained)}` : "not run"),
+    ],
+    [
+      "allocations/update",
+      (r) => (r.name === "native" || r.name === "js" ? fmtNum(allocOf(r.name), 3) : "n/a"),
+    ],
+    ["engine CPU (of 1 core)", (r) => `${fmtNum(r.steady?.engineCpuPct, 0)}%`],
+    ["nats-server CPU", (r) => `${fmtNum(r.steady?.natsCpuPct, 0)}%`],
+    ["load generator CPU", (r) => `${fmtNum(r.steady?.loadgenCpuPct, 0)}%`],
+    ["other processes' CPU", (r) => `${fmtNum(r.steady?.otherCpuPct, 0)}%`],
+  ];
+  console.log("");
+  console.log(
+    `at ${fmtInt(params.rate)} events/s, ${fmtInt(params.players)} players (${fmtInt(params.active)} active), ${params.durationSec} s measured:`,
+  );
+  console.log(
+    table(
+      ["measure", ...columns],
+      rows.map(([label, f]) => [label, ...columns.map((c) => cell(c, f))]),
+    ),
+  );
+  for (const r of results) {
+    if (r.ramp) {
+      console.log(
+        `ramp ${r.name}: ${r.ramp.steps.map((s) => `${fmtInt(s.rate / 1000)}k${s.keptUp ? "✓" : "✗"}`).join(" ")} → ${r.ramp.limit}`,
+      );
+    }
+  }
+
+  const ceiling = byName.get("ceiling");
+  const goals: Record<string, GoalResult[]> = {};
+  for (const name of ["native", "js", "redis"] as const) {
+    const r = byName.get(name);
+    if (r?.status === "ok") goals[name] = evaluateGoals(r, ceiling, allocOf(name), params);
+  }
+  for (const [name, g] of Object.entries(goals)) {
+    console.log("");
+    console.log(`goals of issue 7, ${name} index, this run:`);
+    console.log(goalLines(g));
+  }
+
+  const native = byName.get("native");
+  const summary =
+    `e2e ${fmtInt(params.rate)}/s ${fmtInt(params.players)} players: ` +
+    columns
+      .map((c) => {
+        const r = byName.get(c)!;
+        if (r.status !== "ok") return `${c} ${r.status}`;
+        return `${c} p99 ${fmtMs(r.latency?.p99Ms)} rss ${fmtMB(r.steady?.peakRssWholeRunBytes)} max ${r.ramp ? fmtInt(r.ramp.sustained) : "-"}/s`;
+      })
+      .join("; ") +
+    (goals.native
+      ? `; native goals ${goals.native.filter((g) => g.pass).length}/${goals.native.filter((g) => g.pass !== undefined).length} met`
+      : "") +
+    ` (${((performance.now() - started) / 1000).toFixed(0)} s)`;
+  console.log("");
+  console.log(summary);
+
+  if (values.json !== undefined) {
+    writeJson(values.json, {
+      benchmark: "e2e",
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+      params,
+      allocations,
+      results,
+      goals,
+      summary,
+    });
+  }
+  return native && native.status === "failed" ? 1 : 0;
+}
+
+/** The goals of issue 7 for one engine configuration. */
+function evaluateGoals(
+  r: ConfigResult,
+  ceiling: ConfigResult | undefined,
+  allocPerUpdate: number | undefined,
+  params: Params,
+): GoalResult[] {
+  const p99 = r.latency?.p99Ms;
+  const ceilP99 = ceiling?.status === "ok" ? ceiling.latency?.p99Ms : undefined;
+  const ceilMax = ceiling?.status === "ok" ? ceiling.ramp?.sustained : undefined;
+  const sustained = r.ramp?.sustained;
+  const goals: GoalResult[] = [
+    {
+      goal: "p99 event→rank ≤ 4.1 ms",
+      measured: `${fmtMs(p99)} at ${fmtInt(params.rate)}/s, ${fmtInt(params.players)} players`,
+      pass: p99 === undefined ? undefined : p99 <= 4.1,
+    },
+    {
+      goal: "p99 ≤ 1.5 × the ceiling's p99",
+      measured:
+        p99 !== undefined && ceilP99 !== undefined
+          ? `${fmtMs(p99)} vs ${fmtMs(ceilP99)} (${fmtNum(p99 / ceilP99, 2)}×)`
+          : "no ceiling in this run",
+      pass: p99 !== undefined && ceilP99 !== undefined ? p99 <= 1.5 * ceilP99 : undefined,
+    },
+    {
+      goal: "peak RSS ≤ 300 MB",
+      measured: fmtMB(r.steady?.peakRssWholeRunBytes),
+      pass: r.steady ? r.steady.peakRssWholeRunBytes <= 300 * 2 ** 20 : undefined,
+    },
+    {
+      goal: "≤ 1 major GC per 10 s",
+      measured: r.steady
+        ? `${r.steady.gcMajor} in ${fmtNum(r.steady.seconds, 0)} s (${fmtNum(r.steady.majorPer10s, 2)}/10 s)`
+        : "—",
+      pass: r.steady ? r.steady.majorPer10s <= 1 : undefined,
+    },
+  ];
+  if (r.name === "native") {
+    goals.push({
+      goal: "0 allocations per update (native index)",
+      measured: allocPerUpdate === undefined ? "not measured" : fmtNum(allocPerUpdate, 4),
+      pass: allocPerUpdate === undefined ? undefined : allocPerUpdate === 0,
+    });
+  }
+  goals.push(
+    {
+      goal: "sustained ≥ 75% of the ceiling's",
+      measured:
+        sustained !== undefined && ceilMax !== undefined
+          ? `${fmtInt(sustained)}/s vs ${fmtInt(ceilMax)}/s (${fmtNum((100 * sustained) / ceilMax, 0)}%)${ceiling?.ramp?.limit === "ramp-max" ? ", the ceiling hit the ramp's top" : ""}`
+          : "ramp not run",
+      pass: sustained !== undefined && ceilMax !== undefined ? sustained >= 0.75 * ceilMax : undefined,
+    },
+    {
+      goal: "sustained ≥ 40,000 events/s",
+      measured: sustained === undefined ? "ramp not run" : `${fmtInt(sustained)}/s (${r.ramp?.limit})`,
+      pass: sustained === undefined ? undefined : sustained >= 40_000,
+    },
+  );
+  return goals;
+}
+
+/** Allocations per rank-index update, counted by the index itself while folding the same load in this process. */
+function measureAllocations(
+  params: Params,
+  smoke: boolean,
+): Array<{
+  kind: ConfigName;
+  perUpdate: number | undefined;
+  updates: number;
+  allocations: number;
+  note: string;
+}> {
+  const out = [];
+  for (const kind of ["native", "js"] as const) {
+    if (!params.configs.includes(kind)) continue;
+    if (kind === "native" && !nativeAvailable()) {
+      out.push({ kind, perUpdate: undefined, updates: 0, allocations: 0, note: "native index not built" });
+      continue;
+    }
+    const players = params.players;
+    const warm = smoke ? 2000 : 50_000;
+    const measured = smoke ? 5000 : 200_000;
+    const plan: LoadPlan = {
+      huntId: `alloc-${kind}`,
+      players,
+      activePlayers: params.active,
+      treasures: params.treasures,
+      rate: 1,
+      durationSec: 1,
+      ...FINDS_AND_ADJUSTMENTS,
+    };
+    const gen = new LoadGenerator(undefined as unknown as NatsConnection, plan);
+    const fold = new HuntFold(plan.huntId, createRankIndex(kind as RankIndexKind));
+    let updates = 0;
+    const sink = {
+      rank() {
+        updates++;
+      },
+      rejected() {},
+    };
+    const encoder = new TextEncoder();
+    const warmEnd = 2 + players + warm;
+    let seq = 0;
+    let batch: Array<{ seq: number; time: number; data: Uint8Array }> = [];
+    let allocs0 = 0;
+    let updates0 = 0;
+    for (const body of gen.offlineEvents(warm + measured)) {
+      seq++;
+      batch.push({ seq, time: 1_700_000_000_000 + seq, data: encoder.encode(body) });
+      if (batch.length === 1000 || seq === warmEnd) {
+        fold.applyBatch(batch, sink);
+        batch = [];
+      }
+      if (seq === warmEnd) {
+        allocs0 = fold.index.stats().allocations;
+        updates0 = updates;
+      }
+    }
+    fold.applyBatch(batch, sink);
+    const allocations = fold.index.stats().allocations - allocs0;
+    const n = updates - updates0;
+    fold.lifecycle.stop();
+    out.push({
+      kind,
+      perUpdate: n > 0 ? allocations / n : undefined,
+      updates: n,
+      allocations,
+      note:
+        kind === "native"
+          ? "arena block allocations counted by the C++ index (stats().allocations), after the joins and a warm-up"
+          : "objects created, as counted by JsRankIndex (stats().allocations)",
+    });
+  }
+  return out;
+}
+
+/** Runs one configuration on its own fresh nats-server. */
+async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult> {
+  const tag = `[${name}]`;
+  const say = (s: string) => console.log(`${tag} ${s}`);
+  const result: ConfigResult = { name, status: "ok" };
+  if (name === "redis") {
+    const reason = await probeRedis();
+    if (reason) return { name, status: "skipped", reason: `Redis column skipped: ${reason}` };
+  }
+  let nats: FreshNats | undefined;
+  let engine: EngineProcess | undefined;
+  let nc: NatsConnection | undefined;
+  let gen: LoadGenerator | undefined;
+  try {
+    nats = await startFreshNats(`e2e-${name}`);
+    const profArgv = params.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${params.cpuProfDir}`] : [];
+    let metricsPort: number | undefined;
+    if (name === "ceiling") {
+      engine = await startNoopEngine(nats.url, { batch: params.batch, execArgv: profArgv });
+    } else {
+      metricsPort = await freePort();
+      // startEngineProcess passes CAIRN_ENGINE_NODE_ARGS to the engine's node (and not to this process).
+      const saved = process.env.CAIRN_ENGINE_NODE_ARGS;
+      if (profArgv.length) process.env.CAIRN_ENGINE_NODE_ARGS = profArgv.join(" ");
+      try {
+        engine = await startEngineProcess(nats.url, [
+          "--index",
+          name,
+          "--batch",
+          String(params.batch),
+          "--metrics-port",
+          String(metricsPort),
+          ...params.engineArgs,
+        ]);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (name === "redis") return { name, status: "skipped", reason: `Redis column skipped: ${msg}` };
+        throw err;
+      } finally {
+        if (profArgv.length) {
+          if (saved === undefined) delete process.env.CAIRN_ENGINE_NODE_ARGS;
+          else process.env.CAIRN_ENGINE_NODE_ARGS = saved;
+        }
+      }
+    }
+    result.enginePid = engine.child.pid;
+    const watch = new EngineWatch(engine, nats.pid, metricsPort);
+    const whole = watch.phase();
+    say(`engine pid ${engine.child.pid}, nats-server pid ${nats.pid} on ${nats.url}`);
+    nc = await connect({ servers: nats.url, name: `cairn-bench-e2e-${name}` });
+    const jsm = await jetstreamManager(nc);
+    const huntId = `e2e-${name}-${Date.now().toString(36)}`;
+    const plan: LoadPlan = {
+      huntId,
+      players: params.players,
+      activePlayers: params.active,
+      treasures: params.treasures,
+      rate: params.rate,
+      durationSec: params.warmupSec + params.durationSec,
+      ...FINDS_AND_ADJUSTMENTS,
+    };
+    gen = new LoadGenerator(nc, plan);
+
+    // Setup: the hunt and its joins, then wait until the engine has folded them all.
+    let t = performance.now();
+    await gen.setup();
+    const joinSec = (performance.now() - t) / 1000;
+    const setupSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    await waitHandled(nc, huntId, setupSeq, {
+      timeoutMs: 300_000,
+      engine,
+      onWait: (seq) => say(`setup: engine at seq ${fmtInt(seq)} of ${fmtInt(setupSeq)}`),
+    });
+    const caughtUpSec = (performance.now() - t) / 1000;
+    result.setup = { joinSec, caughtUpSec };
+    say(
+      `setup: ${fmtInt(params.players)} joins published in ${joinSec.toFixed(1)} s, folded by ${caughtUpSec.toFixed(1)} s`,
+    );
+    gen.listen();
+
+    // Fixed load: warm-up, then the measured phase.
+    let steadyPhase: ReturnType<EngineWatch["phase"]> | undefined;
+    let measuredFrom = 0;
+    let rank0 = 0;
+    let indexBytesStart: number | undefined;
+    let lastReport = 0;
+    let maxTickGapMs = 0;
+    const begin = async () => {
+      gen!.total.reset();
+      gen!.takeWindow();
+      rank0 = gen!.rankMessages;
+      measuredFrom = gen!.playEvents;
+      steadyPhase = watch.phase();
+      await watch.takeLoopDelayP99(); // starts the window
+      indexBytesStart = await scrapeIndexBytes(metricsPort);
+    };
+    if (params.warmupSec === 0) await begin();
+    const progressEvery = params.durationSec <= 10 ? 1 : 5;
+    await gen.run((elapsed) => {
+      if (!steadyPhase && elapsed >= params.warmupSec) {
+        void begin();
+        lastReport = elapsed;
+        return;
+      }
+      if (steadyPhase && elapsed - lastReport >= progressEvery - 0.01) {
+        lastReport = elapsed;
+        const w = gen!.takeWindow();
+        maxTickGapMs = Math.max(maxTickGapMs, w.maxTickGapMs);
+        const s = watch.latest;
+        say(
+          `t=${(elapsed - params.warmupSec).toFixed(0)} s  sent ${fmtInt(w.sent / progressEvery)}/s  ranks ${fmtInt(w.rankMessages / progressEvery)}/s  ` +
+            `p50 ${fmtMs(w.p50Ms)}  p99 ${fmtMs(w.p99Ms)}  max ${fmtMs(w.maxMs)}  backlog ${fmtInt(gen!.backlog)}  ` +
+            `rss ${fmtMB(s?.rss)}  gc ${steadyPhase.stats.gcCount} (${steadyPhase.stats.gcMajor} major)`,
+        );
+      } else if (!steadyPhase && elapsed - lastReport >= 1) {
+        lastReport = elapsed;
+      }
+    });
+    if (!steadyPhase) await begin();
+    const endSent = gen.playEvents;
+    const steady = steadyPhase!.end();
+    const loopDelayP99Ms = await watch.takeLoopDelayP99();
+    const indexBytesEnd = await scrapeIndexBytes(metricsPort);
+    maxTickGapMs = Math.max(maxTickGapMs, gen.takeWindow().maxTickGapMs);
+    t = performance.now();
+    await waitHandled(nc, huntId, gen.lastPlaySeq, {
+      timeoutMs: 300_000,
+      engine,
+      onWait: (seq) => say(`draining: engine at seq ${fmtInt(seq)} of ${fmtInt(gen!.lastPlaySeq)}`),
+    });
+    const drainMs = performance.now() - t;
+    await new Promise((r) => setTimeout(r, 100)); // the last rank messages
+    const rankCount = gen.rankMessages - rank0;
+    const pct = (q: number) => (gen!.total.count ? gen!.total.percentile(q) / 1e6 : 0);
+    result.latency = {
+      p50Ms: pct(50),
+      p99Ms: pct(99),
+      p999Ms: pct(99.9),
+      maxMs: gen.total.count ? gen.total.max / 1e6 : 0,
+      count: gen.total.count,
+      mismatches: gen.mismatches,
+    };
+    result.steady = {
+      seconds: steady.seconds,
+      sentPerSec: (endSent - measuredFrom) / steady.seconds,
+      rankPerSec: rankCount / steady.seconds,
+      peakRssBytes: steady.peakRss,
+      peakRssWholeRunBytes: 0,
+      gcCount: steady.gcCount,
+      gcPerSec: steady.gcCount / steady.seconds,
+      gcMaxMs: steady.gcMaxMs,
+      gcMajor: steady.gcMajor,
+      majorPer10s: (10 * steady.gcMajor) / steady.seconds,
+      gcTotalMs: steady.gcTotalMs,
+      loopDelayP99Ms,
+      indexBytesStart,
+      indexBytesEnd,
+      engineCpuPct: (100 * steady.engineCpuSec) / steady.seconds,
+      natsCpuPct: (100 * steady.natsCpuSec) / steady.seconds,
+      loadgenCpuPct: (100 * steady.selfCpuSec) / steady.seconds,
+      otherCpuPct: (100 * steady.otherCpuSec) / steady.seconds,
+      drainMs,
+      maxTickGapMs,
+    };
+    say(
+      `fixed load: ${fmtInt(result.latency.count)} rank messages, p50 ${fmtMs(result.latency.p50Ms)} p99 ${fmtMs(result.latency.p99Ms)} ` +
+        `p99.9 ${fmtMs(result.latency.p999Ms)} max ${fmtMs(result.latency.maxMs)}${gen.mismatches ? `, ${gen.mismatches} unmatched` : ""}; ` +
+        `CPU engine ${fmtNum(result.steady.engineCpuPct, 0)}% nats ${fmtNum(result.steady.natsCpuPct, 0)}% loadgen ${fmtNum(result.steady.loadgenCpuPct, 0)}% others ${fmtNum(result.steady.otherCpuPct, 0)}%; drained in ${fmtMs(drainMs)}`,
+    );
+
+    if (params.ramp) result.ramp = await ramp(gen, watch, nats.pid, params.ramp, say);
+    result.steady.peakRssWholeRunBytes = Math.max(whole.end().peakRss, steady.peakRss);
+    return result;
+  } catch (err) {
+    if (engine?.stderr.length) console.error(engine.stderr.slice(-10).join("\n"));
+    return { ...result, status: "failed", reason: (err as Error).message };
+  } finally {
+    gen?.close();
+    await nc?.close().catch(() => {});
+    // With --cpu-prof the profile is written at a clean exit: stop gracefully then. Otherwise kill (faster).
+    if (params.cpuProfDir) await engine?.stop();
+    else await engine?.kill();
+    await nats?.dispose();
+  }
+}
+
+/** The rank index bytes the engine reports on /metrics (cairn_native_index_bytes), if it can be read. */
+async function scrapeIndexBytes(port: number | undefined): Promise<number | undefined> {
+  if (port === undefined) return undefined;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = /^cairn_native_index_bytes ([0-9.eE+-]+)$/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The maximum-sustained-rate phase. The rate starts at `start` and rises by `step` every `stepSec`. A step
+ * is kept up when (a) the backlog (play events published whose rank message has not arrived, by the newest
+ * one that has) never exceeded one second of events at two consecutive 1-second samples, and (b) at the end
+ * of the step it is at most a quarter of a second of events. The first step that is not kept up ends the
+ * ramp; the sustained rate is the last step kept up. A step where the load generator itself could not keep
+ * its schedule (sent < 97% of the target, or this process using > 85% of a core)
+ * is marked publisher-limited, and so is the result when that step ended the ramp.
+ */
+async function ramp(
+  gen: LoadGenerator,
+  watch: EngineWatch,
+  natsPid: number,
+  opts: { start: number; step: number; max: number; stepSec: number },
+  say: (s: string) => void,
+): Promise<{ steps: RampStep[]; sustained: number; limit: string }> {
+  const steps: RampStep[] = [];
+  let rate = opts.start;
+  gen.setRate(rate);
+  const nSteps = Math.floor((opts.max - opts.start) / opts.step) + 1;
+  gen.plan.durationSec = nSteps * opts.stepSec + 0.3;
+  let sustained = 0;
+  let limit = "";
+  let stop = false;
+  let stepStart = performance.now();
+  let lastSample = stepStart;
+  let behind = 0;
+  let failedWhy = "";
+  let backlogMax = 0;
+  const cpu0 = () => ({
+    self: process.cpuUsage(),
+    engine: cpuSeconds(watch.pid),
+    nats: cpuSeconds(natsPid),
+    machine: machineBusySeconds(),
+  });
+  let c0 = cpu0();
+  gen.takeWindow();
+
+  const closeStep = () => {
+    const now = performance.now();
+    const secs = (now - stepStart) / 1000;
+    const w = gen.takeWindow();
+    const self = process.cpuUsage(c0.self);
+    const loadgenCpuPct = (100 * (self.user + self.system)) / 1e6 / secs;
+    const engineCpuPct = (100 * (cpuSeconds(watch.pid) - c0.engine)) / secs;
+    const natsCpuPct = (100 * (cpuSeconds(natsPid) - c0.nats)) / secs;
+    const backlogEnd = gen.backlog;
+    const sentPerSec = w.sent / secs;
+    const otherCpuPct = Math.max(
+      0,
+      (100 * (machineBusySeconds() - c0.machine)) / secs - loadgenCpuPct - engineCpuPct - natsCpuPct,
+    );
+    const publisherLimited = sentPerSec < 0.97 * rate || loadgenCpuPct > 85;
+    let why = failedWhy;
+    if (!why && backlogEnd > rate / 4)
+      why = `backlog ${fmtInt(backlogEnd)} > ¼ s of events at the end of the step`;
+    const keptUp = why === "";
+    const step: RampStep = {
+      rate,
+      seconds: secs,
+      sentPerSec,
+      rankPerSec: w.rankMessages / secs,
+      p99Ms: w.p99Ms,
+      backlogEnd,
+      backlogMax,
+      loadgenCpuPct,
+      engineCpuPct,
+      natsCpuPct,
+      otherCpuPct,
+      maxTickGapMs: w.maxTickGapMs,
+      keptUp,
+      publisherLimited,
+      why: keptUp ? "kept up" : why,
+    };
+    steps.push(step);
+    say(
+      `ramp ${fmtInt(rate)}/s: sent ${fmtInt(sentPerSec)}/s ranks ${fmtInt(step.rankPerSec)}/s p99 ${fmtMs(w.p99Ms)} backlog ${fmtInt(backlogEnd)} (max ${fmtInt(backlogMax)}) ` +
+        `CPU engine ${fmtNum(engineCpuPct, 0)}% nats ${fmtNum(natsCpuPct, 0)}% loadgen ${fmtNum(loadgenCpuPct, 0)}% others ${fmtNum(otherCpuPct, 0)}% tick gap ${fmtMs(w.maxTickGapMs)} → ` +
+        `${keptUp ? "kept up" : `behind: ${why}`}${publisherLimited ? " [load generator at its limit]" : ""}`,
+    );
+    if (keptUp) {
+      sustained = rate;
+      if (rate + opts.step > opts.max) {
+        limit = "ramp-max";
+        stop = true;
+      } else {
+        rate += opts.step;
+        gen.setRate(rate);
+      }
+    } else {
+      limit = publisherLimited ? "load generator limit" : "engine fell behind";
+      stop = true;
+    }
+    stepStart = now;
+    lastSample = now;
+    behind = 0;
+    failedWhy = "";
+    backlogMax = 0;
+    c0 = cpu0();
+  };
+
+  await gen.run(
+    () => {
+      if (stop) return;
+      const now = performance.now();
+      const b = gen.backlog;
+      backlogMax = Math.max(backlogMax, b);
+      if (now - lastSample >= 1000) {
+        lastSample = now;
+        behind = b > rate ? behind + 1 : 0;
+        if (behind >= 2 && !failedWhy) failedWhy = `backlog > 1 s of events (${fmtInt(b)}) for 2 s`;
+      }
+      if (failedWhy || now - stepStart >= opts.stepSec * 1000) closeStep();
+    },
+    () => stop,
+  );
+  if (!stop && performance.now() - stepStart >= opts.stepSec * 800) closeStep();
+  if (!limit) limit = "ramp-max";
+  say(`sustained: ${fmtInt(sustained)} events/s (${limit})`);
+  return { steps, sustained, limit };
+}

@@ -1,0 +1,291 @@
+// Shared plumbing of the end-to-end benchmarks (e2e, replay, soak): a fresh embedded nats-server per run,
+// engine children and what they report over IPC, waiting for an engine to handle a seq, CPU time of
+// processes from /proc, and a Redis probe.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { EngineProcess, EngineStats } from "../bin/engine-process.ts";
+import { type EmbeddedNats, lastOutputSeq, queryHunt, startEmbeddedNats } from "../streams/index.ts";
+
+/** A nats-server with a store of its own, wiped on stop. */
+export interface FreshNats extends EmbeddedNats {
+  /** Stops the server and deletes its store. */
+  dispose(): Promise<void>;
+}
+
+/** Starts `nats-server -js` on a free port with a new, empty store under the OS temp dir. */
+export async function startFreshNats(label: string): Promise<FreshNats> {
+  const storeDir = mkdtempSync(join(tmpdir(), `cairn-bench-${label}-`));
+  const nats = await startEmbeddedNats({ storeDir });
+  return {
+    ...nats,
+    stop: () => nats.stop(),
+    async dispose() {
+      await nats.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The resolution both engines give monitorEventLoopDelay. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** What an engine reported during one phase of a run. */
+export interface PhaseStats {
+  /** Seconds from start to end of the phase. */
+  seconds: number;
+  samples: number;
+  peakRss: number;
+  gcCount: number;
+  gcMajor: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  maxLag: number;
+  applied: number;
+  /** CPU seconds used in the phase by the engine and by nats-server (from /proc), and by this process. */
+  engineCpuSec: number;
+  natsCpuSec: number;
+  selfCpuSec: number;
+  /** CPU seconds used by everything else on the machine (other work running alongside skews the figures). */
+  otherCpuSec: number;
+}
+
+interface OpenPhase {
+  stats: PhaseStats;
+  started: number;
+  engineCpu0: number;
+  natsCpu0: number;
+  selfCpu0: number;
+  machine0: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 if unreadable. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds all CPUs have been busy (not idle or iowait) so far, from /proc/stat; 0 if unreadable. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * Watches an engine child: its `engine-stats` messages go into every open phase, and its event-loop delay
+ * is read from /metrics (the Cairn engine, started with `--metrics-port`) or asked over IPC (the no-op engine).
+ */
+export class EngineWatch {
+  latest: EngineStats | undefined;
+  private readonly open = new Set<OpenPhase>();
+
+  constructor(
+    readonly engine: EngineProcess,
+    private readonly natsPid: number | undefined,
+    /** The port of the engine's /metrics, or undefined to ask over IPC. */
+    private readonly metricsPort: number | undefined,
+  ) {
+    engine.child.on("message", (m: { type?: string } & EngineStats) => {
+      if (m.type !== "engine-stats") return;
+      this.latest = m;
+      for (const p of this.open) {
+        const s = p.stats;
+        s.samples++;
+        s.peakRss = Math.max(s.peakRss, m.rss);
+        s.gcCount += m.gc.count;
+        s.gcMajor += m.gc.major;
+        s.gcTotalMs += m.gc.totalMs;
+        s.gcMaxMs = Math.max(s.gcMaxMs, m.gc.maxMs);
+        s.maxLag = Math.max(s.maxLag, m.lag);
+        s.applied += m.appliedDelta;
+      }
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.engine.child.pid;
+  }
+
+  /** Starts accumulating a phase; `end()` closes it and returns the figures. */
+  phase(): { stats: PhaseStats; end(): PhaseStats } {
+    const p: OpenPhase = {
+      stats: {
+        seconds: 0,
+        samples: 0,
+        peakRss: 0,
+        gcCount: 0,
+        gcMajor: 0,
+        gcTotalMs: 0,
+        gcMaxMs: 0,
+        maxLag: 0,
+        applied: 0,
+        engineCpuSec: 0,
+        natsCpuSec: 0,
+        selfCpuSec: 0,
+        otherCpuSec: 0,
+      },
+      started: performance.now(),
+      engineCpu0: cpuSeconds(this.pid),
+      natsCpu0: cpuSeconds(this.natsPid),
+      selfCpu0: selfCpuSeconds(),
+      machine0: machineBusySeconds(),
+    };
+    this.open.add(p);
+    return {
+      stats: p.stats,
+      end: () => {
+        this.open.delete(p);
+        p.stats.seconds = (performance.now() - p.started) / 1000;
+        p.stats.engineCpuSec = cpuSeconds(this.pid) - p.engineCpu0;
+        p.stats.natsCpuSec = cpuSeconds(this.natsPid) - p.natsCpu0;
+        p.stats.selfCpuSec = selfCpuSeconds() - p.selfCpu0;
+        p.stats.otherCpuSec = Math.max(
+          0,
+          machineBusySeconds() - p.machine0 - p.stats.engineCpuSec - p.stats.natsCpuSec - p.stats.selfCpuSec,
+        );
+        return p.stats;
+      },
+    };
+  }
+
+  /**
+   * Event-loop delay p99 (ms) since the previous call (the first call starts the window); undefined if unknown.
+   * Both engines sample with monitorEventLoopDelay({resolution: 10}), which on Node 20 records the whole
+   * timer interval (an idle loop reads 10.1 ms), so the 10 ms resolution is subtracted here.
+   */
+  async takeLoopDelayP99(): Promise<number | undefined> {
+    const raw = await this.rawLoopDelayP99();
+    return raw === undefined ? undefined : Math.max(0, raw - LOOP_DELAY_RESOLUTION_MS);
+  }
+
+  private async rawLoopDelayP99(): Promise<number | undefined> {
+    if (this.metricsPort !== undefined) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+        const text = await res.text();
+        const m = /cairn_event_loop_delay_seconds\{quantile="0\.99"\} ([0-9.eE+-]+)/.exec(text);
+        return m ? Number(m[1]) * 1000 : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    const child = this.engine.child;
+    if (!child.connected) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.off("message", onMessage);
+        resolve(undefined);
+      }, 2000);
+      const onMessage = (m: { type?: string; p99Ms?: number }) => {
+        if (m.type !== "loop-delay") return;
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        resolve(m.p99Ms);
+      };
+      child.on("message", onMessage);
+      child.send({ type: "take-loop-delay" });
+    });
+  }
+}
+
+interface HuntState {
+  seq: number;
+  status: string;
+  players: number;
+  stateHash: string;
+}
+
+/** Waits until the engine answering the hunt's queries has handled `seq`; throws after `timeoutMs`. */
+export async function waitHandled(
+  nc: NatsConnection,
+  huntId: string,
+  seq: number,
+  options: {
+    timeoutMs?: number;
+    onWait?: (handled: number | undefined) => void;
+    pollMs?: number;
+    /** The engine process: waiting stops with its last stderr lines if it exits. */
+    engine?: EngineProcess;
+  } = {},
+): Promise<HuntState> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let lastSay = Date.now();
+  for (;;) {
+    // `rank` rather than `state`: state hashes the whole hunt (a 200,000-player encode) on every call, which
+    // would load the engine being measured. Both reply with the hunt's last handled seq.
+    // An engine that cannot answer queries (--index redis) is followed through its stored outputs.
+    const state = await queryHunt<HuntState>(nc, huntId, "rank", { playerId: "p-0" }, 2000).catch(
+      async () => {
+        const stored = await lastOutputSeq(nc, huntId).catch(() => 0);
+        return stored > 0 ? ({ seq: stored } as HuntState) : undefined;
+      },
+    );
+    if (state && state.seq >= seq) return state;
+    const child = options.engine?.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      const last = options.engine!.stderr.filter((l) => /error|Error/.test(l)).slice(-2);
+      throw new Error(
+        `the engine exited (${child.exitCode ?? child.signalCode}) at seq ${state?.seq ?? "?"}: ${(last.length ? last : options.engine!.stderr.slice(-2)).join(" | ")}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the engine had not handled seq ${seq} after ${options.timeoutMs ?? 120_000} ms (at ${state?.seq ?? "?"})`,
+      );
+    }
+    if (Date.now() - lastSay >= 2000) {
+      lastSay = Date.now();
+      options.onWait?.(state?.seq);
+    }
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+  }
+}
+
+/** Pings Redis on host:port; resolves undefined when it answers +PONG, else the reason it does not. */
+export function probeRedis(host = "127.0.0.1", port = 6379, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let answer = "";
+    const finish = (reason: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(
+      () => finish(`no answer from Redis on ${host}:${port} within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    socket.once("error", (err) => finish(`Redis on ${host}:${port}: ${err.message}`));
+    socket.connect(port, host, () => socket.write("PING\r\n"));
+    socket.on("data", (d) => {
+      answer += d.toString("latin1");
+      if (answer.includes("\r\n"))
+        finish(answer.startsWith("+PONG") ? undefined : `Redis answered ${JSON.stringify(answer.trim())}`);
+    });
+  });
+}
+
+/** Sleeps. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,326 @@
+// `cairn bench replay`: rebuilds a 1,000,000-event hunt from the log, against the log's raw read ceiling, and
+// measures how long an engine takes to be ready for that hunt after a restart, with and without its snapshot.
+//   1. build: the hunt's events published fast (core publishes in chunks, each chunk flushed), then the
+//      stream's last seq checked;
+//   2. raw ceiling: the hunt's log read through EventLog.read (the ordered consumer replay uses) counting only;
+//   3. replay: replayHunt, the full fold from seq 1 with no snapshot;
+//   4. restart: an engine process folds the whole log and stops gracefully (it snapshots the hunt), then is
+//      started again and timed until `hunt.<id>.query.state` answers with the final seq; then the same with
+//      the snapshot deleted from CAIRN_SNAPSHOTS.
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { stateHash } from "../actors/hunt-codec.ts";
+import { replayHunt } from "../actors/replay.ts";
+import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
+import type { RankIndexKind } from "../native/index.ts";
+import {
+  connect,
+  EVENTS_STREAM,
+  EventLog,
+  ensureStreams,
+  queryHunt,
+  SnapshotStore,
+} from "../streams/index.ts";
+import { type FreshNats, startFreshNats, waitHandled } from "./harness.ts";
+import { LoadGenerator } from "./load-generator.ts";
+import {
+  fmtInt,
+  fmtMs,
+  fmtNum,
+  type GoalResult,
+  goalLines,
+  normaliseJsonFlag,
+  numberFlag,
+  table,
+  writeJson,
+} from "./report.ts";
+
+const USAGE = `usage: cairn bench replay [flags]
+
+  --events N      events in the hunt's log (default 1000000)
+  --players N     players who join (default 10000); the rest are finds, hints, adjustments, a few invalid
+  --treasures N   treasures (default 100)
+  --index KIND    rank index of replay and engine: auto, native, js (default auto)
+  --repeat N      read and replay N times each, keep the best (default 1)
+  --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
+  --smoke         tiny sizes: 20,000 events, 1,000 players`;
+
+interface HuntState {
+  seq: number;
+  status: string;
+  players: number;
+  stateHash: string;
+}
+
+/** A restart timed to the first answer that shows the whole log handled. */
+interface RestartTiming {
+  /** From fork to `engine-ready`, ms. */
+  startMs: number;
+  /** From fork to the state query answering the final seq, ms. */
+  readyFromForkMs: number;
+  /** From `engine-ready` to that answer, ms. */
+  readyFromEngineReadyMs: number;
+  stateHash: string;
+}
+
+/** Runs the benchmark; resolves to the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: normaliseJsonFlag(argv),
+    options: {
+      smoke: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      events: { type: "string" },
+      players: { type: "string" },
+      treasures: { type: "string" },
+      index: { type: "string" },
+      repeat: { type: "string" },
+      json: { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const smoke = values.smoke === true;
+  const events = numberFlag("events", values.events, smoke ? 20_000 : 1_000_000, 10);
+  const players = Math.min(numberFlag("players", values.players, smoke ? 1000 : 10_000, 1), events - 2);
+  const treasures = numberFlag("treasures", values.treasures, 100, 1);
+  const repeat = numberFlag("repeat", values.repeat, 1, 1);
+  const index = (values.index ?? "auto") as RankIndexKind;
+  if (!["auto", "native", "js"].includes(index))
+    throw new Error(`--index must be auto, native or js, got "${index}"`);
+  const started = performance.now();
+  const say = (s: string) => console.log(`[replay] ${s}`);
+  console.log(
+    `bench replay: a ${fmtInt(events)}-event hunt (${fmtInt(players)} players, ${treasures} treasures), index ${index}; ${cpus().length} CPUs, node ${process.version}`,
+  );
+
+  let nats: FreshNats | undefined;
+  let nc: NatsConnection | undefined;
+  let engine: EngineProcess | undefined;
+  try {
+    nats = await startFreshNats("replay");
+    nc = await connect({ servers: nats.url, name: "cairn-bench-replay" });
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm);
+    const huntId = `replay-${Date.now().toString(36)}`;
+
+    // 1. Build the log.
+    const gen = new LoadGenerator(nc, {
+      huntId,
+      players,
+      activePlayers: players,
+      treasures,
+      rate: 1,
+      durationSec: 1,
+    });
+    const subject = `hunt.${huntId}.events`;
+    let t = performance.now();
+    let n = 0;
+    let lastSay = t;
+    for (const body of gen.offlineEvents(events - 2 - players)) {
+      nc.publish(subject, body);
+      if (++n % 5000 === 0) {
+        await nc.flush();
+        if (performance.now() - lastSay > 2000) {
+          lastSay = performance.now();
+          say(`publishing: ${fmtInt(n)} / ${fmtInt(events)}`);
+        }
+      }
+    }
+    await nc.flush();
+    let lastSeq = 0;
+    for (let i = 0; i < 500; i++) {
+      lastSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      if (lastSeq >= events) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const buildSec = (performance.now() - t) / 1000;
+    if (lastSeq !== events) throw new Error(`the stream holds ${lastSeq} events, expected ${events}`);
+    say(
+      `built: ${fmtInt(events)} events in ${buildSec.toFixed(1)} s (${fmtInt(events / buildSec)}/s core publish), last seq ${lastSeq}`,
+    );
+
+    // 2. Raw read ceiling, 3. full replay (best of --repeat, alternating).
+    const log = new EventLog(jetstream(nc), jsm);
+    let rawBest = { ms: Number.POSITIVE_INFINITY, events: 0 };
+    let replayBest = { ms: Number.POSITIVE_INFINITY, events: 0, hash: "" };
+    for (let r = 0; r < repeat; r++) {
+      t = performance.now();
+      let count = 0;
+      for await (const _m of log.read(huntId, 1)) count++;
+      const rawMs = performance.now() - t;
+      if (count !== events) throw new Error(`the raw read saw ${count} events, expected ${events}`);
+      say(
+        `raw read (ordered consumer, count only): ${fmtInt(count)} in ${fmtMs(rawMs)} = ${fmtInt(count / (rawMs / 1000))}/s`,
+      );
+      if (rawMs < rawBest.ms) rawBest = { ms: rawMs, events: count };
+
+      const replay = await replayHunt(nc, huntId, { indexKind: index });
+      const hash = stateHash(replay.fold);
+      say(
+        `replayHunt (full fold, no snapshot): ${fmtInt(replay.events)} in ${fmtMs(replay.ms)} = ${fmtInt(replay.events / (replay.ms / 1000))}/s, ` +
+          `${fmtInt(replay.ranks)} rank changes, ${fmtInt(replay.rejections)} rejections, stateHash ${hash.slice(0, 12)}`,
+      );
+      replay.fold.lifecycle.stop();
+      if (replay.ms < replayBest.ms) replayBest = { ms: replay.ms, events: replay.events, hash };
+    }
+    const rawRate = rawBest.events / (rawBest.ms / 1000);
+    const replayRate = replayBest.events / (replayBest.ms / 1000);
+
+    // 4. Engine: fold the whole log, stop (snapshot), restart with the snapshot, restart without it.
+    const engineArgs = ["--index", index, "--snapshot-every", "100000000", "--snapshot-interval", "1h"];
+    t = performance.now();
+    engine = await startEngineProcess(nats.url, engineArgs);
+    const firstReadyMs = performance.now() - t;
+    await waitHandled(nc, huntId, events, {
+      timeoutMs: 600_000,
+      pollMs: 50,
+      engine,
+      onWait: (seq) => say(`first engine: at seq ${fmtInt(seq)} of ${fmtInt(events)}`),
+    });
+    const firstFoldMs = performance.now() - t;
+    say(
+      `first engine (live consumer from seq 1): started in ${fmtMs(firstReadyMs)}, whole log handled after ${fmtMs(firstFoldMs)}`,
+    );
+    t = performance.now();
+    await engine.stop();
+    const stopMs = performance.now() - t;
+    engine = undefined;
+    const snapshots = new SnapshotStore(nc);
+    const snapshot = await snapshots.get(huntId);
+    if (!snapshot) throw new Error("the engine wrote no snapshot on its graceful stop");
+    say(`graceful stop in ${fmtMs(stopMs)}; snapshot ${fmtInt(snapshot.length)} bytes`);
+
+    const restart = async (label: string): Promise<RestartTiming> => {
+      const t0 = performance.now();
+      engine = await startEngineProcess(nats!.url, engineArgs);
+      const t1 = performance.now();
+      let state: HuntState | undefined;
+      for (;;) {
+        state = await queryHunt<HuntState>(nc!, huntId, "state", {}, 300_000).catch(() => undefined);
+        if (state && state.seq >= events) break;
+        if (performance.now() - t0 > 600_000) throw new Error(`${label}: not ready after 600 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const t2 = performance.now();
+      await engine.kill(); // nothing to keep: the next run must find the snapshot (or its absence) as it was
+      engine = undefined;
+      const timing = {
+        startMs: t1 - t0,
+        readyFromForkMs: t2 - t0,
+        readyFromEngineReadyMs: t2 - t1,
+        stateHash: state.stateHash,
+      };
+      say(
+        `${label}: process start → engine-ready ${fmtMs(timing.startMs)}, → hunt answers seq ${fmtInt(events)} ${fmtMs(timing.readyFromForkMs)} ` +
+          `(${fmtMs(timing.readyFromEngineReadyMs)} after engine-ready), stateHash ${state.stateHash.slice(0, 12)}`,
+      );
+      return timing;
+    };
+    const withSnapshot = await restart("restart with snapshot");
+    await snapshots.delete(huntId);
+    if (await snapshots.get(huntId)) throw new Error("the snapshot is still there after delete");
+    const withoutSnapshot = await restart("restart without snapshot");
+
+    const hashesAgree =
+      withSnapshot.stateHash === replayBest.hash && withoutSnapshot.stateHash === replayBest.hash;
+    console.log("");
+    console.log(`a ${fmtInt(events)}-event hunt, ${fmtInt(players)} players:`);
+    console.log(
+      table(
+        ["measure", "events/s", "time", "vs raw read"],
+        [
+          ["raw read ceiling (ordered consumer, no fold)", fmtInt(rawRate), fmtMs(rawBest.ms), "100%"],
+          [
+            "replayHunt (full fold, no snapshot)",
+            fmtInt(replayRate),
+            fmtMs(replayBest.ms),
+            `${fmtNum((100 * replayRate) / rawRate, 0)}%`,
+          ],
+          [
+            "engine, first start, from engine-ready (durable consumer)",
+            fmtInt(events / ((firstFoldMs - firstReadyMs) / 1000)),
+            fmtMs(firstFoldMs - firstReadyMs),
+            `${fmtNum((100 * events) / ((firstFoldMs - firstReadyMs) / 1000) / rawRate, 0)}%`,
+          ],
+          ["restart with snapshot: ready (from fork)", "", fmtMs(withSnapshot.readyFromForkMs), ""],
+          [
+            "restart with snapshot: ready (from engine-ready)",
+            "",
+            fmtMs(withSnapshot.readyFromEngineReadyMs),
+            "",
+          ],
+          ["restart without snapshot: ready (from fork)", "", fmtMs(withoutSnapshot.readyFromForkMs), ""],
+          [
+            "restart without snapshot: ready (from engine-ready)",
+            "",
+            fmtMs(withoutSnapshot.readyFromEngineReadyMs),
+            "",
+          ],
+        ],
+      ),
+    );
+    console.log(`stateHash: replay, restart with and without snapshot ${hashesAgree ? "agree" : "DIFFER"}`);
+    const goals: GoalResult[] = [
+      {
+        goal: "replay ≥ 80% of the raw consume ceiling",
+        measured: `${fmtInt(replayRate)}/s vs ${fmtInt(rawRate)}/s (${fmtNum((100 * replayRate) / rawRate, 0)}%)`,
+        pass: replayRate >= 0.8 * rawRate,
+      },
+      {
+        goal: `restart with a snapshot ready in < 1 s (${fmtInt(events)} events)`,
+        measured: `${fmtMs(withSnapshot.readyFromForkMs)} from fork, ${fmtMs(withSnapshot.readyFromEngineReadyMs)} from engine-ready`,
+        pass: withSnapshot.readyFromForkMs < 1000,
+      },
+    ];
+    console.log("");
+    console.log("goals of issue 7, this run:");
+    console.log(goalLines(goals));
+    const summary =
+      `replay ${fmtInt(events)} events: raw ${fmtInt(rawRate)}/s, replay ${fmtInt(replayRate)}/s (${fmtNum((100 * replayRate) / rawRate, 0)}%), ` +
+      `restart ready ${fmtMs(withSnapshot.readyFromForkMs)} with snapshot, ${fmtMs(withoutSnapshot.readyFromForkMs)} without; ` +
+      `hashes ${hashesAgree ? "agree" : "DIFFER"} (${((performance.now() - started) / 1000).toFixed(0)} s)`;
+    console.log("");
+    console.log(summary);
+    if (values.json !== undefined) {
+      writeJson(values.json, {
+        benchmark: "replay",
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+        params: { events, players, treasures, index, repeat },
+        build: { seconds: buildSec, publishPerSec: events / buildSec },
+        raw: { ms: rawBest.ms, perSec: rawRate },
+        replay: {
+          ms: replayBest.ms,
+          perSec: replayRate,
+          pctOfRaw: (100 * replayRate) / rawRate,
+          stateHash: replayBest.hash,
+        },
+        firstEngine: {
+          readyMs: firstReadyMs,
+          wholeLogMs: firstFoldMs,
+          stopMs,
+          snapshotBytes: snapshot.length,
+        },
+        restartWithSnapshot: withSnapshot,
+        restartWithoutSnapshot: withoutSnapshot,
+        hashesAgree,
+        goals,
+        summary,
+      });
+    }
+    return hashesAgree ? 0 : 1;
+  } catch (err) {
+    if (engine?.stderr.length) console.error(engine.stderr.slice(-10).join("\n"));
+    throw err;
+  } finally {
+    await engine?.kill();
+    await nc?.close().catch(() => {});
+    await nats?.dispose();
+  }
+}

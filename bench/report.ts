@@ -1,0 +1,84 @@
+// Output shared by the end-to-end benchmarks: aligned tables, number formats, goal lines, `--json [FILE]`.
+import { writeFileSync } from "node:fs";
+
+/** 12,345 */
+export function fmtInt(n: number | undefined): string {
+  return n === undefined || !Number.isFinite(n) ? "—" : Math.round(n).toLocaleString("en-US");
+}
+
+/** Milliseconds with sensible precision. */
+export function fmtMs(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return "—";
+  if (n >= 1000) return `${(n / 1000).toFixed(2)} s`;
+  return `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+}
+
+/** Bytes as MB. */
+export function fmtMB(bytes: number | undefined): string {
+  return bytes === undefined || !Number.isFinite(bytes) ? "—" : `${(bytes / 2 ** 20).toFixed(0)} MB`;
+}
+
+/** A number with `digits` decimals. */
+export function fmtNum(n: number | undefined, digits = 1): string {
+  return n === undefined || !Number.isFinite(n) ? "—" : n.toFixed(digits);
+}
+
+/** An aligned text table: the first column left-aligned, the others right-aligned. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** One goal checked against a run. */
+export interface GoalResult {
+  goal: string;
+  measured: string;
+  /** true = met, false = missed, undefined = not measured in this run. */
+  pass: boolean | undefined;
+}
+
+/** Goal lines: `PASS|FAIL|n/a  goal  (measured)`. */
+export function goalLines(goals: GoalResult[]): string {
+  const width = Math.max(...goals.map((g) => g.goal.length));
+  return goals
+    .map(
+      (g) =>
+        `${g.pass === undefined ? " n/a" : g.pass ? "PASS" : "FAIL"}  ${g.goal.padEnd(width)}  ${g.measured}`,
+    )
+    .join("\n");
+}
+
+/**
+ * `--json` takes an optional value: `--json FILE` writes there, a bare `--json` (or `--json -`) writes to
+ * stdout. parseArgs needs a value, so a bare `--json` is rewritten to `--json=-` first.
+ */
+export function normaliseJsonFlag(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === "--json" && (next === undefined || next.startsWith("--"))) out.push("--json=-");
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Writes `data` as JSON to FILE, or to stdout for "-". */
+export function writeJson(target: string, data: unknown): void {
+  const text = `${JSON.stringify(data, null, 2)}\n`;
+  if (target === "-") process.stdout.write(text);
+  else {
+    writeFileSync(target, text);
+    console.log(`figures written to ${target}`);
+  }
+}
+
+/** A flag as a positive number, or the default; throws a readable error otherwise. */
+export function numberFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/_/g, ""));
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${value}"`);
+  return n;
+}
