@@ -69,8 +69,6 @@ interface HuntActor {
   fold: HuntFold;
   /** Outputs of inputs up to this seq are already stored (found on activation); not published again. */
   publishAfter: number;
-  /** The last input seq that produced an output. */
-  lastOutputSeq: number;
   /** Events folded since activation, and at the last snapshot. */
   events: number;
   eventsAtSnapshot: number;
@@ -117,10 +115,9 @@ class PublishingSink implements OutputSink {
     previousRank: number,
     players: number,
   ): void {
-    this.actor.lastOutputSeq = seq;
     if (seq <= this.actor.publishAfter) return;
     const json = `{"seq":${seq},"playerId":${JSON.stringify(playerId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"players":${players}}`;
-    this.publisher.rankRaw(this.actor.fold.huntId, seq, 0, encoder.encode(json));
+    this.publisher.rankRaw(this.actor.fold.huntId, seq, 0, json);
   }
 
   rejected(
@@ -131,10 +128,9 @@ class PublishingSink implements OutputSink {
     message: string,
   ): void {
     this.metrics?.rejected.inc({ code });
-    this.actor.lastOutputSeq = seq;
     if (seq <= this.actor.publishAfter) return;
     const json = JSON.stringify({ seq, eventId, type, code, message });
-    this.publisher.rejectedRaw(this.actor.fold.huntId, seq, 0, encoder.encode(json));
+    this.publisher.rejectedRaw(this.actor.fold.huntId, seq, 0, json);
   }
 }
 
@@ -394,7 +390,7 @@ export class ActorHost {
       message: `hunt id "${token}" is not 1-64 characters of [A-Za-z0-9_-]`,
     });
     this.opts.metrics?.rejected.inc({ code: "invalid_event" });
-    if (token !== "") this.publisher.rejectedRaw(token, msg.seq, 0, encoder.encode(json));
+    if (token !== "") this.publisher.rejectedRaw(token, msg.seq, 0, json);
   }
 
   /**
@@ -446,7 +442,6 @@ export class ActorHost {
     const actor: HuntActor = {
       fold,
       publishAfter: stored,
-      lastOutputSeq: 0,
       events: 0,
       eventsAtSnapshot: 0,
       snapshotSeq,
@@ -497,17 +492,21 @@ export class ActorHost {
       return Promise.resolve();
     }
     const seq = actor.fold.seq;
-    const needOutputs = actor.lastOutputSeq;
     const events = actor.events;
     const task = (async () => {
-      await this.nc.flush();
-      const stored = await lastOutputSeq(this.nc, huntId);
-      if (stored < needOutputs && needOutputs > actor.publishAfter) {
-        this.opts.logger.warn(
-          { huntId, seq, stored, needOutputs },
-          "outputs not stored yet; snapshot postponed",
-        );
-        return;
+      // Every output of the inputs it covers must be confirmed stored first.
+      const deadline = performance.now() + 10_000;
+      for (;;) {
+        const oldest = this.publisher.oldestUnconfirmed(huntId);
+        if (oldest === undefined || oldest > seq) break;
+        if (performance.now() > deadline) {
+          this.opts.logger.warn(
+            { huntId, seq, oldest },
+            "outputs not confirmed stored yet; snapshot postponed",
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await this.snapshots.put(huntId, bytes);
       actor.snapshotSeq = seq;
@@ -535,7 +534,7 @@ export class ActorHost {
       } catch {
         continue; // an index that cannot read its top (the benchmarks' Redis peer) publishes none
       }
-      this.publisher.topRaw(fold.huntId, encoder.encode(JSON.stringify({ seq: fold.seq, entries })));
+      this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries }));
     }
   }
 
@@ -584,21 +583,14 @@ export class ActorHost {
     }
   }
 
-  /**
-   * After a reconnect, outputs sent just before the disconnect may not have been stored. Rebuilding
-   * the live hunts re-reads the last stored outputs and publishes whatever is missing.
-   */
+  /** Logs connection changes; outputs lost in one are re-sent by the publisher until confirmed. */
   private watchConnection(): void {
     (async () => {
       for await (const s of this.nc.status()) {
+        if (this.stopping) return;
         if (s.type === "disconnect") this.opts.logger.warn("disconnected from NATS; reconnecting");
-        if (s.type !== "reconnect" || this.stopping) continue;
-        const live = [...this.hunts.keys()];
-        this.opts.logger.warn({ hunts: live.length }, "reconnected to NATS; re-activating live hunts");
-        for (const huntId of live) {
-          const lane = this.laneOf(huntId);
-          this.hunts.delete(huntId);
-          if (lane) void this.activate(huntId, lane.position);
+        if (s.type === "reconnect") {
+          this.opts.logger.warn({ unconfirmed: this.publisher.unconfirmed }, "reconnected to NATS");
         }
       }
     })().catch(() => {});
@@ -667,6 +659,8 @@ export class ActorHost {
     if (this.ownership) await this.ownership.stop();
     await Promise.all([...this.lanes.values()].map((lane) => lane.consumer.stop()));
     await Promise.all([...this.activating.values()]);
+    const left = await this.publisher.settle(10_000);
+    if (left > 0) this.opts.logger.error({ unconfirmed: left }, "outputs still unconfirmed at shutdown");
     this.publishTops();
     await Promise.all(
       [...this.hunts].map(([huntId, actor]) =>
@@ -674,6 +668,7 @@ export class ActorHost {
       ),
     );
     await this.nc.flush();
+    this.publisher.close();
   }
 
   /** The live fold of a hunt, if active (for tests and the demo). */

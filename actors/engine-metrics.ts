@@ -81,6 +81,15 @@ export class EngineMetrics {
       },
     });
     new Gauge({
+      // The standard name, so dashboards made for any process find it.
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes",
+      registers: [this.registry],
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    new Gauge({
       name: "cairn_native_index_bytes",
       help: "Bytes held by the rank indexes of the live hunts",
       registers: [this.registry],

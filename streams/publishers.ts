@@ -1,7 +1,16 @@
-// Publishes the engine's outputs with core NATS (no per-message ack) and idempotent Nats-Msg-Ids.
+// Publishes the engine's outputs without awaiting each one, with idempotent Nats-Msg-Ids, confirming
+// every stored output from JetStream's acks and sending again what is not confirmed.
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { headers, type MsgHdrs, type NatsConnection, type PublishOptions } from "@nats-io/transport-node";
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type PublishOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 import type { RankChange, Rejection, TopN } from "../schemas/index.ts";
 import { assertHuntId } from "./errors.ts";
 import { RANKS_STREAM, REJECTED_STREAM } from "./setup.ts";
@@ -9,43 +18,81 @@ import { RANKS_STREAM, REJECTED_STREAM } from "./setup.ts";
 /** The Nats-Msg-Id header name. */
 const MSG_ID = "Nats-Msg-Id";
 
+/** An output sent but not yet confirmed stored by JetStream. */
+interface InFlight {
+  subject: string;
+  msgId: string;
+  body: Uint8Array | string;
+  huntId: string;
+  /** The input sequence that caused it. */
+  inputSeq: number;
+  /** Monotonic ms of the last send. */
+  sentAt: number;
+}
+
+/** Options of the output publisher. */
+export interface OutputPublisherOptions {
+  /** Re-send an output unconfirmed for this long (ms). Default 1000. */
+  retryAfterMs?: number;
+}
+
 /**
  * Publishes rank changes, rejections and top-N snapshots. Publishes are not awaited: call them in one
- * synchronous loop per batch so they leave in one socket write, then `flush()` when the server must have them.
- * One header object and one options object are reused, since nats.js encodes both synchronously.
+ * synchronous loop per batch so they leave in one socket write. Yet every rank change and rejection is
+ * confirmed: it carries a reply subject, JetStream's ack to it confirms it stored, and what stays
+ * unconfirmed (a stream leader lost in a fail-over, a server restarted) is sent again with the same
+ * Nats-Msg-Id until it is. One header object and one options object are reused, since nats.js
+ * encodes both synchronously.
  */
 export class OutputPublisher {
   private readonly hdrs: MsgHdrs = headers();
   private readonly opts: PublishOptions = { headers: this.hdrs };
+  private readonly inbox: string;
+  private readonly inflight = new Map<number, InFlight>();
+  private nextId = 0;
+  private readonly acks: Subscription;
+  private readonly timer: NodeJS.Timeout;
+  private readonly retryAfterMs: number;
+  /** Outputs sent again because no ack came in time. */
+  resent = 0;
 
-  constructor(private readonly nc: NatsConnection) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    options: OutputPublisherOptions = {},
+  ) {
+    this.retryAfterMs = options.retryAfterMs ?? 1000;
+    this.inbox = createInbox();
+    this.acks = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(msg) });
+    this.timer = setInterval(() => this.resend(), Math.max(50, this.retryAfterMs / 2));
+    this.timer.unref();
+  }
 
   /** Publishes a rank change to `hunt.<id>.ranks` with Nats-Msg-Id `<id>:<seq>:<n>`. */
   rank(huntId: string, seq: number, n: number, msg: RankChange): void {
-    this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, msg);
+    this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, JSON.stringify(msg));
   }
 
   /** Publishes a rejection to `hunt.<id>.rejected` with Nats-Msg-Id `<id>:<seq>:<n>`. */
   rejected(huntId: string, seq: number, n: number, msg: Rejection): void {
-    this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, msg);
+    this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, JSON.stringify(msg));
   }
 
-  /** Like rank(), with a body already serialised to JSON bytes. */
-  rankRaw(huntId: string, seq: number, n: number, body: Uint8Array): void {
+  /** Like rank(), with a body already serialised to JSON. */
+  rankRaw(huntId: string, seq: number, n: number, body: Uint8Array | string): void {
     this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, body);
   }
 
-  /** Like rejected(), with a body already serialised to JSON bytes. */
-  rejectedRaw(huntId: string, seq: number, n: number, body: Uint8Array): void {
+  /** Like rejected(), with a body already serialised to JSON. */
+  rejectedRaw(huntId: string, seq: number, n: number, body: Uint8Array | string): void {
     this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, body);
   }
 
-  /** Like top(), with a body already serialised to JSON bytes. */
-  topRaw(huntId: string, body: Uint8Array): void {
+  /** Like top(), with a body already serialised to JSON. */
+  topRaw(huntId: string, body: Uint8Array | string): void {
     this.nc.publish(`hunt.${huntId}.top`, body);
   }
 
-  /** Publishes the coalesced top-N to `hunt.<id>.top` (core NATS only, no id). */
+  /** Publishes the coalesced top-N to `hunt.<id>.top` (core NATS only, no id, not confirmed). */
   top(huntId: string, msg: TopN): void {
     this.nc.publish(`hunt.${huntId}.top`, JSON.stringify(msg));
   }
@@ -55,16 +102,80 @@ export class OutputPublisher {
     return this.nc.flush();
   }
 
+  /** Outputs sent and not yet confirmed stored. */
+  get unconfirmed(): number {
+    return this.inflight.size;
+  }
+
+  /** The smallest input sequence of the hunt with an unconfirmed output, or undefined when all are stored. */
+  oldestUnconfirmed(huntId: string): number | undefined {
+    let oldest: number | undefined;
+    for (const o of this.inflight.values()) {
+      if (o.huntId === huntId && (oldest === undefined || o.inputSeq < oldest)) oldest = o.inputSeq;
+    }
+    return oldest;
+  }
+
+  /** Waits until every output is confirmed, or the deadline passes; resolves to how many are left. */
+  async settle(timeoutMs = 10_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.inflight.size > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.inflight.size;
+  }
+
+  /** Stops confirming (after `settle`, when shutting down). */
+  close(): void {
+    clearInterval(this.timer);
+    this.acks.unsubscribe();
+  }
+
   private publishWithId(
     subject: string,
     huntId: string,
     seq: number,
     n: number,
-    msg: object | Uint8Array,
+    body: Uint8Array | string,
   ): void {
-    this.hdrs.set(MSG_ID, `${huntId}:${seq}:${n}`);
-    this.opts.reply = undefined;
-    this.nc.publish(subject, msg instanceof Uint8Array ? msg : JSON.stringify(msg), this.opts);
+    const id = this.nextId++;
+    const o: InFlight = {
+      subject,
+      msgId: `${huntId}:${seq}:${n}`,
+      body,
+      huntId,
+      inputSeq: seq,
+      sentAt: performance.now(),
+    };
+    this.inflight.set(id, o);
+    this.send(id, o);
+  }
+
+  private send(id: number, o: InFlight): void {
+    this.hdrs.set(MSG_ID, o.msgId);
+    this.opts.reply = `${this.inbox}.${id}`;
+    this.nc.publish(o.subject, o.body, this.opts);
+  }
+
+  /** A PubAck (stored, or a duplicate of something stored) confirms; an error reply leaves it for resend. */
+  private onAck(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.inbox.length + 1));
+    if (!this.inflight.has(id)) return;
+    if (msg.headers?.hasError) return; // e.g. 503 no responders: no stream leader right now
+    const d = msg.data;
+    // {"stream":...} is an ack; {"error":...} is not. Look at the first key's first letter only.
+    if (d.length > 2 && d[2] === 0x65 /* e */) return;
+    this.inflight.delete(id);
+  }
+
+  private resend(): void {
+    const now = performance.now();
+    for (const [id, o] of this.inflight) {
+      if (now - o.sentAt < this.retryAfterMs) continue;
+      o.sentAt = now;
+      this.resent++;
+      this.send(id, o);
+    }
   }
 }
 

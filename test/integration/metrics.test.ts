@@ -56,6 +56,7 @@ describe("metrics and health endpoint", () => {
       "cairn_hunts_active 1",
       "cairn_event_loop_delay_seconds",
       "cairn_native_index_bytes",
+      "process_resident_memory_bytes",
       "# TYPE cairn_gc_pause_seconds histogram",
     ]) {
       expect(body).toContain(name);
