@@ -48,7 +48,8 @@ export const command: Command = {
     "usage: cairn watch --hunt ID [--from-start] [--rejected] [--json] [flags]",
     "",
     "  --hunt ID       the hunt (required)",
-    "  --from-start    replay the stored rank stream first (HUNT_RANKS keeps 24 h by default)",
+    "  --from-start    replay the stored rank stream first (HUNT_RANKS keeps 24 h by default); needs",
+    "                  permission to create consumers, where live watching needs only to subscribe",
     "  --rejected      also show rejections",
     "  --json          raw JSON lines",
     NATS_FLAGS_USAGE,
@@ -63,11 +64,19 @@ export const command: Command = {
     }
     const nc = await connectCli("watch", values);
     const js = jetstream(nc);
-    const deliver = values["from-start"] ? DeliverPolicy.All : DeliverPolicy.New;
+    // Live, a plain subscription does (what a subscriber's permissions allow); the stored history
+    // needs an ordered consumer on the stream.
     const follow = async (stream: string, subject: string, show: (body: string) => string) => {
-      const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: deliver });
-      const messages = await consumer.consume();
-      for await (const m of messages) console.log(values.json ? m.string() : show(m.string()));
+      const print = (body: string) => console.log(values.json ? body : show(body));
+      if (!values["from-start"]) {
+        for await (const m of nc.subscribe(subject)) print(m.string());
+        return;
+      }
+      const consumer = await js.consumers.get(stream, {
+        filter_subjects: subject,
+        deliver_policy: DeliverPolicy.All,
+      });
+      for await (const m of await consumer.consume()) print(m.string());
     };
     console.error(`watching hunt ${huntId} (Ctrl-C stops)`);
     const stop = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
