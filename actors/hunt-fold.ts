@@ -54,6 +54,9 @@ export interface HuntRules {
   maxPlayers: number | null;
 }
 
+/** Why an event was not applied. */
+type Rejection = { code: RejectionCode; message: string };
+
 /** Player states in `playerState`. */
 export const PLAYER_JOINED = 1;
 export const PLAYER_LEFT = 2;
@@ -343,12 +346,7 @@ export class HuntFold {
    * Checks one event against the state in DESIGN.md's order and applies it. Returns the new op
    * count when applied, or the rejection.
    */
-  private decide(
-    event: HuntEvent,
-    seq: number,
-    time: number,
-    nOps: number,
-  ): number | { code: RejectionCode; message: string } {
+  private decide(event: HuntEvent, seq: number, time: number, nOps: number): number | Rejection {
     const type = event.type as EventType;
     if (!this.lifecycle.accepts(type)) {
       return {
@@ -417,14 +415,9 @@ export class HuntFold {
       }
       case "TreasureFound": {
         const d = event.data;
-        const pid = this.joinedPid(d.playerId);
-        if (pid < 0) return unknownPlayer(d.playerId);
-        const t = this.treasureIndex.get(d.treasureId);
-        if (t === undefined) return unknownTreasure(d.treasureId);
-        const key = pid * this.treasures.length + t;
-        if (this.found.has(key)) {
-          return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
-        }
+        const problem = this.unfoundTreasure(d);
+        if (problem) return problem;
+        const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
         if (treasure.answerSha256 !== null) {
           if (d.answer === undefined) {
@@ -444,14 +437,9 @@ export class HuntFold {
       }
       case "HintTaken": {
         const d = event.data;
-        const pid = this.joinedPid(d.playerId);
-        if (pid < 0) return unknownPlayer(d.playerId);
-        const t = this.treasureIndex.get(d.treasureId);
-        if (t === undefined) return unknownTreasure(d.treasureId);
-        const key = pid * this.treasures.length + t;
-        if (this.found.has(key)) {
-          return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
-        }
+        const problem = this.unfoundTreasure(d);
+        if (problem) return problem;
+        const { pid, key } = this.target;
         if (this.hinted.has(key)) {
           return {
             code: "already_hinted",
@@ -474,6 +462,28 @@ export class HuntFold {
     }
   }
 
+  /** The (player, treasure) pair `unfoundTreasure` checked, reused so the hot path allocates nothing. */
+  private readonly target = { pid: 0, t: 0, key: 0 };
+
+  /**
+   * The checks TreasureFound and HintTaken share, in DESIGN.md's order: the player has joined, the
+   * treasure exists, the player has not found it. Fills `target`, or returns the rejection.
+   */
+  private unfoundTreasure(d: { playerId: string; treasureId: string }): Rejection | undefined {
+    const pid = this.joinedPid(d.playerId);
+    if (pid < 0) return unknownPlayer(d.playerId);
+    const t = this.treasureIndex.get(d.treasureId);
+    if (t === undefined) return unknownTreasure(d.treasureId);
+    const key = pid * this.treasures.length + t;
+    if (this.found.has(key)) {
+      return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
+    }
+    this.target.pid = pid;
+    this.target.t = t;
+    this.target.key = key;
+    return undefined;
+  }
+
   /** The pid of a joined player, or -1. */
   private joinedPid(playerId: string): number {
     const pid = this.pids.get(playerId);
@@ -481,7 +491,7 @@ export class HuntFold {
   }
 
   /** Scores stay safe integers: a change that would leave that range is rejected, not wrapped. */
-  private checkScore(pid: number, delta: number): { code: RejectionCode; message: string } | undefined {
+  private checkScore(pid: number, delta: number): Rejection | undefined {
     const next = this.playerScore[pid]! + delta;
     if (Number.isSafeInteger(next)) return undefined;
     return {

@@ -1,25 +1,15 @@
 // The hunt lifecycle as an XState v5 machine: which event types each status accepts, and where
 // lifecycle events lead. The fold consults it; it holds no scores and performs no side effects.
 import { type AnyEventObject, createActor, type SnapshotFrom, setup } from "xstate";
+import { HUNT_EVENT_TYPES, type HuntEventType } from "../schemas/index.ts";
 
 /** Every status a hunt can be in; `none` means no HuntCreated has been accepted yet. */
 export const HUNT_STATUSES = ["none", "created", "running", "paused", "ended"] as const;
 export type HuntStatus = (typeof HUNT_STATUSES)[number];
 
-/** Every input event type of the contract. */
-export const EVENT_TYPES = [
-  "HuntCreated",
-  "HuntStarted",
-  "HuntPaused",
-  "HuntResumed",
-  "HuntEnded",
-  "PlayerJoined",
-  "PlayerLeft",
-  "TreasureFound",
-  "HintTaken",
-  "ScoreAdjusted",
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/** Every input event type of the contract (from the schemas). */
+export const EVENT_TYPES = HUNT_EVENT_TYPES;
+export type EventType = HuntEventType;
 
 // Player events are accepted in place (no target, a no-op action, since XState's `can` counts only
 // transitions that do something): the machine says *whether* the status allows them; the fold's

@@ -1,12 +1,11 @@
 // Answers the request/reply queries of DESIGN.md (top, rank, around, state) from a hunt's fold.
 // Pure: the host decodes the request, calls `answer`, and sends the reply.
 import type { RankEntry } from "../native/index.ts";
+import type { QueryOp } from "../schemas/index.ts";
 import { stateHash } from "./hunt-codec.ts";
 import type { HuntFold } from "./hunt-fold.ts";
 
-/** The query operations of the contract. */
-export const QUERY_OPS = ["top", "rank", "around", "state"] as const;
-export type QueryOp = (typeof QUERY_OPS)[number];
+export { QUERY_OPS, type QueryOp } from "../schemas/index.ts";
 
 /** The most entries one `top` reply carries; `next` pages through the rest. */
 export const MAX_TOP = 1000;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connect } from "../streams/index.ts";
+import { assertHuntId, connect } from "../streams/index.ts";
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -73,6 +73,17 @@ export function intFlag(
     );
   }
   return n;
+}
+
+/** Reads the required --hunt flag and checks it is a valid hunt id. */
+export function huntFlag(command: string, value: string | undefined): string {
+  const huntId = requiredFlag(command, "hunt", value);
+  try {
+    assertHuntId(huntId);
+  } catch (err) {
+    throw new UsageError((err as Error).message, "use a hunt id such as spring-2025 or hunt_42");
+  }
+  return huntId;
 }
 
 /** Reads a required string flag. */

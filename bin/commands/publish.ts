@@ -9,12 +9,12 @@ import { EVENTS_STREAM, eventsSubject } from "../../streams/index.ts";
 import type { Command } from "../cli.ts";
 import {
   connectCli,
+  huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
   RuntimeError,
-  requiredFlag,
   UsageError,
 } from "../cli.ts";
 
@@ -56,13 +56,8 @@ export const command: Command = {
       file: { type: "string", default: "-" },
       "in-flight": { type: "string" },
     });
-    const huntId = requiredFlag(NAME, "hunt", values.hunt);
-    let subject: string;
-    try {
-      subject = eventsSubject(huntId);
-    } catch (err) {
-      throw new UsageError((err as Error).message, "use a hunt id such as spring-2025 or hunt_42");
-    }
+    const huntId = huntFlag(NAME, values.hunt);
+    const subject = eventsSubject(huntId);
     const inFlight = intFlag(NAME, "in-flight", values["in-flight"], 1000, 1, 100_000);
     const file = values.file ?? "-";
     let size = 0;

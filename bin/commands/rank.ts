@@ -4,6 +4,7 @@ import { queryHunt } from "../../streams/index.ts";
 import {
   type Command,
   connectCli,
+  huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
@@ -34,7 +35,7 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("rank", argv, FLAGS);
-    const huntId = requiredFlag("rank", "hunt", values.hunt);
+    const huntId = huntFlag("rank", values.hunt);
     const playerId = requiredFlag("rank", "player", values.player);
     const around =
       values.around === undefined ? undefined : intFlag("rank", "around", values.around, 5, 0, 500);

@@ -3,16 +3,16 @@
 import { stateHash } from "../../actors/hunt-codec.ts";
 import { replayHunt } from "../../actors/replay.ts";
 import type { RankIndexKind } from "../../native/index.ts";
-import { assertHuntId, queryHunt } from "../../streams/index.ts";
+import { queryHunt } from "../../streams/index.ts";
 import {
   type Command,
   connectCli,
+  huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
   RuntimeError,
-  requiredFlag,
   UsageError,
 } from "../cli.ts";
 import { printEntries } from "./top.ts";
@@ -46,12 +46,7 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("replay", argv, FLAGS);
-    const huntId = requiredFlag("replay", "hunt", values.hunt);
-    try {
-      assertHuntId(huntId);
-    } catch (err) {
-      throw new UsageError((err as Error).message, "hunt ids are 1-64 characters of A-Z a-z 0-9 _ -");
-    }
+    const huntId = huntFlag("replay", values.hunt);
     let untilSeq =
       values["until-seq"] === undefined
         ? undefined

@@ -4,12 +4,12 @@ import { queryHunt } from "../../streams/index.ts";
 import {
   type Command,
   connectCli,
+  huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
   RuntimeError,
-  requiredFlag,
 } from "../cli.ts";
 
 /** Prints leaderboard rows as an aligned table. */
@@ -41,7 +41,7 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("top", argv, FLAGS);
-    const huntId = requiredFlag("top", "hunt", values.hunt);
+    const huntId = huntFlag("top", values.hunt);
     const n = intFlag("top", "n", values.n, 10, 1, 10_000_000);
     const nc = await connectCli("top", values);
     try {

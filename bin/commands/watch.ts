@@ -1,15 +1,7 @@
 // `cairn watch`: a live view of a hunt's rank stream (and, with --rejected, its rejections).
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
-import { assertHuntId, RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
-import {
-  type Command,
-  connectCli,
-  NATS_FLAGS,
-  NATS_FLAGS_USAGE,
-  parseFlags,
-  requiredFlag,
-  UsageError,
-} from "../cli.ts";
+import { RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
+import { type Command, connectCli, huntFlag, NATS_FLAGS, NATS_FLAGS_USAGE, parseFlags } from "../cli.ts";
 
 const FLAGS = {
   ...NATS_FLAGS,
@@ -56,12 +48,7 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("watch", argv, FLAGS);
-    const huntId = requiredFlag("watch", "hunt", values.hunt);
-    try {
-      assertHuntId(huntId);
-    } catch (err) {
-      throw new UsageError((err as Error).message, "hunt ids are 1-64 characters of A-Z a-z 0-9 _ -");
-    }
+    const huntId = huntFlag("watch", values.hunt);
     const nc = await connectCli("watch", values);
     const js = jetstream(nc);
     // Live, a plain subscription does (what a subscriber's permissions allow); the stored history
