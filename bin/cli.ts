@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { assertHuntId, connect } from "../streams/index.ts";
+import { assertHuntId, connect, queryHunt } from "../streams/index.ts";
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -186,6 +186,24 @@ export async function connectCli(
       "nats_unreachable",
       (err as Error).message,
       "start the engine with `cairn serve`, or pass --nats URL (or set NATS_URL) for the server it uses",
+    );
+  }
+}
+
+/** A query from a client command; an error reply or silence becomes a RuntimeError saying what to do. */
+export async function queryCli<T>(
+  nc: NatsConnection,
+  huntId: string,
+  op: string,
+  body: Record<string, unknown> = {},
+): Promise<T> {
+  try {
+    return await queryHunt<T>(nc, huntId, op, body);
+  } catch (err) {
+    throw new RuntimeError(
+      (err as { code?: string }).code ?? "query_failed",
+      (err as Error).message,
+      "check the hunt id and that `cairn serve` runs against this NATS server",
     );
   }
 }

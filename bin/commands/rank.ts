@@ -1,6 +1,5 @@
 // `cairn rank`: one player's rank and score, optionally with the players around them.
 import type { RankEntry } from "../../native/index.ts";
-import { queryHunt } from "../../streams/index.ts";
 import {
   type Command,
   connectCli,
@@ -9,7 +8,7 @@ import {
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
-  RuntimeError,
+  queryCli,
   requiredFlag,
 } from "../cli.ts";
 import { printEntries } from "./top.ts";
@@ -41,24 +40,17 @@ export const command: Command = {
       values.around === undefined ? undefined : intFlag("rank", "around", values.around, 5, 0, 500);
     const nc = await connectCli("rank", values);
     try {
-      const fail = (err: Error & { code?: string }) => {
-        throw new RuntimeError(
-          err.code ?? "query_failed",
-          err.message,
-          "check the hunt id and that `cairn serve` runs against this NATS server",
-        );
-      };
-      const r = await queryHunt<{ seq: number; rank: number; score: number }>(nc, huntId, "rank", {
+      const r = await queryCli<{ seq: number; rank: number; score: number }>(nc, huntId, "rank", {
         playerId,
-      }).catch(fail);
+      });
       const near =
         around === undefined
           ? undefined
-          : await queryHunt<{ seq: number; entries: RankEntry[] }>(nc, huntId, "around", {
+          : await queryCli<{ seq: number; entries: RankEntry[] }>(nc, huntId, "around", {
               playerId,
               before: around,
               after: around,
-            }).catch(fail);
+            });
       if (values.json) console.log(JSON.stringify({ ...r, ...(near ? { around: near.entries } : {}) }));
       else {
         console.log(

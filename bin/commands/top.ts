@@ -1,6 +1,5 @@
 // `cairn top`: the leaderboard of a hunt, paged through the engine's `top` query.
 import type { RankEntry } from "../../native/index.ts";
-import { queryHunt } from "../../streams/index.ts";
 import {
   type Command,
   connectCli,
@@ -9,7 +8,7 @@ import {
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
-  RuntimeError,
+  queryCli,
 } from "../cli.ts";
 
 /** Prints leaderboard rows as an aligned table. */
@@ -49,20 +48,9 @@ export const command: Command = {
       let after: string | undefined;
       let seq = 0;
       while (entries.length < n) {
-        const page = await queryHunt<{ seq: number; entries: RankEntry[]; next?: string }>(
-          nc,
-          huntId,
-          "top",
-          {
-            n: Math.min(1000, n - entries.length),
-            ...(after ? { after } : {}),
-          },
-        ).catch((err: Error & { code?: string }) => {
-          throw new RuntimeError(
-            err.code ?? "query_failed",
-            err.message,
-            "check the hunt id and that `cairn serve` runs against this NATS server",
-          );
+        const page = await queryCli<{ seq: number; entries: RankEntry[]; next?: string }>(nc, huntId, "top", {
+          n: Math.min(1000, n - entries.length),
+          ...(after ? { after } : {}),
         });
         seq = page.seq;
         entries.push(...page.entries);
