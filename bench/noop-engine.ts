@@ -8,12 +8,11 @@
 // `engine-ready`, then `engine-stats` every 250 ms; it also answers `hunt.<id>.query.<op>` with `{seq}` so
 // callers can wait for it exactly as for the engine (any op gets the same answer), and `{type: "take-loop-delay"}` over IPC with the
 // event-loop delay p99 since the previous request.
-import { fork } from "node:child_process";
 import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
-import type { EngineProcess } from "../bin/engine-process.ts";
+import { type EngineProcess, forkEngine } from "../bin/engine-process.ts";
 import {
   type BatchConsumer,
   connect,
@@ -27,55 +26,16 @@ const SELF = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Starts the no-op engine as a child process; resolves once it consumes. */
-export async function startNoopEngine(
+export function startNoopEngine(
   url: string,
   options: { batch?: number; execArgv?: string[] } = {},
 ): Promise<EngineProcess> {
-  const stderr: string[] = [];
-  const child = fork(SELF, ["--nats", url, "--batch", String(options.batch ?? 1000)], {
+  return forkEngine(SELF, ["--nats", url, "--batch", String(options.batch ?? 1000)], {
     cwd: ROOT, // where `--import tsx` resolves
     execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    fallbackUrl: url,
+    label: "the no-op engine",
   });
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    stderr.push(...chunk.split("\n").filter(Boolean));
-    if (stderr.length > 100) stderr.splice(0, stderr.length - 100);
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const done = () => child.exitCode !== null || child.signalCode !== null;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the no-op engine did not start within 30 s: ${stderr.slice(-5).join(" | ")}`)),
-      30_000,
-    );
-    child.on("message", (m: { type?: string }) => {
-      if (m.type === "engine-ready") {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the no-op engine exited with code ${code}: ${stderr.slice(-5).join(" | ")}`));
-    });
-  });
-  return {
-    child,
-    url,
-    stderr,
-    async stop() {
-      if (done()) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-    async kill() {
-      if (!done()) child.kill("SIGKILL");
-      await exited;
-    },
-  };
 }
 
 const PLAYER_KEY = new TextEncoder().encode('"playerId":"');

@@ -36,19 +36,33 @@ export interface EngineProcess {
  * Starts `cairn serve --nats url ...args` (with an embedded server when `url` is undefined) and
  * resolves once it consumes (its `engine-ready` message).
  */
-export async function startEngineProcess(
-  url: string | undefined,
-  args: string[] = [],
-): Promise<EngineProcess> {
-  const stderr: string[] = [];
+export function startEngineProcess(url: string | undefined, args: string[] = []): Promise<EngineProcess> {
   const natsArgs = url === undefined ? [] : ["--nats", url];
-  const child = fork(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  return forkEngine(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
     // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine alone.
     execArgv: [
       ...process.execArgv,
       ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
     ],
+    fallbackUrl: url,
+  });
+}
+
+/**
+ * Forks a module that speaks the engine's IPC protocol (`engine-ready`, then `engine-stats`) and
+ * resolves once it is ready. `cairn serve` is one; the benchmarks' no-op engine is another.
+ */
+export async function forkEngine(
+  modulePath: string,
+  args: string[],
+  options: { execArgv: string[]; cwd?: string; fallbackUrl?: string; label?: string },
+): Promise<EngineProcess> {
+  const label = options.label ?? "the engine";
+  const stderr: string[] = [];
+  const child = fork(modulePath, args, {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    execArgv: options.execArgv,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
@@ -59,18 +73,18 @@ export async function startEngineProcess(
   const done = () => child.exitCode !== null || child.signalCode !== null;
   const readyUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`the engine did not start within 30 s: ${stderr.slice(-5).join(" | ")}`)),
+      () => reject(new Error(`${label} did not start within 30 s: ${stderr.slice(-5).join(" | ")}`)),
       30_000,
     );
     child.on("message", (m: { type?: string; url?: string }) => {
       if (m.type === "engine-ready") {
         clearTimeout(timer);
-        resolve(m.url ?? url ?? "");
+        resolve(m.url ?? options.fallbackUrl ?? "");
       }
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`the engine exited with code ${code}: ${stderr.slice(-5).join(" | ")}`));
+      reject(new Error(`${label} exited with code ${code}: ${stderr.slice(-5).join(" | ")}`));
     });
   });
   return {
