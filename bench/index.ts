@@ -7,7 +7,8 @@ import { JsRankIndex, NativeRankIndex, nativeAvailable, OP_UPSERT, type RankInde
 const USAGE = `usage: cairn bench index [flags]
 
 Measures the rank index at scale: single-call upserts (moves of existing players to random scores),
-batched upserts (applyBatch, 1000 per batch), rank lookups, top-100 reads, bytes per player and
+batched upserts (applyBatch, 1000 per batch), batched small moves (score deltas of -10..+10, a
+player moves a few ranks: what the engine sees), rank lookups, top-100 reads, bytes per player and
 allocations per update, for the native index, the pure-TS index and Redis sorted sets (ZADD +
 ZREVRANK, pipelined). Each figure is the median of --repeats runs.
 
@@ -28,6 +29,11 @@ interface Figures {
   upsertPerSec: number;
   /** Upserts per second through applyBatch (Redis: pipelines of the same size). */
   batchUpsertPerSec: number;
+  /**
+   * The same, but each upsert moves a player by a small score delta (-10..+10, a few ranks), which
+   * is what the engine sees: the moved key stays near where it was.
+   */
+  batchSmallPerSec: number;
   /** Rank lookups per second. */
   rankPerSec: number;
   /** top(100) calls per second. */
@@ -78,6 +84,9 @@ interface Workload {
   /** Per op: which player and which new score. */
   picks: Uint32Array;
   scores: Float64Array;
+  /** Per op of the small-move phase: which player, and a score delta in -10..+10. */
+  smallPicks: Uint32Array;
+  smallDeltas: Float64Array;
   ops: number;
   repeats: number;
   log: (line: string) => void;
@@ -92,7 +101,34 @@ function makeWorkload(players: number, ops: number, repeats: number, log: (line:
     picks[i] = rnd() % players;
     scores[i] = rnd() % 1_000_000;
   }
-  return { players, ids, picks, scores, ops, repeats, log };
+  const smallPicks = new Uint32Array(ops);
+  const smallDeltas = new Float64Array(ops);
+  for (let i = 0; i < ops; i++) {
+    smallPicks[i] = rnd() % players;
+    smallDeltas[i] = (rnd() % 21) - 10;
+  }
+  return { players, ids, picks, scores, smallPicks, smallDeltas, ops, repeats, log };
+}
+
+/**
+ * Every player's score once the load and the random-move phases are done (the same for every
+ * implementation): the small-move phase starts from these.
+ */
+function scoresAfterMoves(w: Workload): Float64Array {
+  const rnd = prng(7);
+  const cur = new Float64Array(w.players);
+  for (let i = 0; i < w.players; i++) cur[i] = rnd() % 1_000_000;
+  for (let i = 0; i < w.ops; i++) cur[w.picks[i]!] = w.scores[i]!;
+  return cur;
+}
+
+/** The next run of small moves: new scores (current + delta) for w.smallPicks, updating `cur`. */
+function nextSmallMoves(w: Workload, cur: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < w.ops; i++) {
+    const p = w.smallPicks[i]!;
+    cur[p] = cur[p]! + w.smallDeltas[i]!;
+    out[i] = cur[p]!;
+  }
 }
 
 function benchIndex(name: string, make: () => RankIndex, w: Workload, heapBytes: boolean): Figures {
@@ -138,7 +174,29 @@ function benchIndex(name: string, make: () => RankIndex, w: Workload, heapBytes:
     }
     batches.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
   }
-  const updates = w.repeats * (w.ops + Math.floor(w.ops / BATCH) * BATCH);
+
+  const cur = scoresAfterMoves(w);
+  const smallSlots = new Uint32Array(w.ops);
+  for (let i = 0; i < w.ops; i++) smallSlots[i] = index.slotOf(w.ids[w.smallPicks[i]!]!);
+  const smallScores = new Float64Array(w.ops);
+  const smalls: number[] = [];
+  for (let r = 0; r < w.repeats; r++) {
+    nextSmallMoves(w, cur, smallScores);
+    for (let i = 0; i < w.ops; i++) tiebreaks[i] = tiebreak++;
+    t = process.hrtime.bigint();
+    for (let at = 0; at + BATCH <= w.ops; at += BATCH) {
+      index.applyBatch(
+        ops,
+        smallSlots.subarray(at, at + BATCH),
+        smallScores.subarray(at, at + BATCH),
+        tiebreaks.subarray(at, at + BATCH),
+        BATCH,
+        out,
+      );
+    }
+    smalls.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
+  }
+  const updates = w.repeats * (w.ops + 2 * Math.floor(w.ops / BATCH) * BATCH);
   const allocationsPerUpdate = (index.stats().allocations - before) / updates;
 
   const ranks: number[] = [];
@@ -161,6 +219,7 @@ function benchIndex(name: string, make: () => RankIndex, w: Workload, heapBytes:
     insertPerSec,
     upsertPerSec: median(upserts),
     batchUpsertPerSec: median(batches),
+    batchSmallPerSec: median(smalls),
     rankPerSec: median(ranks),
     top100PerSec: median(tops),
     bytesPerPlayer: bytes / w.players,
@@ -224,6 +283,22 @@ async function benchRedis(url: string, w: Workload): Promise<Figures | string> {
       }
       batches.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
     }
+    const cur = scoresAfterMoves(w);
+    const smallScores = new Float64Array(w.ops);
+    const smalls: number[] = [];
+    for (let r = 0; r < w.repeats; r++) {
+      nextSmallMoves(w, cur, smallScores);
+      t = process.hrtime.bigint();
+      for (let at = 0; at + BATCH <= w.ops; at += BATCH) {
+        const p = redis.pipeline();
+        for (let i = at; i < at + BATCH; i++) {
+          const id = w.ids[w.smallPicks[i]!]!;
+          p.zadd(key, smallScores[i]!, id).zrevrank(key, id);
+        }
+        await p.exec();
+      }
+      smalls.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
+    }
     // Reads are pipelined too (1000 ZREVRANK, 100 ZREVRANGE per round trip): the kindest case.
     const ranks: number[] = [];
     for (let r = 0; r < w.repeats; r++) {
@@ -251,6 +326,7 @@ async function benchRedis(url: string, w: Workload): Promise<Figures | string> {
       insertPerSec,
       upsertPerSec: median(upserts),
       batchUpsertPerSec: median(batches),
+      batchSmallPerSec: median(smalls),
       rankPerSec: median(ranks),
       top100PerSec: median(tops),
       bytesPerPlayer: bytes / w.players,
@@ -279,6 +355,7 @@ function table(
     ["initial inserts/s", "insertPerSec", true],
     ["single-call upserts/s", "upsertPerSec", true],
     [`batched upserts/s (${BATCH}/batch)`, "batchUpsertPerSec", true],
+    ["batched small moves/s", "batchSmallPerSec", true],
     ["rank/s", "rankPerSec", true],
     ["top-100/s", "top100PerSec", true],
     ["bytes/player", "bytesPerPlayer", false],
@@ -373,6 +450,7 @@ export async function run(argv: string[]): Promise<number> {
             ? {
                 upsert: n.upsertPerSec / js.upsertPerSec,
                 batchUpsert: n.batchUpsertPerSec / js.batchUpsertPerSec,
+                batchSmall: n.batchSmallPerSec / js.batchSmallPerSec,
                 rank: n.rankPerSec / js.rankPerSec,
                 top100: n.top100PerSec / js.top100PerSec,
                 bytesPerPlayer: n.bytesPerPlayer / js.bytesPerPlayer,

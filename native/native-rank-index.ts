@@ -21,6 +21,11 @@ interface NativeCore {
    * units goes to scratch[i] and its score to scores[i].
    */
   top(n: number, offset: number): string;
+  /**
+   * Ranks offset+1 .. offset+n (n <= TOP_CHUNK): slot i (as uint32 bits) goes to scratch[i], its
+   * score to scores[i]; returns how many.
+   */
+  topSlots(n: number, offset: number): number;
   applyBatch(
     ops: Uint8Array,
     slots: Uint32Array,
@@ -84,6 +89,14 @@ export function nativeAvailable(): boolean {
 
 /** Entries fetched per native `top` call; the scores come back through a Float64Array this long. */
 const TOP_CHUNK = 1024;
+/**
+ * Ranks 1 .. TOP_CACHED read their ids through a cache by slot (a slot's id never changes, so an
+ * entry never goes stale): reading the top then creates no strings. The cache is bounded: it holds
+ * ids of players seen in the top only, and is emptied when it reaches TOP_CACHE_MAX entries, so the
+ * JS side keeps no per-player objects beyond those few.
+ */
+const TOP_CACHED = 1024;
+const TOP_CACHE_MAX = 4096;
 
 /**
  * The C++ counted B+tree behind the RankIndex interface. Player ids live only in C++ (interned to
@@ -93,6 +106,7 @@ export class NativeRankIndex implements RankIndex {
   readonly #core: NativeCore;
   readonly #scratch = new Int32Array(TOP_CHUNK);
   readonly #scores = new Float64Array(TOP_CHUNK);
+  readonly #topIds = new Map<number, string>();
 
   constructor() {
     this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
@@ -196,8 +210,22 @@ export class NativeRankIndex implements RankIndex {
   #range(from: number, n: number): RankEntry[] {
     const out: RankEntry[] = [];
     const end = Math.min(this.#core.size(), from + n);
-    for (let at = from; at < end; at += TOP_CHUNK) {
-      const count = Math.min(TOP_CHUNK, end - at);
+    for (let at = from, count = 0; at < end; at += count) {
+      count = Math.min(at < TOP_CACHED ? TOP_CACHED - at : TOP_CHUNK, end - at);
+      if (at < TOP_CACHED) {
+        this.#core.topSlots(count, at);
+        for (let i = 0; i < count; i++) {
+          const slot = this.#scratch[i]! >>> 0;
+          let playerId = this.#topIds.get(slot);
+          if (playerId === undefined) {
+            playerId = this.#core.playerIdOf(slot);
+            if (this.#topIds.size >= TOP_CACHE_MAX) this.#topIds.clear();
+            this.#topIds.set(slot, playerId);
+          }
+          out.push({ rank: at + i + 1, playerId, score: this.#scores[i]! });
+        }
+        continue;
+      }
       const ids = this.#core.top(count, at);
       let pos = 0;
       for (let i = 0; i < count; i++) {

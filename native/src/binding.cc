@@ -125,6 +125,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
                            InstanceMethod<&NativeIndex::Score>("score"),
                            InstanceMethod<&NativeIndex::Size>("size"),
                            InstanceMethod<&NativeIndex::Top>("top"),
+                           InstanceMethod<&NativeIndex::TopSlots>("topSlots"),
                            InstanceMethod<&NativeIndex::ApplyBatch>("applyBatch"),
                            InstanceMethod<&NativeIndex::Serialize>("serialize"),
                            InstanceMethod<&NativeIndex::Load>("load"),
@@ -294,6 +295,32 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return Napi::Value(env, str);
   }
 
+  // topSlots(n, offset) -> count: the slots of ranks offset+1 .. offset+count go to scratch[i] (read
+  // them as unsigned) and their scores to scores[i]. No strings: the caller keeps the ids of the
+  // best ranks in a small cache by slot (a slot's id never changes).
+  Napi::Value TopSlots(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    double n, offset;
+    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
+      return Napi::Value();
+    }
+    size_t limit = std::min(scoresLen_, scratchLen_);
+    if (n > static_cast<double>(limit)) {
+      fail(env, true, "n must be at most " + std::to_string(limit) + " per native call");
+      return Napi::Value();
+    }
+    size_t size = index_->size();
+    size_t from = offset >= static_cast<double>(size) ? size : static_cast<size_t>(offset);
+    size_t count = std::min(static_cast<size_t>(n), size - from);
+    size_t i = 0;
+    index_->visit(from, count, [&](uint32_t s) {
+      scratch_[i] = static_cast<int32_t>(s);
+      scores_[i] = index_->score(s);
+      ++i;
+    });
+    return Napi::Value(env, num(env, static_cast<double>(i)));
+  }
+
   // applyBatch(ops, slots, scores, tiebreaks, count, out): checks the whole batch, then applies it.
   Napi::Value ApplyBatch(const Napi::CallbackInfo& info) {
     napi_env env = info.Env();
@@ -344,18 +371,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         return Napi::Value();
       }
     }
-    for (size_t i = 0; i < count; ++i) {
-      // The key of a slot a few ops ahead is a cache miss waiting to happen: start it now.
-      if (i + 4 < count) index_->prefetch(slots[i + 4]);
-      size_t rank = 0, prev = 0;
-      if (ops[i] == 0) {
-        index_->upsert(slots[i], scores[i], tiebreaks[i], &rank, &prev);
-      } else {
-        prev = index_->remove(slots[i]);
-      }
-      out[2 * i] = static_cast<int32_t>(rank);
-      out[2 * i + 1] = static_cast<int32_t>(prev);
-    }
+    index_->applyBatch(ops, slots, scores, tiebreaks, count, out);
     return info.Env().Undefined();
   }
 

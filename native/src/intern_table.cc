@@ -1,6 +1,7 @@
 // Player-id interning: an open-addressing hash table of slots over length-prefixed id chunks.
 #include "intern_table.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace cairn {
@@ -13,52 +14,27 @@ InternTable::~InternTable() {
   acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
 }
 
-uint64_t InternTable::hash(const uint8_t* data, size_t size) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ (size * 0xff51afd7ed558ccdull);
-  while (size >= 8) {
-    uint64_t k;
-    std::memcpy(&k, data, 8);
-    h = (h ^ k) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 31;
-    data += 8;
-    size -= 8;
-  }
-  uint64_t k = 0;
-  if (size > 0) std::memcpy(&k, data, size);
-  h = (h ^ k) * 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 29;
-  return h;
-}
-
-int64_t InternTable::find(const uint8_t* data, size_t size) const {
-  size_t i = hash(data, size) & mask_;
-  for (;;) {
-    uint32_t e = table_[i];
-    if (e == 0) return -1;
-    IdView v = id(e - 1);
-    if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) return e - 1;
-    i = (i + 1) & mask_;
-  }
-}
-
 uint32_t InternTable::intern(const uint8_t* data, size_t size, bool* added) {
-  size_t i = hash(data, size) & mask_;
+  uint64_t h = hash(data, size);
+  size_t i = h & mask_;
+  uint32_t fp = fingerprint(h);
+  uint32_t low = static_cast<uint32_t>(mask_);
   for (;;) {
     uint32_t e = table_[i];
     if (e == 0) break;
-    IdView v = id(e - 1);
-    if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) {
-      *added = false;
-      return e - 1;
+    if ((e & ~low) == fp) {
+      IdView v = id((e & low) - 1);
+      if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) {
+        *added = false;
+        return (e & low) - 1;
+      }
     }
     i = (i + 1) & mask_;
   }
   uint32_t slot = count_;
   refs_.ensure(static_cast<size_t>(slot) + 1);
   refs_[slot] = store(data, size);
-  table_[i] = slot + 1;
+  table_[i] = (slot + 1) | fp;
   ++count_;
   *added = true;
   // Keep the load at or below 0.7 so probes stay short.
@@ -98,18 +74,21 @@ uint32_t InternTable::store(const uint8_t* data, size_t size) {
 }
 
 void InternTable::rehash(size_t capacity) {
+  // Entries keep slot + 1 below the table size, so the table never outgrows 32-bit entries.
+  if (capacity > (size_t{1} << 32)) std::abort();
   auto* table = static_cast<uint32_t*>(acct_.allocate(capacity * sizeof(uint32_t)));
   std::memset(table, 0, capacity * sizeof(uint32_t));
-  size_t mask = capacity - 1;
+  size_t oldMask = mask_;
+  mask_ = capacity - 1;
   for (uint32_t slot = 0; slot < count_; ++slot) {
     IdView v = id(slot);
-    size_t i = hash(v.data, v.size) & mask;
-    while (table[i] != 0) i = (i + 1) & mask;
-    table[i] = slot + 1;
+    uint64_t h = hash(v.data, v.size);
+    size_t i = h & mask_;
+    while (table[i] != 0) i = (i + 1) & mask_;
+    table[i] = (slot + 1) | fingerprint(h);
   }
-  acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));
+  acct_.release(table_, (oldMask + 1) * sizeof(uint32_t));
   table_ = table;
-  mask_ = mask;
 }
 
 }  // namespace cairn

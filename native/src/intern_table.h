@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "memory.h"
 
@@ -27,6 +28,9 @@ inline int compareIds(IdView a, IdView b) {
 
 // Maps ids to slots with an open-addressing table of slot numbers; the id bytes live in 256 KiB
 // chunks (length-prefixed), found from a slot through a 32-bit reference (chunk, offset).
+// A table entry is slot + 1 in its low bits (below the table size) and a fingerprint of the id's
+// hash in the bits above, so a probe that meets another id almost never reads that id's bytes:
+// a lookup costs one cache miss in the table, then the slot's reference and bytes once.
 class InternTable {
  public:
   explicit InternTable(Accounting& acct);
@@ -35,7 +39,29 @@ class InternTable {
   InternTable& operator=(const InternTable&) = delete;
 
   // The slot of an id, or -1.
-  int64_t find(const uint8_t* data, size_t size) const;
+  int64_t find(const uint8_t* data, size_t size) const {
+    return findWith(data, size, [](uint32_t) {});
+  }
+  // find(), calling `onCandidate(slot)` for each slot whose fingerprint matches before its bytes are
+  // compared (the caller can start loading what it will need for that slot).
+  template <typename F>
+  int64_t findWith(const uint8_t* data, size_t size, F&& onCandidate) const {
+    uint64_t h = hash(data, size);
+    size_t i = h & mask_;
+    uint32_t fp = fingerprint(h);
+    uint32_t low = static_cast<uint32_t>(mask_);
+    for (;;) {
+      uint32_t e = table_[i];
+      if (e == 0) return -1;
+      if ((e & ~low) == fp) {
+        uint32_t slot = (e & low) - 1;
+        onCandidate(slot);
+        IdView v = id(slot);
+        if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) return slot;
+      }
+      i = (i + 1) & mask_;
+    }
+  }
   // The slot of an id, interning it first if it is new (sets `added`).
   uint32_t intern(const uint8_t* data, size_t size, bool* added);
   // The id behind a slot below count().
@@ -56,7 +82,27 @@ class InternTable {
   static constexpr int kOffsetBits = 18;
   static constexpr size_t kChunkSize = size_t{1} << kOffsetBits;
 
-  static uint64_t hash(const uint8_t* data, size_t size);
+  static uint64_t hash(const uint8_t* data, size_t size) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (size * 0xff51afd7ed558ccdull);
+    while (size >= 8) {
+      uint64_t k;
+      std::memcpy(&k, data, 8);
+      h = (h ^ k) * 0xc4ceb9fe1a85ec53ull;
+      h ^= h >> 31;
+      data += 8;
+      size -= 8;
+    }
+    uint64_t k = 0;
+    if (size > 0) std::memcpy(&k, data, size);
+    h = (h ^ k) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return h;
+  }
+  // The fingerprint bits of an entry: the hash's high half above the bits that hold slot + 1 (the
+  // table index uses the low half, so the two are independent).
+  uint32_t fingerprint(uint64_t h) const { return static_cast<uint32_t>(h >> 32) & ~static_cast<uint32_t>(mask_); }
   uint32_t store(const uint8_t* data, size_t size);
   void rehash(size_t capacity);
 

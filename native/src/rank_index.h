@@ -20,7 +20,10 @@ class RankIndex {
   RankIndex& operator=(const RankIndex&) = delete;
 
   // The slot of an id, or -1.
-  int64_t slotOf(const uint8_t* id, size_t size) const { return ids_.find(id, size); }
+  int64_t slotOf(const uint8_t* id, size_t size) const {
+    // A caller that looks a slot up goes on to its key: start loading it while the id bytes compare.
+    return ids_.findWith(id, size, [this](uint32_t slot) { prefetch(slot); });
+  }
   // The slot of an id, interned if new.
   uint32_t intern(const uint8_t* id, size_t size);
   // Number of interned ids: valid slots are 0 .. internedCount() - 1.
@@ -29,6 +32,10 @@ class RankIndex {
 
   // Moves (or inserts) a slot to (score, tiebreak); both must be safe integers.
   void upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
+  // Applies `count` checked ops (0 = upsert slots[i] to (scores[i], tiebreaks[i]), 1 = remove slots[i]);
+  // out[2i] and out[2i+1] get each op's rank and previous rank (0 for a remove's rank).
+  void applyBatch(const uint8_t* ops, const uint32_t* slots, const double* scores, const double* tiebreaks,
+                  size_t count, int32_t* out);
   // Removes a slot; returns its previous rank, 0 if it was not ranked.
   size_t remove(uint32_t slot);
   // 1-based rank, 0 if not ranked.

@@ -5,6 +5,14 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#if defined(__GNUC__)
+#include <immintrin.h>
+#define CAIRN_AVX2 1
+#endif
+#endif
+
 namespace cairn {
 
 namespace {
@@ -28,9 +36,75 @@ size_t sumCounts(const Inner* in) {
   return s;
 }
 
+// count[0] + ... + count[i - 1]. A subtree count fits 32 bits, so the sum does too, and a 32-bit
+// sum vectorises.
+inline uint32_t countsBefore(const Inner* in, int i) {
+  uint32_t s = 0;
+  for (int j = 0; j < i; ++j) s += in->count[j];
+  return s;
+}
+
+// childFor's counting loop: how many of sep[1..n-1] are above `key` and how many equal it.
+inline void countSeps(const double* sep, int n, double key, int* above, int* equal) {
+  int na = 0, ne = 0;
+  int i = 1;
+#if defined(__SSE2__) && defined(__x86_64__)
+  // Two at a time; a true lane is all ones (-1), so subtracting it counts it.
+  const __m128d k = _mm_set1_pd(key);
+  __m128i a = _mm_setzero_si128();
+  __m128i e = _mm_setzero_si128();
+  for (; i + 1 < n; i += 2) {
+    __m128d s = _mm_loadu_pd(sep + i);
+    a = _mm_sub_epi64(a, _mm_castpd_si128(_mm_cmpgt_pd(s, k)));
+    e = _mm_sub_epi64(e, _mm_castpd_si128(_mm_cmpeq_pd(s, k)));
+  }
+  na = static_cast<int>(_mm_cvtsi128_si64(a) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(a, a)));
+  ne = static_cast<int>(_mm_cvtsi128_si64(e) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(e, e)));
+#endif
+  for (; i < n; ++i) {
+    na += sep[i] > key;
+    ne += sep[i] == key;
+  }
+  *above = na;
+  *equal = ne;
+}
+
+#if defined(CAIRN_AVX2)
+// countSeps four at a time, for CPUs that have AVX2 (checked once, at load), for CPUs that have AVX2 (checked once).
+__attribute__((target("avx2"))) void countSepsAvx2(const double* sep, int n, double key, int* above,
+                                                  int* equal) {
+  const __m256d k = _mm256_set1_pd(key);
+  __m256i a = _mm256_setzero_si256();
+  __m256i e = _mm256_setzero_si256();
+  int i = 1;
+  for (; i + 3 < n; i += 4) {
+    __m256d s = _mm256_loadu_pd(sep + i);
+    a = _mm256_sub_epi64(a, _mm256_castpd_si256(_mm256_cmp_pd(s, k, _CMP_GT_OQ)));
+    e = _mm256_sub_epi64(e, _mm256_castpd_si256(_mm256_cmp_pd(s, k, _CMP_EQ_OQ)));
+  }
+  alignas(32) int64_t av[4], ev[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(av), a);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(ev), e);
+  int na = static_cast<int>(av[0] + av[1] + av[2] + av[3]);
+  int ne = static_cast<int>(ev[0] + ev[1] + ev[2] + ev[3]);
+  for (; i < n; ++i) {
+    na += sep[i] > key;
+    ne += sep[i] == key;
+  }
+  *above = na;
+  *equal = ne;
+}
+
+bool hasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+const bool kHasAvx2 = hasAvx2();
+#endif
+
 }  // namespace
 
-RankTree::RankTree(Accounting& acct, const PagedArray<SlotKey>& keys, const InternTable& ids)
+RankTree::RankTree(Accounting& acct, PagedArray<SlotKey>& keys, const InternTable& ids)
     : acct_(acct), keys_(keys), ids_(ids), leaves_(acct, sizeof(Leaf)), inners_(acct, sizeof(Inner)) {}
 
 Leaf* RankTree::newLeaf() {
@@ -57,17 +131,38 @@ void RankTree::reserveFor(size_t entries) {
 
 int RankTree::childFor(const Inner* in, const Key& k) const {
   // The number of separators sep[1..n-1] that are <= k. Separators with a higher score all count;
-  // counting them over the whole array (no early exit) lets the loads of its cache lines overlap.
-  int n = in->n;
-  int above = 0, equal = 0;
-  for (int i = 1; i < n; ++i) {
-    above += in->sepScore[i] > k.score;
-    equal += in->sepScore[i] == k.score;
+  // counting them over the whole array (no early exit) lets the loads of its cache lines overlap,
+  // and counting in SIMD keeps it cheap (this loop is most of a descent's work).
+  int above, equal;
+#if defined(CAIRN_AVX2)
+  if (kHasAvx2) {
+    countSepsAvx2(in->sepScore, in->n, k.score, &above, &equal);
+  } else {
+    countSeps(in->sepScore, in->n, k.score, &above, &equal);
   }
+#else
+  countSeps(in->sepScore, in->n, k.score, &above, &equal);
+#endif
   int lo = 1 + above;
   int hi = lo + equal;
   while (lo < hi && compare(in->sepScore[lo], in->sepTb[lo], in->sepSlot[lo], k) <= 0) ++lo;
   return lo - 1;
+}
+
+Leaf* RankTree::descend(const Key& k, Inner** path, int* idx, size_t* rank) const {
+  void* node = root_;
+  size_t r = 0;
+  for (int d = 0; d < height_; ++d) {
+    auto* in = static_cast<Inner*>(node);
+    int i = childFor(in, k);
+    r += countsBefore(in, i);
+    path[d] = in;
+    idx[d] = i;
+    node = in->child[i];
+    prefetch(node, d + 1 == height_);
+  }
+  *rank += r;
+  return static_cast<Leaf*>(node);
 }
 
 void RankTree::prefetch(const void* node, bool leaf) {
@@ -85,19 +180,28 @@ void RankTree::prefetch(const void* node, bool leaf) {
   }
 }
 
+namespace {
+
+// First position in a[0..n) whose value is >= key: a branch-free binary search (the outcome of each
+// step is a coin flip, so branches would mispredict half the time).
+inline int akeyLowerBound(const uint64_t* a, int n, uint64_t key) {
+  if (n == 0) return 0;
+  const uint64_t* base = a;
+  while (n > 1) {
+    int half = n >> 1;
+    base = base[half] < key ? base + half : base;
+    n -= half;
+  }
+  return static_cast<int>(base - a) + (*base < key);
+}
+
+}  // namespace
+
 int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
   // First position whose key is >= k. The approximate keys settle every entry except those whose
   // approximate key equals k's; only those (usually none) are compared through the slot arrays.
-  int lo = 0, hi = leaf->n;
-  while (lo < hi) {
-    int mid = (lo + hi) >> 1;
-    if (leaf->akey[mid] < k.akey) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  hi = lo;
+  int lo = akeyLowerBound(leaf->akey, leaf->n, k.akey);
+  int hi = lo;
   while (hi < leaf->n && leaf->akey[hi] == k.akey) ++hi;
   while (lo < hi) {
     int mid = (lo + hi) >> 1;
@@ -114,15 +218,7 @@ int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
 
 int RankTree::leafFind(const Leaf* leaf, const Key& k) const {
   // Position of k's own slot, or -1: it can only be among the entries whose approximate key is k's.
-  int lo = 0, hi = leaf->n;
-  while (lo < hi) {
-    int mid = (lo + hi) >> 1;
-    if (leaf->akey[mid] < k.akey) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
+  int lo = akeyLowerBound(leaf->akey, leaf->n, k.akey);
   for (int i = lo; i < leaf->n && leaf->akey[i] == k.akey; ++i) {
     if (leaf->slot[i] == k.slot) return i;
   }
@@ -139,17 +235,12 @@ size_t RankTree::insert(uint32_t slot) {
   Inner* path[kMaxHeight];
   int idx[kMaxHeight];
   size_t rank = 0;
-  void* node = root_;
-  for (int d = 0; d < height_; ++d) {
-    auto* in = static_cast<Inner*>(node);
-    int i = childFor(in, k);
-    for (int j = 0; j < i; ++j) rank += in->count[j];
-    path[d] = in;
-    idx[d] = i;
-    node = in->child[i];
-    prefetch(node, d + 1 == height_);
-  }
-  auto* leaf = static_cast<Leaf*>(node);
+  Leaf* leaf = descend(k, path, idx, &rank);
+  return insertInto(k, path, idx, leaf, rank);
+}
+
+size_t RankTree::insertInto(const Key& k, Inner** path, const int* idx, Leaf* leaf, size_t rank) {
+  const uint32_t slot = k.slot;
   int p = leafLowerBound(leaf, k);
   rank += static_cast<size_t>(p) + 1;
   ++size_;
@@ -332,7 +423,7 @@ size_t RankTree::rankOf(uint32_t slot) const {
   for (int d = 0; d < height_; ++d) {
     auto* in = static_cast<const Inner*>(node);
     int i = childFor(in, k);
-    for (int j = 0; j < i; ++j) rank += in->count[j];
+    rank += countsBefore(in, i);
     node = in->child[i];
     prefetch(node, d + 1 == height_);
   }
@@ -347,20 +438,87 @@ size_t RankTree::erase(uint32_t slot) {
   Inner* path[kMaxHeight];
   int idx[kMaxHeight];
   size_t rank = 0;
-  void* node = root_;
-  for (int d = 0; d < height_; ++d) {
-    auto* in = static_cast<Inner*>(node);
-    int i = childFor(in, k);
-    for (int j = 0; j < i; ++j) rank += in->count[j];
-    path[d] = in;
-    idx[d] = i;
-    node = in->child[i];
-    prefetch(node, d + 1 == height_);
-  }
-  auto* leaf = static_cast<Leaf*>(node);
+  Leaf* leaf = descend(k, path, idx, &rank);
   int p = leafFind(leaf, k);
   if (p < 0) return 0;  // not in the tree: callers check first
-  rank += static_cast<size_t>(p) + 1;
+  eraseAt(path, idx, leaf, p);
+  return rank + static_cast<size_t>(p) + 1;
+}
+
+void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank) {
+  const Key k = keyOf(slot);
+  Inner* path[kMaxHeight];
+  int idx[kMaxHeight];
+  size_t base = 0;
+  Leaf* leaf = descend(k, path, idx, &base);
+  const Key nk{score, tiebreak, slot, approxKey(score, tiebreak)};
+  // Follow the new key down the old key's path. Where it turns off, walk on to its leaf and start
+  // loading that leaf now, so its cache miss overlaps the work on the old leaf.
+  Inner* npath[kMaxHeight];
+  int nidx[kMaxHeight];
+  Leaf* nleaf = leaf;
+  for (int d = 0; d < height_; ++d) {
+    int i = childFor(path[d], nk);
+    npath[d] = path[d];
+    nidx[d] = i;
+    if (i == idx[d]) continue;
+    void* node = path[d]->child[i];
+    prefetch(node, d + 1 == height_);
+    for (++d; d < height_; ++d) {
+      auto* in = static_cast<Inner*>(node);
+      int j = childFor(in, nk);
+      npath[d] = in;
+      nidx[d] = j;
+      node = in->child[j];
+      prefetch(node, d + 1 == height_);
+    }
+    nleaf = static_cast<Leaf*>(node);
+  }
+  const bool sameLeaf = nleaf == leaf;
+  int p = leafFind(leaf, k);
+  if (p < 0) {  // not in the tree: callers check first
+    keys_[slot] = {score, tiebreak};
+    *previousRank = 0;
+    *rank = insert(slot);
+    return;
+  }
+  *previousRank = base + static_cast<size_t>(p) + 1;
+  int n = leaf->n;
+  if (sameLeaf && n >= 3 && nk.akey >= leaf->akey[0] && nk.akey <= leaf->akey[n - 1]) {
+    // The new key's place among the leaf's entries (the slot's own entry still holds the old key).
+    int q = leafLowerBound(leaf, nk);
+    int np = q <= p ? q : q - 1;
+    // Strictly between two other entries of the leaf, the new key is inside the leaf's key range,
+    // so it can stay here: no counts or separators change.
+    if (np >= 1 && np <= n - 2) {
+      if (np < p) {
+        std::memmove(leaf->akey + np + 1, leaf->akey + np, static_cast<size_t>(p - np) * sizeof(uint64_t));
+        std::memmove(leaf->slot + np + 1, leaf->slot + np, static_cast<size_t>(p - np) * sizeof(uint32_t));
+      } else if (np > p) {
+        std::memmove(leaf->akey + p, leaf->akey + p + 1, static_cast<size_t>(np - p) * sizeof(uint64_t));
+        std::memmove(leaf->slot + p, leaf->slot + p + 1, static_cast<size_t>(np - p) * sizeof(uint32_t));
+      }
+      leaf->akey[np] = nk.akey;
+      leaf->slot[np] = slot;
+      keys_[slot] = {score, tiebreak};
+      *rank = base + static_cast<size_t>(np) + 1;
+      return;
+    }
+  }
+  // Erase, then insert down the path found above, unless the erase rebalanced nodes (then that
+  // path may be stale and the insert walks down afresh).
+  bool rebalanced = eraseAt(path, idx, leaf, p);
+  keys_[slot] = {score, tiebreak};
+  if (rebalanced || size_ + 1 > reservedFor_) {
+    *rank = insert(slot);
+    return;
+  }
+  size_t r = 0;
+  for (int d = 0; d < height_; ++d) r += countsBefore(npath[d], nidx[d]);
+  *rank = insertInto(nk, npath, nidx, nleaf, r);
+}
+
+bool RankTree::eraseAt(Inner** path, const int* idx, Leaf* leaf, int p) {
   shiftLeft(leaf->akey, p, leaf->n);
   shiftLeft(leaf->slot, p, leaf->n);
   --leaf->n;
@@ -368,12 +526,14 @@ size_t RankTree::erase(uint32_t slot) {
   for (int d = 0; d < height_; ++d) --path[d]->count[idx[d]];
 
   // Rebalance from the leaf up while nodes are below their minimum.
+  bool rebalanced = false;
   bool leafLevel = true;
   for (int d = height_ - 1; d >= 0; --d) {
     Inner* parent = path[d];
     int i = idx[d];
     int n = leafLevel ? static_cast<Leaf*>(parent->child[i])->n : static_cast<Inner*>(parent->child[i])->n;
     if (n >= (leafLevel ? kLeafMin : kInnerMin)) break;
+    rebalanced = true;
     int before = parent->n;
     fixUnderflow(parent, i, leafLevel);
     if (parent->n == before) break;  // borrowed: the parent kept its children
@@ -384,8 +544,9 @@ size_t RankTree::erase(uint32_t slot) {
     root_ = old->child[0];
     inners_.give(old);
     --height_;
+    rebalanced = true;
   }
-  return rank;
+  return rebalanced;
 }
 
 // Child i of `parent` is below its minimum: borrow one entry from a sibling, or merge with it.

@@ -60,7 +60,7 @@ struct Inner {
 // through the per-slot key array and the intern table, so a leaf entry costs 8 bytes.
 class RankTree {
  public:
-  RankTree(Accounting& acct, const PagedArray<SlotKey>& keys, const InternTable& ids);
+  RankTree(Accounting& acct, PagedArray<SlotKey>& keys, const InternTable& ids);
   ~RankTree() = default;
   RankTree(const RankTree&) = delete;
   RankTree& operator=(const RankTree&) = delete;
@@ -69,6 +69,9 @@ class RankTree {
   size_t insert(uint32_t slot);
   // Erases a ranked slot whose key is keys[slot]; returns the 1-based rank it had.
   size_t erase(uint32_t slot);
+  // Moves a ranked slot from keys[slot] to a different key (score, tiebreak) and stores that key in
+  // keys[slot]. One descent when the key stays inside its leaf (a small move); erase + insert otherwise.
+  void move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
   // 1-based rank of a ranked slot.
   size_t rankOf(uint32_t slot) const;
   // Visits up to `n` slots from 0-based position `from` in rank order; returns how many.
@@ -110,6 +113,15 @@ class RankTree {
     return compareIds(ids_.id(slot), ids_.id(k.slot));
   }
   int childFor(const Inner* in, const Key& k) const;
+  // Walks from the root to the leaf where k is or belongs, recording the path (path[d], idx[d]) and
+  // adding the entries of the leaves left of it to *rank.
+  Leaf* descend(const Key& k, Inner** path, int* idx, size_t* rank) const;
+  // Removes entry p of `leaf` (reached by `path`), then fixes counts and underflows; true when
+  // nodes were rebalanced (other paths recorded before may then be stale).
+  bool eraseAt(Inner** path, const int* idx, Leaf* leaf, int p);
+  // Inserts k (keys_[k.slot] already holds it) into `leaf`, reached by `path`; `rank` is the number
+  // of entries left of the leaf. Returns k's 1-based rank.
+  size_t insertInto(const Key& k, Inner** path, const int* idx, Leaf* leaf, size_t rank);
   int leafLowerBound(const Leaf* leaf, const Key& k) const;
   int leafFind(const Leaf* leaf, const Key& k) const;
   static void prefetch(const void* node, bool leaf);
@@ -124,7 +136,7 @@ class RankTree {
   void reserveFor(size_t entries);
 
   Accounting& acct_;
-  const PagedArray<SlotKey>& keys_;
+  PagedArray<SlotKey>& keys_;
   const InternTable& ids_;
   BlockArena leaves_;
   BlockArena inners_;

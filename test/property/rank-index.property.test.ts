@@ -298,4 +298,52 @@ describe("native and JS indexes together", () => {
       { numRuns: 12 },
     );
   });
+
+  it("agree on small moves (the engine's workload: a player moves a few places, often inside one leaf)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 200, max: 5000 }),
+        (seed, players) => {
+          let x = seed;
+          const next = () => {
+            x ^= x << 13;
+            x >>>= 0;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            x >>>= 0;
+            return x;
+          };
+          const native = new NativeRankIndex();
+          const js = new JsRankIndex();
+          const score = new Map<string, number>();
+          const n = 30_000;
+          const ops = new Uint8Array(n);
+          const slotsN = new Uint32Array(n);
+          const slotsJ = new Uint32Array(n);
+          const scores = new Float64Array(n);
+          const ties = new Float64Array(n);
+          for (let i = 0; i < n; i++) {
+            const id = `p${next() % players}`;
+            const s = (score.get(id) ?? 0) + ((next() % 21) - 10);
+            score.set(id, s);
+            ops[i] = next() % 50 === 0 ? OP_REMOVE : OP_UPSERT;
+            if (ops[i] === OP_REMOVE) score.delete(id);
+            slotsN[i] = native.intern(id);
+            slotsJ[i] = js.intern(id);
+            scores[i] = s;
+            ties[i] = i;
+          }
+          const outN = new Int32Array(2 * n);
+          const outJ = new Int32Array(2 * n);
+          native.applyBatch(ops, slotsN, scores, ties, n, outN);
+          js.applyBatch(ops, slotsJ, scores, ties, n, outJ);
+          expect(Buffer.from(outN.buffer).equals(Buffer.from(outJ.buffer))).toBe(true);
+          expect(native.top(players)).toEqual(js.top(players));
+          expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
 });
