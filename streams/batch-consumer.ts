@@ -322,7 +322,11 @@ export async function consumeBatches(
     const consumer = await js.consumers.get(options.stream, options.durable);
     // Short pulls: a pull lost with a failed consumer leader is noticed after two missed heartbeats
     // (half of `expires` each), about 5 s, instead of the default 30 s.
-    const messages = await consumer.consume({ max_messages: maxMessages, expires: 5000, callback: onMessage });
+    const messages = await consumer.consume({
+      max_messages: maxMessages,
+      expires: 5000,
+      callback: onMessage,
+    });
     iter = messages;
     report("running", "consuming");
     void watch(messages);
