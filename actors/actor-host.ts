@@ -161,7 +161,7 @@ export class ActorHost {
       indexKind: "auto",
       topN: DEFAULT_TOP_N,
       topIntervalMs: 100,
-      snapshotEvery: 100_000,
+      snapshotEvery: 500_000,
       snapshotIntervalMs: 60_000,
       idleMs: 10 * 60_000,
       batchSize: 1000,

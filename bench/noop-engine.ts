@@ -12,7 +12,7 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { type EngineProcess, forkEngine } from "../bin/engine-process.ts";
+import { ENGINE_NODE_ARGS, type EngineProcess, forkEngine } from "../bin/engine-process.ts";
 import {
   type BatchConsumer,
   connect,
@@ -32,7 +32,7 @@ export function startNoopEngine(
 ): Promise<EngineProcess> {
   return forkEngine(SELF, ["--nats", url, "--batch", String(options.batch ?? 1000)], {
     cwd: ROOT, // where `--import tsx` resolves
-    execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
+    execArgv: ["--import", "tsx", ...ENGINE_NODE_ARGS, ...(options.execArgv ?? [])],
     fallbackUrl: url,
     label: "the no-op engine",
   });

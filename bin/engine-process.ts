@@ -6,6 +6,12 @@ import { fileURLToPath } from "node:url";
 
 const CLI = join(fileURLToPath(new URL(".", import.meta.url)), "cairn.js");
 
+/**
+ * Node flags of every engine process: 32 MB semi-spaces, so that young garbage (decoded events,
+ * output strings) dies in fewer, shorter scavenges (half the GC pauses of the default at 20k/s).
+ */
+export const ENGINE_NODE_ARGS = ["--max-semi-space-size=32"];
+
 /** Live figures the engine process reports over IPC every 250 ms. */
 export interface EngineStats {
   applied: number;
@@ -41,7 +47,8 @@ export function startEngineProcess(url: string | undefined, args: string[] = [])
   return forkEngine(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
     // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine alone.
     execArgv: [
-      ...process.execArgv,
+      ...process.execArgv.filter((a) => !a.startsWith("--max-semi-space-size")),
+      ...ENGINE_NODE_ARGS,
       ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
     ],
     fallbackUrl: url,
