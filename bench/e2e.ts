@@ -217,7 +217,8 @@ export async function run(argv: string[]): Promise<number> {
     ["p99 latency", (r) => fmtMs(r.latency?.p99Ms)],
     ["p50 latency", (r) => fmtMs(r.latency?.p50Ms)],
     ["p99.9 latency", (r) => fmtMs(r.latency?.p999Ms)],
-    ["peak RSS", (r) => fmtMB(r.steady?.peakRssWholeRunBytes)],
+    ["peak RSS (fixed load)", (r) => fmtMB(r.steady?.peakRssBytes)],
+    ["peak RSS (whole run, ramp too)", (r) => fmtMB(r.steady?.peakRssWholeRunBytes)],
     ["GC pauses/s", (r) => fmtNum(r.steady?.gcPerSec, 1)],
     ["longest GC pause", (r) => fmtMs(r.steady?.gcMaxMs)],
     ["major GCs", (r) => (r.steady ? `${r.steady.gcMajor} (${fmtNum(r.steady.majorPer10s, 2)}/10 s)` : "—")],
@@ -323,9 +324,9 @@ function evaluateGoals(
       pass: p99 !== undefined && ceilP99 !== undefined ? p99 <= 1.5 * ceilP99 : undefined,
     },
     {
-      goal: "peak RSS ≤ 300 MB",
-      measured: fmtMB(r.steady?.peakRssWholeRunBytes),
-      pass: r.steady ? r.steady.peakRssWholeRunBytes <= 300 * 2 ** 20 : undefined,
+      goal: "peak RSS ≤ 300 MB (the fixed load)",
+      measured: `${fmtMB(r.steady?.peakRssBytes)} (${fmtMB(r.steady?.peakRssWholeRunBytes)} at the ramp's top)`,
+      pass: r.steady ? r.steady.peakRssBytes <= 300 * 2 ** 20 : undefined,
     },
     {
       goal: "≤ 1 major GC per 10 s",
