@@ -15,6 +15,19 @@ import {
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
+/** A fast seeded PRNG for long op sequences (fast-check picks the seed, so failures shrink to it). */
+function xorshift(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
 /** The obvious model: a map of players, sorted on every read. */
 class SortedModel {
   readonly players = new Map<string, { score: number; tiebreak: number }>();
@@ -262,15 +275,7 @@ describe("native and JS indexes together", () => {
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
         fc.integer({ min: 50, max: 4000 }),
         (seed, players) => {
-          let x = seed;
-          const next = () => {
-            x ^= x << 13;
-            x >>>= 0;
-            x ^= x >>> 17;
-            x ^= x << 5;
-            x >>>= 0;
-            return x;
-          };
+          const next = xorshift(seed);
           const native = new NativeRankIndex();
           const js = new JsRankIndex();
           const model = new SortedModel();
@@ -305,15 +310,7 @@ describe("native and JS indexes together", () => {
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
         fc.integer({ min: 200, max: 5000 }),
         (seed, players) => {
-          let x = seed;
-          const next = () => {
-            x ^= x << 13;
-            x >>>= 0;
-            x ^= x >>> 17;
-            x ^= x << 5;
-            x >>>= 0;
-            return x;
-          };
+          const next = xorshift(seed);
           const native = new NativeRankIndex();
           const js = new JsRankIndex();
           const score = new Map<string, number>();
