@@ -505,7 +505,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     const joinSec = (performance.now() - t) / 1000;
     const setupSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
     await waitHandled(nc, huntId, setupSeq, {
-      timeoutMs: 300_000,
+      timeoutMs: params.durationSec <= 5 ? 30_000 : 300_000, // short runs (--smoke) fail fast
       engine,
       onWait: (seq) => say(`setup: engine at seq ${fmtInt(seq)} of ${fmtInt(setupSeq)}`),
     });
@@ -562,7 +562,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     maxTickGapMs = Math.max(maxTickGapMs, gen.takeWindow().maxTickGapMs);
     t = performance.now();
     await waitHandled(nc, huntId, gen.lastPlaySeq, {
-      timeoutMs: 300_000,
+      timeoutMs: params.durationSec <= 5 ? 30_000 : 300_000, // short runs (--smoke) fail fast
       engine,
       onWait: (seq) => say(`draining: engine at seq ${fmtInt(seq)} of ${fmtInt(gen!.lastPlaySeq)}`),
     });

@@ -143,7 +143,7 @@ export class LoadGenerator {
     const { huntId, players } = this.plan;
     const js = jetstream(this.nc);
     await js.publish(this.subject(), this.huntCreated(), { msgID: `${huntId}-created` });
-    await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
+    const started = await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
       msgID: `${huntId}-started`,
     });
     // Joins go out as core publishes in chunks, each chunk confirmed by a flush: fast, and a load
@@ -160,6 +160,16 @@ export class LoadGenerator {
     }
     await this.nc.flush();
     progress?.(players);
+    // A flush means the server has read the joins, not that the stream has stored them all; play
+    // maps seqs from the stream's last one, so wait until every join is in.
+    const jsm = await jetstreamManager(this.nc);
+    const want = started.seq + players;
+    const deadline = performance.now() + 60_000;
+    while ((await jsm.streams.info("HUNT_EVENTS")).state.last_seq < want) {
+      if (performance.now() > deadline)
+        throw new Error(`the stream stored fewer than ${players} joins within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Subscribes to the rank stream; call before `run`. */
