@@ -86,9 +86,14 @@ export const command: Command = {
       throw new UsageError(`--index must be auto, native or js, got "${index}"`, "omit it to use auto");
     }
     const tty = process.stdout.isTTY === true;
+    // Progress: rewritten in place on a terminal, at most one plain line a second otherwise.
+    let lastSaid = 0;
     const say = (s: string) => {
       if (tty) process.stdout.write(`\r\x1b[2K${s}`);
-      else console.log(s);
+      else if (performance.now() - lastSaid >= 1000) {
+        lastSaid = performance.now();
+        console.log(s);
+      }
     };
     const storeDir = values["store-dir"] ?? join(process.cwd(), ".cairn", "demo");
     rmSync(storeDir, { recursive: true, force: true });
