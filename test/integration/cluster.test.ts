@@ -7,7 +7,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, startEngine } from "../../actors/engine.ts";
 import { connect, EVENTS_STREAM, queryHunt, RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
-import { type ClusterNode, startTestCluster, type TestCluster } from "../support/cluster.ts";
+import { type ClusterNode, publishAcked, startTestCluster, type TestCluster } from "../support/cluster.ts";
 import { cloudEvent, waitFor } from "../support/nats.ts";
 
 const HUNT = "cluster-hunt";
@@ -39,31 +39,6 @@ function huntEvents(): { id: string; body: Record<string, unknown>; ranks: boole
     events.push({ id, body: cloudEvent(id, "ScoreAdjusted", data), ranks: true });
   }
   return events;
-}
-
-/**
- * Publishes with a msgID until acked or `deadlineMs` passes: while the stream elects a new leader the server
- * answers "no responders" (nats.js: "jetstream is not enabled") or times out, and a retry after a lost ack
- * is dropped by the duplicate window, so retrying never stores an event twice.
- */
-async function publishAcked(
-  js: JetStreamClient,
-  subject: string,
-  id: string,
-  body: unknown,
-  deadlineMs = 30_000,
-): Promise<{ seq: number; retries: number }> {
-  const deadline = Date.now() + deadlineMs;
-  for (let retries = 0; ; retries++) {
-    try {
-      const ack = await js.publish(subject, JSON.stringify(body), { msgID: id, timeout: 2000 });
-      return { seq: ack.seq, retries };
-    } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`publish of ${id} was never acked: ${(err as Error).message}`);
-      await new Promise((res) => setTimeout(res, 100)); // back-off between retries, not a synchronisation
-    }
-  }
 }
 
 describe("engine on a 3-node JetStream cluster, R3 streams, a node killed mid-publish", () => {

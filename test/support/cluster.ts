@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import {
   type EmbeddedNats,
   type EmbeddedNatsOptions,
@@ -178,4 +179,29 @@ export async function startTestCluster(size = 3): Promise<TestCluster> {
     },
     cleanup,
   };
+}
+
+/**
+ * Publishes with a msgID until acked or `deadlineMs` passes: while the stream elects a new leader the server
+ * answers "no responders" (nats.js: "jetstream is not enabled") or times out, and a retry after a lost ack
+ * is dropped by the duplicate window, so retrying never stores an event twice.
+ */
+export async function publishAcked(
+  js: JetStreamClient,
+  subject: string,
+  id: string,
+  body: unknown,
+  deadlineMs = 30_000,
+): Promise<{ seq: number; retries: number }> {
+  const deadline = Date.now() + deadlineMs;
+  for (let retries = 0; ; retries++) {
+    try {
+      const ack = await js.publish(subject, JSON.stringify(body), { msgID: id, timeout: 2000 });
+      return { seq: ack.seq, retries };
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`publish of ${id} was never acked: ${(err as Error).message}`);
+      await new Promise((res) => setTimeout(res, 100)); // back-off between retries, not a synchronisation
+    }
+  }
 }
