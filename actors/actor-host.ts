@@ -72,7 +72,6 @@ interface HuntActor {
   /** Events folded since activation, and at the last snapshot. */
   events: number;
   eventsAtSnapshot: number;
-  snapshotSeq: number;
   /** Engine clock of the last snapshot (not hunt state: the fold never sees it). */
   snapshotAt: number;
   lastActiveAt: number;
@@ -101,7 +100,6 @@ const ALL_EVENTS = "hunt.>";
 /** Publishes a hunt's outputs as the fold emits them, skipping those already stored. */
 class PublishingSink implements OutputSink {
   actor!: HuntActor;
-  applied = 0;
   constructor(
     private readonly publisher: OutputPublisher,
     private readonly metrics: EngineMetrics | undefined,
@@ -444,7 +442,6 @@ export class ActorHost {
       publishAfter: stored,
       events: 0,
       eventsAtSnapshot: 0,
-      snapshotSeq,
       snapshotAt: Date.now(),
       lastActiveAt: Date.now(),
       topPublished: -1,
@@ -509,7 +506,6 @@ export class ActorHost {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await this.snapshots.put(huntId, bytes);
-      actor.snapshotSeq = seq;
       actor.snapshotAt = Date.now();
       actor.eventsAtSnapshot = events;
       this.opts.logger.debug({ huntId, seq, bytes: bytes.length }, "snapshot stored");
