@@ -258,23 +258,32 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return Napi::Value(info.Env(), num(info.Env(), static_cast<double>(index_->size())));
   }
 
+  // The ranks top() and topSlots() read: checks (n, offset) and clamps them to the index, so that
+  // ranks from+1 .. from+count exist and fit the scratch arrays. False after raising the JS error.
+  bool rankRange(const Napi::CallbackInfo& info, size_t* from, size_t* count) {
+    napi_env env = info.Env();
+    double n, offset;
+    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
+      return false;
+    }
+    size_t limit = std::min(scoresLen_, scratchLen_);
+    if (n > static_cast<double>(limit)) {
+      fail(env, true, "n must be at most " + std::to_string(limit) + " per native call");
+      return false;
+    }
+    size_t size = index_->size();
+    *from = offset >= static_cast<double>(size) ? size : static_cast<size_t>(offset);
+    *count = std::min(static_cast<size_t>(n), size - *from);
+    return true;
+  }
+
   // top(n, offset) -> the ids of ranks offset+1 .. offset+n concatenated into one string; each id's
   // length in UTF-16 units goes to scratch[i] and its score to scores[i]. One string is much cheaper
   // to hand over than n of them.
   Napi::Value Top(const Napi::CallbackInfo& info) {
     napi_env env = info.Env();
-    double n, offset;
-    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
-      return Napi::Value();
-    }
-    size_t limit = std::min(scoresLen_, scratchLen_);
-    if (n > static_cast<double>(limit)) {
-      fail(env, true, "n must be at most " + std::to_string(limit) + " per native call");
-      return Napi::Value();
-    }
-    size_t size = index_->size();
-    size_t from = offset >= static_cast<double>(size) ? size : static_cast<size_t>(offset);
-    size_t count = std::min(static_cast<size_t>(n), size - from);
+    size_t from, count;
+    if (!rankRange(info, &from, &count)) return Napi::Value();
     std::string& out = env_->ids;
     out.clear();
     size_t i = 0;
@@ -300,18 +309,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   // best ranks in a small cache by slot (a slot's id never changes).
   Napi::Value TopSlots(const Napi::CallbackInfo& info) {
     napi_env env = info.Env();
-    double n, offset;
-    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
-      return Napi::Value();
-    }
-    size_t limit = std::min(scoresLen_, scratchLen_);
-    if (n > static_cast<double>(limit)) {
-      fail(env, true, "n must be at most " + std::to_string(limit) + " per native call");
-      return Napi::Value();
-    }
-    size_t size = index_->size();
-    size_t from = offset >= static_cast<double>(size) ? size : static_cast<size_t>(offset);
-    size_t count = std::min(static_cast<size_t>(n), size - from);
+    size_t from, count;
+    if (!rankRange(info, &from, &count)) return Napi::Value();
     size_t i = 0;
     index_->visit(from, count, [&](uint32_t s) {
       scratch_[i] = static_cast<int32_t>(s);
