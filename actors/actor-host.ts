@@ -127,8 +127,7 @@ class PublishingSink implements OutputSink {
   ): void {
     this.metrics?.rejected.inc({ code });
     if (seq <= this.actor.publishAfter) return;
-    const json = JSON.stringify({ seq, eventId, type, code, message });
-    this.publisher.rejectedRaw(this.actor.fold.huntId, seq, 0, json);
+    this.publisher.rejected(this.actor.fold.huntId, seq, 0, { seq, eventId, type, code, message });
   }
 }
 
@@ -380,15 +379,15 @@ export class ActorHost {
   /** A message on a subject whose hunt id breaks the contract is rejected where its hunt's would be. */
   private rejectSubject(msg: LogMessage): void {
     const token = msg.huntId;
-    const json = JSON.stringify({
+    this.opts.metrics?.rejected.inc({ code: "invalid_event" });
+    if (token === "") return;
+    this.publisher.rejected(token, msg.seq, 0, {
       seq: msg.seq,
       eventId: null,
       type: null,
       code: "invalid_event",
       message: `hunt id "${token}" is not 1-64 characters of [A-Za-z0-9_-]`,
     });
-    this.opts.metrics?.rejected.inc({ code: "invalid_event" });
-    if (token !== "") this.publisher.rejectedRaw(token, msg.seq, 0, json);
   }
 
   /**
