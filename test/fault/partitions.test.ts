@@ -11,6 +11,7 @@ import { type EngineProcess, startEngineProcess } from "../../bin/engine-process
 import {
   type EmbeddedNats,
   ensureStreams,
+  partitionMapping,
   partitionOf,
   queryHunt,
   startEmbeddedNats,
@@ -30,10 +31,7 @@ describe("hunts shared by several engines", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cairn-partitions-"));
     const config = join(dir, "nats.conf");
-    writeFileSync(
-      config,
-      `mappings = { "hunt.*.events": "hunt.{{wildcard(1)}}.events.{{partition(${PARTITIONS},1)}}" }\n`,
-    );
+    writeFileSync(config, `mappings = ${JSON.stringify(partitionMapping(PARTITIONS))}\n`);
     nats = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
     client = await connectTest(nats.url);
     await ensureStreams(client.jsm);
