@@ -3,7 +3,7 @@
 // from snapshot + log tail) → fold each → publish outputs → ack → snapshot now and then; plus
 // queries, coalesced top-N, passivation, and partition hand-over.
 
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createRankIndex, type RankEntry, type RankIndex, type RankIndexKind } from "../native/index.ts";
@@ -148,6 +148,7 @@ export class ActorHost {
   /** Messages matching this engine's lanes not yet delivered, refreshed periodically. */
   private pending = 0;
   private warnedUnmapped = false;
+  private jsm: Promise<JetStreamManager> | undefined;
   private stopping = false;
 
   constructor(
@@ -555,7 +556,9 @@ export class ActorHost {
   /** Sums what the lanes' durable consumers still have to deliver. */
   private async refreshLag(): Promise<void> {
     try {
-      const jsm = await jetstreamManager(this.nc);
+      // One manager for the engine's life: making one checks the JetStream API with a request.
+      this.jsm ??= jetstreamManager(this.nc);
+      const jsm = await this.jsm;
       let pending = 0;
       for (const lane of this.lanes.values()) {
         const info = await jsm.consumers.info(EVENTS_STREAM, lane.durable);
@@ -574,7 +577,8 @@ export class ActorHost {
         }
       }
     } catch {
-      // Unknown for now; keep the last reading.
+      // Unknown for now; keep the last reading, and make a fresh manager next time.
+      this.jsm = undefined;
     }
   }
 
