@@ -65,6 +65,17 @@ export class OutputPublisher {
     this.acks = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(msg) });
     this.timer = setInterval(() => this.resend(), Math.max(50, this.retryAfterMs / 2));
     this.timer.unref();
+    void this.resendOnReconnect();
+  }
+
+  /**
+   * Outputs sent just before a disconnect may never have been stored. Sending the unconfirmed ones
+   * again the moment the connection is back, before new outputs, keeps them in order in the stream.
+   */
+  private async resendOnReconnect(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === "reconnect") this.resend(0);
+    }
   }
 
   /** Publishes a rank change to `hunt.<id>.ranks` with Nats-Msg-Id `<id>:<seq>:<n>`. */
@@ -168,10 +179,10 @@ export class OutputPublisher {
     this.inflight.delete(id);
   }
 
-  private resend(): void {
+  private resend(olderThanMs = this.retryAfterMs): void {
     const now = performance.now();
     for (const [id, o] of this.inflight) {
-      if (now - o.sentAt < this.retryAfterMs) continue;
+      if (now - o.sentAt < olderThanMs) continue;
       o.sentAt = now;
       this.resent++;
       this.send(id, o);
