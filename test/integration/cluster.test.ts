@@ -103,7 +103,11 @@ describe("engine on a 3-node JetStream cluster, R3 streams, a node killed mid-pu
   ): Promise<{ seq: number; msgId: string | undefined }[]> {
     const out: { seq: number; msgId: string | undefined }[] = [];
     for (let from = 1; ; ) {
-      const m = await jsm.direct.getMessage(stream, { seq: from, next_by_subj: subject });
+      // A replica may time out while the cluster is a node short: retry each read, with a deadline.
+      const m = await waitFor(
+        async () => ({ m: await jsm.direct.getMessage(stream, { seq: from, next_by_subj: subject }) }),
+        { timeoutMs: 15_000, intervalMs: 100, message: `a direct get on ${stream}` },
+      ).then((r) => r.m);
       if (!m) return out;
       out.push({ seq: m.json<{ seq: number }>().seq, msgId: m.header.get("Nats-Msg-Id") });
       from = m.seq + 1;
