@@ -202,7 +202,11 @@ describe("engine on a 3-node JetStream cluster, R3 streams, a node killed mid-pu
     expect(ranks.length).toBe(expectedSeqs.length);
     expect(ranks.map((r) => r.seq).sort((a, b) => a - b)).toEqual(expectedSeqs);
     for (const r of ranks) expect(r.msgId).toBe(`${HUNT}:${r.seq}:0`);
-    const rejected = await jsm.streams.info(REJECTED_STREAM, { subjects_filter: `hunt.${HUNT}.rejected` });
+    // Stream info too can time out while the cluster is a node short: retry it, with a deadline.
+    const rejected = await waitFor(
+      () => jsm.streams.info(REJECTED_STREAM, { subjects_filter: `hunt.${HUNT}.rejected` }),
+      { timeoutMs: 15_000, intervalMs: 100, message: `${REJECTED_STREAM} info` },
+    );
     expect(rejected.state.subjects?.[`hunt.${HUNT}.rejected`] ?? 0).toBe(0);
   }
 
