@@ -427,7 +427,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const native = nativeAvailable()
     ? benchIndex("native", () => new NativeRankIndex(), w, false)
-    : "the addon is not built (npx node-gyp rebuild)";
+    : "the addon is not built (npm run build:native)";
   const js = benchIndex("js", () => new JsRankIndex(), w, true);
   const redis = values["no-redis"]
     ? "--no-redis given"

@@ -19,6 +19,6 @@ if (result.status === 0 && existsSync(join(root, "build/Release/cairn_rank.node"
 }
 console.warn(
   "cairn: the native rank index did not build (no C++ toolchain?). Cairn still works with the pure-TS index.\n" +
-    "cairn: to build it later, install python3, make and a C++17 compiler, then run `npx node-gyp rebuild`.",
+    "cairn: to build it later, install python3, make and a C++17 compiler, then run `npm run build:native`.",
 );
 process.exit(0);

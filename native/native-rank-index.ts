@@ -49,7 +49,7 @@ export const ADDON_PATH = fileURLToPath(new URL("../build/Release/cairn_rank.nod
 
 /** What to do when the addon is missing. */
 export const BUILD_HINT =
-  "build it with `npx node-gyp rebuild` in the cairn folder (it needs python3, make and a C++17 compiler such as g++)";
+  "build it with `npm run build:native` in the cairn folder (it needs python3, make and a C++17 compiler such as g++)";
 
 /** Raised when the native index is asked for but the addon was not built or does not load. */
 export class NativeUnavailableError extends Error {

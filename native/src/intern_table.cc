@@ -3,10 +3,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace cairn {
 
-InternTable::InternTable(Accounting& acct) : acct_(acct), refs_(acct) { rehash(64); }
+InternTable::InternTable(Accounting& acct) : acct_(acct), recs_(acct) { rehash(64); }
 
 InternTable::~InternTable() {
   acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));
@@ -32,8 +33,17 @@ uint32_t InternTable::intern(const uint8_t* data, size_t size, bool* added) {
     i = (i + 1) & mask_;
   }
   uint32_t slot = count_;
-  refs_.ensure(static_cast<size_t>(slot) + 1);
-  refs_[slot] = store(data, size);
+  recs_.ensure(static_cast<size_t>(slot) + 1);
+  SlotRecord& r = recs_[slot];
+  r.key = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  if (size <= kInlineBytes) {
+    r.size = static_cast<uint8_t>(size);
+    if (size > 0) std::memcpy(r.bytes, data, size);
+  } else {
+    r.size = kOutOfLine;
+    uint32_t ref = store(data, size);
+    std::memcpy(r.bytes, &ref, sizeof ref);
+  }
   table_[i] = (slot + 1) | fp;
   ++count_;
   *added = true;

@@ -26,11 +26,18 @@ inline int compareIds(IdView a, IdView b) {
   return a.size < b.size ? -1 : (a.size > b.size ? 1 : 0);
 }
 
-// Maps ids to slots with an open-addressing table of slot numbers; the id bytes live in 256 KiB
-// chunks (length-prefixed), found from a slot through a 32-bit reference (chunk, offset).
-// A table entry is slot + 1 in its low bits (below the table size) and a fingerprint of the id's
-// hash in the bits above, so a probe that meets another id almost never reads that id's bytes:
-// a lookup costs one cache miss in the table, then the slot's reference and bytes once.
+// A slot's sort key. `score` is NaN while the slot is not ranked.
+struct SlotKey {
+  double score;
+  double tiebreak;
+};
+
+// Maps ids to slots with an open-addressing table of slot numbers, and keeps one 32-byte record per
+// slot: its sort key and its id, inline when the id is at most 15 bytes (otherwise a 32-bit reference
+// (chunk, offset) to the length-prefixed bytes in a 256 KiB chunk). A table entry is slot + 1 in its
+// low bits (below the table size) and a fingerprint of the id's hash in the bits above, so a probe
+// that meets another id almost never reads that id's record. Finding a player and reading its key
+// then costs two cache misses: the table's and the record's.
 class InternTable {
  public:
   explicit InternTable(Accounting& acct);
@@ -40,12 +47,6 @@ class InternTable {
 
   // The slot of an id, or -1.
   int64_t find(const uint8_t* data, size_t size) const {
-    return findWith(data, size, [](uint32_t) {});
-  }
-  // find(), calling `onCandidate(slot)` for each slot whose fingerprint matches before its bytes are
-  // compared (the caller can start loading what it will need for that slot).
-  template <typename F>
-  int64_t findWith(const uint8_t* data, size_t size, F&& onCandidate) const {
     uint64_t h = hash(data, size);
     size_t i = h & mask_;
     uint32_t fp = fingerprint(h);
@@ -55,7 +56,6 @@ class InternTable {
       if (e == 0) return -1;
       if ((e & ~low) == fp) {
         uint32_t slot = (e & low) - 1;
-        onCandidate(slot);
         IdView v = id(slot);
         if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) return slot;
       }
@@ -66,7 +66,10 @@ class InternTable {
   uint32_t intern(const uint8_t* data, size_t size, bool* added);
   // The id behind a slot below count().
   IdView id(uint32_t slot) const {
-    uint32_t ref = refs_[slot];
+    const SlotRecord& r = recs_[slot];
+    if (r.size != kOutOfLine) return {r.bytes, r.size};
+    uint32_t ref;
+    std::memcpy(&ref, r.bytes, sizeof ref);
     const uint8_t* p = chunks_[ref >> kOffsetBits] + (ref & (kChunkSize - 1));
     size_t size = p[0];
     if (size < 0x80) return {p + 1, size};
@@ -75,10 +78,25 @@ class InternTable {
     size |= static_cast<size_t>(p[2]) << 14;
     return {p + 3, size};
   }
+  // The sort key of a slot below count() (NaN score when it was never set).
+  SlotKey& key(uint32_t slot) { return recs_[slot].key; }
+  const SlotKey& key(uint32_t slot) const { return recs_[slot].key; }
+  // Starts loading a slot's record (key and short id) into the cache.
+  void prefetch(uint32_t slot) const { __builtin_prefetch(&recs_[slot]); }
   // Number of interned ids (the next slot).
   uint32_t count() const { return count_; }
 
  private:
+  // Ids up to this many bytes live in the record itself.
+  static constexpr size_t kInlineBytes = 15;
+  static constexpr uint8_t kOutOfLine = 0xff;
+  struct SlotRecord {
+    SlotKey key;
+    uint8_t size;                  // the id's length, or kOutOfLine
+    uint8_t bytes[kInlineBytes];  // the id, or (out of line) its 32-bit chunk reference
+  };
+  static_assert(sizeof(SlotRecord) == 32, "two records per cache line, none straddling two");
+
   static constexpr int kOffsetBits = 18;
   static constexpr size_t kChunkSize = size_t{1} << kOffsetBits;
 
@@ -110,7 +128,7 @@ class InternTable {
   uint32_t* table_ = nullptr;  // 0 = empty, else slot + 1
   size_t mask_ = 0;
   uint32_t count_ = 0;
-  PagedArray<uint32_t> refs_;
+  PagedArray<SlotRecord> recs_;
   uint8_t** chunks_ = nullptr;
   size_t chunkCount_ = 0;
   size_t chunkCap_ = 0;

@@ -90,25 +90,20 @@ uint32_t crc32(const uint8_t* data, size_t size) {
   return c ^ 0xffffffffu;
 }
 
-RankIndex::RankIndex() : ids_(acct_), keys_(acct_), tree_(acct_, keys_, ids_) {}
+RankIndex::RankIndex() : ids_(acct_), tree_(acct_, ids_) {}
 
 uint32_t RankIndex::intern(const uint8_t* id, size_t size) {
   int64_t known = slotOf(id, size);
   if (known >= 0) return static_cast<uint32_t>(known);
   bool added = false;
-  uint32_t slot = ids_.intern(id, size, &added);
-  if (added) {
-    keys_.ensure(static_cast<size_t>(slot) + 1);
-    keys_[slot] = {kNotRanked, kNotRanked};
-  }
-  return slot;
+  return ids_.intern(id, size, &added);
 }
 
 void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank) {
   // Adding 0.0 turns -0 into +0, so equal contents always serialise to equal bytes.
   score += 0.0;
   tiebreak += 0.0;
-  SlotKey& k = keys_[slot];
+  SlotKey& k = ids_.key(slot);
   size_t prev = 0;
   if (ranked(slot)) {
     if (k.score == score && k.tiebreak == tiebreak) {
@@ -147,7 +142,7 @@ void RankIndex::applyBatch(const uint8_t* ops, const uint32_t* slots, const doub
 size_t RankIndex::remove(uint32_t slot) {
   if (!ranked(slot)) return 0;
   size_t prev = tree_.erase(slot);
-  keys_[slot] = {kNotRanked, kNotRanked};
+  ids_.key(slot) = {kNotRanked, kNotRanked};
   return prev;
 }
 
@@ -164,7 +159,7 @@ void RankIndex::serialize(uint8_t* out) const {
   put32(p + 8, static_cast<uint32_t>(tree_.size()));
   p += 12;
   tree_.visit(0, tree_.size(), [&](uint32_t slot) {
-    const SlotKey& k = keys_[slot];
+    const SlotKey& k = ids_.key(slot);
     IdView id = ids_.id(slot);
     put64(p, k.score);
     put64(p + 8, k.tiebreak);
@@ -217,7 +212,7 @@ std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t si
     }
     if (index->slotOf(id.data, id.size) >= 0) return fail(at + " duplicates a player id");
     uint32_t slot = index->intern(id.data, id.size);
-    index->keys_[slot] = {score + 0.0, tb + 0.0};
+    index->ids_.key(slot) = {score + 0.0, tb + 0.0};
     slots.push_back(slot);
     prevScore = score;
     prevTb = tb;

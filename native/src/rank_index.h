@@ -21,8 +21,7 @@ class RankIndex {
 
   // The slot of an id, or -1.
   int64_t slotOf(const uint8_t* id, size_t size) const {
-    // A caller that looks a slot up goes on to its key: start loading it while the id bytes compare.
-    return ids_.findWith(id, size, [this](uint32_t slot) { prefetch(slot); });
+    return ids_.find(id, size);
   }
   // The slot of an id, interned if new.
   uint32_t intern(const uint8_t* id, size_t size);
@@ -40,11 +39,11 @@ class RankIndex {
   size_t remove(uint32_t slot);
   // 1-based rank, 0 if not ranked.
   size_t rank(uint32_t slot) const { return ranked(slot) ? tree_.rankOf(slot) : 0; }
-  bool ranked(uint32_t slot) const { return keys_[slot].score == keys_[slot].score; }
-  double score(uint32_t slot) const { return keys_[slot].score; }
+  bool ranked(uint32_t slot) const { return ids_.key(slot).score == ids_.key(slot).score; }
+  double score(uint32_t slot) const { return ids_.key(slot).score; }
   size_t size() const { return tree_.size(); }
   // Starts loading a slot's key into the cache ahead of an update.
-  void prefetch(uint32_t slot) const { __builtin_prefetch(&keys_[slot]); }
+  void prefetch(uint32_t slot) const { ids_.prefetch(slot); }
   // Visits up to `n` ranked slots from 0-based position `from`; returns how many.
   template <typename F>
   size_t visit(size_t from, size_t n, F&& f) const {
@@ -65,7 +64,6 @@ class RankIndex {
  private:
   Accounting acct_;
   InternTable ids_;
-  PagedArray<SlotKey> keys_;
   RankTree tree_;
 };
 

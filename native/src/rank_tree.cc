@@ -104,8 +104,8 @@ const bool kHasAvx2 = hasAvx2();
 
 }  // namespace
 
-RankTree::RankTree(Accounting& acct, PagedArray<SlotKey>& keys, const InternTable& ids)
-    : acct_(acct), keys_(keys), ids_(ids), leaves_(acct, sizeof(Leaf)), inners_(acct, sizeof(Inner)) {}
+RankTree::RankTree(Accounting& acct, InternTable& ids)
+    : acct_(acct), ids_(ids), leaves_(acct, sizeof(Leaf)), inners_(acct, sizeof(Inner)) {}
 
 Leaf* RankTree::newLeaf() {
   auto* l = static_cast<Leaf*>(leaves_.take());
@@ -206,7 +206,7 @@ int RankTree::leafLowerBound(const Leaf* leaf, const Key& k) const {
   while (lo < hi) {
     int mid = (lo + hi) >> 1;
     uint32_t s = leaf->slot[mid];
-    const SlotKey& e = keys_[s];
+    const SlotKey& e = ids_.key(s);
     if (compare(e.score, e.tiebreak, s, k) < 0) {
       lo = mid + 1;
     } else {
@@ -356,7 +356,7 @@ void RankTree::insertAt(Leaf* leaf, int p, const Key& k) {
 }
 
 void RankTree::setSep(Inner* parent, int i, uint32_t slot) {
-  const SlotKey& s = keys_[slot];
+  const SlotKey& s = ids_.key(slot);
   parent->sepScore[i] = s.score;
   parent->sepTb[i] = s.tiebreak;
   parent->sepSlot[i] = slot;
@@ -477,7 +477,7 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
   const bool sameLeaf = nleaf == leaf;
   int p = leafFind(leaf, k);
   if (p < 0) {  // not in the tree: callers check first
-    keys_[slot] = {score, tiebreak};
+    ids_.key(slot) = {score, tiebreak};
     *previousRank = 0;
     *rank = insert(slot);
     return;
@@ -500,7 +500,7 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
       }
       leaf->akey[np] = nk.akey;
       leaf->slot[np] = slot;
-      keys_[slot] = {score, tiebreak};
+      ids_.key(slot) = {score, tiebreak};
       *rank = base + static_cast<size_t>(np) + 1;
       return;
     }
@@ -508,7 +508,7 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
   // Erase, then insert down the path found above, unless the erase rebalanced nodes (then that
   // path may be stale and the insert walks down afresh).
   bool rebalanced = eraseAt(path, idx, leaf, p);
-  keys_[slot] = {score, tiebreak};
+  ids_.key(slot) = {score, tiebreak};
   if (rebalanced || size_ + 1 > reservedFor_) {
     *rank = insert(slot);
     return;
@@ -714,7 +714,7 @@ void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
     Leaf* leaf = newLeaf();
     for (size_t j = 0; j < n; ++j, ++at) {
       leaf->slot[j] = slots[at];
-      leaf->akey[j] = approxKey(keys_[slots[at]].score, keys_[slots[at]].tiebreak);
+      leaf->akey[j] = approxKey(ids_.key(slots[at]).score, ids_.key(slots[at]).tiebreak);
     }
     leaf->n = static_cast<uint16_t>(n);
     if (prev != nullptr) prev->next = leaf;
@@ -734,7 +734,7 @@ void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
       size_t total = 0;
       for (size_t j = 0; j < n; ++j) {
         size_t c = from + j;
-        const SlotKey& k = keys_[firsts[c]];
+        const SlotKey& k = ids_.key(firsts[c]);
         in->child[j] = level[c];
         in->count[j] = static_cast<uint32_t>(counts[c]);
         in->sepScore[j] = k.score;

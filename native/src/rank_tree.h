@@ -10,14 +10,8 @@
 
 namespace cairn {
 
-// A slot's sort key. `score` is NaN while the slot is not ranked.
-struct SlotKey {
-  double score;
-  double tiebreak;
-};
-
 // Leaves hold slots plus a 64-bit approximate key per entry (float score, float tiebreak) that settles
-// almost every comparison without touching the slot arrays; inner nodes hold full separator keys and
+// almost every comparison without touching the slot records; inner nodes hold full separator keys and
 // their children's subtree sizes.
 constexpr int kLeafCap = 41;
 constexpr int kLeafMin = 13;
@@ -60,17 +54,17 @@ struct Inner {
 // through the per-slot key array and the intern table, so a leaf entry costs 8 bytes.
 class RankTree {
  public:
-  RankTree(Accounting& acct, PagedArray<SlotKey>& keys, const InternTable& ids);
+  RankTree(Accounting& acct, InternTable& ids);
   ~RankTree() = default;
   RankTree(const RankTree&) = delete;
   RankTree& operator=(const RankTree&) = delete;
 
-  // Inserts a slot whose key is keys[slot]; returns its 1-based rank.
+  // Inserts a slot whose key is in its record; returns its 1-based rank.
   size_t insert(uint32_t slot);
-  // Erases a ranked slot whose key is keys[slot]; returns the 1-based rank it had.
+  // Erases a ranked slot whose key is in its record; returns the 1-based rank it had.
   size_t erase(uint32_t slot);
-  // Moves a ranked slot from keys[slot] to a different key (score, tiebreak) and stores that key in
-  // keys[slot]. One descent when the key stays inside its leaf (a small move); erase + insert otherwise.
+  // Moves a ranked slot from its recorded key to a different key (score, tiebreak) and records that key
+  // instead. One descent when the key stays inside its leaf (a small move); erase + insert otherwise.
   void move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
   // 1-based rank of a ranked slot.
   size_t rankOf(uint32_t slot) const;
@@ -102,7 +96,7 @@ class RankTree {
     uint64_t akey;
   };
   Key keyOf(uint32_t slot) const {
-    const SlotKey& k = keys_[slot];
+    const SlotKey& k = ids_.key(slot);
     return {k.score, k.tiebreak, slot, approxKey(k.score, k.tiebreak)};
   }
   // <0 when (s, t, slot) ranks before k, 0 when equal, >0 after.
@@ -119,7 +113,7 @@ class RankTree {
   // Removes entry p of `leaf` (reached by `path`), then fixes counts and underflows; true when
   // nodes were rebalanced (other paths recorded before may then be stale).
   bool eraseAt(Inner** path, const int* idx, Leaf* leaf, int p);
-  // Inserts k (keys_[k.slot] already holds it) into `leaf`, reached by `path`; `rank` is the number
+  // Inserts k (its record already holds it) into `leaf`, reached by `path`; `rank` is the number
   // of entries left of the leaf. Returns k's 1-based rank.
   size_t insertInto(const Key& k, Inner** path, const int* idx, Leaf* leaf, size_t rank);
   int leafLowerBound(const Leaf* leaf, const Key& k) const;
@@ -136,8 +130,7 @@ class RankTree {
   void reserveFor(size_t entries);
 
   Accounting& acct_;
-  PagedArray<SlotKey>& keys_;
-  const InternTable& ids_;
+  InternTable& ids_;
   BlockArena leaves_;
   BlockArena inners_;
   void* root_ = nullptr;

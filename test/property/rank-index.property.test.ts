@@ -75,6 +75,11 @@ const idArb = fc.oneof(
     arbitrary: fc.constantFrom("a", "b", "ab", "", "é", "\uFB01", "\u{1F600}", "\uFFFF", "\u{10000}"),
   },
   { weight: 1, arbitrary: fc.constantFrom("x".repeat(1000), "\u{1F600}".repeat(300)) },
+  // Around the native index's 15-byte inline id limit: the same prefix stored inline and out of line.
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom("x".repeat(14), "x".repeat(15), "x".repeat(16), `${"x".repeat(14)}é`, "é".repeat(8)),
+  },
   { weight: 3, arbitrary: fc.string({ unit: "binary", maxLength: 4 }) },
 );
 // Scores and tiebreaks with many ties, the float-precision edge (2^24) and the safe-integer ends.

@@ -25,7 +25,7 @@ function ids(entries: Array<{ playerId: string }>): string[] {
   return entries.map((e) => e.playerId);
 }
 
-it("the native addon is built (npm install builds it; `npx node-gyp rebuild` by hand)", () => {
+it("the native addon is built (npm install builds it; `npm run build:native` by hand)", () => {
   expect(nativeAvailable()).toBe(true);
 });
 
