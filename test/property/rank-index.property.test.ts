@@ -78,7 +78,13 @@ const idArb = fc.oneof(
   // Around the native index's 15-byte inline id limit: the same prefix stored inline and out of line.
   {
     weight: 2,
-    arbitrary: fc.constantFrom("x".repeat(14), "x".repeat(15), "x".repeat(16), `${"x".repeat(14)}é`, "é".repeat(8)),
+    arbitrary: fc.constantFrom(
+      "x".repeat(14),
+      "x".repeat(15),
+      "x".repeat(16),
+      `${"x".repeat(14)}é`,
+      "é".repeat(8),
+    ),
   },
   { weight: 3, arbitrary: fc.string({ unit: "binary", maxLength: 4 }) },
 );
