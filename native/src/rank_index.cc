@@ -99,40 +99,69 @@ uint32_t RankIndex::intern(const uint8_t* id, size_t size) {
   return ids_.intern(id, size, &added);
 }
 
-void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank) {
+void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank,
+                       const Plan* plan) {
   // Adding 0.0 turns -0 into +0, so equal contents always serialise to equal bytes.
   score += 0.0;
   tiebreak += 0.0;
   SlotKey& k = ids_.key(slot);
-  size_t prev = 0;
+  const Walk* oldWalk = plan != nullptr ? &plan->old : nullptr;
+  const Walk* newWalk = plan != nullptr ? &plan->next : nullptr;
   if (ranked(slot)) {
     if (k.score == score && k.tiebreak == tiebreak) {
-      *rank = *previousRank = tree_.rankOf(slot);
+      *rank = *previousRank = tree_.rankOf(slot, oldWalk);
       return;
     }
-    tree_.move(slot, score, tiebreak, rank, previousRank);
+    tree_.move(slot, score, tiebreak, rank, previousRank, oldWalk, newWalk);
     return;
   }
   k.score = score;
   k.tiebreak = tiebreak;
-  *rank = tree_.insert(slot);
-  *previousRank = prev;
+  *rank = tree_.insert(slot, newWalk);
+  *previousRank = 0;
+}
+
+void RankIndex::plan(uint8_t op, uint32_t slot, double score, double tiebreak, Plan* plan) const {
+  const SlotKey& k = ids_.key(slot);
+  score += 0.0;
+  tiebreak += 0.0;
+  if (!ranked(slot)) {
+    if (op == 0) tree_.walk(slot, score, tiebreak, &plan->next);
+  } else if (op == 0 && !(k.score == score && k.tiebreak == tiebreak)) {
+    tree_.walkBoth(slot, k.score, k.tiebreak, score, tiebreak, &plan->old, &plan->next);
+  } else {
+    tree_.walk(slot, k.score, k.tiebreak, &plan->old);
+  }
 }
 
 void RankIndex::applyBatch(const uint8_t* ops, const uint32_t* slots, const double* scores,
                            const double* tiebreaks, size_t count, int32_t* out) {
-  // The key of a slot a few ops ahead is a cache miss waiting to happen: start it now. (Walking the
-  // tree ahead as well, to prefetch the inner nodes and leaves of the next ops, was tried, in one
-  // stage and in two: the extra walks cost more than the misses they hide.)
-  constexpr size_t kAhead = 8;
-  for (size_t i = 0; i < count && i < kAhead; ++i) prefetch(slots[i]);
+  // A software pipeline over the batch: the record of the op kRecordAhead ahead starts loading, the
+  // op kWalkAhead ahead is walked (its record has arrived by then) and its leaves start loading, and
+  // the current op runs on nodes already in the cache. Walks stay valid while the tree keeps its
+  // shape, which most ops do not change; a stale one is ignored and walked again.
+  constexpr size_t kRecordAhead = 12;
+  constexpr size_t kWalkAhead = 6;
+  constexpr size_t kPlans = 8;  // > kWalkAhead: the current op's plan is not overwritten
+  Plan plans[kPlans];
+  for (Plan& p : plans) p.old.slot = p.next.slot = kNoSlot;
+  for (size_t i = 0; i < count && i < kRecordAhead; ++i) prefetch(slots[i]);
+  for (size_t i = 0; i < count && i < kWalkAhead; ++i) {
+    plan(ops[i], slots[i], scores[i], tiebreaks[i], &plans[i % kPlans]);
+  }
   for (size_t i = 0; i < count; ++i) {
-    if (i + kAhead < count) prefetch(slots[i + kAhead]);
+    if (i + kRecordAhead < count) prefetch(slots[i + kRecordAhead]);
+    if (i + kWalkAhead < count) {
+      size_t j = i + kWalkAhead;
+      plan(ops[j], slots[j], scores[j], tiebreaks[j], &plans[j % kPlans]);
+    }
+    const Plan* p = &plans[i % kPlans];
     size_t rank = 0, prev = 0;
     if (ops[i] == 0) {
-      upsert(slots[i], scores[i], tiebreaks[i], &rank, &prev);
-    } else {
-      prev = remove(slots[i]);
+      upsert(slots[i], scores[i], tiebreaks[i], &rank, &prev, p);
+    } else if (ranked(slots[i])) {
+      prev = tree_.erase(slots[i], &p->old);
+      ids_.key(slots[i]) = {kNotRanked, kNotRanked};
     }
     out[2 * i] = static_cast<int32_t>(rank);
     out[2 * i + 1] = static_cast<int32_t>(prev);

@@ -29,8 +29,14 @@ class RankIndex {
   uint32_t internedCount() const { return ids_.count(); }
   IdView idOf(uint32_t slot) const { return ids_.id(slot); }
 
+  // Walks taken ahead of an op (see applyBatch); either may be stale or unset.
+  struct Plan {
+    Walk old;   // for the slot's key before the op
+    Walk next;  // for the key the op gives it
+  };
   // Moves (or inserts) a slot to (score, tiebreak); both must be safe integers.
-  void upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
+  void upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank,
+              const Plan* plan = nullptr);
   // Applies `count` checked ops (0 = upsert slots[i] to (scores[i], tiebreaks[i]), 1 = remove slots[i]);
   // out[2i] and out[2i+1] get each op's rank and previous rank (0 for a remove's rank).
   void applyBatch(const uint8_t* ops, const uint32_t* slots, const double* scores, const double* tiebreaks,
@@ -62,6 +68,9 @@ class RankIndex {
   size_t leafBlocks() const { return tree_.leafBlocks(); }
 
  private:
+  // Walks the tree for op (0 = upsert to (score, tiebreak), 1 = remove) on `slot`, loading its leaves.
+  void plan(uint8_t op, uint32_t slot, double score, double tiebreak, Plan* plan) const;
+
   Accounting acct_;
   InternTable ids_;
   RankTree tree_;

@@ -149,20 +149,56 @@ int RankTree::childFor(const Inner* in, const Key& k) const {
   return lo - 1;
 }
 
-Leaf* RankTree::descend(const Key& k, Inner** path, int* idx, size_t* rank) const {
+void RankTree::walk(const Key& k, Walk* w) const {
   void* node = root_;
-  size_t r = 0;
   for (int d = 0; d < height_; ++d) {
     auto* in = static_cast<Inner*>(node);
     int i = childFor(in, k);
-    r += countsBefore(in, i);
-    path[d] = in;
-    idx[d] = i;
+    w->path[d] = in;
+    w->idx[d] = i;
     node = in->child[i];
     prefetch(node, d + 1 == height_);
   }
-  *rank += r;
-  return static_cast<Leaf*>(node);
+  w->leaf = static_cast<Leaf*>(node);
+  w->shape = shape_;
+  w->score = k.score;
+  w->tiebreak = k.tiebreak;
+  w->slot = k.slot;
+}
+
+void RankTree::walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const {
+  // Level by level, so that each level's two node loads (or one, while the paths agree) overlap.
+  void* na = root_;
+  void* nb = root_;
+  for (int d = 0; d < height_; ++d) {
+    auto* ia = static_cast<Inner*>(na);
+    auto* ib = static_cast<Inner*>(nb);
+    int i = childFor(ia, a);
+    int j = childFor(ib, b);
+    wa->path[d] = ia;
+    wa->idx[d] = i;
+    wb->path[d] = ib;
+    wb->idx[d] = j;
+    na = ia->child[i];
+    nb = ib->child[j];
+    prefetch(na, d + 1 == height_);
+    if (nb != na) prefetch(nb, d + 1 == height_);
+  }
+  wa->leaf = static_cast<Leaf*>(na);
+  wb->leaf = static_cast<Leaf*>(nb);
+  wa->shape = wb->shape = shape_;
+  wa->score = a.score;
+  wa->tiebreak = a.tiebreak;
+  wa->slot = a.slot;
+  wb->score = b.score;
+  wb->tiebreak = b.tiebreak;
+  wb->slot = b.slot;
+}
+
+size_t RankTree::entriesLeftOf(const Walk& w) const {
+  size_t r = 0;
+  for (int d = 0; d < height_; ++d) r += countsBefore(w.path[d], w.idx[d]);
+  return r;
 }
 
 void RankTree::prefetch(const void* node, bool leaf) {
@@ -225,24 +261,25 @@ int RankTree::leafFind(const Leaf* leaf, const Key& k) const {
   return -1;
 }
 
-size_t RankTree::insert(uint32_t slot) {
+size_t RankTree::insert(uint32_t slot, const Walk* hint) {
   if (size_ + 1 > reservedFor_) reserveFor(size_ + 1);
   const Key k = keyOf(slot);
   if (root_ == nullptr) {
     root_ = newLeaf();
     height_ = 0;
+    ++shape_;
   }
-  Inner* path[kMaxHeight];
-  int idx[kMaxHeight];
-  size_t rank = 0;
-  Leaf* leaf = descend(k, path, idx, &rank);
-  return insertInto(k, path, idx, leaf, rank);
+  Walk local;
+  return insertInto(k, walkFor(k, hint, &local));
 }
 
-size_t RankTree::insertInto(const Key& k, Inner** path, const int* idx, Leaf* leaf, size_t rank) {
+size_t RankTree::insertInto(const Key& k, const Walk& w) {
+  Inner* const* path = w.path;
+  const int* idx = w.idx;
+  Leaf* leaf = w.leaf;
   const uint32_t slot = k.slot;
   int p = leafLowerBound(leaf, k);
-  rank += static_cast<size_t>(p) + 1;
+  size_t rank = entriesLeftOf(w) + static_cast<size_t>(p) + 1;
   ++size_;
 
   if (leaf->n < kLeafCap) {
@@ -255,6 +292,8 @@ size_t RankTree::insertInto(const Key& k, Inner** path, const int* idx, Leaf* le
     return rank;
   }
 
+  // Either way below, separators or nodes change.
+  ++shape_;
   // A full leaf first lends entries to a sibling with room: leaves stay fuller and splits are rarer.
   if (height_ > 0 && lend(leaf, path[height_ - 1], idx[height_ - 1], p, k)) {
     for (int d = 0; d + 1 < height_; ++d) ++path[d]->count[idx[d]];
@@ -416,65 +455,39 @@ bool RankTree::lend(Leaf* leaf, Inner* parent, int i, int p, const Key& k) {
   return false;
 }
 
-size_t RankTree::rankOf(uint32_t slot) const {
+size_t RankTree::rankOf(uint32_t slot, const Walk* hint) const {
   const Key k = keyOf(slot);
-  size_t rank = 0;
-  const void* node = root_;
-  for (int d = 0; d < height_; ++d) {
-    auto* in = static_cast<const Inner*>(node);
-    int i = childFor(in, k);
-    rank += countsBefore(in, i);
-    node = in->child[i];
-    prefetch(node, d + 1 == height_);
-  }
-  auto* leaf = static_cast<const Leaf*>(node);
-  int p = leafFind(leaf, k);
+  Walk local;
+  const Walk& w = walkFor(k, hint, &local);
+  int p = leafFind(w.leaf, k);
   if (p < 0) return 0;
-  return rank + static_cast<size_t>(p) + 1;
+  return entriesLeftOf(w) + static_cast<size_t>(p) + 1;
 }
 
-size_t RankTree::erase(uint32_t slot) {
+size_t RankTree::erase(uint32_t slot, const Walk* hint) {
   const Key k = keyOf(slot);
-  Inner* path[kMaxHeight];
-  int idx[kMaxHeight];
-  size_t rank = 0;
-  Leaf* leaf = descend(k, path, idx, &rank);
-  int p = leafFind(leaf, k);
+  Walk local;
+  const Walk& w = walkFor(k, hint, &local);
+  int p = leafFind(w.leaf, k);
   if (p < 0) return 0;  // not in the tree: callers check first
-  eraseAt(path, idx, leaf, p);
-  return rank + static_cast<size_t>(p) + 1;
+  size_t rank = entriesLeftOf(w) + static_cast<size_t>(p) + 1;
+  eraseAt(w, p);
+  return rank;
 }
 
-void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank) {
+void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank,
+                    const Walk* oldHint, const Walk* newHint) {
   const Key k = keyOf(slot);
-  Inner* path[kMaxHeight];
-  int idx[kMaxHeight];
-  size_t base = 0;
-  Leaf* leaf = descend(k, path, idx, &base);
-  const Key nk{score, tiebreak, slot, approxKey(score, tiebreak)};
-  // Follow the new key down the old key's path. Where it turns off, walk on to its leaf and start
-  // loading that leaf now, so its cache miss overlaps the work on the old leaf.
-  Inner* npath[kMaxHeight];
-  int nidx[kMaxHeight];
-  Leaf* nleaf = leaf;
-  for (int d = 0; d < height_; ++d) {
-    int i = childFor(path[d], nk);
-    npath[d] = path[d];
-    nidx[d] = i;
-    if (i == idx[d]) continue;
-    void* node = path[d]->child[i];
-    prefetch(node, d + 1 == height_);
-    for (++d; d < height_; ++d) {
-      auto* in = static_cast<Inner*>(node);
-      int j = childFor(in, nk);
-      npath[d] = in;
-      nidx[d] = j;
-      node = in->child[j];
-      prefetch(node, d + 1 == height_);
-    }
-    nleaf = static_cast<Leaf*>(node);
+  const Key nk = keyOf(slot, score, tiebreak);
+  Walk oldLocal, newLocal;
+  const Walk* ow = oldHint;
+  const Walk* nw = newHint;
+  if (!fits(ow, k) || !fits(nw, nk)) {
+    walkBoth(k, &oldLocal, nk, &newLocal);
+    ow = &oldLocal;
+    nw = &newLocal;
   }
-  const bool sameLeaf = nleaf == leaf;
+  Leaf* leaf = ow->leaf;
   int p = leafFind(leaf, k);
   if (p < 0) {  // not in the tree: callers check first
     ids_.key(slot) = {score, tiebreak};
@@ -482,9 +495,10 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
     *rank = insert(slot);
     return;
   }
+  size_t base = entriesLeftOf(*ow);
   *previousRank = base + static_cast<size_t>(p) + 1;
   int n = leaf->n;
-  if (sameLeaf && n >= 3 && nk.akey >= leaf->akey[0] && nk.akey <= leaf->akey[n - 1]) {
+  if (nw->leaf == leaf && n >= 3 && nk.akey >= leaf->akey[0] && nk.akey <= leaf->akey[n - 1]) {
     // The new key's place among the leaf's entries (the slot's own entry still holds the old key).
     int q = leafLowerBound(leaf, nk);
     int np = q <= p ? q : q - 1;
@@ -505,20 +519,21 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
       return;
     }
   }
-  // Erase, then insert down the path found above, unless the erase rebalanced nodes (then that
-  // path may be stale and the insert walks down afresh).
-  bool rebalanced = eraseAt(path, idx, leaf, p);
+  // Erase, then insert down the new key's walk, unless the erase rebalanced nodes (then that walk
+  // is stale and the insert walks afresh).
+  bool rebalanced = eraseAt(*ow, p);
   ids_.key(slot) = {score, tiebreak};
   if (rebalanced || size_ + 1 > reservedFor_) {
     *rank = insert(slot);
     return;
   }
-  size_t r = 0;
-  for (int d = 0; d < height_; ++d) r += countsBefore(npath[d], nidx[d]);
-  *rank = insertInto(nk, npath, nidx, nleaf, r);
+  *rank = insertInto(nk, *nw);
 }
 
-bool RankTree::eraseAt(Inner** path, const int* idx, Leaf* leaf, int p) {
+bool RankTree::eraseAt(const Walk& w, int p) {
+  Inner* const* path = w.path;
+  const int* idx = w.idx;
+  Leaf* leaf = w.leaf;
   shiftLeft(leaf->akey, p, leaf->n);
   shiftLeft(leaf->slot, p, leaf->n);
   --leaf->n;
@@ -533,6 +548,7 @@ bool RankTree::eraseAt(Inner** path, const int* idx, Leaf* leaf, int p) {
     int i = idx[d];
     int n = leafLevel ? static_cast<Leaf*>(parent->child[i])->n : static_cast<Inner*>(parent->child[i])->n;
     if (n >= (leafLevel ? kLeafMin : kInnerMin)) break;
+    if (!rebalanced) ++shape_;
     rebalanced = true;
     int before = parent->n;
     fixUnderflow(parent, i, leafLevel);
@@ -544,6 +560,7 @@ bool RankTree::eraseAt(Inner** path, const int* idx, Leaf* leaf, int p) {
     root_ = old->child[0];
     inners_.give(old);
     --height_;
+    if (!rebalanced) ++shape_;
     rebalanced = true;
   }
   return rebalanced;
@@ -692,6 +709,7 @@ void RankTree::freeAll(void* node, int height) {
 }
 
 void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
+  ++shape_;
   freeAll(root_, height_);
   root_ = nullptr;
   height_ = 0;

@@ -50,6 +50,22 @@ struct Inner {
   uint32_t sepSlot[kInnerCap];
 };
 
+// A root-to-leaf path taken for one key. A walk stays right while the tree keeps its shape (no
+// split, merge, lend or borrow), whatever entries move between leaves meanwhile, so an update can be
+// walked ahead of time, its leaves loaded while earlier updates run, and applied without walking again.
+// No slot: a walk that was never taken.
+constexpr uint32_t kNoSlot = 0xffffffffu;
+
+struct Walk {
+  Inner* path[kMaxHeight];
+  int idx[kMaxHeight];
+  Leaf* leaf;
+  uint64_t shape;  // the tree's shape() when the walk was taken
+  double score;    // the key it was taken for
+  double tiebreak;
+  uint32_t slot;
+};
+
 // Order: score descending, tiebreak ascending, id ascending (UTF-8 bytes). The tree compares keys
 // through the per-slot key array and the intern table, so a leaf entry costs 8 bytes.
 class RankTree {
@@ -59,15 +75,29 @@ class RankTree {
   RankTree(const RankTree&) = delete;
   RankTree& operator=(const RankTree&) = delete;
 
+  // The operations below take optional walks (from walk() or walkBoth()); one that no longer fits the
+  // key or the tree's shape is ignored, so a stale walk costs a walk and is never wrong.
+
   // Inserts a slot whose key is in its record; returns its 1-based rank.
-  size_t insert(uint32_t slot);
+  size_t insert(uint32_t slot, const Walk* hint = nullptr);
   // Erases a ranked slot whose key is in its record; returns the 1-based rank it had.
-  size_t erase(uint32_t slot);
+  size_t erase(uint32_t slot, const Walk* hint = nullptr);
   // Moves a ranked slot from its recorded key to a different key (score, tiebreak) and records that key
-  // instead. One descent when the key stays inside its leaf (a small move); erase + insert otherwise.
-  void move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank);
+  // instead. The two keys are walked together (their cache misses overlap), and a move that stays
+  // inside its leaf (a small move) changes only that leaf; erase + insert otherwise.
+  void move(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank,
+            const Walk* oldHint = nullptr, const Walk* newHint = nullptr);
   // 1-based rank of a ranked slot.
-  size_t rankOf(uint32_t slot) const;
+  size_t rankOf(uint32_t slot, const Walk* hint = nullptr) const;
+  // Walks to the leaf where (score, tiebreak, slot) is or belongs, loading each node ahead of use.
+  void walk(uint32_t slot, double score, double tiebreak, Walk* w) const { walk(keyOf(slot, score, tiebreak), w); }
+  // Both walks of a move, level by level.
+  void walkBoth(uint32_t slot, double score, double tiebreak, double newScore, double newTiebreak, Walk* w,
+                Walk* nw) const {
+    walkBoth(keyOf(slot, score, tiebreak), w, keyOf(slot, newScore, newTiebreak), nw);
+  }
+  // Changes whenever the tree's shape does: walks taken in another shape are stale.
+  uint64_t shape() const { return shape_; }
   // Visits up to `n` slots from 0-based position `from` in rank order; returns how many.
   template <typename F>
   size_t visit(size_t from, size_t n, F&& f) const {
@@ -97,8 +127,25 @@ class RankTree {
   };
   Key keyOf(uint32_t slot) const {
     const SlotKey& k = ids_.key(slot);
-    return {k.score, k.tiebreak, slot, approxKey(k.score, k.tiebreak)};
+    return keyOf(slot, k.score, k.tiebreak);
   }
+  static Key keyOf(uint32_t slot, double score, double tiebreak) {
+    return {score, tiebreak, slot, approxKey(score, tiebreak)};
+  }
+  void walk(const Key& k, Walk* w) const;
+  void walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const;
+  // `hint` when it was taken for k in the current shape, else `local` after walking it.
+  const Walk& walkFor(const Key& k, const Walk* hint, Walk* local) const {
+    if (fits(hint, k)) return *hint;
+    walk(k, local);
+    return *local;
+  }
+  bool fits(const Walk* w, const Key& k) const {
+    return w != nullptr && w->shape == shape_ && w->slot == k.slot && w->score == k.score &&
+           w->tiebreak == k.tiebreak;
+  }
+  // The number of entries in the leaves left of a walk's leaf.
+  size_t entriesLeftOf(const Walk& w) const;
   // <0 when (s, t, slot) ranks before k, 0 when equal, >0 after.
   int compare(double s, double t, uint32_t slot, const Key& k) const {
     if (s != k.score) return s > k.score ? -1 : 1;
@@ -107,15 +154,11 @@ class RankTree {
     return compareIds(ids_.id(slot), ids_.id(k.slot));
   }
   int childFor(const Inner* in, const Key& k) const;
-  // Walks from the root to the leaf where k is or belongs, recording the path (path[d], idx[d]) and
-  // adding the entries of the leaves left of it to *rank.
-  Leaf* descend(const Key& k, Inner** path, int* idx, size_t* rank) const;
-  // Removes entry p of `leaf` (reached by `path`), then fixes counts and underflows; true when
-  // nodes were rebalanced (other paths recorded before may then be stale).
-  bool eraseAt(Inner** path, const int* idx, Leaf* leaf, int p);
-  // Inserts k (its record already holds it) into `leaf`, reached by `path`; `rank` is the number
-  // of entries left of the leaf. Returns k's 1-based rank.
-  size_t insertInto(const Key& k, Inner** path, const int* idx, Leaf* leaf, size_t rank);
+  // Removes entry p of w's leaf, then fixes counts and underflows; true when nodes were rebalanced
+  // (the shape changed, so other walks are stale).
+  bool eraseAt(const Walk& w, int p);
+  // Inserts k (its record already holds it) into w's leaf. Returns k's 1-based rank.
+  size_t insertInto(const Key& k, const Walk& w);
   int leafLowerBound(const Leaf* leaf, const Key& k) const;
   int leafFind(const Leaf* leaf, const Key& k) const;
   static void prefetch(const void* node, bool leaf);
@@ -135,6 +178,7 @@ class RankTree {
   BlockArena inners_;
   void* root_ = nullptr;
   int height_ = 0;  // inner levels above the leaves
+  uint64_t shape_ = 0;
   size_t size_ = 0;
   size_t reservedFor_ = 0;
 };

@@ -354,4 +354,73 @@ describe("native and JS indexes together", () => {
       { numRuns: 10 },
     );
   });
+
+  it("agree when batches walk ahead: random moves, removes, repeated keys and one slot hit twice in a row", () => {
+    // The native applyBatch walks each op's tree path a few ops early; ops in between may split or
+    // merge nodes or move the same player, and every such walk must be noticed as stale.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.constantFrom(1, 3, 7, 64, 1000, 20_000),
+        (seed, players, batch) => {
+          const next = xorshift(seed);
+          const native = new NativeRankIndex();
+          const js = new JsRankIndex();
+          const n = 20_000;
+          const scoreRange = [2, 50, 2 ** 26, MAX][next() % 4]!;
+          const ops = new Uint8Array(n);
+          const slotsN = new Uint32Array(n);
+          const slotsJ = new Uint32Array(n);
+          const scores = new Float64Array(n);
+          const ties = new Float64Array(n);
+          for (let i = 0; i < n; i++) {
+            // One op in eight repeats the previous op's player: the same slot twice within a walk-ahead.
+            const id = i > 0 && next() % 8 === 0 ? native.playerIdOf(slotsN[i - 1]!) : `p${next() % players}`;
+            ops[i] = next() % 5 === 0 ? OP_REMOVE : OP_UPSERT;
+            slotsN[i] = native.intern(id);
+            slotsJ[i] = js.intern(id);
+            // Some upserts repeat the key a player already has (a rank lookup, no move).
+            const same = next() % 10 === 0 && i > 0;
+            scores[i] = same ? scores[i - 1]! : (next() % scoreRange) - Math.floor(scoreRange / 2);
+            ties[i] = same ? ties[i - 1]! : next() % 4;
+          }
+          const outN = new Int32Array(2 * n);
+          const outJ = new Int32Array(2 * n);
+          for (let at = 0; at < n; at += batch) {
+            const m = Math.min(batch, n - at);
+            const range = (a: Uint32Array | Float64Array | Uint8Array) => a.subarray(at, at + m);
+            native.applyBatch(
+              range(ops) as Uint8Array,
+              range(slotsN) as Uint32Array,
+              range(scores) as Float64Array,
+              range(ties) as Float64Array,
+              m,
+              outN.subarray(2 * at, 2 * (at + m)),
+            );
+            js.applyBatch(
+              range(ops) as Uint8Array,
+              range(slotsJ) as Uint32Array,
+              range(scores) as Float64Array,
+              range(ties) as Float64Array,
+              m,
+              outJ.subarray(2 * at, 2 * (at + m)),
+            );
+          }
+          for (let i = 0; i < 2 * n; i++) {
+            if (outN[i] !== outJ[i]) {
+              expect({ op: i >> 1, native: outN[i], js: outJ[i] }).toEqual({
+                op: i >> 1,
+                native: outJ[i],
+                js: outJ[i],
+              });
+            }
+          }
+          expect(native.top(players)).toEqual(js.top(players));
+          expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+        },
+      ),
+      { numRuns: 24 },
+    );
+  });
 });
