@@ -44,55 +44,53 @@ inline uint32_t countsBefore(const Inner* in, int i) {
   return s;
 }
 
-// childFor's counting loop: how many of sep[1..n-1] are above `key` and how many equal it.
-inline void countSeps(const double* sep, int n, double key, int* above, int* equal) {
-  int na = 0, ne = 0;
-  int i = 1;
-#if defined(__SSE2__) && defined(__x86_64__)
-  // Two at a time; a true lane is all ones (-1), so subtracting it counts it.
-  const __m128d k = _mm_set1_pd(key);
-  __m128i a = _mm_setzero_si128();
-  __m128i e = _mm_setzero_si128();
-  for (; i + 1 < n; i += 2) {
-    __m128d s = _mm_loadu_pd(sep + i);
-    a = _mm_sub_epi64(a, _mm_castpd_si128(_mm_cmpgt_pd(s, k)));
-    e = _mm_sub_epi64(e, _mm_castpd_si128(_mm_cmpeq_pd(s, k)));
+// Inner entries move as a whole: child, subtree count and separator.
+void moveEntries(Inner* dst, int di, const Inner* src, int si, int n) {
+  size_t m = static_cast<size_t>(n);
+  std::memmove(dst->sepKey + di, src->sepKey + si, m * sizeof(int32_t));
+  std::memmove(dst->count + di, src->count + si, m * sizeof(uint32_t));
+  std::memmove(dst->child + di, src->child + si, m * sizeof(void*));
+  std::memmove(dst->sepScore + di, src->sepScore + si, m * sizeof(double));
+  std::memmove(dst->sepTb + di, src->sepTb + si, m * sizeof(double));
+  std::memmove(dst->sepSlot + di, src->sepSlot + si, m * sizeof(uint32_t));
+}
+// Makes room at entry `at` / closes entry `at` up.
+void openEntry(Inner* in, int at) { moveEntries(in, at + 1, in, at, static_cast<int>(in->n) - at); }
+void closeEntry(Inner* in, int at) { moveEntries(in, at, in, at + 1, static_cast<int>(in->n) - at - 1); }
+void setSepTo(Inner* in, int i, double score, double tiebreak, uint32_t slot) {
+  in->sepKey[i] = sepKeyOf(score);
+  in->sepScore[i] = score;
+  in->sepTb[i] = tiebreak;
+  in->sepSlot[i] = slot;
+}
+void copySep(Inner* dst, int di, const Inner* src, int si) {
+  setSepTo(dst, di, src->sepScore[si], src->sepTb[si], src->sepSlot[si]);
+}
+
+// childFor's counting loop: how many of sepKey[1..n-1] are below `key` and how many equal it. It runs
+// over all kInnerCap entries with a mask (entries from n on hold stale but defined values), so the
+// compiler unrolls it into a few SIMD compares with no branches.
+inline __attribute__((always_inline)) void countSepsBody(const int32_t* sep, int n, int32_t key, int* below,
+                                                          int* equal) {
+  int b = 0, e = 0;
+  for (int j = 0; j < kInnerCap; ++j) {
+    int live = (j >= 1) & (j < n);
+    b += (sep[j] < key) & live;
+    e += (sep[j] == key) & live;
   }
-  na = static_cast<int>(_mm_cvtsi128_si64(a) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(a, a)));
-  ne = static_cast<int>(_mm_cvtsi128_si64(e) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(e, e)));
-#endif
-  for (; i < n; ++i) {
-    na += sep[i] > key;
-    ne += sep[i] == key;
-  }
-  *above = na;
-  *equal = ne;
+  *below = b;
+  *equal = e;
+}
+
+void countSeps(const int32_t* sep, int n, int32_t key, int* below, int* equal) {
+  countSepsBody(sep, n, key, below, equal);
 }
 
 #if defined(CAIRN_AVX2)
-// countSeps four at a time, for CPUs that have AVX2 (checked once, at load), for CPUs that have AVX2 (checked once).
-__attribute__((target("avx2"))) void countSepsAvx2(const double* sep, int n, double key, int* above,
+// The same loop eight lanes at a time, for CPUs that have AVX2 (checked once, at load).
+__attribute__((target("avx2"))) void countSepsAvx2(const int32_t* sep, int n, int32_t key, int* below,
                                                   int* equal) {
-  const __m256d k = _mm256_set1_pd(key);
-  __m256i a = _mm256_setzero_si256();
-  __m256i e = _mm256_setzero_si256();
-  int i = 1;
-  for (; i + 3 < n; i += 4) {
-    __m256d s = _mm256_loadu_pd(sep + i);
-    a = _mm256_sub_epi64(a, _mm256_castpd_si256(_mm256_cmp_pd(s, k, _CMP_GT_OQ)));
-    e = _mm256_sub_epi64(e, _mm256_castpd_si256(_mm256_cmp_pd(s, k, _CMP_EQ_OQ)));
-  }
-  alignas(32) int64_t av[4], ev[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(av), a);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(ev), e);
-  int na = static_cast<int>(av[0] + av[1] + av[2] + av[3]);
-  int ne = static_cast<int>(ev[0] + ev[1] + ev[2] + ev[3]);
-  for (; i < n; ++i) {
-    na += sep[i] > key;
-    ne += sep[i] == key;
-  }
-  *above = na;
-  *equal = ne;
+  countSepsBody(sep, n, key, below, equal);
 }
 
 bool hasAvx2() {
@@ -116,7 +114,7 @@ Leaf* RankTree::newLeaf() {
 
 Inner* RankTree::newInner() {
   auto* in = static_cast<Inner*>(inners_.take());
-  in->n = 0;
+  std::memset(in, 0, sizeof(Inner));  // the separator scan reads all kInnerCap keys
   return in;
 }
 
@@ -130,20 +128,21 @@ void RankTree::reserveFor(size_t entries) {
 }
 
 int RankTree::childFor(const Inner* in, const Key& k) const {
-  // The number of separators sep[1..n-1] that are <= k. Separators with a higher score all count;
-  // counting them over the whole array (no early exit) lets the loads of its cache lines overlap,
-  // and counting in SIMD keeps it cheap (this loop is most of a descent's work).
-  int above, equal;
+  // The number of separators sep[1..n-1] that are <= k. Those whose 32-bit key is below k's all
+  // count; counting them over the whole node (no early exit) lets its cache lines load together.
+  // Only separators whose key equals k's are compared in full.
+  int below, equal;
+  int n = static_cast<int>(in->n);
 #if defined(CAIRN_AVX2)
   if (kHasAvx2) {
-    countSepsAvx2(in->sepScore, in->n, k.score, &above, &equal);
+    countSepsAvx2(in->sepKey, n, k.sepKey, &below, &equal);
   } else {
-    countSeps(in->sepScore, in->n, k.score, &above, &equal);
+    countSeps(in->sepKey, n, k.sepKey, &below, &equal);
   }
 #else
-  countSeps(in->sepScore, in->n, k.score, &above, &equal);
+  countSeps(in->sepKey, n, k.sepKey, &below, &equal);
 #endif
-  int lo = 1 + above;
+  int lo = 1 + below;
   int hi = lo + equal;
   while (lo < hi && compare(in->sepScore[lo], in->sepTb[lo], in->sepSlot[lo], k) <= 0) ++lo;
   return lo - 1;
@@ -203,17 +202,8 @@ size_t RankTree::entriesLeftOf(const Walk& w) const {
 
 void RankTree::prefetch(const void* node, bool leaf) {
   const char* p = static_cast<const char*>(node);
-  if (leaf) {
-    for (int i = 0; i < 512; i += 64) __builtin_prefetch(p + i);
-  } else {
-    const auto* in = static_cast<const Inner*>(node);
-    const char* s = reinterpret_cast<const char*>(in->sepScore);
-    for (int i = 0; i < kInnerCap * 8; i += 64) __builtin_prefetch(s + i);
-    const char* c = reinterpret_cast<const char*>(in->count);
-    for (int i = 0; i < kInnerCap * 4; i += 64) __builtin_prefetch(c + i);
-    const char* ch = reinterpret_cast<const char*>(in->child);
-    for (int i = 0; i < kInnerCap * 8; i += 64) __builtin_prefetch(ch + i);
-  }
+  size_t bytes = leaf ? sizeof(Leaf) : kInnerHotBytes;
+  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i);
 }
 
 namespace {
@@ -335,34 +325,24 @@ size_t RankTree::insertInto(const Key& k, const Walk& w) {
     if (in->n == kInnerCap) {
       split = newInner();
       int mid = kInnerCap / 2;
-      split->n = static_cast<uint16_t>(kInnerCap - mid);
-      copyRange(split->child, in->child + mid, split->n);
-      copyRange(split->count, in->count + mid, split->n);
-      copyRange(split->sepScore, in->sepScore + mid, split->n);
-      copyRange(split->sepTb, in->sepTb + mid, split->n);
-      copyRange(split->sepSlot, in->sepSlot + mid, split->n);
-      in->n = static_cast<uint16_t>(mid);
+      split->n = kInnerCap - mid;
+      moveEntries(split, 0, in, mid, kInnerCap - mid);
+      in->n = mid;
       if (at > mid) {
         dst = split;
         at -= mid;
       }
     }
-    shiftRight(dst->child, at, dst->n);
-    shiftRight(dst->count, at, dst->n);
-    shiftRight(dst->sepScore, at, dst->n);
-    shiftRight(dst->sepTb, at, dst->n);
-    shiftRight(dst->sepSlot, at, dst->n);
+    openEntry(dst, at);
     dst->child[at] = newChild;
     dst->count[at] = static_cast<uint32_t>(rightCount);
-    dst->sepScore[at] = newSep.score;
-    dst->sepTb[at] = newSep.tiebreak;
-    dst->sepSlot[at] = newSep.slot;
+    setSepTo(dst, at, newSep.score, newSep.tiebreak, newSep.slot);
     ++dst->n;
     if (split == nullptr) {
       newChild = nullptr;
     } else {
       newChild = split;
-      newSep = {split->sepScore[0], split->sepTb[0], split->sepSlot[0], 0};
+      newSep = keyOf(split->sepSlot[0], split->sepScore[0], split->sepTb[0]);
       leftCount = sumCounts(in);
       rightCount = sumCounts(split);
     }
@@ -372,14 +352,9 @@ size_t RankTree::insertInto(const Key& k, const Walk& w) {
     r->n = 2;
     r->child[0] = root_;
     r->count[0] = static_cast<uint32_t>(leftCount);
-    r->sepScore[0] = 0;
-    r->sepTb[0] = 0;
-    r->sepSlot[0] = 0;
     r->child[1] = newChild;
     r->count[1] = static_cast<uint32_t>(rightCount);
-    r->sepScore[1] = newSep.score;
-    r->sepTb[1] = newSep.tiebreak;
-    r->sepSlot[1] = newSep.slot;
+    setSepTo(r, 1, newSep.score, newSep.tiebreak, newSep.slot);
     root_ = r;
     ++height_;
   }
@@ -394,11 +369,9 @@ void RankTree::insertAt(Leaf* leaf, int p, const Key& k) {
   ++leaf->n;
 }
 
-void RankTree::setSep(Inner* parent, int i, uint32_t slot) {
+void RankTree::setSep(Inner* in, int i, uint32_t slot) {
   const SlotKey& s = ids_.key(slot);
-  parent->sepScore[i] = s.score;
-  parent->sepTb[i] = s.tiebreak;
-  parent->sepSlot[i] = slot;
+  setSepTo(in, i, s.score, s.tiebreak, slot);
 }
 
 // Inserts k at position p of the full leaf (child i of parent) after moving some of its entries to a
@@ -590,10 +563,7 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
       ++r->n;
       --parent->count[li];
       ++parent->count[ri];
-      Key s = keyOf(r->slot[0]);
-      parent->sepScore[ri] = s.score;
-      parent->sepTb[ri] = s.tiebreak;
-      parent->sepSlot[ri] = s.slot;
+      setSep(parent, ri, r->slot[0]);
       return;
     } else {
       // Move r's first entry to the end of l.
@@ -605,10 +575,7 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
       --r->n;
       --parent->count[ri];
       ++parent->count[li];
-      Key s = keyOf(r->slot[0]);
-      parent->sepScore[ri] = s.score;
-      parent->sepTb[ri] = s.tiebreak;
-      parent->sepSlot[ri] = s.slot;
+      setSep(parent, ri, r->slot[0]);
       return;
     }
   } else {
@@ -616,35 +583,21 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
     auto* r = static_cast<Inner*>(parent->child[ri]);
     if (l->n + r->n <= kInnerCap) {
       // r's first child takes the parent's separator for r.
-      r->sepScore[0] = parent->sepScore[ri];
-      r->sepTb[0] = parent->sepTb[ri];
-      r->sepSlot[0] = parent->sepSlot[ri];
-      copyRange(l->child + l->n, r->child, r->n);
-      copyRange(l->count + l->n, r->count, r->n);
-      copyRange(l->sepScore + l->n, r->sepScore, r->n);
-      copyRange(l->sepTb + l->n, r->sepTb, r->n);
-      copyRange(l->sepSlot + l->n, r->sepSlot, r->n);
-      l->n = static_cast<uint16_t>(l->n + r->n);
+      copySep(r, 0, parent, ri);
+      moveEntries(l, static_cast<int>(l->n), r, 0, static_cast<int>(r->n));
+      l->n += r->n;
       parent->count[li] += parent->count[ri];
       inners_.give(r);
     } else if (ri == i) {
       // Move l's last child to the front of r.
-      int last = l->n - 1;
+      int last = static_cast<int>(l->n) - 1;
       uint32_t moved = l->count[last];
-      shiftRight(r->child, 0, r->n);
-      shiftRight(r->count, 0, r->n);
-      shiftRight(r->sepScore, 0, r->n);
-      shiftRight(r->sepTb, 0, r->n);
-      shiftRight(r->sepSlot, 0, r->n);
+      openEntry(r, 0);
       r->child[0] = l->child[last];
       r->count[0] = moved;
-      r->sepScore[1] = parent->sepScore[ri];
-      r->sepTb[1] = parent->sepTb[ri];
-      r->sepSlot[1] = parent->sepSlot[ri];
+      copySep(r, 1, parent, ri);
       ++r->n;
-      parent->sepScore[ri] = l->sepScore[last];
-      parent->sepTb[ri] = l->sepTb[last];
-      parent->sepSlot[ri] = l->sepSlot[last];
+      copySep(parent, ri, l, last);
       --l->n;
       parent->count[li] -= moved;
       parent->count[ri] += moved;
@@ -652,21 +605,13 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
     } else {
       // Move r's first child to the end of l.
       uint32_t moved = r->count[0];
-      int at = l->n;
+      int at = static_cast<int>(l->n);
       l->child[at] = r->child[0];
       l->count[at] = moved;
-      l->sepScore[at] = parent->sepScore[ri];
-      l->sepTb[at] = parent->sepTb[ri];
-      l->sepSlot[at] = parent->sepSlot[ri];
+      copySep(l, at, parent, ri);
       ++l->n;
-      parent->sepScore[ri] = r->sepScore[1];
-      parent->sepTb[ri] = r->sepTb[1];
-      parent->sepSlot[ri] = r->sepSlot[1];
-      shiftLeft(r->child, 0, r->n);
-      shiftLeft(r->count, 0, r->n);
-      shiftLeft(r->sepScore, 0, r->n);
-      shiftLeft(r->sepTb, 0, r->n);
-      shiftLeft(r->sepSlot, 0, r->n);
+      copySep(parent, ri, r, 1);
+      closeEntry(r, 0);
       --r->n;
       parent->count[ri] -= moved;
       parent->count[li] += moved;
@@ -674,11 +619,7 @@ void RankTree::fixUnderflow(Inner* parent, int i, bool childIsLeaf) {
     }
   }
   // Merged: drop child ri from the parent.
-  shiftLeft(parent->child, ri, parent->n);
-  shiftLeft(parent->count, ri, parent->n);
-  shiftLeft(parent->sepScore, ri, parent->n);
-  shiftLeft(parent->sepTb, ri, parent->n);
-  shiftLeft(parent->sepSlot, ri, parent->n);
+  closeEntry(parent, ri);
   --parent->n;
 }
 
@@ -755,12 +696,10 @@ void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
         const SlotKey& k = ids_.key(firsts[c]);
         in->child[j] = level[c];
         in->count[j] = static_cast<uint32_t>(counts[c]);
-        in->sepScore[j] = k.score;
-        in->sepTb[j] = k.tiebreak;
-        in->sepSlot[j] = firsts[c];
+        setSepTo(in, static_cast<int>(j), k.score, k.tiebreak, firsts[c]);
         total += counts[c];
       }
-      in->n = static_cast<uint16_t>(n);
+      in->n = static_cast<int32_t>(n);
       uint32_t first = firsts[from];
       level[i] = in;
       counts[i] = total;

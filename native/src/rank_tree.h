@@ -41,18 +41,28 @@ inline uint64_t approxKey(double score, double tiebreak) {
   return (hi << 32) | lo;
 }
 
+// The 32-bit form of a separator's score that inner nodes scan: the score's float, ordered so that
+// signed order is rank order (a higher score is smaller). Two scores whose floats differ are told
+// apart by it; equal ones (ties, or scores beyond 2^24 that round together) need the full key.
+inline int32_t sepKeyOf(double score) {
+  return static_cast<int32_t>(~orderedFloatBits(static_cast<float>(score)) ^ 0x80000000u);
+}
+
+// An inner node's hot part (what a walk reads: the scanned 32-bit separator keys, the subtree counts
+// and the children) comes first and is all that is prefetched; the exact separators after it are
+// read only where a separator key ties with the key sought. Entry i is child i, its subtree count
+// and (i >= 1) its separator: a lower bound of child i's keys, above all of child i-1's.
 struct Inner {
-  uint16_t n;
-  void* child[kInnerCap];
+  int32_t n;
+  int32_t sepKey[kInnerCap];  // sepKeyOf(sepScore[i]), ascending in rank order
   uint32_t count[kInnerCap];
-  double sepScore[kInnerCap];  // sep[i], i >= 1: a lower bound of child i's keys, above child i-1's
+  void* child[kInnerCap];
+  double sepScore[kInnerCap];
   double sepTb[kInnerCap];
   uint32_t sepSlot[kInnerCap];
 };
+constexpr size_t kInnerHotBytes = offsetof(Inner, sepScore);
 
-// A root-to-leaf path taken for one key. A walk stays right while the tree keeps its shape (no
-// split, merge, lend or borrow), whatever entries move between leaves meanwhile, so an update can be
-// walked ahead of time, its leaves loaded while earlier updates run, and applied without walking again.
 // No slot: a walk that was never taken.
 constexpr uint32_t kNoSlot = 0xffffffffu;
 
@@ -124,13 +134,14 @@ class RankTree {
     double tiebreak;
     uint32_t slot;
     uint64_t akey;
+    int32_t sepKey;
   };
   Key keyOf(uint32_t slot) const {
     const SlotKey& k = ids_.key(slot);
     return keyOf(slot, k.score, k.tiebreak);
   }
   static Key keyOf(uint32_t slot, double score, double tiebreak) {
-    return {score, tiebreak, slot, approxKey(score, tiebreak)};
+    return {score, tiebreak, slot, approxKey(score, tiebreak), sepKeyOf(score)};
   }
   void walk(const Key& k, Walk* w) const;
   void walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const;
@@ -163,7 +174,8 @@ class RankTree {
   int leafFind(const Leaf* leaf, const Key& k) const;
   static void prefetch(const void* node, bool leaf);
   void insertAt(Leaf* leaf, int p, const Key& k);
-  void setSep(Inner* parent, int i, uint32_t slot);
+  // Makes the key of `slot` the separator of entry i.
+  void setSep(Inner* in, int i, uint32_t slot);
   bool lend(Leaf* leaf, Inner* parent, int i, int p, const Key& k);
   const Leaf* select(size_t index, int* pos) const;
   Leaf* newLeaf();
