@@ -116,13 +116,6 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeRankIndexCore",
                        {
-                           InstanceMethod<&NativeIndex::Intern>("intern"),
-                           InstanceMethod<&NativeIndex::SlotOf>("slotOf"),
-                           InstanceMethod<&NativeIndex::PlayerIdOf>("playerIdOf"),
-                           InstanceMethod<&NativeIndex::Upsert>("upsert"),
-                           InstanceMethod<&NativeIndex::Remove>("remove"),
-                           InstanceMethod<&NativeIndex::Rank>("rank"),
-                           InstanceMethod<&NativeIndex::Score>("score"),
                            InstanceMethod<&NativeIndex::Size>("size"),
                            InstanceMethod<&NativeIndex::Top>("top"),
                            InstanceMethod<&NativeIndex::TopSlots>("topSlots"),
@@ -155,6 +148,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+    napi_property_descriptor fast[] = {
+        {"upsert", nullptr, &Fast<&NativeIndex::Upsert>, nullptr, nullptr, nullptr, napi_default, this},
+        {"intern", nullptr, &Fast<&NativeIndex::Intern>, nullptr, nullptr, nullptr, napi_default, this},
+        {"slotOf", nullptr, &Fast<&NativeIndex::SlotOf>, nullptr, nullptr, nullptr, napi_default, this},
+        {"playerIdOf", nullptr, &Fast<&NativeIndex::PlayerIdOf>, nullptr, nullptr, nullptr, napi_default, this},
+        {"remove", nullptr, &Fast<&NativeIndex::Remove>, nullptr, nullptr, nullptr, napi_default, this},
+        {"rank", nullptr, &Fast<&NativeIndex::Rank>, nullptr, nullptr, nullptr, napi_default, this},
+        {"score", nullptr, &Fast<&NativeIndex::Score>, nullptr, nullptr, nullptr, napi_default, this},
+    };
+    napi_define_properties(env, info.This(), sizeof fast / sizeof fast[0], fast);
   }
 
  private:
@@ -189,69 +192,78 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return v;
   }
 
-  Napi::Value Intern(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
-    size_t size;
-    if (!id(env, info[0], &size)) return Napi::Value();
-    return Napi::Value(env, num(env, index_->intern(idBytes(), size)));
-  }
-
-  Napi::Value SlotOf(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
-    size_t size;
-    if (!id(env, info[0], &size)) return Napi::Value();
-    return Napi::Value(env, num(env, static_cast<double>(index_->slotOf(idBytes(), size))));
-  }
-
-  Napi::Value PlayerIdOf(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
-    uint32_t s;
-    if (!slot(env, info[0], "slot", &s)) return Napi::Value();
-    cairn::IdView v = index_->idOf(s);
-    napi_value str;
-    napi_create_string_utf8(env, reinterpret_cast<const char*>(v.data), v.size, &str);
-    return Napi::Value(env, str);
+  // The per-call methods are plain N-API callbacks bound to this instance (data = this), defined as
+  // the wrapper object's own properties: a call then skips ObjectWrap's unwrap and CallbackInfo.
+  // The wrapper object owns this instance, and only it holds these functions.
+  template <napi_value (NativeIndex::*M)(napi_env, const napi_value*)>
+  static napi_value Fast(napi_env env, napi_callback_info cb) {
+    size_t argc = 3;
+    napi_value argv[3];
+    void* self;
+    napi_get_cb_info(env, cb, &argc, argv, nullptr, &self);
+    return (static_cast<NativeIndex*>(self)->*M)(env, argv);
   }
 
   // upsert(id, score, tiebreak) -> rank; the previous rank goes to scratch[0].
-  Napi::Value Upsert(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value Upsert(napi_env env, const napi_value* argv) {
     size_t size;
     double score, tiebreak;
-    if (!id(env, info[0], &size) || !safeInteger(env, info[1], "score", &score) ||
-        !safeInteger(env, info[2], "tiebreak", &tiebreak)) {
-      return Napi::Value();
+    if (!id(env, argv[0], &size) || !safeInteger(env, argv[1], "score", &score) ||
+        !safeInteger(env, argv[2], "tiebreak", &tiebreak)) {
+      return nullptr;
     }
     uint32_t s = index_->intern(idBytes(), size);
     size_t rank, prev;
     index_->upsert(s, score, tiebreak, &rank, &prev);
     scratch_[0] = static_cast<int32_t>(prev);
-    return Napi::Value(env, num(env, static_cast<double>(rank)));
+    return num(env, static_cast<double>(rank));
   }
 
-  Napi::Value Remove(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value Intern(napi_env env, const napi_value* argv) {
     size_t size;
-    if (!id(env, info[0], &size)) return Napi::Value();
-    int64_t s = index_->slotOf(idBytes(), size);
-    return Napi::Value(env, num(env, s < 0 ? 0 : static_cast<double>(index_->remove(static_cast<uint32_t>(s)))));
+    if (!id(env, argv[0], &size)) return nullptr;
+    return num(env, index_->intern(idBytes(), size));
   }
 
-  Napi::Value Rank(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value SlotOf(napi_env env, const napi_value* argv) {
     size_t size;
-    if (!id(env, info[0], &size)) return Napi::Value();
-    int64_t s = index_->slotOf(idBytes(), size);
-    return Napi::Value(env, num(env, s < 0 ? 0 : static_cast<double>(index_->rank(static_cast<uint32_t>(s)))));
+    if (!id(env, argv[0], &size)) return nullptr;
+    return num(env, static_cast<double>(index_->slotOf(idBytes(), size)));
   }
 
-  Napi::Value Score(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value PlayerIdOf(napi_env env, const napi_value* argv) {
+    uint32_t s;
+    if (!slot(env, argv[0], "slot", &s)) return nullptr;
+    cairn::IdView v = index_->idOf(s);
+    napi_value str;
+    napi_create_string_utf8(env, reinterpret_cast<const char*>(v.data), v.size, &str);
+    return str;
+  }
+
+  napi_value Remove(napi_env env, const napi_value* argv) {
     size_t size;
-    if (!id(env, info[0], &size)) return Napi::Value();
+    if (!id(env, argv[0], &size)) return nullptr;
     int64_t s = index_->slotOf(idBytes(), size);
-    if (s < 0 || !index_->ranked(static_cast<uint32_t>(s))) return info.Env().Undefined();
-    return Napi::Value(env, num(env, index_->score(static_cast<uint32_t>(s))));
+    return num(env, s < 0 ? 0 : static_cast<double>(index_->remove(static_cast<uint32_t>(s))));
+  }
+
+  napi_value Rank(napi_env env, const napi_value* argv) {
+    size_t size;
+    if (!id(env, argv[0], &size)) return nullptr;
+    int64_t s = index_->slotOf(idBytes(), size);
+    return num(env, s < 0 ? 0 : static_cast<double>(index_->rank(static_cast<uint32_t>(s))));
+  }
+
+  napi_value Score(napi_env env, const napi_value* argv) {
+    size_t size;
+    if (!id(env, argv[0], &size)) return nullptr;
+    int64_t s = index_->slotOf(idBytes(), size);
+    if (s < 0 || !index_->ranked(static_cast<uint32_t>(s))) {
+      napi_value undefined;
+      napi_get_undefined(env, &undefined);
+      return undefined;
+    }
+    return num(env, index_->score(static_cast<uint32_t>(s)));
   }
 
   Napi::Value Size(const Napi::CallbackInfo& info) {
