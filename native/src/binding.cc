@@ -212,9 +212,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         !safeInteger(env, argv[2], "tiebreak", &tiebreak)) {
       return nullptr;
     }
-    uint32_t s = index_->intern(idBytes(), size);
     size_t rank, prev;
-    index_->upsert(s, score, tiebreak, &rank, &prev);
+    index_->upsertId(idBytes(), size, score, tiebreak, &rank, &prev);
     scratch_[0] = static_cast<int32_t>(prev);
     return num(env, static_cast<double>(rank));
   }

@@ -15,8 +15,7 @@ InternTable::~InternTable() {
   acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
 }
 
-uint32_t InternTable::intern(const uint8_t* data, size_t size, bool* added) {
-  uint64_t h = hash(data, size);
+uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h, bool* added) {
   size_t i = h & mask_;
   uint32_t fp = fingerprint(h);
   uint32_t low = static_cast<uint32_t>(mask_);

@@ -46,8 +46,9 @@ class InternTable {
   InternTable& operator=(const InternTable&) = delete;
 
   // The slot of an id, or -1.
-  int64_t find(const uint8_t* data, size_t size) const {
-    uint64_t h = hash(data, size);
+  int64_t find(const uint8_t* data, size_t size) const { return find(data, size, hash(data, size)); }
+  // find() for an id whose hash() is h.
+  int64_t find(const uint8_t* data, size_t size, uint64_t h) const {
     size_t i = h & mask_;
     uint32_t fp = fingerprint(h);
     uint32_t low = static_cast<uint32_t>(mask_);
@@ -63,7 +64,10 @@ class InternTable {
     }
   }
   // The slot of an id, interning it first if it is new (sets `added`).
-  uint32_t intern(const uint8_t* data, size_t size, bool* added);
+  uint32_t intern(const uint8_t* data, size_t size, bool* added) { return intern(data, size, hash(data, size), added); }
+  uint32_t intern(const uint8_t* data, size_t size, uint64_t h, bool* added);
+  // Starts loading the table entry where the search for hash h begins.
+  void prefetchBucket(uint64_t h) const { __builtin_prefetch(&table_[h & mask_]); }
   // The id behind a slot below count().
   IdView id(uint32_t slot) const {
     const SlotRecord& r = recs_[slot];
@@ -83,23 +87,7 @@ class InternTable {
   const SlotKey& key(uint32_t slot) const { return recs_[slot].key; }
   // Starts loading a slot's record (key and short id) into the cache.
   void prefetch(uint32_t slot) const { __builtin_prefetch(&recs_[slot]); }
-  // Number of interned ids (the next slot).
-  uint32_t count() const { return count_; }
-
- private:
-  // Ids up to this many bytes live in the record itself.
-  static constexpr size_t kInlineBytes = 15;
-  static constexpr uint8_t kOutOfLine = 0xff;
-  struct SlotRecord {
-    SlotKey key;
-    uint8_t size;                  // the id's length, or kOutOfLine
-    uint8_t bytes[kInlineBytes];  // the id, or (out of line) its 32-bit chunk reference
-  };
-  static_assert(sizeof(SlotRecord) == 32, "two records per cache line, none straddling two");
-
-  static constexpr int kOffsetBits = 18;
-  static constexpr size_t kChunkSize = size_t{1} << kOffsetBits;
-
+  // The hash the table files an id under.
   static uint64_t hash(const uint8_t* data, size_t size) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (size * 0xff51afd7ed558ccdull);
     while (size >= 8) {
@@ -118,6 +106,23 @@ class InternTable {
     h ^= h >> 29;
     return h;
   }
+  // Number of interned ids (the next slot).
+  uint32_t count() const { return count_; }
+
+ private:
+  // Ids up to this many bytes live in the record itself.
+  static constexpr size_t kInlineBytes = 15;
+  static constexpr uint8_t kOutOfLine = 0xff;
+  struct SlotRecord {
+    SlotKey key;
+    uint8_t size;                  // the id's length, or kOutOfLine
+    uint8_t bytes[kInlineBytes];  // the id, or (out of line) its 32-bit chunk reference
+  };
+  static_assert(sizeof(SlotRecord) == 32, "two records per cache line, none straddling two");
+
+  static constexpr int kOffsetBits = 18;
+  static constexpr size_t kChunkSize = size_t{1} << kOffsetBits;
+
   // The fingerprint bits of an entry: the hash's high half above the bits that hold slot + 1 (the
   // table index uses the low half, so the two are independent).
   uint32_t fingerprint(uint64_t h) const { return static_cast<uint32_t>(h >> 32) & ~static_cast<uint32_t>(mask_); }

@@ -93,10 +93,20 @@ uint32_t crc32(const uint8_t* data, size_t size) {
 RankIndex::RankIndex() : ids_(acct_), tree_(acct_, ids_) {}
 
 uint32_t RankIndex::intern(const uint8_t* id, size_t size) {
-  int64_t known = slotOf(id, size);
-  if (known >= 0) return static_cast<uint32_t>(known);
   bool added = false;
   return ids_.intern(id, size, &added);
+}
+
+void RankIndex::upsertId(const uint8_t* id, size_t size, double score, double tiebreak, size_t* rank,
+                         size_t* previousRank) {
+  uint64_t h = InternTable::hash(id, size);
+  ids_.prefetchBucket(h);
+  Plan plan;
+  plan.old.slot = kNoSlot;
+  tree_.walkAnySlot(score + 0.0, tiebreak + 0.0, &plan.next);
+  bool added = false;
+  uint32_t slot = ids_.intern(id, size, h, &added);
+  upsert(slot, score, tiebreak, rank, previousRank, &plan);
 }
 
 void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* rank, size_t* previousRank,
@@ -109,7 +119,8 @@ void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* ran
   const Walk* newWalk = plan != nullptr ? &plan->next : nullptr;
   if (ranked(slot)) {
     if (k.score == score && k.tiebreak == tiebreak) {
-      *rank = *previousRank = tree_.rankOf(slot, oldWalk);
+      // Same key: either walk is for it (applyBatch plans `old`, upsertId plans `next`).
+      *rank = *previousRank = tree_.rankOf(slot, oldWalk != nullptr && oldWalk->slot == kNoSlot ? newWalk : oldWalk);
       return;
     }
     tree_.move(slot, score, tiebreak, rank, previousRank, oldWalk, newWalk);

@@ -194,6 +194,17 @@ void RankTree::walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const {
   wb->slot = b.slot;
 }
 
+void RankTree::walkAnySlot(double score, double tiebreak, Walk* w) const {
+  walk(keyOf(kNoSlot, score, tiebreak), w);
+  // The slot decides a step only where a separator has the key's score and tiebreak. compare() puts
+  // a slot-less key after every such separator, so one of them would be the separator the step took.
+  for (int d = 0; d < height_; ++d) {
+    int i = w->idx[d];
+    if (i >= 1 && w->path[d]->sepScore[i] == score && w->path[d]->sepTb[i] == tiebreak) return;
+  }
+  w->slot = kAnySlot;
+}
+
 size_t RankTree::entriesLeftOf(const Walk& w) const {
   size_t r = 0;
   for (int d = 0; d < height_; ++d) r += countsBefore(w.path[d], w.idx[d]);
@@ -453,11 +464,17 @@ void RankTree::move(uint32_t slot, double score, double tiebreak, size_t* rank, 
   const Key k = keyOf(slot);
   const Key nk = keyOf(slot, score, tiebreak);
   Walk oldLocal, newLocal;
-  const Walk* ow = oldHint;
-  const Walk* nw = newHint;
-  if (!fits(ow, k) || !fits(nw, nk)) {
+  const Walk* ow = fits(oldHint, k) ? oldHint : nullptr;
+  const Walk* nw = fits(newHint, nk) ? newHint : nullptr;
+  if (ow == nullptr && nw == nullptr) {
     walkBoth(k, &oldLocal, nk, &newLocal);
     ow = &oldLocal;
+    nw = &newLocal;
+  } else if (ow == nullptr) {
+    walk(k, &oldLocal);
+    ow = &oldLocal;
+  } else if (nw == nullptr) {
+    walk(nk, &newLocal);
     nw = &newLocal;
   }
   Leaf* leaf = ow->leaf;

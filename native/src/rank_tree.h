@@ -63,8 +63,11 @@ struct Inner {
 };
 constexpr size_t kInnerHotBytes = offsetof(Inner, sepScore);
 
-// No slot: a walk that was never taken.
+// No slot: a walk that was never taken, or one that may depend on a slot it was not given.
 constexpr uint32_t kNoSlot = 0xffffffffu;
+// Any slot: a walk taken without a slot for a key that no separator on its path shares, so its path
+// is the same whatever the slot.
+constexpr uint32_t kAnySlot = 0xfffffffeu;
 
 struct Walk {
   Inner* path[kMaxHeight];
@@ -101,6 +104,9 @@ class RankTree {
   size_t rankOf(uint32_t slot, const Walk* hint = nullptr) const;
   // Walks to the leaf where (score, tiebreak, slot) is or belongs, loading each node ahead of use.
   void walk(uint32_t slot, double score, double tiebreak, Walk* w) const { walk(keyOf(slot, score, tiebreak), w); }
+  // walk() for a key whose slot is not known yet (it is being looked up): the walk fits any slot
+  // unless a separator on its path has the same score and tiebreak (then only its loads help).
+  void walkAnySlot(double score, double tiebreak, Walk* w) const;
   // Both walks of a move, level by level.
   void walkBoth(uint32_t slot, double score, double tiebreak, double newScore, double newTiebreak, Walk* w,
                 Walk* nw) const {
@@ -152,8 +158,8 @@ class RankTree {
     return *local;
   }
   bool fits(const Walk* w, const Key& k) const {
-    return w != nullptr && w->shape == shape_ && w->slot == k.slot && w->score == k.score &&
-           w->tiebreak == k.tiebreak;
+    return w != nullptr && w->shape == shape_ && (w->slot == k.slot || w->slot == kAnySlot) &&
+           w->score == k.score && w->tiebreak == k.tiebreak;
   }
   // The number of entries in the leaves left of a walk's leaf.
   size_t entriesLeftOf(const Walk& w) const;
@@ -162,6 +168,7 @@ class RankTree {
     if (s != k.score) return s > k.score ? -1 : 1;
     if (t != k.tiebreak) return t < k.tiebreak ? -1 : 1;
     if (slot == k.slot) return 0;
+    if (k.slot >= kAnySlot) return -1;  // a slot-less key (walkAnySlot) goes after its ties
     return compareIds(ids_.id(slot), ids_.id(k.slot));
   }
   int childFor(const Inner* in, const Key& k) const;
