@@ -107,6 +107,9 @@ export class NativeRankIndex implements RankIndex {
   readonly #scratch = new Int32Array(TOP_CHUNK);
   readonly #scores = new Float64Array(TOP_CHUNK);
   readonly #topIds = new Map<number, string>();
+  /** The slot and id last read at each rank up to TOP_CACHED: a top that did not change hits here. */
+  readonly #lastSlots = new Int32Array(TOP_CACHED).fill(-1);
+  readonly #lastIds: string[] = new Array<string>(TOP_CACHED).fill("");
 
   constructor() {
     this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
@@ -215,12 +218,22 @@ export class NativeRankIndex implements RankIndex {
       if (at < TOP_CACHED) {
         this.#core.topSlots(count, at);
         for (let i = 0; i < count; i++) {
-          const slot = this.#scratch[i]! >>> 0;
-          let playerId = this.#topIds.get(slot);
-          if (playerId === undefined) {
-            playerId = this.#core.playerIdOf(slot);
-            if (this.#topIds.size >= TOP_CACHE_MAX) this.#topIds.clear();
-            this.#topIds.set(slot, playerId);
+          const bits = this.#scratch[i]!;
+          let playerId: string;
+          if (this.#lastSlots[at + i] === bits) {
+            playerId = this.#lastIds[at + i]!;
+          } else {
+            const slot = bits >>> 0;
+            const cached = this.#topIds.get(slot);
+            if (cached === undefined) {
+              playerId = this.#core.playerIdOf(slot);
+              if (this.#topIds.size >= TOP_CACHE_MAX) this.#topIds.clear();
+              this.#topIds.set(slot, playerId);
+            } else {
+              playerId = cached;
+            }
+            this.#lastSlots[at + i] = bits;
+            this.#lastIds[at + i] = playerId;
           }
           out.push({ rank: at + i + 1, playerId, score: this.#scores[i]! });
         }
