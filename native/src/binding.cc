@@ -114,16 +114,8 @@ bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, const cha
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeRankIndexCore",
-                       {
-                           InstanceMethod<&NativeIndex::Size>("size"),
-                           InstanceMethod<&NativeIndex::Top>("top"),
-                           InstanceMethod<&NativeIndex::TopSlots>("topSlots"),
-                           InstanceMethod<&NativeIndex::ApplyBatch>("applyBatch"),
-                           InstanceMethod<&NativeIndex::Serialize>("serialize"),
-                           InstanceMethod<&NativeIndex::Load>("load"),
-                           InstanceMethod<&NativeIndex::Stats>("stats"),
-                       });
+    // The methods are defined on each instance by the constructor (see Fast).
+    return DefineClass(env, "NativeRankIndexCore", {});
   }
 
   // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 1)): results that are
@@ -148,16 +140,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
-    napi_property_descriptor fast[] = {
-        {"upsert", nullptr, &Fast<&NativeIndex::Upsert>, nullptr, nullptr, nullptr, napi_default, this},
-        {"intern", nullptr, &Fast<&NativeIndex::Intern>, nullptr, nullptr, nullptr, napi_default, this},
-        {"slotOf", nullptr, &Fast<&NativeIndex::SlotOf>, nullptr, nullptr, nullptr, napi_default, this},
-        {"playerIdOf", nullptr, &Fast<&NativeIndex::PlayerIdOf>, nullptr, nullptr, nullptr, napi_default, this},
-        {"remove", nullptr, &Fast<&NativeIndex::Remove>, nullptr, nullptr, nullptr, napi_default, this},
-        {"rank", nullptr, &Fast<&NativeIndex::Rank>, nullptr, nullptr, nullptr, napi_default, this},
-        {"score", nullptr, &Fast<&NativeIndex::Score>, nullptr, nullptr, nullptr, napi_default, this},
+    napi_property_descriptor methods[] = {
+        method<&NativeIndex::Upsert>("upsert"),         method<&NativeIndex::Intern>("intern"),
+        method<&NativeIndex::SlotOf>("slotOf"),         method<&NativeIndex::PlayerIdOf>("playerIdOf"),
+        method<&NativeIndex::Remove>("remove"),         method<&NativeIndex::Rank>("rank"),
+        method<&NativeIndex::Score>("score"),           method<&NativeIndex::Size>("size"),
+        method<&NativeIndex::Top>("top"),               method<&NativeIndex::TopSlots>("topSlots"),
+        method<&NativeIndex::ApplyBatch>("applyBatch"), method<&NativeIndex::Serialize>("serialize"),
+        method<&NativeIndex::Load>("load"),             method<&NativeIndex::Stats>("stats"),
     };
-    napi_define_properties(env, info.This(), sizeof fast / sizeof fast[0], fast);
+    napi_define_properties(env, info.This(), sizeof methods / sizeof methods[0], methods);
   }
 
  private:
@@ -192,16 +184,27 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return v;
   }
 
-  // The per-call methods are plain N-API callbacks bound to this instance (data = this), defined as
-  // the wrapper object's own properties: a call then skips ObjectWrap's unwrap and CallbackInfo.
-  // The wrapper object owns this instance, and only it holds these functions.
-  template <napi_value (NativeIndex::*M)(napi_env, const napi_value*)>
+  // The methods are plain N-API callbacks bound to this instance (data = this) and defined as the
+  // wrapper object's own properties: a call then skips ObjectWrap's unwrap and CallbackInfo (about
+  // 70 ns of a single upsert). The wrapper object owns this instance, and only it holds them.
+  static constexpr size_t kMaxArgs = 6;
+  using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
+  template <Method M>
   static napi_value Fast(napi_env env, napi_callback_info cb) {
-    size_t argc = 3;
-    napi_value argv[3];
+    size_t argc = kMaxArgs;
+    napi_value argv[kMaxArgs];  // arguments not passed read as undefined
     void* self;
     napi_get_cb_info(env, cb, &argc, argv, nullptr, &self);
     return (static_cast<NativeIndex*>(self)->*M)(env, argv);
+  }
+  template <Method M>
+  napi_property_descriptor method(const char* name) {
+    return {name, nullptr, &Fast<M>, nullptr, nullptr, nullptr, napi_default, this};
+  }
+  static napi_value undefined(napi_env env) {
+    napi_value v;
+    napi_get_undefined(env, &v);
+    return v;
   }
 
   // upsert(id, score, tiebreak) -> rank; the previous rank goes to scratch[0].
@@ -257,24 +260,17 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     size_t size;
     if (!id(env, argv[0], &size)) return nullptr;
     int64_t s = index_->slotOf(idBytes(), size);
-    if (s < 0 || !index_->ranked(static_cast<uint32_t>(s))) {
-      napi_value undefined;
-      napi_get_undefined(env, &undefined);
-      return undefined;
-    }
+    if (s < 0 || !index_->ranked(static_cast<uint32_t>(s))) return undefined(env);
     return num(env, index_->score(static_cast<uint32_t>(s)));
   }
 
-  Napi::Value Size(const Napi::CallbackInfo& info) {
-    return Napi::Value(info.Env(), num(info.Env(), static_cast<double>(index_->size())));
-  }
+  napi_value Size(napi_env env, const napi_value*) { return num(env, static_cast<double>(index_->size())); }
 
   // The ranks top() and topSlots() read: checks (n, offset) and clamps them to the index, so that
   // ranks from+1 .. from+count exist and fit the scratch arrays. False after raising the JS error.
-  bool rankRange(const Napi::CallbackInfo& info, size_t* from, size_t* count) {
-    napi_env env = info.Env();
+  bool rankRange(napi_env env, const napi_value* argv, size_t* from, size_t* count) {
     double n, offset;
-    if (!nonNegative(env, info[0], "n", &n) || !nonNegative(env, info[1], "offset", &offset)) {
+    if (!nonNegative(env, argv[0], "n", &n) || !nonNegative(env, argv[1], "offset", &offset)) {
       return false;
     }
     size_t limit = std::min(scoresLen_, scratchLen_);
@@ -291,10 +287,9 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   // top(n, offset) -> the ids of ranks offset+1 .. offset+n concatenated into one string; each id's
   // length in UTF-16 units goes to scratch[i] and its score to scores[i]. One string is much cheaper
   // to hand over than n of them.
-  Napi::Value Top(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value Top(napi_env env, const napi_value* argv) {
     size_t from, count;
-    if (!rankRange(info, &from, &count)) return Napi::Value();
+    if (!rankRange(env, argv, &from, &count)) return nullptr;
     std::string& out = env_->ids;
     out.clear();
     size_t i = 0;
@@ -312,28 +307,26 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     });
     napi_value str;
     napi_create_string_utf8(env, out.data(), out.size(), &str);
-    return Napi::Value(env, str);
+    return str;
   }
 
   // topSlots(n, offset) -> count: the slots of ranks offset+1 .. offset+count go to scratch[i] (read
   // them as unsigned) and their scores to scores[i]. No strings: the caller keeps the ids of the
   // best ranks in a small cache by slot (a slot's id never changes).
-  Napi::Value TopSlots(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value TopSlots(napi_env env, const napi_value* argv) {
     size_t from, count;
-    if (!rankRange(info, &from, &count)) return Napi::Value();
+    if (!rankRange(env, argv, &from, &count)) return nullptr;
     size_t i = 0;
     index_->visit(from, count, [&](uint32_t s) {
       scratch_[i] = static_cast<int32_t>(s);
       scores_[i] = index_->score(s);
       ++i;
     });
-    return Napi::Value(env, num(env, static_cast<double>(i)));
+    return num(env, static_cast<double>(i));
   }
 
   // applyBatch(ops, slots, scores, tiebreaks, count, out): checks the whole batch, then applies it.
-  Napi::Value ApplyBatch(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value ApplyBatch(napi_env env, const napi_value* argv) {
     const uint8_t* ops;
     const uint32_t* slots;
     const double* scores;
@@ -341,18 +334,18 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     int32_t* out;
     size_t opsLen, slotsLen, scoresLen, tbLen, outLen;
     double countD;
-    if (!typedArray(env, info[0], napi_uint8_array, "ops", "Uint8Array", &ops, &opsLen) ||
-        !typedArray(env, info[1], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
-        !typedArray(env, info[2], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
-        !typedArray(env, info[3], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tbLen) ||
-        !nonNegative(env, info[4], "count", &countD) ||
-        !typedArray(env, info[5], napi_int32_array, "out", "Int32Array", &out, &outLen)) {
-      return Napi::Value();
+    if (!typedArray(env, argv[0], napi_uint8_array, "ops", "Uint8Array", &ops, &opsLen) ||
+        !typedArray(env, argv[1], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
+        !typedArray(env, argv[2], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
+        !typedArray(env, argv[3], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tbLen) ||
+        !nonNegative(env, argv[4], "count", &countD) ||
+        !typedArray(env, argv[5], napi_int32_array, "out", "Int32Array", &out, &outLen)) {
+      return nullptr;
     }
     auto tooShort = [&](const char* name, size_t have, double need) {
       fail(env, true,
            std::string(name) + " has " + std::to_string(have) + " elements but count needs " + number(need));
-      return Napi::Value();
+      return nullptr;
     };
     if (countD > static_cast<double>(opsLen)) return tooShort("ops", opsLen, countD);
     size_t count = static_cast<size_t>(countD);
@@ -365,28 +358,27 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       if (ops[i] > 1) {
         fail(env, true,
              "ops[" + std::to_string(i) + "] must be OP_UPSERT (0) or OP_REMOVE (1), got " + std::to_string(ops[i]));
-        return Napi::Value();
+        return nullptr;
       }
       if (slots[i] >= interned) {
         fail(env, true, "slots[" + std::to_string(i) + "] " + std::to_string(slots[i]) + " is not an interned slot");
-        return Napi::Value();
+        return nullptr;
       }
       if (ops[i] == 0 && !isSafeInteger(scores[i])) {
         fail(env, true, "scores[" + std::to_string(i) + "] must be a safe integer, got " + number(scores[i]));
-        return Napi::Value();
+        return nullptr;
       }
       if (ops[i] == 0 && !isSafeInteger(tiebreaks[i])) {
         fail(env, true,
              "tiebreaks[" + std::to_string(i) + "] must be a safe integer, got " + number(tiebreaks[i]));
-        return Napi::Value();
+        return nullptr;
       }
     }
     index_->applyBatch(ops, slots, scores, tiebreaks, count, out);
-    return info.Env().Undefined();
+    return undefined(env);
   }
 
-  Napi::Value Serialize(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value Serialize(napi_env env, const napi_value*) {
     size_t size = index_->serializedSize();
     Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
     index_->serialize(static_cast<uint8_t*>(buffer.Data()));
@@ -394,23 +386,21 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   }
 
   // load(bytes): replaces the contents with deserialised CRNK bytes, or throws and changes nothing.
-  Napi::Value Load(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
+  napi_value Load(napi_env env, const napi_value* argv) {
     const uint8_t* data;
     size_t size;
-    if (!typedArray(env, info[0], napi_uint8_array, "bytes", "Uint8Array", &data, &size)) return Napi::Value();
+    if (!typedArray(env, argv[0], napi_uint8_array, "bytes", "Uint8Array", &data, &size)) return nullptr;
     std::string error;
     std::unique_ptr<cairn::RankIndex> loaded = cairn::RankIndex::deserialize(data, size, &error);
     if (!loaded) {
       napi_throw_error(env, "ERR_CORRUPT_RANK_INDEX", error.c_str());
-      return Napi::Value();
+      return nullptr;
     }
     index_ = std::move(loaded);
-    return info.Env().Undefined();
+    return undefined(env);
   }
 
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  napi_value Stats(napi_env env, const napi_value*) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("bytes", static_cast<double>(index_->bytes()));
     o.Set("allocations", static_cast<double>(index_->allocations()));
