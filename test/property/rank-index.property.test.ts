@@ -260,6 +260,68 @@ describe.each(impls)("%s rank index against the sorted-array model", (_name, mak
   });
 });
 
+/** One op of a batch: upsert (OP_UPSERT) a player to a key, or remove it (OP_REMOVE). */
+interface BatchOp {
+  id: string;
+  op: number;
+  score: number;
+  tiebreak: number;
+}
+
+/**
+ * Runs `n` ops from `nextOp` through the native and the JS applyBatch, `batch` ops per call, and
+ * checks that they agree on every op's (rank, previous rank), on the top and on the serialised bytes.
+ */
+function batchesAgree(players: number, n: number, batch: number, nextOp: (i: number) => BatchOp): void {
+  const native = new NativeRankIndex();
+  const js = new JsRankIndex();
+  const ops = new Uint8Array(n);
+  const slotsN = new Uint32Array(n);
+  const slotsJ = new Uint32Array(n);
+  const scores = new Float64Array(n);
+  const ties = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = nextOp(i);
+    ops[i] = o.op;
+    slotsN[i] = native.intern(o.id);
+    slotsJ[i] = js.intern(o.id);
+    scores[i] = o.score;
+    ties[i] = o.tiebreak;
+  }
+  const outN = new Int32Array(2 * n);
+  const outJ = new Int32Array(2 * n);
+  for (let at = 0; at < n; at += batch) {
+    const end = Math.min(n, at + batch);
+    const out = (a: Int32Array) => a.subarray(2 * at, 2 * end);
+    native.applyBatch(
+      ops.subarray(at, end),
+      slotsN.subarray(at, end),
+      scores.subarray(at, end),
+      ties.subarray(at, end),
+      end - at,
+      out(outN),
+    );
+    js.applyBatch(
+      ops.subarray(at, end),
+      slotsJ.subarray(at, end),
+      scores.subarray(at, end),
+      ties.subarray(at, end),
+      end - at,
+      out(outJ),
+    );
+  }
+  const differs = outN.findIndex((v, i) => v !== outJ[i]);
+  if (differs >= 0) {
+    const op = differs >> 1;
+    expect({ op, native: [outN[2 * op], outN[2 * op + 1]] }).toEqual({
+      op,
+      native: [outJ[2 * op], outJ[2 * op + 1]],
+    });
+  }
+  expect(native.top(players)).toEqual(js.top(players));
+  expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+}
+
 describe("native and JS indexes together", () => {
   it("serialise the same op sequence to identical bytes", () => {
     fc.assert(
@@ -322,33 +384,15 @@ describe("native and JS indexes together", () => {
         fc.integer({ min: 200, max: 5000 }),
         (seed, players) => {
           const next = xorshift(seed);
-          const native = new NativeRankIndex();
-          const js = new JsRankIndex();
           const score = new Map<string, number>();
-          const n = 30_000;
-          const ops = new Uint8Array(n);
-          const slotsN = new Uint32Array(n);
-          const slotsJ = new Uint32Array(n);
-          const scores = new Float64Array(n);
-          const ties = new Float64Array(n);
-          for (let i = 0; i < n; i++) {
+          batchesAgree(players, 30_000, 30_000, (i) => {
             const id = `p${next() % players}`;
             const s = (score.get(id) ?? 0) + ((next() % 21) - 10);
             score.set(id, s);
-            ops[i] = next() % 50 === 0 ? OP_REMOVE : OP_UPSERT;
-            if (ops[i] === OP_REMOVE) score.delete(id);
-            slotsN[i] = native.intern(id);
-            slotsJ[i] = js.intern(id);
-            scores[i] = s;
-            ties[i] = i;
-          }
-          const outN = new Int32Array(2 * n);
-          const outJ = new Int32Array(2 * n);
-          native.applyBatch(ops, slotsN, scores, ties, n, outN);
-          js.applyBatch(ops, slotsJ, scores, ties, n, outJ);
-          expect(Buffer.from(outN.buffer).equals(Buffer.from(outJ.buffer))).toBe(true);
-          expect(native.top(players)).toEqual(js.top(players));
-          expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+            const op = next() % 50 === 0 ? OP_REMOVE : OP_UPSERT;
+            if (op === OP_REMOVE) score.delete(id);
+            return { id, op, score: s, tiebreak: i };
+          });
         },
       ),
       { numRuns: 10 },
@@ -365,59 +409,19 @@ describe("native and JS indexes together", () => {
         fc.constantFrom(1, 3, 7, 64, 1000, 20_000),
         (seed, players, batch) => {
           const next = xorshift(seed);
-          const native = new NativeRankIndex();
-          const js = new JsRankIndex();
-          const n = 20_000;
           const scoreRange = [2, 50, 2 ** 26, MAX][next() % 4]!;
-          const ops = new Uint8Array(n);
-          const slotsN = new Uint32Array(n);
-          const slotsJ = new Uint32Array(n);
-          const scores = new Float64Array(n);
-          const ties = new Float64Array(n);
-          for (let i = 0; i < n; i++) {
+          let prev: BatchOp | undefined;
+          batchesAgree(players, 20_000, batch, () => {
             // One op in eight repeats the previous op's player: the same slot twice within a walk-ahead.
-            const id = i > 0 && next() % 8 === 0 ? native.playerIdOf(slotsN[i - 1]!) : `p${next() % players}`;
-            ops[i] = next() % 5 === 0 ? OP_REMOVE : OP_UPSERT;
-            slotsN[i] = native.intern(id);
-            slotsJ[i] = js.intern(id);
-            // Some upserts repeat the key a player already has (a rank lookup, no move).
-            const same = next() % 10 === 0 && i > 0;
-            scores[i] = same ? scores[i - 1]! : (next() % scoreRange) - Math.floor(scoreRange / 2);
-            ties[i] = same ? ties[i - 1]! : next() % 4;
-          }
-          const outN = new Int32Array(2 * n);
-          const outJ = new Int32Array(2 * n);
-          for (let at = 0; at < n; at += batch) {
-            const m = Math.min(batch, n - at);
-            const range = (a: Uint32Array | Float64Array | Uint8Array) => a.subarray(at, at + m);
-            native.applyBatch(
-              range(ops) as Uint8Array,
-              range(slotsN) as Uint32Array,
-              range(scores) as Float64Array,
-              range(ties) as Float64Array,
-              m,
-              outN.subarray(2 * at, 2 * (at + m)),
-            );
-            js.applyBatch(
-              range(ops) as Uint8Array,
-              range(slotsJ) as Uint32Array,
-              range(scores) as Float64Array,
-              range(ties) as Float64Array,
-              m,
-              outJ.subarray(2 * at, 2 * (at + m)),
-            );
-          }
-          for (let i = 0; i < 2 * n; i++) {
-            if (outN[i] !== outJ[i]) {
-              expect({ op: i >> 1, native: outN[i], js: outJ[i] }).toEqual({
-                op: i >> 1,
-                native: outJ[i],
-                js: outJ[i],
-              });
-            }
-          }
-          expect(native.top(players)).toEqual(js.top(players));
-          expect(Buffer.from(native.serialize()).equals(Buffer.from(js.serialize()))).toBe(true);
+            const id = prev && next() % 8 === 0 ? prev.id : `p${next() % players}`;
+            const op = next() % 5 === 0 ? OP_REMOVE : OP_UPSERT;
+            // Some upserts repeat the previous op's key (for the same player, a rank lookup, no move).
+            const same = prev && next() % 10 === 0;
+            const score = same ? prev!.score : (next() % scoreRange) - Math.floor(scoreRange / 2);
+            const tiebreak = same ? prev!.tiebreak : next() % 4;
+            prev = { id, op, score, tiebreak };
+            return prev;
+          });
         },
       ),
       { numRuns: 24 },
