@@ -133,7 +133,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       fail(env, true, "scratch must have at least 2 elements");
       return;
     }
-    if (!typedArray(env, info[1], napi_float64_array, "scores", "Float64Array", &scores_, &scoresLen_)) return;
+    if (!typedArray(env, info[1], napi_float64_array, "scores", "Float64Array", &scores_, &scoresLen_))
+      return;
     if (scoresLen_ < 1) {
       fail(env, true, "scores must have at least 1 element");
       return;
@@ -141,13 +142,20 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
     napi_property_descriptor methods[] = {
-        method<&NativeIndex::Upsert>("upsert"),         method<&NativeIndex::Intern>("intern"),
-        method<&NativeIndex::SlotOf>("slotOf"),         method<&NativeIndex::PlayerIdOf>("playerIdOf"),
-        method<&NativeIndex::Remove>("remove"),         method<&NativeIndex::Rank>("rank"),
-        method<&NativeIndex::Score>("score"),           method<&NativeIndex::Size>("size"),
-        method<&NativeIndex::Top>("top"),               method<&NativeIndex::TopSlots>("topSlots"),
-        method<&NativeIndex::ApplyBatch>("applyBatch"), method<&NativeIndex::Serialize>("serialize"),
-        method<&NativeIndex::Load>("load"),             method<&NativeIndex::Stats>("stats"),
+        method<&NativeIndex::Upsert>("upsert"),
+        method<&NativeIndex::Intern>("intern"),
+        method<&NativeIndex::SlotOf>("slotOf"),
+        method<&NativeIndex::PlayerIdOf>("playerIdOf"),
+        method<&NativeIndex::Remove>("remove"),
+        method<&NativeIndex::Rank>("rank"),
+        method<&NativeIndex::Score>("score"),
+        method<&NativeIndex::Size>("size"),
+        method<&NativeIndex::Top>("top"),
+        method<&NativeIndex::TopSlots>("topSlots"),
+        method<&NativeIndex::ApplyBatch>("applyBatch"),
+        method<&NativeIndex::Serialize>("serialize"),
+        method<&NativeIndex::Load>("load"),
+        method<&NativeIndex::Stats>("stats"),
     };
     napi_define_properties(env, info.This(), sizeof methods / sizeof methods[0], methods);
   }
@@ -160,7 +168,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     // A copy that filled the buffer may have been cut; either way the id is too long.
     if (*size > cairn::kMaxIdBytes) {
-      return fail(env, true, "playerId must be at most " + std::to_string(cairn::kMaxIdBytes) + " UTF-8 bytes");
+      return fail(env, true,
+                  "playerId must be at most " + std::to_string(cairn::kMaxIdBytes) + " UTF-8 bytes");
     }
     return true;
   }
@@ -357,11 +366,13 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     for (size_t i = 0; i < count; ++i) {
       if (ops[i] > 1) {
         fail(env, true,
-             "ops[" + std::to_string(i) + "] must be OP_UPSERT (0) or OP_REMOVE (1), got " + std::to_string(ops[i]));
+             "ops[" + std::to_string(i) + "] must be OP_UPSERT (0) or OP_REMOVE (1), got " +
+                 std::to_string(ops[i]));
         return nullptr;
       }
       if (slots[i] >= interned) {
-        fail(env, true, "slots[" + std::to_string(i) + "] " + std::to_string(slots[i]) + " is not an interned slot");
+        fail(env, true,
+             "slots[" + std::to_string(i) + "] " + std::to_string(slots[i]) + " is not an interned slot");
         return nullptr;
       }
       if (ops[i] == 0 && !isSafeInteger(scores[i])) {

@@ -64,7 +64,9 @@ class InternTable {
     }
   }
   // The slot of an id, interning it first if it is new (sets `added`).
-  uint32_t intern(const uint8_t* data, size_t size, bool* added) { return intern(data, size, hash(data, size), added); }
+  uint32_t intern(const uint8_t* data, size_t size, bool* added) {
+    return intern(data, size, hash(data, size), added);
+  }
   uint32_t intern(const uint8_t* data, size_t size, uint64_t h, bool* added);
   // Starts loading the table entry where the search for hash h begins.
   void prefetchBucket(uint64_t h) const { __builtin_prefetch(&table_[h & mask_]); }
@@ -115,7 +117,7 @@ class InternTable {
   static constexpr uint8_t kOutOfLine = 0xff;
   struct SlotRecord {
     SlotKey key;
-    uint8_t size;                  // the id's length, or kOutOfLine
+    uint8_t size;                 // the id's length, or kOutOfLine
     uint8_t bytes[kInlineBytes];  // the id, or (out of line) its 32-bit chunk reference
   };
   static_assert(sizeof(SlotRecord) == 32, "two records per cache line, none straddling two");
@@ -125,7 +127,9 @@ class InternTable {
 
   // The fingerprint bits of an entry: the hash's high half above the bits that hold slot + 1 (the
   // table index uses the low half, so the two are independent).
-  uint32_t fingerprint(uint64_t h) const { return static_cast<uint32_t>(h >> 32) & ~static_cast<uint32_t>(mask_); }
+  uint32_t fingerprint(uint64_t h) const {
+    return static_cast<uint32_t>(h >> 32) & ~static_cast<uint32_t>(mask_);
+  }
   uint32_t store(const uint8_t* data, size_t size);
   void rehash(size_t capacity);
 

@@ -120,7 +120,8 @@ void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* ran
   if (ranked(slot)) {
     if (k.score == score && k.tiebreak == tiebreak) {
       // Same key: either walk is for it (applyBatch plans `old`, upsertId plans `next`).
-      *rank = *previousRank = tree_.rankOf(slot, oldWalk != nullptr && oldWalk->slot == kNoSlot ? newWalk : oldWalk);
+      *rank = *previousRank =
+          tree_.rankOf(slot, oldWalk != nullptr && oldWalk->slot == kNoSlot ? newWalk : oldWalk);
       return;
     }
     tree_.move(slot, score, tiebreak, rank, previousRank, oldWalk, newWalk);
@@ -245,8 +246,8 @@ std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t si
     pos += len;
     if (i > 0) {
       int c = score != prevScore ? (score > prevScore ? 1 : -1)
-                                 : tb != prevTb ? (tb < prevTb ? 1 : -1)
-                                                : -compareIds(id, prevId);
+              : tb != prevTb     ? (tb < prevTb ? 1 : -1)
+                                 : -compareIds(id, prevId);
       if (c == 0) return fail(at + " duplicates a player id");
       if (c > 0) return fail(at + " is out of order");
     }

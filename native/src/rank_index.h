@@ -20,9 +20,7 @@ class RankIndex {
   RankIndex& operator=(const RankIndex&) = delete;
 
   // The slot of an id, or -1.
-  int64_t slotOf(const uint8_t* id, size_t size) const {
-    return ids_.find(id, size);
-  }
+  int64_t slotOf(const uint8_t* id, size_t size) const { return ids_.find(id, size); }
   // The slot of an id, interned if new.
   uint32_t intern(const uint8_t* id, size_t size);
   // Number of interned ids: valid slots are 0 .. internedCount() - 1.

@@ -71,7 +71,7 @@ void copySep(Inner* dst, int di, const Inner* src, int si) {
 // over all kInnerCap entries with a mask (entries from n on hold stale but defined values), so the
 // compiler unrolls it into a few SIMD compares with no branches.
 inline __attribute__((always_inline)) void countSepsBody(const int32_t* sep, int n, int32_t key, int* below,
-                                                          int* equal) {
+                                                         int* equal) {
   int b = 0, e = 0;
   for (int j = 0; j < kInnerCap; ++j) {
     int live = (j >= 1) & (j < n);
@@ -89,7 +89,7 @@ void countSeps(const int32_t* sep, int n, int32_t key, int* below, int* equal) {
 #if defined(CAIRN_AVX2)
 // The same loop eight lanes at a time, for CPUs that have AVX2 (checked once, at load).
 __attribute__((target("avx2"))) void countSepsAvx2(const int32_t* sep, int n, int32_t key, int* below,
-                                                  int* equal) {
+                                                   int* equal) {
   countSepsBody(sep, n, key, below, equal);
 }
 

@@ -37,7 +37,8 @@ inline uint32_t orderedFloatBits(float f) {
 }
 inline uint64_t approxKey(double score, double tiebreak) {
   uint64_t hi = ~orderedFloatBits(static_cast<float>(score)) & 0xffffffffu;
-  uint64_t lo = (score < 16777216.0 && score > -16777216.0) ? orderedFloatBits(static_cast<float>(tiebreak)) : 0;
+  uint64_t lo =
+      (score < 16777216.0 && score > -16777216.0) ? orderedFloatBits(static_cast<float>(tiebreak)) : 0;
   return (hi << 32) | lo;
 }
 
@@ -103,7 +104,9 @@ class RankTree {
   // 1-based rank of a ranked slot.
   size_t rankOf(uint32_t slot, const Walk* hint = nullptr) const;
   // Walks to the leaf where (score, tiebreak, slot) is or belongs, loading each node ahead of use.
-  void walk(uint32_t slot, double score, double tiebreak, Walk* w) const { walk(keyOf(slot, score, tiebreak), w); }
+  void walk(uint32_t slot, double score, double tiebreak, Walk* w) const {
+    walk(keyOf(slot, score, tiebreak), w);
+  }
   // walk() for a key whose slot is not known yet (it is being looked up): the walk fits any slot
   // unless a separator on its path has the same score and tiebreak (then only its loads help).
   void walkAnySlot(double score, double tiebreak, Walk* w) const;
