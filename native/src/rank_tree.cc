@@ -36,14 +36,6 @@ size_t sumCounts(const Inner* in) {
   return s;
 }
 
-// count[0] + ... + count[i - 1]. A subtree count fits 32 bits, so the sum does too, and a 32-bit
-// sum vectorises.
-inline uint32_t countsBefore(const Inner* in, int i) {
-  uint32_t s = 0;
-  for (int j = 0; j < i; ++j) s += in->count[j];
-  return s;
-}
-
 // Inner entries move as a whole: child, subtree count and separator.
 void moveEntries(Inner* dst, int di, const Inner* src, int si, int n) {
   size_t m = static_cast<size_t>(n);
@@ -86,11 +78,25 @@ void countSeps(const int32_t* sep, int n, int32_t key, int* below, int* equal) {
   countSepsBody(sep, n, key, below, equal);
 }
 
+// count[0] + ... + count[i - 1], as a masked sum over all kInnerCap counts (no branches, a few SIMD
+// adds). A subtree count fits 32 bits, so the sum does too.
+inline __attribute__((always_inline)) uint32_t countsBeforeBody(const uint32_t* count, int i) {
+  uint32_t s = 0;
+  for (int j = 0; j < kInnerCap; ++j) s += j < i ? count[j] : 0;
+  return s;
+}
+
+uint32_t countsBeforeBase(const uint32_t* count, int i) { return countsBeforeBody(count, i); }
+
 #if defined(CAIRN_AVX2)
 // The same loop eight lanes at a time, for CPUs that have AVX2 (checked once, at load).
 __attribute__((target("avx2"))) void countSepsAvx2(const int32_t* sep, int n, int32_t key, int* below,
                                                    int* equal) {
   countSepsBody(sep, n, key, below, equal);
+}
+
+__attribute__((target("avx2"))) uint32_t countsBeforeAvx2(const uint32_t* count, int i) {
+  return countsBeforeBody(count, i);
 }
 
 bool hasAvx2() {
@@ -99,6 +105,13 @@ bool hasAvx2() {
 }
 const bool kHasAvx2 = hasAvx2();
 #endif
+
+inline uint32_t countsBefore(const Inner* in, int i) {
+#if defined(CAIRN_AVX2)
+  if (kHasAvx2) return countsBeforeAvx2(in->count, i);
+#endif
+  return countsBeforeBase(in->count, i);
+}
 
 }  // namespace
 
