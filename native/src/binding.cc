@@ -141,23 +141,24 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+    napi_value self = info.This();
     napi_property_descriptor methods[] = {
-        method<&NativeIndex::Upsert>("upsert"),
-        method<&NativeIndex::Intern>("intern"),
-        method<&NativeIndex::SlotOf>("slotOf"),
-        method<&NativeIndex::PlayerIdOf>("playerIdOf"),
-        method<&NativeIndex::Remove>("remove"),
-        method<&NativeIndex::Rank>("rank"),
-        method<&NativeIndex::Score>("score"),
-        method<&NativeIndex::Size>("size"),
-        method<&NativeIndex::Top>("top"),
-        method<&NativeIndex::TopSlots>("topSlots"),
-        method<&NativeIndex::ApplyBatch>("applyBatch"),
-        method<&NativeIndex::Serialize>("serialize"),
-        method<&NativeIndex::Load>("load"),
-        method<&NativeIndex::Stats>("stats"),
+        method<&NativeIndex::Upsert>(env, self, "upsert"),
+        method<&NativeIndex::Intern>(env, self, "intern"),
+        method<&NativeIndex::SlotOf>(env, self, "slotOf"),
+        method<&NativeIndex::PlayerIdOf>(env, self, "playerIdOf"),
+        method<&NativeIndex::Remove>(env, self, "remove"),
+        method<&NativeIndex::Rank>(env, self, "rank"),
+        method<&NativeIndex::Score>(env, self, "score"),
+        method<&NativeIndex::Size>(env, self, "size"),
+        method<&NativeIndex::Top>(env, self, "top"),
+        method<&NativeIndex::TopSlots>(env, self, "topSlots"),
+        method<&NativeIndex::ApplyBatch>(env, self, "applyBatch"),
+        method<&NativeIndex::Serialize>(env, self, "serialize"),
+        method<&NativeIndex::Load>(env, self, "load"),
+        method<&NativeIndex::Stats>(env, self, "stats"),
     };
-    napi_define_properties(env, info.This(), sizeof methods / sizeof methods[0], methods);
+    napi_define_properties(env, self, sizeof methods / sizeof methods[0], methods);
   }
 
  private:
@@ -195,7 +196,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 
   // The methods are plain N-API callbacks bound to this instance (data = this) and defined as the
   // wrapper object's own properties: a call then skips ObjectWrap's unwrap and CallbackInfo (about
-  // 70 ns of a single upsert). The wrapper object owns this instance, and only it holds them.
+  // 70 ns of a single upsert). Each function holds the wrapper object (which owns this instance) in
+  // a property, so a method kept apart from its object keeps the index alive.
   static constexpr size_t kMaxArgs = 6;
   using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
   template <Method M>
@@ -207,8 +209,13 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return (static_cast<NativeIndex*>(self)->*M)(env, argv);
   }
   template <Method M>
-  napi_property_descriptor method(const char* name) {
-    return {name, nullptr, &Fast<M>, nullptr, nullptr, nullptr, napi_default, this};
+  napi_property_descriptor method(napi_env env, napi_value self, const char* name) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, &Fast<M>, this, &fn);
+    napi_property_descriptor owner = {"index", nullptr, nullptr,      nullptr,
+                                      nullptr, self,    napi_default, nullptr};
+    napi_define_properties(env, fn, 1, &owner);
+    return {name, nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
   }
   static napi_value undefined(napi_env env) {
     napi_value v;

@@ -1,5 +1,8 @@
 // Unit tests of both rank indexes: ordering, ties, edge values, batch calls, argument errors,
 // corrupt serialisations and steady-state allocations. The native tests fail when the addon is not built.
+import { createRequire } from "node:module";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   CorruptRankIndexError,
@@ -12,6 +15,7 @@ import {
   OP_UPSERT,
   type RankIndex,
 } from "../../native/index.ts";
+import { ADDON_PATH } from "../../native/native-rank-index.ts";
 import { encodeRankRecords } from "../../native/rank-format.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -323,5 +327,31 @@ describe("native index memory", () => {
     }
     expect(idx.stats()).toEqual(before);
     expect(idx.size).toBe(players);
+  });
+
+  it("keeps an index alive while any of its methods is held, after its wrapper is collected", async () => {
+    // The addon's methods are functions bound to the C++ index; one kept apart from its object
+    // must not outlive the index (a use after free would crash or answer garbage here).
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const { NativeRankIndexCore } = createRequire(import.meta.url)(ADDON_PATH) as {
+      NativeRankIndexCore: new (
+        scratch: Int32Array,
+        scores: Float64Array,
+      ) => { upsert(id: string, s: number, t: number): number; size(): number };
+    };
+    let core: { upsert(id: string, s: number, t: number): number; size(): number } | undefined =
+      new NativeRankIndexCore(new Int32Array(16), new Float64Array(16));
+    const { upsert, size } = core;
+    for (let i = 0; i < 1000; i++) upsert(`p${i}`, i, 0);
+    core = undefined;
+    for (let i = 0; i < 10; i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const junk = Array.from({ length: 10_000 }, () => Buffer.alloc(200, 0x41));
+    expect(size()).toBe(1000);
+    expect(upsert("zzz", 5000, 0)).toBe(1);
+    expect(junk.length).toBe(10_000);
   });
 });
