@@ -54,6 +54,9 @@ uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h, bool*
 uint32_t InternTable::store(const uint8_t* data, size_t size) {
   size_t need = size + (size < 0x80 ? 1 : size < 0x4000 ? 2 : 3);
   if (chunkUsed_ + need > kChunkSize) {
+    // A reference holds the chunk number in 32 - kOffsetBits bits: 4 GiB of ids longer than 15 bytes.
+    // Past that a reference would wrap to another id's bytes; stop instead, as on running out of memory.
+    if (chunkCount_ >= (size_t{1} << (32 - kOffsetBits))) std::abort();
     if (chunkCount_ == chunkCap_) {
       size_t cap = chunkCap_ == 0 ? 8 : chunkCap_ * 2;
       auto** list = static_cast<uint8_t**>(acct_.allocate(cap * sizeof(uint8_t*)));

@@ -119,9 +119,10 @@ void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* ran
   const Walk* newWalk = plan != nullptr ? &plan->next : nullptr;
   if (ranked(slot)) {
     if (k.score == score && k.tiebreak == tiebreak) {
-      // Same key: either walk is for it (applyBatch plans `old`, upsertId plans `next`).
+      // Same key: a rank lookup. applyBatch walked it as `old`, upsertId as `next` (the new key is
+      // this key); rankOf ignores a walk that does not fit.
       *rank = *previousRank =
-          tree_.rankOf(slot, oldWalk != nullptr && oldWalk->slot == kNoSlot ? newWalk : oldWalk);
+          tree_.rankOf(slot, oldWalk != nullptr && oldWalk->slot == slot ? oldWalk : newWalk);
       return;
     }
     tree_.move(slot, score, tiebreak, rank, previousRank, oldWalk, newWalk);

@@ -5,12 +5,10 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE2__) && defined(__x86_64__)
-#include <emmintrin.h>
-#if defined(__GNUC__)
-#include <immintrin.h>
+// AVX2 versions of the node scans, chosen at load on CPUs that have it (CAIRN_NO_AVX2 builds without
+// them, so the sanitizer test can cover the baseline versions too).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CAIRN_NO_AVX2)
 #define CAIRN_AVX2 1
-#endif
 #endif
 
 namespace cairn {
@@ -211,9 +209,12 @@ void RankTree::walkAnySlot(double score, double tiebreak, Walk* w) const {
   walk(keyOf(kNoSlot, score, tiebreak), w);
   // The slot decides a step only where a separator has the key's score and tiebreak. compare() puts
   // a slot-less key after every such separator, so one of them would be the separator the step took.
+  // The hot 32-bit separator key rules most out before the exact (cold) separator is read.
+  const int32_t sepKey = sepKeyOf(score);
   for (int d = 0; d < height_; ++d) {
+    const Inner* in = w->path[d];
     int i = w->idx[d];
-    if (i >= 1 && w->path[d]->sepScore[i] == score && w->path[d]->sepTb[i] == tiebreak) return;
+    if (i >= 1 && in->sepKey[i] == sepKey && in->sepScore[i] == score && in->sepTb[i] == tiebreak) return;
   }
   w->slot = kAnySlot;
 }
@@ -563,7 +564,7 @@ bool RankTree::eraseAt(const Walk& w, int p) {
     root_ = old->child[0];
     inners_.give(old);
     --height_;
-    if (!rebalanced) ++shape_;
+    if (!rebalanced) ++shape_;  // (a root is left with one child only by a merge, already counted)
     rebalanced = true;
   }
   return rebalanced;

@@ -81,7 +81,7 @@ struct Walk {
 };
 
 // Order: score descending, tiebreak ascending, id ascending (UTF-8 bytes). The tree compares keys
-// through the per-slot key array and the intern table, so a leaf entry costs 8 bytes.
+// through the slot records of the intern table, so a leaf entry costs 12 bytes (approximate key, slot).
 class RankTree {
  public:
   RankTree(Accounting& acct, InternTable& ids);
@@ -161,7 +161,8 @@ class RankTree {
     return *local;
   }
   bool fits(const Walk* w, const Key& k) const {
-    return w != nullptr && w->shape == shape_ && (w->slot == k.slot || w->slot == kAnySlot) &&
+    // The slot first: it is the one field set in a walk that was never taken.
+    return w != nullptr && (w->slot == k.slot || w->slot == kAnySlot) && w->shape == shape_ &&
            w->score == k.score && w->tiebreak == k.tiebreak;
   }
   // The number of entries in the leaves left of a walk's leaf.

@@ -260,6 +260,15 @@ describe.each(impls)("%s rank index against the sorted-array model", (_name, mak
   });
 });
 
+/**
+ * A score among `range` values centred on 0. Ranges beyond 2^32 take two draws, so the widest
+ * (MAX_SAFE_INTEGER) spreads over all of ±2^52, not a 2^32-wide sliver of it.
+ */
+function scoreIn(next: () => number, range: number): number {
+  const draw = range > 2 ** 32 ? next() * 2 ** 21 + (next() >>> 11) : next();
+  return (draw % range) - Math.floor(range / 2);
+}
+
 /** One op of a batch: upsert (OP_UPSERT) a player to a key, or remove it (OP_REMOVE). */
 interface BatchOp {
   id: string;
@@ -357,7 +366,7 @@ describe("native and JS indexes together", () => {
             const id = `p${next() % players}`;
             const r = next() % 100;
             if (r < 70) {
-              const s = (next() % scoreRange) - (scoreRange >> 1);
+              const s = scoreIn(next, scoreRange);
               const t = next() % 5;
               expect(native.upsert(id, s, t)).toEqual(js.upsert(id, s, t));
               model.players.set(id, { score: s + 0, tiebreak: t });
@@ -417,7 +426,7 @@ describe("native and JS indexes together", () => {
             const op = next() % 5 === 0 ? OP_REMOVE : OP_UPSERT;
             // Some upserts repeat the previous op's key (for the same player, a rank lookup, no move).
             const same = prev && next() % 10 === 0;
-            const score = same ? prev!.score : (next() % scoreRange) - Math.floor(scoreRange / 2);
+            const score = same ? prev!.score : scoreIn(next, scoreRange);
             const tiebreak = same ? prev!.tiebreak : next() % 4;
             prev = { id, op, score, tiebreak };
             return prev;
