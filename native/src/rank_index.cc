@@ -172,18 +172,17 @@ void RankIndex::applyBatch(const uint8_t* ops, const uint32_t* slots, const doub
     size_t rank = 0, prev = 0;
     if (ops[i] == 0) {
       upsert(slots[i], scores[i], tiebreaks[i], &rank, &prev, p);
-    } else if (ranked(slots[i])) {
-      prev = tree_.erase(slots[i], &p->old);
-      ids_.key(slots[i]) = {kNotRanked, kNotRanked};
+    } else {
+      prev = remove(slots[i], &p->old);
     }
     out[2 * i] = static_cast<int32_t>(rank);
     out[2 * i + 1] = static_cast<int32_t>(prev);
   }
 }
 
-size_t RankIndex::remove(uint32_t slot) {
+size_t RankIndex::remove(uint32_t slot, const Walk* hint) {
   if (!ranked(slot)) return 0;
-  size_t prev = tree_.erase(slot);
+  size_t prev = tree_.erase(slot, hint);
   ids_.key(slot) = {kNotRanked, kNotRanked};
   return prev;
 }

@@ -43,8 +43,9 @@ class RankIndex {
   // out[2i] and out[2i+1] get each op's rank and previous rank (0 for a remove's rank).
   void applyBatch(const uint8_t* ops, const uint32_t* slots, const double* scores, const double* tiebreaks,
                   size_t count, int32_t* out);
-  // Removes a slot; returns its previous rank, 0 if it was not ranked.
-  size_t remove(uint32_t slot);
+  // Removes a slot; returns its previous rank, 0 if it was not ranked. `hint`: a walk for its key
+  // taken ahead (see applyBatch), used when it still fits.
+  size_t remove(uint32_t slot, const Walk* hint = nullptr);
   // 1-based rank, 0 if not ranked.
   size_t rank(uint32_t slot) const { return ranked(slot) ? tree_.rankOf(slot) : 0; }
   bool ranked(uint32_t slot) const { return ids_.key(slot).score == ids_.key(slot).score; }

@@ -169,7 +169,11 @@ void RankTree::walk(const Key& k, Walk* w) const {
     node = in->child[i];
     prefetch(node, d + 1 == height_);
   }
-  w->leaf = static_cast<Leaf*>(node);
+  stamp(w, node, k);
+}
+
+void RankTree::stamp(Walk* w, void* leaf, const Key& k) const {
+  w->leaf = static_cast<Leaf*>(leaf);
   w->shape = shape_;
   w->score = k.score;
   w->tiebreak = k.tiebreak;
@@ -194,27 +198,20 @@ void RankTree::walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const {
     prefetch(na, d + 1 == height_);
     if (nb != na) prefetch(nb, d + 1 == height_);
   }
-  wa->leaf = static_cast<Leaf*>(na);
-  wb->leaf = static_cast<Leaf*>(nb);
-  wa->shape = wb->shape = shape_;
-  wa->score = a.score;
-  wa->tiebreak = a.tiebreak;
-  wa->slot = a.slot;
-  wb->score = b.score;
-  wb->tiebreak = b.tiebreak;
-  wb->slot = b.slot;
+  stamp(wa, na, a);
+  stamp(wb, nb, b);
 }
 
 void RankTree::walkAnySlot(double score, double tiebreak, Walk* w) const {
-  walk(keyOf(kNoSlot, score, tiebreak), w);
+  const Key k = keyOf(kNoSlot, score, tiebreak);
+  walk(k, w);
   // The slot decides a step only where a separator has the key's score and tiebreak. compare() puts
   // a slot-less key after every such separator, so one of them would be the separator the step took.
   // The hot 32-bit separator key rules most out before the exact (cold) separator is read.
-  const int32_t sepKey = sepKeyOf(score);
   for (int d = 0; d < height_; ++d) {
     const Inner* in = w->path[d];
     int i = w->idx[d];
-    if (i >= 1 && in->sepKey[i] == sepKey && in->sepScore[i] == score && in->sepTb[i] == tiebreak) return;
+    if (i >= 1 && in->sepKey[i] == k.sepKey && in->sepScore[i] == score && in->sepTb[i] == tiebreak) return;
   }
   w->slot = kAnySlot;
 }

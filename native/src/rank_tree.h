@@ -153,6 +153,8 @@ class RankTree {
     return {score, tiebreak, slot, approxKey(score, tiebreak), sepKeyOf(score)};
   }
   void walk(const Key& k, Walk* w) const;
+  // Sets a walk's leaf and what it was taken for (the key, the current shape).
+  void stamp(Walk* w, void* leaf, const Key& k) const;
   void walkBoth(const Key& a, Walk* wa, const Key& b, Walk* wb) const;
   // `hint` when it was taken for k in the current shape, else `local` after walking it.
   const Walk& walkFor(const Key& k, const Walk* hint, Walk* local) const {
