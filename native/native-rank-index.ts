@@ -87,6 +87,15 @@ export function nativeAvailable(): boolean {
   }
 }
 
+/**
+ * The player-id check of the per-call methods. A well-formed string (the usual case) needs nothing
+ * more here: the addon checks the length itself. Lone surrogates would be replaced in UTF-8 and
+ * merge distinct ids, and the addon cannot see them, so they are checked here.
+ */
+function checkId(playerId: unknown): asserts playerId is string {
+  if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+}
+
 /** Entries fetched per native `top` call; the scores come back through a Float64Array this long. */
 const TOP_CHUNK = 1024;
 /**
@@ -138,12 +147,12 @@ export class NativeRankIndex implements RankIndex {
   }
 
   intern(playerId: string): number {
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     return this.#core.intern(playerId);
   }
 
   slotOf(playerId: string): number {
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     return this.#core.slotOf(playerId);
   }
 
@@ -152,24 +161,23 @@ export class NativeRankIndex implements RankIndex {
   }
 
   upsert(playerId: string, score: number, tiebreak: number): RankChange {
-    // Lone surrogates would be replaced in UTF-8 and merge distinct ids: the addon cannot see them.
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     const rank = this.#core.upsert(playerId, score, tiebreak);
     return { rank, previousRank: this.#scratch[0]! };
   }
 
   remove(playerId: string): number {
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     return this.#core.remove(playerId);
   }
 
   rank(playerId: string): number {
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     return this.#core.rank(playerId);
   }
 
   score(playerId: string): number | undefined {
-    if (typeof playerId !== "string" || !isWellFormed(playerId)) checkPlayerId(playerId);
+    checkId(playerId);
     return this.#core.score(playerId);
   }
 
