@@ -8,7 +8,6 @@
 // then, per configuration, a ramp to the highest rate it sustains. Prints one table in the seed's format and
 // the goals of issue 7 against this run; `--json [FILE]` writes every figure.
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { HuntFold } from "../actors/hunt-fold.ts";
@@ -33,8 +32,8 @@ import {
   fmtNum,
   type GoalResult,
   goalLines,
-  normaliseJsonFlag,
   numberFlag,
+  parseBenchFlags,
   table,
   writeJson,
 } from "./report.ts";
@@ -135,31 +134,21 @@ const USAGE = `usage: cairn bench e2e [flags]
 
 /** Runs the benchmark; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: normaliseJsonFlag(argv),
-    options: {
-      smoke: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-      players: { type: "string" },
-      active: { type: "string" },
-      treasures: { type: "string" },
-      rate: { type: "string" },
-      duration: { type: "string" },
-      warmup: { type: "string" },
-      ramp: { type: "string" },
-      "no-ramp": { type: "boolean", default: false },
-      only: { type: "string" },
-      batch: { type: "string" },
-      "cpu-prof": { type: "string" },
-      "engine-args": { type: "string" },
-      json: { type: "string" },
-    },
-    strict: true,
+  const values = parseBenchFlags(argv, USAGE, {
+    players: { type: "string" },
+    active: { type: "string" },
+    treasures: { type: "string" },
+    rate: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    ramp: { type: "string" },
+    "no-ramp": { type: "boolean", default: false },
+    only: { type: "string" },
+    batch: { type: "string" },
+    "cpu-prof": { type: "string" },
+    "engine-args": { type: "string" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (!values) return 0;
   const smoke = values.smoke === true;
   const rampSpec = values.ramp ?? (smoke ? "2000:2000:4000:1" : "20000:10000:150000:5");
   const [rs, rst, rm, rsec] = rampSpec.split(":").map(Number);

@@ -8,7 +8,6 @@
 //      started again and timed until `hunt.<id>.query.state` answers with the final seq; then the same with
 //      the snapshot deleted from CAIRN_SNAPSHOTS.
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { stateHash } from "../actors/hunt-codec.ts";
@@ -31,8 +30,8 @@ import {
   fmtNum,
   type GoalResult,
   goalLines,
-  normaliseJsonFlag,
   numberFlag,
+  parseBenchFlags,
   table,
   writeJson,
 } from "./report.ts";
@@ -67,24 +66,14 @@ interface RestartTiming {
 
 /** Runs the benchmark; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: normaliseJsonFlag(argv),
-    options: {
-      smoke: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-      events: { type: "string" },
-      players: { type: "string" },
-      treasures: { type: "string" },
-      index: { type: "string" },
-      repeat: { type: "string" },
-      json: { type: "string" },
-    },
-    strict: true,
+  const values = parseBenchFlags(argv, USAGE, {
+    events: { type: "string" },
+    players: { type: "string" },
+    treasures: { type: "string" },
+    index: { type: "string" },
+    repeat: { type: "string" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (!values) return 0;
   const smoke = values.smoke === true;
   const events = numberFlag("events", values.events, smoke ? 20_000 : 1_000_000, 10);
   const players = Math.min(numberFlag("players", values.players, smoke ? 1000 : 10_000, 1), events - 2);

@@ -1,5 +1,6 @@
-// Output shared by the end-to-end benchmarks: aligned tables, number formats, goal lines, `--json [FILE]`.
+// Shared by the end-to-end benchmarks: their common flags, aligned tables, number formats, goal lines, `--json [FILE]`.
 import { writeFileSync } from "node:fs";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** 12,345 */
 export function fmtInt(n: number | undefined): string {
@@ -48,6 +49,35 @@ export function goalLines(goals: GoalResult[]): string {
         `${g.pass === undefined ? " n/a" : g.pass ? "PASS" : "FAIL"}  ${g.goal.padEnd(width)}  ${g.measured}`,
     )
     .join("\n");
+}
+
+/** The flags the e2e, replay and soak benchmarks take besides their own. */
+const BENCH_FLAGS = {
+  smoke: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+  json: { type: "string" },
+} as const;
+
+/**
+ * Parses a benchmark's flags: its own `options` plus --smoke, --help and --json [FILE]. For --help it
+ * prints `usage` and returns undefined.
+ */
+export function parseBenchFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  usage: string,
+  options: T,
+) {
+  const { values } = parseArgs({
+    args: normaliseJsonFlag(argv),
+    options: { ...BENCH_FLAGS, ...options },
+    strict: true,
+  });
+  // (TypeScript cannot see `help` through the generic options; it is always there.)
+  if ((values as { help?: boolean }).help) {
+    console.log(usage);
+    return undefined;
+  }
+  return values;
 }
 
 /**

@@ -3,14 +3,13 @@
 // at the end, whether RSS and lag stayed bounded: the last third's maxima against the middle third's, and
 // the backlog back to 0 once the load stops.
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { connect, EVENTS_STREAM } from "../streams/index.ts";
 import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled } from "./harness.ts";
 import { FINDS_AND_ADJUSTMENTS, LoadGenerator } from "./load-generator.ts";
-import { fmtInt, fmtMB, fmtMs, normaliseJsonFlag, numberFlag, writeJson } from "./report.ts";
+import { fmtInt, fmtMB, fmtMs, numberFlag, parseBenchFlags, writeJson } from "./report.ts";
 
 const USAGE = `usage: cairn bench soak [flags]
 
@@ -37,25 +36,15 @@ interface Sample {
 
 /** Runs the benchmark; resolves to the exit code (1 when RSS or lag did not stay bounded). */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: normaliseJsonFlag(argv),
-    options: {
-      smoke: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-      minutes: { type: "string" },
-      rate: { type: "string" },
-      players: { type: "string" },
-      active: { type: "string" },
-      index: { type: "string" },
-      every: { type: "string" },
-      json: { type: "string" },
-    },
-    strict: true,
+  const values = parseBenchFlags(argv, USAGE, {
+    minutes: { type: "string" },
+    rate: { type: "string" },
+    players: { type: "string" },
+    active: { type: "string" },
+    index: { type: "string" },
+    every: { type: "string" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (!values) return 0;
   const smoke = values.smoke === true;
   const seconds = smoke ? 5 : numberFlag("minutes", values.minutes, 10, 0.05) * 60;
   const rate = numberFlag("rate", values.rate, smoke ? 2000 : 20_000, 1);
