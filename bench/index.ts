@@ -3,6 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { intFlag, parseFlags } from "../bin/cli.ts";
 import { JsRankIndex, NativeRankIndex, nativeAvailable, OP_UPSERT, type RankIndex } from "../native/index.ts";
+import { xorshift } from "./xorshift.ts";
 
 const USAGE = `usage: cairn bench index [flags]
 
@@ -47,19 +48,6 @@ interface Figures {
 
 const BATCH = 1000;
 
-/** xorshift32: fast, seeded, good enough to pick players and scores. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -94,7 +82,7 @@ interface Workload {
 }
 
 function makeWorkload(players: number, ops: number, repeats: number, log: (line: string) => void): Workload {
-  const rnd = prng(42);
+  const rnd = xorshift(42);
   const ids = Array.from({ length: players }, (_, i) => `p-${i}`);
   const picks = new Uint32Array(ops);
   const scores = new Float64Array(ops);
@@ -116,7 +104,7 @@ function makeWorkload(players: number, ops: number, repeats: number, log: (line:
  * implementation): the small-move phase starts from these.
  */
 function scoresAfterMoves(w: Workload): Float64Array {
-  const rnd = prng(7);
+  const rnd = xorshift(7);
   const cur = new Float64Array(w.players);
   for (let i = 0; i < w.players; i++) cur[i] = rnd() % 1_000_000;
   for (let i = 0; i < w.ops; i++) cur[w.picks[i]!] = w.scores[i]!;
@@ -151,7 +139,7 @@ function load(name: string, make: () => RankIndex, w: Workload): Loaded {
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const index = make();
-  const rnd = prng(7);
+  const rnd = xorshift(7);
   let tiebreak = 0;
   const t = process.hrtime.bigint();
   for (let i = 0; i < w.players; i++) index.upsert(w.ids[i]!, rnd() % 1_000_000, tiebreak++);
@@ -276,7 +264,7 @@ async function benchRedis(url: string, w: Workload): Promise<Figures | string> {
   }
   const key = `cairn:bench:index:${process.pid}:${Date.now()}`;
   try {
-    const rnd = prng(7);
+    const rnd = xorshift(7);
     let t = process.hrtime.bigint();
     for (let at = 0; at < w.players; at += 10_000) {
       const args: Array<string | number> = [];

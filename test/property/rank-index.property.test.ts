@@ -3,6 +3,8 @@
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+// A fast seeded PRNG for long op sequences (fast-check picks the seed, so failures shrink to it).
+import { xorshift } from "../../bench/xorshift.ts";
 import {
   CorruptRankIndexError,
   JsRankIndex,
@@ -14,19 +16,6 @@ import {
 } from "../../native/index.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
-
-/** A fast seeded PRNG for long op sequences (fast-check picks the seed, so failures shrink to it). */
-function xorshift(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /** The obvious model: a map of players, sorted on every read. */
 class SortedModel {

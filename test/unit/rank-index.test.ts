@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { xorshift } from "../../bench/xorshift.ts";
 import {
   CorruptRankIndexError,
   createRankIndex,
@@ -296,15 +297,7 @@ describe("native and JS indexes agree", () => {
 describe("native index memory", () => {
   it("allocates nothing for 100,000 moves after a 100,000-player warm-up", () => {
     const idx = new NativeRankIndex();
-    let x = 12345;
-    const next = () => {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      return x;
-    };
+    const next = xorshift(12345);
     const players = 100_000;
     for (let i = 0; i < players; i++) idx.upsert(`player-${i}`, next() % 10_000, i);
     const before = idx.stats();
