@@ -1,7 +1,7 @@
 // Answers the request/reply queries of DESIGN.md (top, rank, around, state) from a hunt's fold.
 // Pure: the host decodes the request, calls `answer`, and sends the reply.
 import type { RankEntry } from "../native/index.ts";
-import type { QueryOp } from "../schemas/index.ts";
+import type { ErrorReply, QueryOp } from "../schemas/index.ts";
 import { stateHash } from "./hunt-codec.ts";
 import type { HuntFold } from "./hunt-fold.ts";
 
@@ -12,15 +12,10 @@ export const MAX_TOP = 1000;
 /** The most entries `around` gives on each side. */
 export const MAX_AROUND = 500;
 
-/** An error reply's body. */
-export interface QueryError {
-  error: { code: string; message: string };
-}
-
 /** A reply to a query, ready for JSON. */
-export type QueryReply = Record<string, unknown> | QueryError;
+export type QueryReply = Record<string, unknown> | ErrorReply;
 
-export function queryError(code: string, message: string): QueryError {
+export function queryError(code: string, message: string): ErrorReply {
   return { error: { code, message } };
 }
 
@@ -45,7 +40,7 @@ function decodeCursor(fold: HuntFold, cursor: string): number | undefined {
   }
 }
 
-function intField(value: unknown, fallback: number, name: string, max: number): number | QueryError {
+function intField(value: unknown, fallback: number, name: string, max: number): number | ErrorReply {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     return queryError("invalid_request", `${name} must be a whole number ≥ 0`);
@@ -53,7 +48,7 @@ function intField(value: unknown, fallback: number, name: string, max: number): 
   return Math.min(value, max);
 }
 
-function isError(v: unknown): v is QueryError {
+function isError(v: unknown): v is ErrorReply {
   return typeof v === "object" && v !== null && "error" in v;
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { EngineProcess, EngineStats } from "../bin/engine-process.ts";
+import type { RankReply } from "../schemas/index.ts";
 import { type EmbeddedNats, lastOutputSeq, queryHunt, startEmbeddedNats } from "../streams/index.ts";
 
 /** A nats-server with a store of its own, wiped on stop. */
@@ -211,14 +212,10 @@ export class EngineWatch {
   }
 }
 
-interface HuntState {
-  seq: number;
-  status: string;
-  players: number;
-  stateHash: string;
-}
-
-/** Waits until the engine answering the hunt's queries has handled `seq`; throws after `timeoutMs`. */
+/**
+ * Waits until the engine answering the hunt's queries has handled `seq`; resolves to the seq it has
+ * handled, and throws after `timeoutMs`.
+ */
 export async function waitHandled(
   nc: NatsConnection,
   huntId: string,
@@ -230,20 +227,20 @@ export async function waitHandled(
     /** The engine process: waiting stops with its last stderr lines if it exits. */
     engine?: EngineProcess;
   } = {},
-): Promise<HuntState> {
+): Promise<number> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   let lastSay = Date.now();
   for (;;) {
     // `rank` rather than `state`: state hashes the whole hunt (a 200,000-player encode) on every call, which
     // would load the engine being measured. Both reply with the hunt's last handled seq.
     // An engine that cannot answer queries (--index redis) is followed through its stored outputs.
-    const state = await queryHunt<HuntState>(nc, huntId, "rank", { playerId: "p-0" }, 2000).catch(
+    const state = await queryHunt<RankReply>(nc, huntId, "rank", { playerId: "p-0" }, 2000).catch(
       async () => {
         const stored = await lastOutputSeq(nc, huntId).catch(() => 0);
-        return stored > 0 ? ({ seq: stored } as HuntState) : undefined;
+        return stored > 0 ? { seq: stored } : undefined;
       },
     );
-    if (state && state.seq >= seq) return state;
+    if (state && state.seq >= seq) return state.seq;
     const child = options.engine?.child;
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
       const last = options.engine!.stderr.filter((l) => /error|Error/.test(l)).slice(-2);

@@ -14,6 +14,7 @@ import { stateHash } from "../actors/hunt-codec.ts";
 import { replayHunt } from "../actors/replay.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import type { RankIndexKind } from "../native/index.ts";
+import type { StateReply } from "../schemas/index.ts";
 import {
   connect,
   EVENTS_STREAM,
@@ -45,13 +46,6 @@ const USAGE = `usage: cairn bench replay [flags]
   --repeat N      read and replay N times each, keep the best (default 1)
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
   --smoke         tiny sizes: 20,000 events, 1,000 players`;
-
-interface HuntState {
-  seq: number;
-  status: string;
-  players: number;
-  stateHash: string;
-}
 
 /** A restart timed to the first answer that shows the whole log handled. */
 interface RestartTiming {
@@ -189,9 +183,9 @@ export async function run(argv: string[]): Promise<number> {
       const t0 = performance.now();
       engine = await startEngineProcess(nats!.url, engineArgs);
       const t1 = performance.now();
-      let state: HuntState | undefined;
+      let state: StateReply | undefined;
       for (;;) {
-        state = await queryHunt<HuntState>(nc!, huntId, "state", {}, 300_000).catch(() => undefined);
+        state = await queryHunt<StateReply>(nc!, huntId, "state", {}, 300_000).catch(() => undefined);
         if (state && state.seq >= events) break;
         if (performance.now() - t0 > 600_000) throw new Error(`${label}: not ready after 600 s`);
         await new Promise((r) => setTimeout(r, 5));

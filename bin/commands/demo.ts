@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { stateHash } from "../../actors/hunt-codec.ts";
 import { replayHunt } from "../../actors/replay.ts";
 import { LoadGenerator, type LoadPlan } from "../../bench/load-generator.ts";
+import type { LeaderboardEntry, StateReply, TopN } from "../../schemas/index.ts";
 import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 import { type Command, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
 import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
@@ -21,24 +22,11 @@ const FLAGS = {
   "store-dir": { type: "string" },
 } as const;
 
-interface HuntState {
-  seq: number;
-  status: string;
-  players: number;
-  stateHash: string;
-}
-
-interface TopEntry {
-  rank: number;
-  playerId: string;
-  score: number;
-}
-
 /** Waits until the engine has handled `seq`, with a deadline and progress. */
 async function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const state = await queryHunt<HuntState>(nc, huntId, "state").catch(() => undefined);
+    const state = await queryHunt<StateReply>(nc, huntId, "state").catch(() => undefined);
     if (state && state.seq >= seq) return state;
     if (Date.now() > deadline)
       throw new RuntimeError(
@@ -139,12 +127,12 @@ export const command: Command = {
       if (tty) process.stdout.write("\n");
       gen.listen();
 
-      let top: TopEntry[] = [];
+      let top: LeaderboardEntry[] = [];
       const previousRank = new Map<string, number>();
       const movement = new Map<string, string>();
       nc.subscribe(`hunt.${plan.huntId}.top`, {
         callback: (_e, m) => {
-          const next = m.json<{ entries: TopEntry[] }>().entries;
+          const next = m.json<TopN>().entries;
           for (const e of next) {
             const before = previousRank.get(e.playerId);
             movement.set(

@@ -1,5 +1,6 @@
 // `cairn watch`: a live view of a hunt's rank stream (and, with --rejected, its rejections).
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import type { RankChange, Rejection } from "../../schemas/index.ts";
 import { RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
 import { type Command, connectCli, huntFlag, NATS_FLAGS, NATS_FLAGS_USAGE, parseFlags } from "../cli.ts";
 
@@ -11,16 +12,7 @@ const FLAGS = {
   json: { type: "boolean" },
 } as const;
 
-interface RankMessage {
-  seq: number;
-  playerId: string;
-  score: number;
-  rank: number;
-  previousRank: number;
-  players: number;
-}
-
-function describe(m: RankMessage): string {
+function describe(m: RankChange): string {
   const move =
     m.previousRank === 0
       ? "joined"
@@ -68,12 +60,12 @@ export const command: Command = {
     console.error(`watching hunt ${huntId} (Ctrl-C stops)`);
     const stop = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
     const watchers = [
-      follow(RANKS_STREAM, `hunt.${huntId}.ranks`, (b) => describe(JSON.parse(b) as RankMessage)),
+      follow(RANKS_STREAM, `hunt.${huntId}.ranks`, (b) => describe(JSON.parse(b) as RankChange)),
     ];
     if (values.rejected) {
       watchers.push(
         follow(REJECTED_STREAM, `hunt.${huntId}.rejected`, (b) => {
-          const r = JSON.parse(b) as { seq: number; code: string; message: string; type: string | null };
+          const r = JSON.parse(b) as Rejection;
           return `seq ${String(r.seq).padStart(8)}  REJECTED ${r.code}: ${r.message}${r.type ? ` (${r.type})` : ""}`;
         }),
       );
