@@ -7,16 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { decodeHunt } from "../../actors/hunt-codec.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
 import { queryHunt, SnapshotStore } from "../../streams/index.ts";
-import { connectTest, waitFor } from "../support/nats.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, connectTest, waitFor } from "../support/nats.ts";
 
 describe("graceful shutdown", () => {
   const dir = mkdtempSync(join(tmpdir(), "cairn-graceful-"));

@@ -11,7 +11,7 @@ import {
   serverFeatures,
   startEmbeddedNats,
 } from "../../streams/index.ts";
-import { connectTest, waitFor } from "../support/nats.ts";
+import { alive, connectTest, waitFor } from "../support/nats.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,15 +22,6 @@ function tempDir(): string {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("startEmbeddedNats", () => {
   it("starts a JetStream server on a free loopback port and stops it", async () => {

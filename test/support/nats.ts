@@ -41,6 +41,16 @@ export async function connectTest(url: string): Promise<TestClient> {
   return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
 }
 
+/** True while a process with this pid exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `cond` until it is truthy or the deadline passes (then throws `message`); never a blind sleep. */
 export async function waitFor<T>(
   cond: () => T | Promise<T>,
