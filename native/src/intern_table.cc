@@ -15,7 +15,7 @@ InternTable::~InternTable() {
   acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
 }
 
-uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h, bool* added) {
+uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h) {
   size_t i = h & mask_;
   uint32_t fp = fingerprint(h);
   uint32_t low = static_cast<uint32_t>(mask_);
@@ -25,7 +25,6 @@ uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h, bool*
     if ((e & ~low) == fp) {
       IdView v = id((e & low) - 1);
       if (v.size == size && (size == 0 || std::memcmp(v.data, data, size) == 0)) {
-        *added = false;
         return (e & low) - 1;
       }
     }
@@ -45,7 +44,6 @@ uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h, bool*
   }
   table_[i] = (slot + 1) | fp;
   ++count_;
-  *added = true;
   // Keep the load at or below 0.7 so probes stay short.
   if (static_cast<size_t>(count_) * 10 > (mask_ + 1) * 7) rehash((mask_ + 1) * 2);
   return slot;

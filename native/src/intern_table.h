@@ -63,11 +63,9 @@ class InternTable {
       i = (i + 1) & mask_;
     }
   }
-  // The slot of an id, interning it first if it is new (sets `added`).
-  uint32_t intern(const uint8_t* data, size_t size, bool* added) {
-    return intern(data, size, hash(data, size), added);
-  }
-  uint32_t intern(const uint8_t* data, size_t size, uint64_t h, bool* added);
+  // The slot of an id, interning it first if it is new (its key then reads as not ranked).
+  uint32_t intern(const uint8_t* data, size_t size) { return intern(data, size, hash(data, size)); }
+  uint32_t intern(const uint8_t* data, size_t size, uint64_t h);
   // Starts loading the table entry where the search for hash h begins.
   void prefetchBucket(uint64_t h) const { __builtin_prefetch(&table_[h & mask_]); }
   // The id behind a slot below count().

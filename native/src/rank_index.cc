@@ -92,10 +92,7 @@ uint32_t crc32(const uint8_t* data, size_t size) {
 
 RankIndex::RankIndex() : ids_(acct_), tree_(acct_, ids_) {}
 
-uint32_t RankIndex::intern(const uint8_t* id, size_t size) {
-  bool added = false;
-  return ids_.intern(id, size, &added);
-}
+uint32_t RankIndex::intern(const uint8_t* id, size_t size) { return ids_.intern(id, size); }
 
 void RankIndex::upsertId(const uint8_t* id, size_t size, double score, double tiebreak, size_t* rank,
                          size_t* previousRank) {
@@ -104,8 +101,7 @@ void RankIndex::upsertId(const uint8_t* id, size_t size, double score, double ti
   Plan plan;
   plan.old.slot = kNoSlot;
   tree_.walkAnySlot(score + 0.0, tiebreak + 0.0, &plan.next);
-  bool added = false;
-  uint32_t slot = ids_.intern(id, size, h, &added);
+  uint32_t slot = ids_.intern(id, size, h);
   upsert(slot, score, tiebreak, rank, previousRank, &plan);
 }
 
