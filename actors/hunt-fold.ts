@@ -15,6 +15,8 @@ export interface FoldInput {
   time: number;
   /** The raw message body as published. */
   data: Uint8Array;
+  /** The Nats-Msg-Id header it was published with; null when it had none (the input is then rejected). */
+  msgId: string | null;
 }
 
 /** Where the fold writes its outputs, in input order. Plain arguments, so the hot path builds no objects. */
@@ -282,7 +284,7 @@ export class HuntFold {
         };
       } else {
         const event = decoded.event;
-        const result = this.decide(event, seq, msg.time, nOps);
+        const result = this.decideSafely(event, seq, msg, nOps);
         if (typeof result === "number") {
           nOps = result;
         } else {
@@ -325,6 +327,30 @@ export class HuntFold {
       const pid = s.pids[op]!;
       if ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN)) this.topVersion++;
       sink.rank(s.tiebreaks[op]!, this.playerIds[pid]!, s.scores[op]!, rank, previousRank, s.players[op]!);
+    }
+  }
+
+  /**
+   * `decide`, with the two rules that keep any input from stopping the hunt: an input without a
+   * Nats-Msg-Id is refused (a retried publish of it would be applied twice), and an input the fold
+   * fails on is rejected with the failure's reason. `decide` does everything that can fail before it
+   * changes any state, so a failed input leaves no trace, and the verdict depends only on the log.
+   */
+  private decideSafely(event: HuntEvent, seq: number, msg: FoldInput, nOps: number): number | Rejection {
+    if (msg.msgId === null) {
+      return {
+        code: "invalid_event",
+        message:
+          "published without a Nats-Msg-Id header: JetStream could not drop a retry of it; publish with Nats-Msg-Id = the event id",
+      };
+    }
+    try {
+      return this.decide(event, seq, msg.time, nOps);
+    } catch (err) {
+      return {
+        code: "invalid_event",
+        message: `the event could not be applied: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
   }
 
@@ -509,8 +535,9 @@ export class HuntFold {
     return this.queue(nOps, OP_UPSERT, pid, score, seq);
   }
 
-  /** Registers a new player in join order; returns its pid. */
+  /** Registers a new player in join order; returns its pid. Interning comes first: it is the step that can fail. */
   addPlayer(playerId: string, state = PLAYER_JOINED): number {
+    const slot = this.index.intern(playerId);
     const pid = this.playerIds.length;
     const n = pid + 1;
     this.playerState = growU8(this.playerState, n);
@@ -521,7 +548,7 @@ export class HuntFold {
     this.pids.set(playerId, pid);
     this.playerState[pid] = state;
     this.playerScore[pid] = 0;
-    this.playerSlot[pid] = this.index.intern(playerId);
+    this.playerSlot[pid] = slot;
     return pid;
   }
 }

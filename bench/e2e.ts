@@ -10,7 +10,7 @@
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { HuntFold } from "../actors/hunt-fold.ts";
+import { type FoldInput, HuntFold } from "../actors/hunt-fold.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
@@ -392,12 +392,12 @@ function measureAllocations(
     const encoder = new TextEncoder();
     const warmEnd = 2 + players + warm;
     let seq = 0;
-    let batch: Array<{ seq: number; time: number; data: Uint8Array }> = [];
+    let batch: FoldInput[] = [];
     let allocs0 = 0;
     let updates0 = 0;
     for (const body of gen.offlineEvents(warm + measured)) {
       seq++;
-      batch.push({ seq, time: 1_700_000_000_000 + seq, data: encoder.encode(body) });
+      batch.push({ seq, time: 1_700_000_000_000 + seq, data: encoder.encode(body), msgId: `m-${seq}` });
       if (batch.length === 1000 || seq === warmEnd) {
         fold.applyBatch(batch, sink);
         batch = [];

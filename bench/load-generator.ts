@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 /** What to simulate. */
 export interface LoadPlan {
@@ -113,6 +113,13 @@ export class LoadGenerator {
     return `hunt.${this.plan.huntId}.events`;
   }
 
+  /** A core publish of one event with its Nats-Msg-Id, as every publisher must send it. */
+  private publishEvent(subject: string, body: string, id: string): void {
+    const h = headers();
+    h.set("Nats-Msg-Id", id);
+    this.nc.publish(subject, body, { headers: h });
+  }
+
   private event(type: string, id: string, data?: unknown): string {
     return data === undefined
       ? `{"specversion":"1.0","id":"${id}","source":"cairn-loadgen","type":"${type}"}`
@@ -149,9 +156,11 @@ export class LoadGenerator {
     // Joins go out as core publishes in chunks, each chunk confirmed by a flush: fast, and a load
     // generator needs no per-message ack.
     for (let p = 0; p < players; p++) {
-      this.nc.publish(
+      const id = `${huntId}-join-${p}`;
+      this.publishEvent(
         this.subject(),
-        this.event("PlayerJoined", `${huntId}-join-${p}`, { playerId: `p-${p}`, name: `Player ${p}` }),
+        this.event("PlayerJoined", id, { playerId: `p-${p}`, name: `Player ${p}` }),
+        id,
       );
       if (p % 5000 === 4999) {
         await this.nc.flush();
@@ -302,7 +311,7 @@ export class LoadGenerator {
           const { body, player } = this.playEvent(k);
           this.sendTimes[k] = nowNs;
           this.sendPlayer[k] = player;
-          this.nc.publish(subject, body);
+          this.publishEvent(subject, body, `${this.plan.huntId}-${k}`);
           this.sent++;
           this.windowSent++;
         }

@@ -287,12 +287,14 @@ function describe(prefix: string, err: ErrorObject): string {
     case "enum":
       what = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
       break;
-    case "pattern":
-      what =
-        path.endsWith("answerSha256") || String(params.pattern).includes("A-Fa-f")
-          ? "must be 64 hexadecimal characters (a sha256)"
-          : `must match ${String(params.pattern)}`;
+    case "pattern": {
+      const pattern = String(params.pattern);
+      if (pattern.includes("\\p{Cs}")) what = "must be well-formed Unicode with no control characters";
+      else if (path.endsWith("answerSha256") || pattern.includes("A-Fa-f"))
+        what = "must be 64 hexadecimal characters (a sha256)";
+      else what = `must match ${pattern}`;
       break;
+    }
     case "additionalProperties":
       path = path === "" ? String(params.additionalProperty) : `${path}.${String(params.additionalProperty)}`;
       what = "is not allowed";

@@ -10,14 +10,14 @@
  */
 export type HuntId = string;
 /**
- * A player id, 1-128 characters.
+ * A player id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "PlayerId".
  */
 export type PlayerId = string;
 /**
- * A treasure id, 1-128 characters.
+ * A treasure id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "TreasureId".
@@ -114,7 +114,7 @@ export interface CloudEvent {
    */
   specversion: "1.0";
   /**
-   * Event id, unique per source; also the Nats-Msg-Id used for de-duplication.
+   * Event id, unique per source; also the Nats-Msg-Id used for de-duplication: 1-128 characters of well-formed Unicode with no control characters.
    */
   id: string;
   /**

@@ -15,7 +15,7 @@ import {
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import type { LogMessage } from "./event-log.ts";
-import { huntIdOf, toJetStream } from "./event-log.ts";
+import { huntIdOf, logMessageOf, toJetStream } from "./event-log.ts";
 import { EVENTS_STREAM } from "./setup.ts";
 
 /** Options of consumeBatches. */
@@ -286,14 +286,7 @@ export async function consumeBatches(
       stats.redeliveriesSkipped++; // acked later with the batch that covers it (AckPolicy.All)
       return;
     }
-    const subject = m.subject;
-    pending.push({
-      seq,
-      time: Math.floor(info.timestampNanos / 1e6),
-      huntId: huntIdOf(subject),
-      subject,
-      data: m.data,
-    });
+    pending.push(logMessageOf(m, seq, huntIdOf(m.subject)));
     pendingLast = m;
     if (pending.length >= maxMessages) flush();
     else if (!flushScheduled) {

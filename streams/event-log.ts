@@ -1,5 +1,5 @@
 // The hunt input log on HUNT_EVENTS: idempotent append with optimistic concurrency, and replay from any sequence.
-import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions, JsMsg } from "@nats-io/jetstream";
 import { DeliverPolicy, JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { assertHuntId, ConcurrencyError } from "./errors.ts";
@@ -18,6 +18,23 @@ export interface LogMessage {
   subject: string;
   /** The raw message body (a CloudEvent in JSON). */
   data: Uint8Array;
+  /** Its Nats-Msg-Id header, or null when it was published without one. */
+  msgId: string | null;
+}
+
+/**
+ * A delivered JetStream message as a LogMessage. Its time is the stored nanosecond timestamp divided
+ * in integers: the count exceeds 2^53, so a float division could round it to the next millisecond.
+ */
+export function logMessageOf(m: JsMsg, seq: number, huntId: string): LogMessage {
+  return {
+    seq,
+    time: Number(m.timestampNanos / 1_000_000n),
+    huntId,
+    subject: m.subject,
+    data: m.data,
+    msgId: m.headers?.get("Nats-Msg-Id") || null,
+  };
 }
 
 /** Result of an append. */
@@ -184,13 +201,7 @@ export class EventLog {
         const info = m.info; // parsed once from the reply subject
         const seq = info.streamSequence;
         if (seq <= end) {
-          batch.push({
-            seq,
-            time: Math.floor(info.timestampNanos / 1e6),
-            huntId,
-            subject: m.subject,
-            data: m.data,
-          });
+          batch.push(logMessageOf(m, seq, huntId));
         }
         if (seq >= end || info.pending === 0) {
           done = true;

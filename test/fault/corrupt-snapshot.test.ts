@@ -61,6 +61,7 @@ describe("damaged snapshots", () => {
         await client.js.publish(
           `hunt.${huntId}.events`,
           JSON.stringify({ specversion: "1.0", id: `${huntId}-${id}`, source: "t", type, data }),
+          { msgID: `${huntId}-${id}` },
         )
       ).seq;
     };

@@ -101,7 +101,9 @@ describe("engine killed with SIGKILL mid-stream", () => {
     const publish = async (from: number, to: number) => {
       for (let i = from; i < to; i += 200) {
         const chunk = msgs.slice(i, Math.min(i + 200, to));
-        const acks = await Promise.all(chunk.map((m) => client.js.publish(`hunt.${HUNT}.events`, m.data)));
+        const acks = await Promise.all(
+          chunk.map((m) => client.js.publish(`hunt.${HUNT}.events`, m.data, { msgID: m.msgId! })),
+        );
         expect(acks.map((a) => a.seq)).toEqual(chunk.map((m) => m.seq));
       }
     };

@@ -38,6 +38,7 @@ describe("graceful shutdown", () => {
         await client.js.publish(
           "hunt.g1.events",
           JSON.stringify({ specversion: "1.0", id: `g${i}`, source: "t", ...e }),
+          { msgID: `g${i}` },
         )
       ).seq;
     }

@@ -72,6 +72,7 @@ describe("a slow subscriber on the rank stream", () => {
             client.js.publish(
               `hunt.${HUNT}.events`,
               JSON.stringify({ specversion: "1.0", id: `s${i + j}`, source: "t", ...e }),
+              { msgID: `s${i + j}` },
             ),
           ),
       );

@@ -58,7 +58,7 @@ describe("engine against nats-server", () => {
     });
     client = await connectTest(nats.url);
     for (const msg of encode(inputs)) {
-      const ack = await client.js.publish(`hunt.${HUNT}.events`, msg.data);
+      const ack = await client.js.publish(`hunt.${HUNT}.events`, msg.data, { msgID: msg.msgId! });
       expect(ack.seq).toBe(msg.seq);
     }
     await waitFor(

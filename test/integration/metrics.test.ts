@@ -36,7 +36,9 @@ describe("metrics and health endpoint", () => {
     let last = 0;
     for (const e of events)
       last = (
-        await client.js.publish("hunt.m.events", JSON.stringify({ specversion: "1.0", source: "t", ...e }))
+        await client.js.publish("hunt.m.events", JSON.stringify({ specversion: "1.0", source: "t", ...e }), {
+          msgID: String(e.id),
+        })
       ).seq;
     await waitFor(async () => (await queryHunt<{ seq: number }>(client.nc, "m", "state")).seq >= last, {
       message: "events handled",

@@ -20,13 +20,21 @@ export function ev(type: string, data?: Record<string, unknown>, id?: string) {
   return event;
 }
 
-/** Log messages at seq 1.. for the given events (objects are JSON-encoded, strings sent as is). */
+/**
+ * Log messages at seq 1.. for the given events (objects are JSON-encoded, strings sent as is), each
+ * published with a Nats-Msg-Id as the contract requires: the event's id, or `m-<seq>` for raw bodies.
+ */
 export function log(events: (Record<string, unknown> | string | Uint8Array)[], firstSeq = 1): FoldInput[] {
-  return events.map((e, i) => ({
-    seq: firstSeq + i,
-    time: 1_700_000_000_000 + (firstSeq + i) * 1000,
-    data: e instanceof Uint8Array ? e : encoder.encode(typeof e === "string" ? e : JSON.stringify(e)),
-  }));
+  return events.map((e, i) => {
+    const seq = firstSeq + i;
+    const id = typeof e === "object" && !(e instanceof Uint8Array) ? e.id : undefined;
+    return {
+      seq,
+      time: 1_700_000_000_000 + seq * 1000,
+      msgId: typeof id === "string" ? id : `m-${seq}`,
+      data: e instanceof Uint8Array ? e : encoder.encode(typeof e === "string" ? e : JSON.stringify(e)),
+    };
+  });
 }
 
 /** Collects outputs as plain objects, in order. */

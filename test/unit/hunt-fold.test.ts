@@ -1,5 +1,8 @@
 // The fold as a specification: given these events, when this one arrives, then these outputs.
 import { describe, expect, it } from "vitest";
+import { stateHash } from "../../actors/hunt-codec.ts";
+import { HuntFold } from "../../actors/hunt-fold.ts";
+import { JsRankIndex } from "../../native/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 
 const join = (playerId: string) => ev("PlayerJoined", { playerId });
@@ -206,5 +209,58 @@ describe("invalid input", () => {
     expect(sink.outputs).toEqual([]);
     expect(h.fold.seq).toBe(events.length);
     expect(h.fold.playerScore[0]).toBe(3);
+  });
+});
+
+describe("no input stops the fold", () => {
+  it("rejects a lone-surrogate player id (valid JSON) with invalid_event, and the hunt goes on", () => {
+    const h = given(runningHunt());
+    const lone =
+      '{"specversion":"1.0","id":"lone","source":"g","type":"PlayerJoined","data":{"playerId":"\\ud83d"}}';
+    const out = h.when(lone, join("after"));
+    expect(codes(out)).toEqual(["invalid_event", "rank"]);
+    expect(out[0]!.message).toMatch(/playerId: must be well-formed Unicode/);
+    expect(h.fold.joined).toBe(1);
+    expect(h.fold.index.rank("after")).toBe(1);
+  });
+
+  it("rejects an input the index refuses, deterministically, and leaves no trace of it in the state", () => {
+    /** An index that refuses one id, as any failure inside the fold would. */
+    class RefusingIndex extends JsRankIndex {
+      override intern(playerId: string): number {
+        if (playerId === "cursed") throw new RangeError("the index refuses this id");
+        return super.intern(playerId);
+      }
+    }
+    const events = runningHunt({}, [join("a")]);
+    const run = () => {
+      const fold = new HuntFold("h", new RefusingIndex());
+      const sink = new CollectingSink();
+      fold.applyBatch(log([...events, join("cursed"), join("b"), adjust("b", 5)]), sink);
+      return { fold, out: sink.outputs };
+    };
+    const { fold, out } = run();
+    const rejected = out.filter((o) => o.kind === "rejected");
+    expect(rejected).toEqual([
+      expect.objectContaining({ seq: 4, code: "invalid_event", type: "PlayerJoined" }),
+    ]);
+    expect(rejected[0]!.message).toMatch(/could not be applied: the index refuses this id/);
+    expect(fold.playerIds).toEqual(["a", "b"]);
+    expect(fold.joined).toBe(2);
+    expect(fold.index.rank("b")).toBe(1);
+    // The same log gives the same verdict and state every time.
+    expect(stateHash(run().fold)).toBe(stateHash(fold));
+  });
+
+  it("rejects an input published without a Nats-Msg-Id header with invalid_event", () => {
+    const h = given(runningHunt());
+    const [msg] = log([join("a")], h.fold.seq + 1);
+    const sink = new CollectingSink();
+    h.fold.applyBatch([{ ...msg!, msgId: null }], sink);
+    expect(sink.outputs).toEqual([
+      expect.objectContaining({ kind: "rejected", code: "invalid_event", eventId: expect.any(String) }),
+    ]);
+    expect(sink.outputs[0]!.message).toMatch(/Nats-Msg-Id/);
+    expect(h.fold.joined).toBe(0);
   });
 });

@@ -73,6 +73,11 @@ describe("decodeEvent accepts", () => {
       ),
     ],
     ["128-char ids", ev("HintTaken", { playerId: "p".repeat(128), treasureId: "t".repeat(128) })],
+    [
+      "ids in any script, emoji included",
+      ev("HintTaken", { playerId: "🦊 Ünïcødé 名前", treasureId: "宝-🗝️" }),
+    ],
+    ["128 emoji (256 UTF-16 units) as a playerId", ev("PlayerJoined", { playerId: "🦊".repeat(128) })],
   ];
   it.each(good)("%s", (_name, event) => {
     const r = decodeEvent(bytes(event));
@@ -315,6 +320,55 @@ describe("decodeEvent rejects", () => {
       "HuntCreated",
     ],
     ["data not an object", ev("PlayerJoined", [1]), /^data: must be an object$/, "e-1", "PlayerJoined"],
+    // Ids are well-formed Unicode with no control characters: a lone surrogate would not survive
+    // UTF-8, and a control character has no business in a name shown on a board.
+    ...(
+      [
+        ["a lone high surrogate", "\ud83d"],
+        ["a lone low surrogate", "p\udc00"],
+        ["a NUL", "p\u0000q"],
+        ["a line feed", "p\nq"],
+        ["a DEL", "p\u007f"],
+        ["a C1 control", "p\u0085"],
+      ] as const
+    ).map(
+      ([what, id]) =>
+        [
+          `a playerId with ${what}`,
+          ev("PlayerJoined", { playerId: id }),
+          /^data\.playerId: must be well-formed Unicode with no control characters$/,
+          "e-1",
+          "PlayerJoined",
+        ] as (typeof bad)[number],
+    ),
+    [
+      "a treasureId with a lone surrogate",
+      ev("HintTaken", { playerId: "p", treasureId: "\udfff" }),
+      /^data\.treasureId: must be well-formed Unicode with no control characters$/,
+      "e-1",
+      "HintTaken",
+    ],
+    [
+      "a treasure id with a control character in HuntCreated",
+      ev("HuntCreated", { title: "x", treasures: [{ id: "t\u0001", points: 1 }] }),
+      /^data\.treasures\[0\]\.id: must be well-formed Unicode with no control characters$/,
+      "e-1",
+      "HuntCreated",
+    ],
+    [
+      "an event id with a lone surrogate",
+      ev("HuntStarted", undefined, { id: "e\ud800" }),
+      /^id: must be well-formed Unicode with no control characters$/,
+      "e\ud800",
+      "HuntStarted",
+    ],
+    [
+      "a 129-character event id",
+      ev("HuntStarted", undefined, { id: "e".repeat(129) }),
+      /^id: must be at most 128 characters$/,
+      "e".repeat(129),
+      "HuntStarted",
+    ],
   ];
   it.each(bad)("%s", (_name, input, message, eventId, type) => {
     const r = decodeEvent(input instanceof Uint8Array ? input : bytes(input));
