@@ -4,13 +4,14 @@
 //   ceiling  the no-op engine (bench/noop-engine.ts): the same consumer and output path, a fold that does nothing
 //   native   `cairn serve --index native`
 //   js       `cairn serve --index js` (everything in the collected heap)
-//   redis    `cairn serve --index redis` (sorted sets on 127.0.0.1:6379), skipped with the reason when unavailable
+//   redis    the Redis peer (bench/redis-engine.ts): the engine's fold with its ranking in Redis sorted sets, run
+//            only against a Redis named with --redis URL
 // then, per configuration, a ramp to the highest rate it sustains. Prints one table in the seed's format and
 // the goals of issue 7 against this run; `--json [FILE]` writes every figure.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type FoldInput, HuntFold } from "../actors/hunt-fold.ts";
+import { type FoldInput, HuntFold } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
@@ -25,6 +26,7 @@ import {
 } from "./harness.ts";
 import { FINDS_AND_ADJUSTMENTS, LoadGenerator, type LoadPlan } from "./load-generator.ts";
 import { startNoopEngine } from "./noop-engine.ts";
+import { startRedisEngine } from "./redis-engine.ts";
 import {
   fmtInt,
   fmtMB,
@@ -54,6 +56,8 @@ interface Params {
   configs: ConfigName[];
   cpuProfDir: string | undefined;
   engineArgs: string[];
+  /** The Redis the redis column runs against; the column is skipped without one. */
+  redisUrl: string | undefined;
 }
 
 /** One step of the ramp. */
@@ -126,6 +130,8 @@ const USAGE = `usage: cairn bench e2e [flags]
   --ramp A:B:C:S    max-rate phase: start at A/s, +B every S s, up to C (default 20000:10000:150000:5)
   --no-ramp         skip the max-rate phase
   --only LIST       configurations to run, of ceiling,native,js,redis (default all)
+  --redis URL       a Redis for the redis column (e.g. redis://127.0.0.1:6379); without it the column is
+                    skipped: the benchmark never touches a Redis it was not given
   --batch N         the engines' --batch (default 1000)
   --cpu-prof DIR    write a CPU profile of each engine process to DIR
   --engine-args S   extra \`cairn serve\` flags for the Cairn engines, e.g. "--snapshot-every 1000000"
@@ -147,6 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     batch: { type: "string" },
     "cpu-prof": { type: "string" },
     "engine-args": { type: "string" },
+    redis: { type: "string" },
   });
   if (!values) return 0;
   const smoke = values.smoke === true;
@@ -171,6 +178,7 @@ export async function run(argv: string[]): Promise<number> {
     configs,
     cpuProfDir: values["cpu-prof"],
     engineArgs: (values["engine-args"] ?? "").split(" ").filter(Boolean),
+    redisUrl: values.redis,
   };
   params.active = Math.min(params.active, params.players);
 
@@ -431,7 +439,14 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
   const say = (s: string) => console.log(`${tag} ${s}`);
   const result: ConfigResult = { name, status: "ok" };
   if (name === "redis") {
-    const reason = await probeRedis();
+    if (params.redisUrl === undefined)
+      return {
+        name,
+        status: "skipped",
+        reason: "Redis column skipped: pass --redis URL to compare with a Redis",
+      };
+    const url = new URL(params.redisUrl);
+    const reason = await probeRedis(url.hostname, Number(url.port || 6379));
     if (reason) return { name, status: "skipped", reason: `Redis column skipped: ${reason}` };
   }
   let nats: FreshNats | undefined;
@@ -444,6 +459,11 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     let metricsPort: number | undefined;
     if (name === "ceiling") {
       engine = await startNoopEngine(nats.url, { batch: params.batch, execArgv: profArgv });
+    } else if (name === "redis") {
+      engine = await startRedisEngine(nats.url, params.redisUrl!, {
+        batch: params.batch,
+        execArgv: profArgv,
+      });
     } else {
       metricsPort = await freePort();
       // startEngineProcess passes CAIRN_ENGINE_NODE_ARGS to the engine's node (and not to this process).
@@ -459,10 +479,6 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
           String(metricsPort),
           ...params.engineArgs,
         ]);
-      } catch (err) {
-        const msg = (err as Error).message;
-        if (name === "redis") return { name, status: "skipped", reason: `Redis column skipped: ${msg}` };
-        throw err;
       } finally {
         if (profArgv.length) {
           if (saved === undefined) delete process.env.CAIRN_ENGINE_NODE_ARGS;

@@ -233,7 +233,7 @@ export async function waitHandled(
   for (;;) {
     // `rank` rather than `state`: state hashes the whole hunt (a 200,000-player encode) on every call, which
     // would load the engine being measured. Both reply with the hunt's last handled seq.
-    // An engine that cannot answer queries (--index redis) is followed through its stored outputs.
+    // An engine whose queries time out under load is followed through its stored outputs.
     const state = await queryHunt<RankReply>(nc, huntId, "rank", { playerId: "p-0" }, 2000).catch(
       async () => {
         const stored = await lastOutputSeq(nc, huntId).catch(() => 0);

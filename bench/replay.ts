@@ -10,8 +10,7 @@
 import { cpus } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { stateHash } from "../actors/hunt-codec.ts";
-import { replayHunt } from "../actors/replay.ts";
+import { replayHunt, stateHash } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { StateReply } from "../schemas/index.ts";

@@ -417,11 +417,11 @@ export interface RankReply {
 export interface AroundRequest {
   playerId: PlayerId;
   /**
-   * Entries above the player (0-1000, default 5).
+   * Entries above the player (0-500, default 5).
    */
   before?: number;
   /**
-   * Entries below the player (0-1000, default 5).
+   * Entries below the player (0-500, default 5).
    */
   after?: number;
 }

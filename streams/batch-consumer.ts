@@ -24,8 +24,12 @@ export interface BatchConsumerOptions {
   stream?: string;
   /** Durable consumer name (created if missing). */
   durable: string;
-  /** One subject filter, e.g. `hunt.*.events` or `hunt.h1.events`: a string, since 2.9 refuses arrays. */
-  filterSubject: string;
+  /**
+   * One subject filter, e.g. `hunt.*.events.3` or `hunt.h1.events` (a string: 2.9 refuses arrays), or
+   * none for the whole stream. On 2.9 a wildcard filter over many subjects makes the server slow to
+   * deliver, so a consumer of the whole stream should not filter at all.
+   */
+  filterSubject?: string | undefined;
   /** Messages per pull and the largest batch handed to onBatch (default 1000). */
   maxMessages?: number;
   /**
@@ -111,11 +115,11 @@ export function batchConsumerConfig(
     ack_policy: AckPolicy.All,
     deliver_policy: DeliverPolicy.All,
     replay_policy: ReplayPolicy.Instant,
-    filter_subject: options.filterSubject,
     ack_wait: nanos(options.ackWaitMs ?? 30_000),
     max_ack_pending: options.maxAckPending ?? 20_000,
     max_deliver: -1,
   };
+  if (options.filterSubject) config.filter_subject = options.filterSubject;
   if (startSeq !== undefined && startSeq > 1) {
     config.deliver_policy = DeliverPolicy.StartSequence;
     config.opt_start_seq = startSeq;
@@ -194,7 +198,8 @@ export async function consumeBatches(
     let from = startSeq;
     if (info && from === undefined) {
       const c = info.config;
-      const compatible = c.filter_subject === options.filterSubject && c.ack_policy === AckPolicy.All;
+      const compatible =
+        (c.filter_subject ?? "") === (options.filterSubject ?? "") && c.ack_policy === AckPolicy.All;
       // Unacked deliveries would come back only after ack_wait, behind newer messages: start over after the floor.
       if (!compatible || info.num_ack_pending > 0 || info.num_redelivered > 0)
         from = info.ack_floor.stream_seq + 1;

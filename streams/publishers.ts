@@ -26,14 +26,19 @@ interface InFlight {
   huntId: string;
   /** The input sequence that caused it. */
   inputSeq: number;
-  /** Monotonic ms of the last send. */
+  /** Monotonic ms of the last send, and of the first. */
   sentAt: number;
+  firstSentAt: number;
 }
 
 /** Options of the output publisher. */
 export interface OutputPublisherOptions {
   /** Re-send an output unconfirmed for this long (ms). Default 1000. */
   retryAfterMs?: number;
+  /** Told each time JetStream answers an output with an error instead of storing it. */
+  onFailure?(reason: string): void;
+  /** Where the first failure of each kind is logged (later ones are only counted). */
+  logger?: { warn(obj: object, msg?: string): void };
 }
 
 /**
@@ -55,10 +60,13 @@ export class OutputPublisher {
   private readonly retryAfterMs: number;
   /** Outputs sent again because no ack came in time. */
   resent = 0;
+  /** The reason of the last failed publish ("503 no responders", "maximum bytes exceeded", …). */
+  lastFailure: string | undefined;
+  private readonly failuresLogged = new Set<string>();
 
   constructor(
     private readonly nc: NatsConnection,
-    options: OutputPublisherOptions = {},
+    private readonly options: OutputPublisherOptions = {},
   ) {
     this.retryAfterMs = options.retryAfterMs ?? 1000;
     this.inbox = createInbox();
@@ -93,11 +101,6 @@ export class OutputPublisher {
     this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, body);
   }
 
-  /** Like rejected(), with a body already serialised to JSON. */
-  rejectedRaw(huntId: string, seq: number, n: number, body: Uint8Array | string): void {
-    this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, body);
-  }
-
   /** Like top(), with a body already serialised to JSON. */
   topRaw(huntId: string, body: Uint8Array | string): void {
     this.nc.publish(`hunt.${huntId}.top`, body);
@@ -116,6 +119,13 @@ export class OutputPublisher {
   /** Outputs sent and not yet confirmed stored. */
   get unconfirmed(): number {
     return this.inflight.size;
+  }
+
+  /** How long the oldest unconfirmed output has waited since it was first sent, ms (0 when none). */
+  oldestUnconfirmedAgeMs(): number {
+    // Map order is send order, and a resend does not move an entry.
+    for (const o of this.inflight.values()) return performance.now() - o.firstSentAt;
+    return 0;
   }
 
   /** The smallest input sequence of the hunt with an unconfirmed output, or undefined when all are stored. */
@@ -157,6 +167,7 @@ export class OutputPublisher {
       huntId,
       inputSeq: seq,
       sentAt: performance.now(),
+      firstSentAt: performance.now(),
     };
     this.inflight.set(id, o);
     this.send(id, o);
@@ -172,11 +183,30 @@ export class OutputPublisher {
   private onAck(msg: Msg): void {
     const id = Number(msg.subject.slice(this.inbox.length + 1));
     if (!this.inflight.has(id)) return;
-    if (msg.headers?.hasError) return; // e.g. 503 no responders: no stream leader right now
+    if (msg.headers?.hasError) {
+      // e.g. 503 no responders: no stream leader right now. Sent again later.
+      this.failed(`${msg.headers.code} ${msg.headers.description}`.trim());
+      return;
+    }
     const d = msg.data;
     // {"stream":...} is an ack; {"error":...} is not. Look at the first key's first letter only.
-    if (d.length > 2 && d[2] === 0x65 /* e */) return;
+    if (d.length > 2 && d[2] === 0x65 /* e */) {
+      this.failed(errorDescription(d));
+      return;
+    }
     this.inflight.delete(id);
+  }
+
+  /** Counts a failed publish by reason, and logs each reason the first time it is seen. */
+  private failed(reason: string): void {
+    this.lastFailure = reason;
+    this.options.onFailure?.(reason);
+    if (this.failuresLogged.has(reason) || this.failuresLogged.size > 100) return;
+    this.failuresLogged.add(reason);
+    this.options.logger?.warn(
+      { reason },
+      "JetStream refused an output; it is sent again until stored (later refusals for this reason are only counted)",
+    );
   }
 
   private resend(olderThanMs = this.retryAfterMs): void {
@@ -187,6 +217,18 @@ export class OutputPublisher {
       this.resent++;
       this.send(id, o);
     }
+  }
+}
+
+/** The description of a JetStream error reply `{"error":{"code":…,"description":…}}`. */
+function errorDescription(data: Uint8Array): string {
+  try {
+    const e = (
+      JSON.parse(new TextDecoder().decode(data)) as { error?: { description?: string; code?: number } }
+    ).error;
+    return e?.description ?? `error ${e?.code ?? "without a description"}`;
+  } catch {
+    return "an unreadable error reply";
   }
 }
 

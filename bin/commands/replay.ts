@@ -1,7 +1,6 @@
 // `cairn replay`: rebuilds a hunt from its log alone, prints its state at any point, and can verify
 // the live engine's stateHash.
-import { stateHash } from "../../actors/hunt-codec.ts";
-import { replayHunt } from "../../actors/replay.ts";
+import { replayHunt, stateHash } from "../../actors/index.ts";
 import type { RankIndexKind } from "../../native/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import {

@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { startEngine } from "../../actors/engine.ts";
+import { EngineStartError, startEngine } from "../../actors/index.ts";
 import type { RankIndexKind } from "../../native/index.ts";
 import {
   type Command,
@@ -18,6 +18,9 @@ import {
 } from "../cli.ts";
 import { createLogger } from "../logger.ts";
 
+/** The longest a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 10_000;
+
 const FLAGS = {
   ...NATS_FLAGS,
   "store-dir": { type: "string" },
@@ -27,6 +30,7 @@ const FLAGS = {
   "snapshot-every": { type: "string" },
   "snapshot-interval": { type: "string" },
   "idle-after": { type: "string" },
+  "activation-timeout": { type: "string" },
   "top-n": { type: "string" },
   "top-interval": { type: "string" },
   durable: { type: "string" },
@@ -40,30 +44,6 @@ const FLAGS = {
   "log-level": { type: "string" },
 } as const;
 
-/** The Redis peer of the benchmarks: one sorted set per hunt, emptied at start. */
-async function redisIndexFactory() {
-  const [{ Redis }, { RedisRankIndex }] = await Promise.all([
-    import("ioredis"),
-    import("../../bench/redis-rank-index.ts"),
-  ]);
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    throw new RuntimeError(
-      "redis_unreachable",
-      `--index redis: no Redis at ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}: ${(err as Error).message}`,
-      "start redis-server, set REDIS_URL, or use --index native",
-    );
-  }
-  const prefix = `cairn:bench:${process.pid}:`;
-  return (huntId: string) => new RedisRankIndex(redis, `${prefix}${huntId}`);
-}
-
 export const command: Command = {
   summary: "run the engine (embedded NATS unless --nats or NATS_URL)",
   usage: [
@@ -76,12 +56,13 @@ export const command: Command = {
     NATS_FLAGS_USAGE,
     "  --store-dir DIR       embedded server's store (default .cairn/nats)",
     "  --metrics-port N      /metrics and /healthz port, 0 = any free port, off = none (default 9464)",
-    "  --index KIND          rank index: auto (native if built), native or js (default auto); redis",
-    "                        ranks in Redis sorted sets at REDIS_URL (a benchmark peer: no queries)",
+    "  --index KIND          rank index: auto (native if built), native or js (default auto)",
     "  --batch N             messages per pull (default 1000)",
     "  --snapshot-every N    snapshot a hunt after N events (default 500000)",
     "  --snapshot-interval D snapshot changed hunts at least every D (default 60s)",
     "  --idle-after D        passivate hunts idle for D (default 10m)",
+    "  --activation-timeout D  longest a hunt's activation (snapshot + log tail) may take before it is",
+    "                        abandoned and tried again (default 2m)",
     "  --top-n N             entries in hunt.<id>.top (default 10)",
     "  --top-interval D      at most one hunt.<id>.top per hunt per D (default 100ms)",
     "  --durable NAME        durable consumer name (default cairn-engine)",
@@ -98,39 +79,55 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
     const index = values.index ?? "auto";
-    if (!["auto", "native", "js", "redis"].includes(index)) {
+    if (!["auto", "native", "js"].includes(index)) {
       throw new UsageError(
-        `--index must be auto, native, js or redis, got "${values.index}"`,
+        `--index must be auto, native or js, got "${values.index}"`,
         "omit it to use auto",
       );
     }
-    const indexFactory = index === "redis" ? await redisIndexFactory() : undefined;
     const metricsPort =
       values["metrics-port"] === "off"
         ? null
         : intFlag("serve", "metrics-port", values["metrics-port"], 9464, 0, 65535);
     const logger = createLogger("cairn-engine", values["log-level"]);
     // Listen for stop signals before anything starts, so a SIGTERM during start-up (or right after
-    // the ready message) still stops gracefully.
+    // the ready message) still stops. A stop that cannot finish (NATS gone, a stuck call) ends the
+    // process anyway after STOP_DEADLINE_MS; a second signal ends it at once.
+    let stopping = false;
     const stopRequested = new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, "stopping");
+      const stop = (why: string, isSignal: boolean) => {
+        if (stopping) {
+          if (!isSignal) return;
+          console.error(`cairn serve: ${why} again; exiting now without a graceful stop`);
+          process.exit(130);
+        }
+        stopping = true;
+        logger.info({ signal: why }, "stopping");
+        setTimeout(() => {
+          console.error(
+            `cairn serve: the graceful stop did not finish within ${STOP_DEADLINE_MS / 1000} s; exiting without it`,
+          );
+          console.error(
+            "cairn serve: nothing is lost: the next start resumes from the last acknowledged event and snapshot",
+          );
+          process.exit(1);
+        }, STOP_DEADLINE_MS).unref();
         resolve();
       };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("disconnect", () => stop("parent gone"));
+      process.on("SIGTERM", () => stop("SIGTERM", true));
+      process.on("SIGINT", () => stop("SIGINT", true));
+      process.once("disconnect", () => stop("parent gone", false));
     });
     const engine = await startEngine({
       nats: natsOptionsFromFlags(values),
       storeDir: values["store-dir"],
       metricsPort,
-      indexKind: index === "redis" ? "auto" : (index as RankIndexKind),
-      indexFactory,
+      indexKind: index as RankIndexKind,
       batchSize: intFlag("serve", "batch", values.batch, 1000, 1, 100_000),
       snapshotEvery: intFlag("serve", "snapshot-every", values["snapshot-every"], 500_000, 1),
       snapshotIntervalMs: durationFlag("serve", "snapshot-interval", values["snapshot-interval"], 60_000),
       idleMs: durationFlag("serve", "idle-after", values["idle-after"], 600_000),
+      activationTimeoutMs: durationFlag("serve", "activation-timeout", values["activation-timeout"], 120_000),
       topN: intFlag("serve", "top-n", values["top-n"], 10, 1, 1000),
       topIntervalMs: durationFlag("serve", "top-interval", values["top-interval"], 100),
       durable: values.durable,
@@ -144,6 +141,9 @@ export const command: Command = {
         duplicateWindowMs: durationFlag("serve", "duplicate-window", values["duplicate-window"], 120_000),
       },
       logger,
+    }).catch((err: unknown) => {
+      if (err instanceof EngineStartError) throw new RuntimeError(err.code, err.message, err.hint);
+      throw err;
     });
     if (engine.embedded) {
       mkdirSync(dirname(SERVE_STATE_FILE), { recursive: true });
@@ -163,7 +163,7 @@ export const command: Command = {
           rss: process.memoryUsage.rss(),
           gc: engine.metrics.takeGcWindow(),
           loopDelay: engine.metrics.takeLoopDelayWindow(),
-          indexAllocations: engine.host.indexAllocations(),
+          indexAllocations: engine.host.indexStats().allocations,
         });
         lastApplied = applied;
       }, 250);

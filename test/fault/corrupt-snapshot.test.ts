@@ -3,7 +3,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import { queryHunt, SnapshotStore } from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 

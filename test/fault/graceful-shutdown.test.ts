@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeHunt } from "../../actors/hunt-codec.ts";
+import { decodeHunt } from "../../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
 import { queryHunt, SnapshotStore } from "../../streams/index.ts";
 import { alive, connectTest, waitFor } from "../support/nats.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OWNERS_BUCKET } from "../../actors/ownership.ts";
+import { OWNERS_BUCKET } from "../../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
 import {
   type EmbeddedNats,

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";

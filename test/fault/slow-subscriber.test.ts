@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import { type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 import { connectTest, type TestClient, waitFor } from "../support/nats.ts";
 

@@ -5,7 +5,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import { connect, EVENTS_STREAM, queryHunt, RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
 import { type ClusterNode, publishAcked, startTestCluster, type TestCluster } from "../support/cluster.ts";
 import { cloudEvent, waitFor } from "../support/nats.ts";

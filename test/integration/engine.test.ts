@@ -3,9 +3,7 @@
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
-import { stateHash } from "../../actors/hunt-codec.ts";
-import { replayHunt } from "../../actors/replay.ts";
+import { type Engine, replayHunt, startEngine, stateHash } from "../../actors/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { encode, inputArb } from "../support/hunt-arbitraries.ts";
 import { HuntModel, type ModelInput } from "../support/hunt-model.ts";

@@ -2,7 +2,7 @@
 // the engine is connected and caught up.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 

@@ -7,7 +7,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, PermissionViolationError } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/engine.ts";
+import { type Engine, startEngine } from "../../actors/index.ts";
 import {
   connect,
   type EmbeddedNats,

@@ -2,8 +2,7 @@
 // stateHash of snapshot + tail against a full replay at random cut points.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeHunt, encodeHunt, stateHash } from "../../actors/hunt-codec.ts";
-import { HuntFold } from "../../actors/hunt-fold.ts";
+import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
 import { createRankIndex } from "../../native/index.ts";
 import { encode, logArb } from "../support/hunt-arbitraries.ts";
 import { CollectingSink } from "../support/hunt-log.ts";

@@ -1,7 +1,6 @@
 // Builds hunt logs for tests: events as FoldInput messages, a sink that collects outputs, and a
 // given/when/then harness over the fold.
-import type { FoldInput, OutputSink } from "../../actors/hunt-fold.ts";
-import { HuntFold } from "../../actors/hunt-fold.ts";
+import { type FoldInput, HuntFold, type OutputSink } from "../../actors/index.ts";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import type { ModelOutput } from "./hunt-model.ts";
 

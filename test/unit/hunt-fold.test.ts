@@ -1,7 +1,6 @@
 // The fold as a specification: given these events, when this one arrives, then these outputs.
 import { describe, expect, it } from "vitest";
-import { stateHash } from "../../actors/hunt-codec.ts";
-import { HuntFold } from "../../actors/hunt-fold.ts";
+import { HuntFold, stateHash } from "../../actors/index.ts";
 import { JsRankIndex } from "../../native/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 

@@ -442,7 +442,7 @@ describe("decodeQuery", () => {
     ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
     ["top", { n: "5" }, /^n: must be/],
     ["rank", {}, /^playerId: is required$/],
-    ["around", { playerId: "p", before: -1 }, /^before: must be an integer from 0 to 1000$/],
+    ["around", { playerId: "p", before: -1 }, /^before: must be an integer from 0 to 500$/],
     ["state", { x: 1 }, /^x: is not allowed$/],
     ["nope", {}, /^unknown query "nope"/],
   ])("rejects %s %j", (op, body, message) => {

@@ -1,7 +1,7 @@
 // The hunt lifecycle as an XState v5 machine: which event types each status accepts, and where
 // lifecycle events lead. The fold consults it; it holds no scores and performs no side effects.
 import { type AnyEventObject, createActor, type SnapshotFrom, setup } from "xstate";
-import { HUNT_EVENT_TYPES, type HuntEventType } from "../schemas/index.ts";
+import { HUNT_EVENT_TYPES, type HuntEventType } from "../../schemas/index.ts";
 
 /** Every status a hunt can be in; `none` means no HuntCreated has been accepted yet. */
 export const HUNT_STATUSES = ["none", "created", "running", "paused", "ended"] as const;

@@ -20,6 +20,8 @@ export interface EngineProbe {
   huntsActive(): number;
   /** Bytes held by all live rank indexes. */
   indexBytes(): number;
+  /** Outputs sent and not yet confirmed stored, and the age of the oldest (ms). */
+  unconfirmed(): { count: number; oldestMs: number };
 }
 
 /** The metrics of one engine process. */
@@ -40,6 +42,33 @@ export class EngineMetrics {
     name: "cairn_apply_latency_seconds",
     help: "From the JetStream timestamp of an event to its outputs published",
     buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly batchFailures = new Counter({
+    name: "cairn_batch_failures_total",
+    help: "Input batches that failed and restarted their consumer",
+    registers: [this.registry],
+  });
+  readonly huntFailures = new Counter({
+    name: "cairn_hunt_failures_total",
+    help: "Hunts set aside because their fold failed (see /healthz for which)",
+    registers: [this.registry],
+  });
+  readonly outputFailures = new Counter({
+    name: "cairn_output_publish_failures_total",
+    help: "Outputs JetStream answered with an error instead of storing them (each is sent again), by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly activationSeconds = new Histogram({
+    name: "cairn_activation_seconds",
+    help: "Time to bring a hunt to life from its snapshot and log tail",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly queriesRefused = new Counter({
+    name: "cairn_queries_refused_total",
+    help: "Queries not answered because their reply subject was not an inbox",
     registers: [this.registry],
   });
   readonly gcPause = new Histogram({
@@ -78,6 +107,22 @@ export class EngineMetrics {
       registers: [this.registry],
       collect() {
         this.set(probe.huntsActive());
+      },
+    });
+    new Gauge({
+      name: "cairn_outputs_unconfirmed",
+      help: "Outputs sent and not yet confirmed stored by JetStream",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.unconfirmed().count);
+      },
+    });
+    new Gauge({
+      name: "cairn_outputs_unconfirmed_oldest_seconds",
+      help: "How long the oldest unconfirmed output has waited",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.unconfirmed().oldestMs / 1000);
       },
     });
     new Gauge({

@@ -3,9 +3,9 @@
 // order), so the same log prefix always gives the same bytes.
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { deserializeRankIndex, type RankIndexKind } from "../native/index.ts";
-import { HuntFold, PLAYER_JOINED, PLAYER_LEFT } from "./hunt-fold.ts";
-import { HUNT_STATUSES, type HuntStatus } from "./hunt-machine.ts";
+import { deserializeRankIndex, type RankIndexKind } from "../../native/index.ts";
+import { HuntFold, PLAYER_JOINED, PLAYER_LEFT } from "./fold.ts";
+import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
 
 const MAGIC = 0x484e5243; // "CRNH" little-endian
 const VERSION = 1;

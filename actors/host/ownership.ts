@@ -89,6 +89,8 @@ export class PartitionOwnership {
   /** When this engine last renewed every lease it holds (monotonic ms). */
   private lastRenewal = 0;
   private stopped = false;
+  /** The engines seen alive at the last tick, this one included, sorted. */
+  private live: string[] = [];
   private readonly leaseMs: number;
   private readonly tickMs: number;
 
@@ -111,6 +113,14 @@ export class PartitionOwnership {
    */
   owns(partition: number): boolean {
     return this.held.has(partition) && performance.now() - this.lastRenewal < this.leaseMs;
+  }
+
+  /**
+   * Whether this engine is the one that should own `partition` among the engines alive at the last
+   * tick: while it does not hold it yet, the partition is on its way here.
+   */
+  shouldOwn(partition: number): boolean {
+    return preferredOwner(this.live, partition) === this.opts.engineId;
   }
 
   /** Creates the bucket and starts the lease loop. */
@@ -139,6 +149,7 @@ export class PartitionOwnership {
         if (this.watch.observe(key, entry.revision, now) < this.leaseMs) live.push(id);
       }
       live.sort();
+      this.live = live;
 
       // 2. Renew what is held; give up what another live engine should own.
       let renewedAll = true;

@@ -2,10 +2,10 @@
 // clock, no randomness and no unordered iteration; time comes from the JetStream message. A batch of
 // messages is checked and scored in JS, then crosses into the rank index once.
 import { createHash } from "node:crypto";
-import type { RankIndex } from "../native/index.ts";
-import { OP_REMOVE, OP_UPSERT } from "../native/index.ts";
-import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../schemas/index.ts";
-import { type EventType, HuntLifecycle, type HuntStatus } from "./hunt-machine.ts";
+import type { RankIndex } from "../../native/index.ts";
+import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
+import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
+import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 
 /** One input message of the hunt's log. */
 export interface FoldInput {
@@ -63,7 +63,10 @@ type Rejection = { code: RejectionCode; message: string };
 export const PLAYER_JOINED = 1;
 export const PLAYER_LEFT = 2;
 
-/** Scratch typed arrays for one batch, reused across batches and hunts (the fold is synchronous). */
+/**
+ * Scratch typed arrays for one batch, shared by every hunt of the process: `applyBatch` fills, uses
+ * and finishes with them in one synchronous call, so no two batches can ever hold them at once.
+ */
 class BatchScratch {
   capacity = 0;
   ops = new Uint8Array(0);
@@ -91,47 +94,9 @@ class BatchScratch {
 
 const scratch = new BatchScratch();
 
-/**
- * An index whose batch call is asynchronous (the Redis sorted-set peer of the benchmarks). The host
- * folds through `foldBatch`, which awaits it between `prepareBatch` and `finishBatch`.
- */
-export interface AsyncBatchIndex {
-  applyBatchAsync(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): Promise<void>;
-}
-
-/** Folds a batch through the fold's index, synchronously unless the index is asynchronous. */
-export function foldBatch(
-  fold: HuntFold,
-  msgs: readonly FoldInput[],
-  sink: OutputSink,
-): void | Promise<void> {
-  const asyncIndex = (fold.index as Partial<AsyncBatchIndex>).applyBatchAsync
-    ? (fold.index as unknown as AsyncBatchIndex)
-    : undefined;
-  if (!asyncIndex) {
-    fold.applyBatch(msgs, sink);
-    return;
-  }
-  const prepared = fold.prepareBatch(msgs);
-  if (prepared.ops === 0) {
-    fold.finishBatch(prepared, sink);
-    return;
-  }
-  return asyncIndex
-    .applyBatchAsync(scratch.ops, scratch.slots, scratch.scores, scratch.tiebreaks, prepared.ops, scratch.out)
-    .then(() => fold.finishBatch(prepared, sink));
-}
-
-/** What `prepareBatch` leaves for `finishBatch`. */
-export interface PreparedBatch {
-  /** Index ops queued in `batchOps`. */
+/** What the checking half of a batch leaves for the emitting half. */
+interface PreparedBatch {
+  /** Index ops queued in the scratch arrays. */
   ops: number;
   rejections: PendingRejection[] | undefined;
 }
@@ -210,9 +175,8 @@ export class HuntFold {
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
 
-  /** Events applied and rejected by this fold instance (counters for metrics; not hunt state). */
+  /** Events applied by this fold instance (a counter for metrics; not hunt state). */
   appliedCount = 0;
-  rejectedCount = 0;
 
   /** Increases whenever a rank within the first `topN` changes: the host publishes top-N on change. */
   topVersion = 0;
@@ -234,11 +198,6 @@ export class HuntFold {
     return this.lifecycle.status;
   }
 
-  /** Folds one message. */
-  apply(msg: FoldInput, sink: OutputSink): void {
-    this.applyBatch([msg], sink);
-  }
-
   /**
    * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
    * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index.
@@ -257,12 +216,8 @@ export class HuntFold {
     this.finishBatch(prepared, sink);
   }
 
-  /**
-   * First half of `applyBatch`: checks and scores every message, leaving the index ops in the
-   * shared scratch arrays. Between this and `finishBatch` the ops must be applied to the index, with
-   * no other fold's batch in between (`foldBatch` does this for asynchronous indexes).
-   */
-  prepareBatch(msgs: readonly FoldInput[]): PreparedBatch {
+  /** First half of `applyBatch`: checks and scores every message, leaving the index ops in the scratch arrays. */
+  private prepareBatch(msgs: readonly FoldInput[]): PreparedBatch {
     scratch.ensure(msgs.length);
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
@@ -301,7 +256,6 @@ export class HuntFold {
       if (problem) {
         rejections ??= [];
         rejections.push(problem);
-        this.rejectedCount++;
       } else {
         this.appliedCount++;
       }
@@ -310,7 +264,7 @@ export class HuntFold {
   }
 
   /** Second half of `applyBatch`: emits the outputs once the index has filled the ranks. */
-  finishBatch(prepared: PreparedBatch, sink: OutputSink): void {
+  private finishBatch(prepared: PreparedBatch, sink: OutputSink): void {
     const s = scratch;
     const { ops: nOps, rejections } = prepared;
     const topN = this.topN;
@@ -361,7 +315,7 @@ export class HuntFold {
     s.slots[nOps] = this.playerSlot[pid]!;
     s.scores[nOps] = score;
     // The tie-break of an upsert is the seq of the change; a remove carries its seq here too, so
-    // that `emit` can name the input of every op from one array.
+    // that `finishBatch` can name the input of every op from one array.
     s.tiebreaks[nOps] = seq;
     s.pids[nOps] = pid;
     s.players[nOps] = this.joined;

@@ -2,9 +2,9 @@
 // closing check, and for the replay benchmark.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createRankIndex, type RankIndexKind } from "../native/index.ts";
-import { EventLog } from "../streams/index.ts";
-import { HuntFold, type OutputSink } from "./hunt-fold.ts";
+import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
+import { EventLog } from "../../streams/index.ts";
+import { HuntFold, type OutputSink } from "../hunt/index.ts";
 
 /** What a replay produced. */
 export interface ReplayResult {

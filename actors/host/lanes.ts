@@ -1,0 +1,232 @@
+// The engine's input lanes: one durable consumer for the whole log, or one per partition it holds.
+// A lane knows how far it got; the lanes together know the partition count, and so hand out the one
+// correctly built EventLog that activations read a hunt's history from.
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import {
+  type BatchConsumer,
+  consumeBatches,
+  EVENTS_STREAM,
+  EventLog,
+  type LogMessage,
+  partitionFilter,
+  partitionOf,
+} from "../../streams/index.ts";
+import type { EngineMetrics } from "./metrics.ts";
+
+/** One durable consumer and how far it got. */
+export interface Lane {
+  /** Its partition, or SINGLE_LANE. */
+  key: number;
+  consumer: BatchConsumer;
+  durable: string;
+  /** The last stream seq handled on this lane. */
+  position: number;
+}
+
+/** The lane key of an unpartitioned engine. */
+export const SINGLE_LANE = -1;
+
+/** How the lanes run. */
+export interface LanesOptions {
+  /** Partitions of the hunt space; 0 for one lane over the whole log. */
+  partitions: number;
+  /** Durable consumer name (the prefix of the per-partition names). */
+  durable: string;
+  /** Messages per pull. */
+  batchSize: number;
+  /** Subject filter of the single lane; none (the whole stream) when unset. */
+  filterSubject?: string | undefined;
+  /** Longest wait for a lane's consumer to start before trying again. */
+  openTimeoutMs: number;
+  logger: Logger;
+  metrics: EngineMetrics | undefined;
+}
+
+/** What the lanes call back. */
+export interface LaneHandlers {
+  /** Folds a batch of a lane; the batch is acked once it returns (or its promise resolves). */
+  onBatch(lane: Lane, batch: LogMessage[]): void | Promise<void>;
+  /** A lane's batch failed and the lane restarts: the hunts it fed may hold half a batch. */
+  onLaneLost(key: number): void;
+}
+
+export class Lanes {
+  /** The hunts' input log, read with this deployment's partition count. */
+  readonly log: EventLog;
+  private readonly lanes = new Map<number, Lane>();
+  /** Lanes wanted (held partitions, or the single lane) with when they were wanted, open or not. */
+  private readonly wanted = new Map<number, number>();
+  private pending = 0;
+  private warnedUnmapped = false;
+  private jsm: Promise<JetStreamManager> | undefined;
+  private stopping = false;
+  /** Batches that failed (each restarted its lane). */
+  batchFailures = 0;
+  /** The last batch failure, for /healthz. */
+  lastFailure: { at: number; message: string } | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: LanesOptions,
+    private readonly handlers: LaneHandlers,
+  ) {
+    this.log = new EventLog(nc, undefined, opts.partitions);
+  }
+
+  /** The lane key of a hunt: its partition, or the single lane. */
+  keyOf(huntId: string): number {
+    const partitions = this.opts.partitions;
+    return partitions > 0 ? partitionOf(huntId, partitions) : SINGLE_LANE;
+  }
+
+  /** The open lane a hunt's events arrive on, if this engine consumes them now. */
+  laneOf(huntId: string): Lane | undefined {
+    return this.lanes.get(this.keyOf(huntId));
+  }
+
+  /** Messages of this engine's lanes not yet handled (refreshed every few seconds). */
+  get lag(): number {
+    return this.pending;
+  }
+
+  /** Lanes wanted but not consuming, with how long each has waited (ms). */
+  notConsuming(now = performance.now()): { key: number; waitingMs: number }[] {
+    const out: { key: number; waitingMs: number }[] = [];
+    for (const [key, since] of this.wanted) {
+      if (!this.lanes.has(key)) out.push({ key, waitingMs: Math.round(now - since) });
+    }
+    return out;
+  }
+
+  /** Starts the single lane over the whole log. */
+  openSingle(): Promise<void> {
+    return this.open(SINGLE_LANE);
+  }
+
+  /**
+   * Starts consuming a partition (or the single lane), retrying with a deadline on each attempt until
+   * it consumes, the partition is closed, or the engine stops. Resolves once it consumes.
+   */
+  async open(key: number): Promise<void> {
+    if (this.lanes.has(key) || this.stopping) return;
+    if (!this.wanted.has(key)) this.wanted.set(key, performance.now());
+    const { logger, openTimeoutMs } = this.opts;
+    for (let attempt = 0; this.wanted.has(key) && !this.lanes.has(key) && !this.stopping; attempt++) {
+      try {
+        await this.openOnce(key);
+        return;
+      } catch (err) {
+        logger.warn(
+          { lane: key, attempt, err: (err as Error).message },
+          "could not start consuming; retrying",
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, openTimeoutMs)));
+      }
+    }
+  }
+
+  private async openOnce(key: number): Promise<void> {
+    const { partitions, durable: prefix, batchSize, logger, openTimeoutMs } = this.opts;
+    const durable = partitions > 0 ? `${prefix}-p${key}` : prefix;
+    const filterSubject = partitions > 0 ? partitionFilter(key) : this.opts.filterSubject;
+    const lane: Lane = { key, consumer: undefined as unknown as BatchConsumer, durable, position: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    const starting = consumeBatches(this.nc, {
+      durable,
+      filterSubject,
+      maxMessages: batchSize,
+      onBatch: (batch) => this.handlers.onBatch(lane, batch),
+      logger,
+    });
+    const consumer = await Promise.race([
+      starting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the consumer ${durable} did not start within ${openTimeoutMs} ms`)),
+          openTimeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    // A lane released or an engine stopped while it was starting must not consume.
+    if (!this.wanted.has(key) || this.stopping) {
+      await consumer.stop();
+      return;
+    }
+    lane.consumer = consumer;
+    lane.position = consumer.startSeq - 1;
+    this.lanes.set(key, lane);
+    logger.info(
+      { durable, filterSubject: filterSubject ?? "(whole stream)", from: consumer.startSeq },
+      "consuming",
+    );
+    void consumer.closed.then((err) => this.onClosed(lane, err));
+  }
+
+  /**
+   * A batch that threw is not acked and stops its consumer: count it, say why, drop the lane's hunts
+   * (they may hold half a batch) and start the lane again from the ack floor, so nothing is lost and
+   * the engine never stalls in silence.
+   */
+  private onClosed(lane: Lane, err: Error | undefined): void {
+    if (!err || this.stopping || this.lanes.get(lane.key) !== lane) return;
+    this.batchFailures++;
+    this.lastFailure = { at: performance.now(), message: err.message };
+    this.opts.metrics?.batchFailures.inc();
+    this.opts.logger.error(
+      { durable: lane.durable, err: err.message, stack: err.stack },
+      "a batch failed; restarting the consumer",
+    );
+    this.lanes.delete(lane.key);
+    this.handlers.onLaneLost(lane.key);
+    const delay = Math.min(1000 * 2 ** Math.min(this.batchFailures - 1, 5), 30_000);
+    setTimeout(() => void this.open(lane.key), delay).unref();
+  }
+
+  /** Stops a lane's consumer, finishing and acking its batch in hand. */
+  async close(key: number): Promise<Lane | undefined> {
+    this.wanted.delete(key);
+    const lane = this.lanes.get(key);
+    if (!lane) return undefined;
+    this.lanes.delete(key);
+    await lane.consumer.stop();
+    this.opts.logger.info({ durable: lane.durable }, "stopped consuming");
+    return lane;
+  }
+
+  /** Stops every lane (graceful stop). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.lanes.keys()].map((key) => this.close(key)));
+  }
+
+  /** Sums what the lanes' durable consumers still have to deliver. */
+  async refreshLag(): Promise<void> {
+    try {
+      // One manager for the engine's life: making one checks the JetStream API with a request.
+      this.jsm ??= jetstreamManager(this.nc);
+      const jsm = await this.jsm;
+      let pending = 0;
+      for (const lane of this.lanes.values()) {
+        const info = await jsm.consumers.info(EVENTS_STREAM, lane.durable);
+        pending += info.num_pending + info.num_ack_pending;
+      }
+      this.pending = pending;
+      if (this.opts.partitions > 0 && !this.warnedUnmapped) {
+        const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: "hunt.*.events" });
+        const unmapped = Object.keys(info.state.subjects ?? {}).length;
+        if (unmapped > 0) {
+          this.warnedUnmapped = true;
+          this.opts.logger.error(
+            { unmapped },
+            "events are stored on hunt.<id>.events without a partition: no engine consumes them. Add the server mapping from deploy/nats (see cairn serve --help, --partitions)",
+          );
+        }
+      }
+    } catch {
+      // Unknown for now; keep the last reading, and make a fresh manager next time.
+      this.jsm = undefined;
+    }
+  }
+}

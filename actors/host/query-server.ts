@@ -1,0 +1,189 @@
+// Serves `hunt.<id>.query.<op>`: decodes each request with the schemas, answers from the hunt's one
+// live copy (activating it if needed), and says plainly when it cannot. Replies go only to inbox
+// subjects, so a request can never aim the engine's own permissions at another subject.
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { decodeQuery, type QueryOp } from "../../schemas/index.ts";
+import { isValidHuntId } from "../../streams/index.ts";
+import { answer, type QueryReply, queryError, stateReply } from "../hunt/index.ts";
+import type { Lanes } from "./lanes.ts";
+import type { EngineMetrics } from "./metrics.ts";
+import { HuntBrokenError, type HuntRegistry, type LiveHunt } from "./registry.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Reply subjects the engine answers: client inboxes (`_INBOX.…`, or a role's own prefix such as
+ * `_INBOX_VIEW.…`) and the server's rewritten replies of cross-account requests (`_R_.…`). Anything
+ * else, such as `$JS.API.STREAM.PURGE.HUNT_EVENTS` or `hunt.x.ranks`, would make the engine publish
+ * there with its own rights.
+ */
+export function isReplySubjectAllowed(reply: string): boolean {
+  return (reply.startsWith("_INBOX") || reply.startsWith("_R_.")) && !/[\s*>]/.test(reply);
+}
+
+/** How long a query waits for its hunt's activation before answering `unavailable`. */
+const ACTIVATION_WAIT_MS = 5_000;
+
+/**
+ * `state` hashes the whole hunt, which costs time proportional to its size (about 125 ms at 500,000
+ * players). A reply is recomputed only when the hunt moved on and at least this many times the last
+ * computation's cost has passed since, so that however often it is asked, hashing takes at most
+ * 1/STATE_COST_RATIO of the engine's time. In between, the last reply is served as it was (its seq
+ * says which input it describes).
+ */
+const STATE_COST_RATIO = 20;
+
+interface CachedState {
+  seq: number;
+  reply: QueryReply;
+  computedAt: number;
+  costMs: number;
+}
+
+/** What the query server reads from the rest of the host. */
+export interface QueryServerDeps {
+  registry: HuntRegistry;
+  lanes: Lanes;
+  /** For a partitioned engine: whether this engine answers for the hunt now (undefined: always). */
+  answers?: (huntId: string) => "owner" | "taking-over" | "other";
+  logger: Logger;
+  metrics: EngineMetrics | undefined;
+}
+
+export class QueryServer {
+  private sub: Subscription | undefined;
+  private readonly stateCache = new WeakMap<LiveHunt, CachedState>();
+  private refusedLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly deps: QueryServerDeps,
+  ) {}
+
+  start(): void {
+    this.sub = this.nc.subscribe("hunt.*.query.*", {
+      callback: (err, msg) => {
+        if (!err) void this.onQuery(msg);
+      },
+    });
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+
+  private async onQuery(msg: Msg): Promise<void> {
+    const reply = msg.reply;
+    if (!reply) return;
+    if (!isReplySubjectAllowed(reply)) {
+      this.deps.metrics?.queriesRefused.inc();
+      const now = performance.now();
+      if (now - this.refusedLoggedAt > 60_000) {
+        this.refusedLoggedAt = now;
+        this.deps.logger.warn(
+          { subject: msg.subject, reply },
+          "a query asked for its reply on a subject that is not an inbox; not answered (counted in cairn_queries_refused_total, logged once a minute)",
+        );
+      }
+      return;
+    }
+    const [, huntId = "", , op = ""] = msg.subject.split(".");
+    const send = (body: QueryReply) => msg.respond(encoder.encode(JSON.stringify(body)));
+    if (!isValidHuntId(huntId)) {
+      send(queryError("invalid_request", `hunt id "${huntId}" is not 1-64 characters of [A-Za-z0-9_-]`));
+      return;
+    }
+    const who = this.deps.answers?.(huntId) ?? "owner";
+    if (who === "other") return; // the engine that owns the hunt answers
+    const decoded = decodeQuery(op, msg.data);
+    if (!decoded.ok) {
+      send(queryError(decoded.code, decoded.message));
+      return;
+    }
+    const found = await this.hunt(huntId, who);
+    if (!isLive(found)) {
+      send(found);
+      return;
+    }
+    found.lastActiveAt = Date.now();
+    try {
+      send(op === "state" ? this.state(found) : answer(found.fold, op as QueryOp, decoded.request as never));
+    } catch (err) {
+      send(queryError("internal_error", `the engine could not answer: ${(err as Error).message}`));
+    }
+  }
+
+  /** The hunt's live copy, or the error reply that says why there is none. */
+  private async hunt(huntId: string, who: "owner" | "taking-over"): Promise<LiveHunt | QueryReply> {
+    const { registry, lanes } = this.deps;
+    const live = registry.get(huntId);
+    if (live) return live;
+    const broken = registry.broken.get(huntId);
+    if (broken) return unavailableBroken(huntId, broken.seq, broken.reason);
+    let activation = registry.activation(huntId);
+    if (!activation) {
+      const lane = lanes.laneOf(huntId);
+      if (!lane) {
+        return queryError(
+          "unavailable",
+          who === "taking-over" || lanes.keyOf(huntId) >= 0
+            ? `hunt "${huntId}" is moving between engines; try again in a few seconds`
+            : `hunt "${huntId}" is not being consumed right now (the engine is starting or restarting its consumer); try again in a few seconds`,
+        );
+      }
+      if ((await lanes.log.lastSeq(huntId)) === 0) {
+        return queryError("unknown_hunt", `no events have been published for hunt "${huntId}"`);
+      }
+      activation = registry.activate(huntId, lanes.log, lane.position);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        activation,
+        new Promise<QueryReply>((resolve) => {
+          timer = setTimeout(
+            () =>
+              resolve(queryError("unavailable", `hunt "${huntId}" is loading; try again in a few seconds`)),
+            ACTIVATION_WAIT_MS,
+          );
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof HuntBrokenError) return unavailableBroken(huntId, err.broken.seq, err.broken.reason);
+      return queryError(
+        "unavailable",
+        `hunt "${huntId}" could not be loaded (${(err as Error).message}); try again`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The `state` reply at a bounded cost (see STATE_COST_RATIO). */
+  private state(hunt: LiveHunt): QueryReply {
+    const now = performance.now();
+    const cached = this.stateCache.get(hunt);
+    if (
+      cached &&
+      (cached.seq === hunt.fold.seq || now - cached.computedAt < cached.costMs * STATE_COST_RATIO)
+    ) {
+      return cached.reply;
+    }
+    const reply = stateReply(hunt.fold);
+    const done = performance.now();
+    this.stateCache.set(hunt, { seq: hunt.fold.seq, reply, computedAt: done, costMs: done - now });
+    return reply;
+  }
+}
+
+function isLive(found: LiveHunt | QueryReply): found is LiveHunt {
+  return !("error" in found);
+}
+
+function unavailableBroken(huntId: string, seq: number, reason: string): QueryReply {
+  return queryError(
+    "unavailable",
+    `hunt "${huntId}" stopped at input ${seq} because the engine failed on it (${reason}); its events are kept in the log, and it is rebuilt when the engine restarts`,
+  );
+}

@@ -1,0 +1,363 @@
+// The live hunts of one engine: exactly one copy of each, activated from its newest snapshot plus the
+// log tail (within a deadline), folded batch by batch, snapshotted once its outputs are stored,
+// passivated when idle, and set aside with its reason if its fold ever fails, so that no hunt waits
+// on a broken one.
+import type { Logger } from "pino";
+import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
+import {
+  type EventLog,
+  type LogMessage,
+  lastOutputSeq,
+  type OutputPublisher,
+  type SnapshotStore,
+} from "../../streams/index.ts";
+import { CorruptSnapshotError, decodeHunt, encodeHunt, HuntFold } from "../hunt/index.ts";
+import type { EngineMetrics } from "./metrics.ts";
+import { HuntOutputs, type OutputTarget } from "./outputs.ts";
+
+/** One live hunt. */
+export interface LiveHunt extends OutputTarget {
+  /** Events folded since activation, and at the last snapshot. */
+  events: number;
+  eventsAtSnapshot: number;
+  /** Engine clock of the last snapshot and of the last event or query (not hunt state). */
+  snapshotAt: number;
+  lastActiveAt: number;
+  snapshotting: Promise<void> | undefined;
+}
+
+/** A hunt whose fold failed: kept out of the engine until it restarts, its events kept in the log. */
+export interface BrokenHunt {
+  /** The first input seq it could not fold. */
+  seq: number;
+  reason: string;
+}
+
+/** How the registry runs. */
+export interface RegistryOptions {
+  indexKind: RankIndexKind;
+  topN: number;
+  snapshotEvery: number;
+  snapshotIntervalMs: number;
+  idleMs: number;
+  /** Longest an activation may take before it is abandoned (and retried by whoever needs the hunt). */
+  activationTimeoutMs: number;
+  logger: Logger;
+  metrics: EngineMetrics | undefined;
+}
+
+/** An activation that failed because the hunt's own fold failed: retrying cannot help. */
+export class HuntBrokenError extends Error {
+  readonly code = "hunt_broken";
+  constructor(
+    readonly huntId: string,
+    readonly broken: BrokenHunt,
+  ) {
+    super(`hunt "${huntId}" stopped at input ${broken.seq}: ${broken.reason}`);
+    this.name = "HuntBrokenError";
+  }
+}
+
+/** An activation that did not finish within its deadline. */
+export class ActivationTimeoutError extends Error {
+  readonly code = "activation_timeout";
+  constructor(huntId: string, ms: number) {
+    super(`activating hunt "${huntId}" took longer than ${ms} ms`);
+    this.name = "ActivationTimeoutError";
+  }
+}
+
+export class HuntRegistry {
+  private readonly live = new Map<string, LiveHunt>();
+  private readonly activating = new Map<string, { promise: Promise<LiveHunt>; startedAt: number }>();
+  /** Hunts whose fold failed, with the reason. */
+  readonly broken = new Map<string, BrokenHunt>();
+  private readonly outputs: HuntOutputs;
+
+  constructor(
+    private readonly publisher: OutputPublisher,
+    private readonly snapshots: SnapshotStore,
+    private readonly lastStoredOutput: (huntId: string) => Promise<number>,
+    private readonly opts: RegistryOptions,
+  ) {
+    this.outputs = new HuntOutputs(publisher, opts.metrics);
+  }
+
+  /** The live hunt, if any. */
+  get(huntId: string): LiveHunt | undefined {
+    return this.live.get(huntId);
+  }
+
+  /** Live hunts. */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** The activation under way for a hunt, if any. */
+  activation(huntId: string): Promise<LiveHunt> | undefined {
+    return this.activating.get(huntId)?.promise;
+  }
+
+  /** How long the oldest activation under way has been running, ms (0 when none). */
+  oldestActivationMs(now = performance.now()): number {
+    let oldest = 0;
+    for (const a of this.activating.values()) oldest = Math.max(oldest, now - a.startedAt);
+    return oldest;
+  }
+
+  /**
+   * The hunt's one live copy: the live one, the one being activated, or a new activation up to
+   * `untilSeq`. Every path that brings a hunt to life comes here, so there is never a second copy.
+   */
+  activate(huntId: string, log: EventLog, untilSeq: number): Promise<LiveHunt> {
+    const live = this.live.get(huntId);
+    if (live) return Promise.resolve(live);
+    const broken = this.broken.get(huntId);
+    if (broken) return Promise.reject(new HuntBrokenError(huntId, broken));
+    const pending = this.activating.get(huntId);
+    if (pending) return pending.promise;
+    const startedAt = performance.now();
+    const abandon = { abandoned: false };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandon.abandoned = true;
+        reject(new ActivationTimeoutError(huntId, this.opts.activationTimeoutMs));
+      }, this.opts.activationTimeoutMs);
+    });
+    const promise = Promise.race([this.rebuild(huntId, log, untilSeq, abandon), deadline])
+      .then((hunt) => {
+        this.live.set(huntId, hunt);
+        this.opts.metrics?.activationSeconds.observe((performance.now() - startedAt) / 1000);
+        return hunt;
+      })
+      .catch((err: Error) => {
+        if (err instanceof HuntBrokenError) this.setBroken(huntId, err.broken, err);
+        else this.opts.logger.error({ huntId, err: err.message }, "activation failed");
+        throw err;
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.activating.delete(huntId);
+      });
+    this.activating.set(huntId, { promise, startedAt });
+    return promise;
+  }
+
+  private async rebuild(
+    huntId: string,
+    log: EventLog,
+    untilSeq: number,
+    abandon: { abandoned: boolean },
+  ): Promise<LiveHunt> {
+    const { logger, indexKind, topN } = this.opts;
+    const started = performance.now();
+    let fold: HuntFold | undefined;
+    const bytes = await this.snapshots.get(huntId).catch((err: Error) => {
+      logger.warn({ huntId, err: err.message }, "snapshot unreadable; rebuilding from the log");
+      return undefined;
+    });
+    if (bytes) {
+      try {
+        // A snapshot may be ahead of the consumer's ack floor (taken before the ack): the fold
+        // then skips the redelivered messages it already holds.
+        fold = decodeHunt(huntId, bytes, { indexKind, topN });
+      } catch (err) {
+        const reason =
+          err instanceof CorruptSnapshotError
+            ? err.message
+            : `unreadable snapshot: ${(err as Error).message}`;
+        logger.warn({ huntId, reason }, "ignoring the snapshot; rebuilding from the log");
+      }
+    }
+    const snapshotSeq = fold?.seq ?? 0;
+    fold ??= new HuntFold(huntId, createRankIndex(indexKind), topN);
+    const stored = await this.lastStoredOutput(huntId);
+    const now = Date.now();
+    const hunt: LiveHunt = {
+      fold,
+      publishAfter: stored,
+      topPublished: -1,
+      events: 0,
+      eventsAtSnapshot: 0,
+      snapshotAt: now,
+      lastActiveAt: now,
+      snapshotting: undefined,
+    };
+    let replayed = 0;
+    if (untilSeq > fold.seq) {
+      for await (const batch of log.readBatches(huntId, fold.seq + 1, { untilSeq })) {
+        if (abandon.abandoned) throw new Error("abandoned");
+        this.foldInto(hunt, batch);
+        replayed += batch.length;
+      }
+    }
+    hunt.events = replayed;
+    logger.info(
+      {
+        huntId,
+        snapshotSeq,
+        replayed,
+        seq: fold.seq,
+        outputsStoredUpTo: stored,
+        ms: Math.round(performance.now() - started),
+      },
+      "hunt activated",
+    );
+    return hunt;
+  }
+
+  /** Folds messages into a hunt, publishing what was not stored yet; a failure breaks the hunt. */
+  private foldInto(hunt: LiveHunt, msgs: readonly LogMessage[]): void {
+    const fold = hunt.fold;
+    const appliedBefore = fold.appliedCount;
+    this.outputs.target = hunt;
+    try {
+      fold.applyBatch(msgs, this.outputs);
+    } catch (err) {
+      // The fold rejects any input it fails on, so this is the index or the engine itself failing:
+      // the hunt's state may be half-changed and must not be used or snapshotted again.
+      throw new HuntBrokenError(fold.huntId, {
+        seq: msgs[0]?.seq ?? fold.seq,
+        reason: err instanceof Error ? err.message : String(err),
+      });
+    }
+    this.opts.metrics?.applied.inc(fold.appliedCount - appliedBefore);
+  }
+
+  /**
+   * Folds a live hunt's share of a batch. If the fold fails, the hunt is set aside (and reported) and
+   * the batch goes on for every other hunt; its events stay in the log for the next start.
+   */
+  fold(huntId: string, hunt: LiveHunt, msgs: readonly LogMessage[], now: number): void {
+    try {
+      this.foldInto(hunt, msgs);
+    } catch (err) {
+      if (!(err instanceof HuntBrokenError)) throw err;
+      this.setBroken(huntId, err.broken, err);
+      return;
+    }
+    hunt.events += msgs.length;
+    hunt.lastActiveAt = now;
+    if (hunt.events - hunt.eventsAtSnapshot >= this.opts.snapshotEvery) void this.snapshot(huntId, hunt);
+  }
+
+  private setBroken(huntId: string, broken: BrokenHunt, err: Error): void {
+    if (this.broken.has(huntId)) return;
+    this.broken.set(huntId, broken);
+    this.opts.metrics?.huntFailures.inc();
+    this.opts.logger.error(
+      { huntId, seq: broken.seq, err: broken.reason, stack: err.stack },
+      "a hunt's fold failed: the hunt is set aside until the engine restarts, every other hunt goes on",
+    );
+    this.drop(huntId);
+  }
+
+  /** Drops a hunt's live copy without a snapshot (its state is not to be trusted, or is held elsewhere). */
+  drop(huntId: string): void {
+    const hunt = this.live.get(huntId);
+    if (!hunt) return;
+    this.live.delete(huntId);
+    hunt.fold.lifecycle.stop();
+  }
+
+  /** Drops every live hunt that matches (a lane lost mid-batch: they are rebuilt from snapshot and log). */
+  dropWhere(matches: (huntId: string) => boolean): void {
+    for (const huntId of [...this.live.keys()]) if (matches(huntId)) this.drop(huntId);
+  }
+
+  /** Snapshots the hunts that match if they changed, then drops them. */
+  async passivateWhere(matches: (huntId: string) => boolean): Promise<number> {
+    const leaving = [...this.live].filter(([huntId]) => matches(huntId));
+    await Promise.all(leaving.map(([huntId, hunt]) => this.passivate(huntId, hunt)));
+    return leaving.length;
+  }
+
+  private async passivate(huntId: string, hunt: LiveHunt): Promise<void> {
+    if (hunt.events !== hunt.eventsAtSnapshot) await this.snapshot(huntId, hunt);
+    else await hunt.snapshotting;
+    if (this.live.get(huntId) === hunt) this.drop(huntId);
+  }
+
+  /**
+   * Writes a snapshot once the outputs it covers are stored: a snapshot must never get ahead of the
+   * outputs, or a crash between the two would lose them for good.
+   */
+  snapshot(huntId: string, hunt: LiveHunt): Promise<void> {
+    if (hunt.snapshotting) return hunt.snapshotting;
+    const { logger } = this.opts;
+    const bytes = encodeHunt(hunt.fold);
+    const seq = hunt.fold.seq;
+    const events = hunt.events;
+    const task = (async () => {
+      const deadline = performance.now() + 10_000;
+      for (;;) {
+        const oldest = this.publisher.oldestUnconfirmed(huntId);
+        if (oldest === undefined || oldest > seq) break;
+        if (performance.now() > deadline) {
+          logger.warn({ huntId, seq, oldest }, "outputs not confirmed stored yet; snapshot postponed");
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await this.snapshots.put(huntId, bytes);
+      hunt.snapshotAt = Date.now();
+      hunt.eventsAtSnapshot = events;
+      logger.debug({ huntId, seq, bytes: bytes.length }, "snapshot stored");
+    })()
+      .catch((err: Error) => logger.warn({ huntId, err: err.message }, "snapshot failed"))
+      .finally(() => {
+        hunt.snapshotting = undefined;
+      });
+    hunt.snapshotting = task;
+    return task;
+  }
+
+  /** Time-based snapshots, and passivation of idle hunts when `mayPassivate` says nothing is queued for them. */
+  periodic(now: number, mayPassivate: (huntId: string) => boolean): void {
+    for (const [huntId, hunt] of this.live) {
+      if (hunt.snapshotting) continue;
+      if (now - hunt.lastActiveAt >= this.opts.idleMs && mayPassivate(huntId)) {
+        void this.passivate(huntId, hunt).then(() =>
+          this.opts.logger.info({ huntId, seq: hunt.fold.seq }, "hunt passivated"),
+        );
+      } else if (
+        hunt.events !== hunt.eventsAtSnapshot &&
+        now - hunt.snapshotAt >= this.opts.snapshotIntervalMs
+      ) {
+        void this.snapshot(huntId, hunt);
+      }
+    }
+  }
+
+  /** Publishes the top-N of every live hunt whose top changed. */
+  publishTops(): void {
+    for (const hunt of this.live.values()) this.outputs.top(hunt, this.opts.topN);
+  }
+
+  /** Final snapshots of the hunts that changed (graceful stop). */
+  async snapshotAll(): Promise<void> {
+    await Promise.all(
+      [...this.live].map(([huntId, hunt]) =>
+        hunt.events !== hunt.eventsAtSnapshot ? this.snapshot(huntId, hunt) : hunt.snapshotting,
+      ),
+    );
+  }
+
+  /** Waits for the activations under way to end, one way or the other. */
+  async settleActivations(): Promise<void> {
+    await Promise.allSettled([...this.activating.values()].map((a) => a.promise));
+  }
+
+  /** Bytes and allocations of the live rank indexes. */
+  indexStats(): { bytes: number; allocations: number } {
+    let bytes = 0;
+    let allocations = 0;
+    for (const hunt of this.live.values()) {
+      const s = hunt.fold.index.stats();
+      bytes += s.bytes;
+      allocations += s.allocations;
+    }
+    return { bytes, allocations };
+  }
+}

@@ -1,0 +1,223 @@
+// The Redis peer of `cairn bench e2e`: the engine's fold and checks, with the ranking kept in one Redis
+// sorted set per hunt, as the team behind the original design tried. Each batch becomes one pipeline
+// of ZREVRANK + ZADD/ZREM + ZREVRANK per rank change, and the rank messages are published with the
+// ranks Redis answered. It is a benchmark process only: it answers no queries beyond `{seq}`, takes
+// no snapshots, and is the one user of ioredis, a development dependency.
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { type FoldInput, HuntFold, type OutputSink } from "../actors/index.ts";
+import type { EngineProcess } from "../bin/engine-process.ts";
+import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
+import { OP_UPSERT } from "../native/index.ts";
+import type { RejectionCode } from "../schemas/index.ts";
+import type { LogMessage, OutputPublisher } from "../streams/index.ts";
+import { runAsMain, runPeerEngine, startPeerEngine } from "./peer-engine.ts";
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Starts the Redis peer as a child process against the Redis at `redisUrl`; resolves once it consumes. */
+export function startRedisEngine(
+  url: string,
+  redisUrl: string,
+  options: { batch?: number; execArgv?: string[] } = {},
+): Promise<EngineProcess> {
+  return startPeerEngine(
+    SELF,
+    "the Redis peer engine",
+    url,
+    ["--redis", redisUrl, "--batch", String(options.batch ?? 1000)],
+    options.execArgv,
+  );
+}
+
+/**
+ * Redis orders a sorted set by one double, then by member bytes. The contract's order (score
+ * descending, then the earlier change first) is folded into one double: score · 10^7 minus the
+ * change's seq modulo 10^7. Exact while |score| < 9·10^8 and within 10^7 events of a tie: enough for
+ * the benchmark, not for production, which is one more reason this is only a peer to measure.
+ */
+const SEQ_SPAN = 10_000_000;
+
+function unsupported(what: string): never {
+  throw new Error(`${what} is not available in the Redis peer (its ranking lives in Redis)`);
+}
+
+/**
+ * The fold's index in this peer: it interns ids and counts the ranked, and leaves ranking to Redis.
+ * Its batch call marks each op's rank 1 for an upsert and 0 for a remove, so that the sink can tell
+ * them apart; the real ranks come from Redis.
+ */
+class RanklessIndex implements RankIndex {
+  private readonly ids: string[] = [];
+  private readonly slots = new Map<string, number>();
+  private present = new Uint8Array(1024);
+  size = 0;
+
+  intern(playerId: string): number {
+    let slot = this.slots.get(playerId);
+    if (slot === undefined) {
+      slot = this.ids.length;
+      this.ids.push(playerId);
+      this.slots.set(playerId, slot);
+      if (slot >= this.present.length) {
+        const grown = new Uint8Array(this.present.length * 2);
+        grown.set(this.present);
+        this.present = grown;
+      }
+    }
+    return slot;
+  }
+  slotOf(playerId: string): number {
+    return this.slots.get(playerId) ?? -1;
+  }
+  playerIdOf(slot: number): string {
+    return this.ids[slot] ?? unsupported(`slot ${slot}`);
+  }
+  applyBatch(
+    ops: Uint8Array,
+    slots: Uint32Array,
+    _scores: Float64Array,
+    _tiebreaks: Float64Array,
+    count: number,
+    out: Int32Array,
+  ): void {
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i]!;
+      const upsert = ops[i] === OP_UPSERT;
+      if (upsert !== (this.present[slot] === 1)) this.size += upsert ? 1 : -1;
+      this.present[slot] = upsert ? 1 : 0;
+      out[2 * i] = upsert ? 1 : 0;
+      out[2 * i + 1] = 0;
+    }
+  }
+  upsert(): RankChange {
+    return unsupported("upsert");
+  }
+  remove(): number {
+    return unsupported("remove");
+  }
+  rank(): number {
+    return unsupported("rank");
+  }
+  score(): number | undefined {
+    return unsupported("score");
+  }
+  top(): RankEntry[] {
+    return unsupported("top");
+  }
+  around(): RankEntry[] {
+    return unsupported("around");
+  }
+  serialize(): Uint8Array {
+    return unsupported("serialize");
+  }
+  stats(): RankIndexStats {
+    return { bytes: 0, allocations: 0 };
+  }
+}
+
+/** One rank change waiting for its ranks from Redis. */
+interface PendingChange {
+  huntId: string;
+  seq: number;
+  playerId: string;
+  score: number;
+  upsert: boolean;
+  players: number;
+}
+
+/** Collects a batch's rank changes for Redis, and publishes its rejections at once. */
+class PeerSink implements OutputSink {
+  huntId = "";
+  readonly changes: PendingChange[] = [];
+  constructor(private readonly publisher: OutputPublisher) {}
+  rank(seq: number, playerId: string, score: number, rank: number, _previous: number, players: number): void {
+    this.changes.push({ huntId: this.huntId, seq, playerId, score, upsert: rank === 1, players });
+  }
+  rejected(
+    seq: number,
+    eventId: string | null,
+    type: string | null,
+    code: RejectionCode,
+    message: string,
+  ): void {
+    this.publisher.rejected(this.huntId, seq, 0, { seq, eventId, type, code, message });
+  }
+}
+
+/** Ranks a batch's changes in Redis with one pipeline and publishes their rank messages. */
+async function rankInRedis(
+  redis: Redis,
+  prefix: string,
+  changes: PendingChange[],
+  publisher: OutputPublisher,
+) {
+  const pipe = redis.pipeline();
+  for (const c of changes) {
+    const key = `${prefix}${c.huntId}`;
+    pipe.zrevrank(key, c.playerId);
+    if (c.upsert) {
+      pipe.zadd(key, c.score * SEQ_SPAN - (c.seq % SEQ_SPAN), c.playerId);
+      pipe.zrevrank(key, c.playerId);
+    } else {
+      pipe.zrem(key, c.playerId);
+    }
+  }
+  const results = (await pipe.exec()) ?? [];
+  let r = 0;
+  for (const c of changes) {
+    const before = results[r++]?.[1] as number | null;
+    r++;
+    const after = c.upsert ? (results[r++]?.[1] as number | null) : null;
+    const rank = after === null ? 0 : after + 1;
+    const previousRank = before === null ? 0 : before + 1;
+    publisher.rankRaw(
+      c.huntId,
+      c.seq,
+      0,
+      `{"seq":${c.seq},"playerId":${JSON.stringify(c.playerId)},"score":${c.score},"rank":${rank},"previousRank":${previousRank},"players":${c.players}}`,
+    );
+  }
+}
+
+runAsMain(import.meta.url, async (argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: { nats: { type: "string" }, redis: { type: "string" }, batch: { type: "string" } },
+    strict: true,
+  });
+  const redis = new Redis(values.redis ?? "", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const prefix = `cairn:bench:${process.pid}:`;
+  const folds = new Map<string, HuntFold>();
+  await runPeerEngine({
+    name: "cairn-redis-engine",
+    url: values.nats ?? "",
+    batch: Number(values.batch ?? 1000),
+    close: async () => {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    },
+    fold(batch: LogMessage[], publisher: OutputPublisher) {
+      const sink = new PeerSink(publisher);
+      const groups = new Map<string, FoldInput[]>();
+      for (const m of batch) {
+        const group = groups.get(m.huntId);
+        if (group) group.push(m);
+        else groups.set(m.huntId, [m]);
+      }
+      for (const [huntId, msgs] of groups) {
+        let fold = folds.get(huntId);
+        if (!fold) {
+          fold = new HuntFold(huntId, new RanklessIndex());
+          folds.set(huntId, fold);
+        }
+        sink.huntId = huntId;
+        fold.applyBatch(msgs, sink);
+      }
+      if (sink.changes.length > 0) return rankInRedis(redis, prefix, sink.changes, publisher);
+    },
+  });
+});
