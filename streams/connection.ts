@@ -21,6 +21,11 @@ export interface ConnectOptions {
   servers?: string | string[];
   /** Connection name shown by the server's monitoring. */
   name?: string;
+  /**
+   * Prefix of this connection's reply subjects (default NATS_INBOX_PREFIX, then `_INBOX`). Users of a shared
+   * account may subscribe only to their own prefix (deploy/nats/permissions.conf), so they must connect with it.
+   */
+  inboxPrefix?: string;
   /** User for user/password auth. */
   user?: string;
   /** Password for user/password auth. */
@@ -69,6 +74,8 @@ export function natsOptions(options: ConnectOptions = {}): NodeConnectionOptions
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
     timeout: options.timeoutMs ?? 5000,
   };
+  const inboxPrefix = options.inboxPrefix ?? process.env.NATS_INBOX_PREFIX;
+  if (inboxPrefix) opts.inboxPrefix = inboxPrefix;
   if (options.user !== undefined) opts.user = options.user;
   if (options.pass !== undefined) opts.pass = options.pass;
   if (options.token !== undefined) opts.token = options.token;

@@ -200,6 +200,90 @@ describe("nats-server configs (nats-server -t on this machine's server)", () => 
     expect(readFileSync(prod, "utf8")).toMatch(/^\s*sync_interval:\s*always/m);
   });
 
+  it("keeps JetStream in CAIRN alone, and gives every other role its own account, imports and inbox prefix", () => {
+    const permissions = readFileSync(join(NATS_DIR, "permissions.conf"), "utf8");
+    /** The text of `NAME = { ... }` or `NAME = [ ... ]` in permissions.conf, comments removed. */
+    const block = (name: string) => {
+      const start = permissions.indexOf(`${name} = `);
+      expect(start, name).toBeGreaterThanOrEqual(0);
+      const open = permissions[permissions.indexOf("=", start) + 2]!;
+      const close = open === "{" ? "}" : "]";
+      let depth = 0;
+      let i = permissions.indexOf(open, start);
+      for (; i < permissions.length; i++) {
+        if (permissions[i] === open) depth++;
+        if (permissions[i] === close && --depth === 0) break;
+      }
+      return permissions
+        .slice(start, i + 1)
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, ""))
+        .join("\n");
+    };
+    const subscribeAllow = (name: string) =>
+      [
+        ...(/subscribe:\s*\{\s*allow:\s*\[([^\]]*)\]/s.exec(block(name))?.[1] ?? "").matchAll(/"([^"]+)"/g),
+      ].map((m) => m[1]);
+    for (const [role, prefix] of [
+      ["PUBLISHER", "_INBOX.cairn-publisher"],
+      ["SUBSCRIBER", "_INBOX.cairn-subscriber"],
+      ["VIEWER", "_INBOX.viewer"],
+    ] as const) {
+      const perms = block(`${role}_PERMISSIONS`);
+      // No role outside CAIRN reaches the JetStream API beyond its read-only subjects, or another's inbox.
+      expect(perms, role).not.toMatch(
+        /"\$JS\.API\.>"|"\$JS\.API\.(STREAM|CONSUMER)\.(CREATE|DELETE|PURGE|UPDATE)/,
+      );
+      expect(perms, role).not.toMatch(/"\$KV\.|"cairn\.snapshot|"_INBOX\.>"|"_R_/);
+      const inboxes = subscribeAllow(`${role}_PERMISSIONS`).filter((s) => s!.startsWith("_INBOX"));
+      expect(inboxes, role).toEqual([`${prefix}.>`]);
+      // Every import comes from CAIRN, and every subject it imports is one CAIRN exports to it.
+      const imports = [...block(`${role}_IMPORTS`).matchAll(/account: CAIRN, subject: "([^"]+)"/g)].map(
+        (m) => m[1],
+      );
+      expect(imports.length, role).toBeGreaterThan(0);
+      const account = `${role}S`;
+      for (const subject of imports) {
+        const line = block("CAIRN_EXPORTS")
+          .split("\n")
+          .find((l) => l.includes(`"${subject}"`));
+        expect(line, `${role} imports ${subject}`).toMatch(
+          new RegExp(`accounts: \\[[^\\]]*\\b${account}\\b`),
+        );
+      }
+    }
+    // The engine answers cross-account requests on _R_ (server-made) subjects, and nobody else may.
+    expect(subscribeAllow("ENGINE_PERMISSIONS")).toContain("hunt.*.public.*");
+    expect(block("ENGINE_PERMISSIONS")).toContain('"_R_.>"');
+    for (const file of ["accounts.conf", "accounts-nkeys.conf"]) {
+      const text = readFileSync(join(NATS_DIR, file), "utf8").replace(/#.*$/gm, "");
+      expect(text.match(/jetstream: enabled/g), file).toHaveLength(1);
+      expect(text, file).toMatch(/CAIRN \{\s*jetstream: enabled/);
+      for (const [account, role] of [
+        ["PUBLISHERS", "PUBLISHER"],
+        ["SUBSCRIBERS", "SUBSCRIBER"],
+        ["VIEWERS", "VIEWER"],
+      ]) {
+        const body = new RegExp(`${account} \\{([\\s\\S]*?)\\n  \\}`).exec(text)?.[1] ?? "";
+        expect(body, `${file} ${account}`).toContain(`permissions: $${role}_PERMISSIONS`);
+        expect(body, `${file} ${account}`).toContain(`imports: $${role}_IMPORTS`);
+      }
+      expect(text, file).toMatch(
+        /user: "viewer", password: "", permissions: \$VIEWER_PERMISSIONS, allowed_connection_types: \["WEBSOCKET"\]/,
+      );
+    }
+    // Viewers come in over WebSocket as the anonymous `viewer`: without TLS only in the laptop example.
+    const ws = (f: string) =>
+      /^websocket \{([\s\S]*?)^\}/m.exec(readFileSync(join(NATS_DIR, f), "utf8"))?.[1] ?? "";
+    expect(ws("accounts.conf")).toMatch(/no_auth_user: "viewer"/);
+    expect(ws("accounts.conf")).toMatch(/listen: "127\.0\.0\.1:/);
+    for (const f of ["production.conf", "production-2.9.conf"]) {
+      expect(ws(f), f).toMatch(/no_auth_user: "viewer"/);
+      expect(ws(f), f).toMatch(/tls \{/);
+      expect(ws(f), f).not.toMatch(/no_tls/);
+    }
+  });
+
   it("wires the 3 local cluster nodes to each other on distinct loopback ports", () => {
     const nodes = [1, 2, 3].map((i) => readFileSync(join(NATS_DIR, `cluster/node-${i}.conf`), "utf8"));
     const field = (t: string, re: RegExp) => re.exec(t)?.[1];
