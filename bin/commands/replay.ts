@@ -1,18 +1,23 @@
 // `cairn replay`: rebuilds a hunt from its log alone, prints its state at any point, and can verify
 // the live engine's stateHash.
+import { jetstreamManager } from "@nats-io/jetstream";
 import { stateHash } from "../../actors/hunt-codec.ts";
 import { replayHunt } from "../../actors/replay.ts";
 import type { RankIndexKind } from "../../native/index.ts";
-import { queryHunt } from "../../streams/index.ts";
+import type { StateReply } from "../../schemas/index.ts";
+import { EVENTS_STREAM } from "../../streams/index.ts";
 import {
   type Command,
+  choiceFlag,
   connectCli,
   huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
+  queryCli,
   RuntimeError,
+  requireStream,
   UsageError,
 } from "../cli.ts";
 import { printEntries } from "./top.ts";
@@ -52,13 +57,7 @@ export const command: Command = {
         ? undefined
         : intFlag("replay", "until-seq", values["until-seq"], 0, 1);
     const topN = intFlag("replay", "top", values.top, 10, 0, 1000);
-    const index = (values.index ?? "auto") as RankIndexKind;
-    if (!["auto", "native", "js"].includes(index)) {
-      throw new UsageError(
-        `--index must be auto, native or js, got "${values.index}"`,
-        "omit it to use auto",
-      );
-    }
+    const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
     if (values.verify && untilSeq !== undefined) {
       throw new UsageError(
         "--verify replays to the live engine's seq, so it takes no --until-seq",
@@ -67,14 +66,12 @@ export const command: Command = {
     }
     const nc = await connectCli("replay", values);
     try {
-      let live: { seq: number; status: string; players: number; stateHash: string } | undefined;
+      const jsm = await jetstreamManager(nc);
+      await requireStream(nc, jsm, EVENTS_STREAM);
+      let live: StateReply | undefined;
       if (values.verify) {
-        live = await queryHunt<NonNullable<typeof live>>(nc, huntId, "state").catch((err: Error) => {
-          throw new RuntimeError(
-            "no_live_state",
-            `could not get the live state: ${err.message}`,
-            "start `cairn serve` against this NATS server, or drop --verify",
-          );
+        live = await queryCli<StateReply>(nc, huntId, "state").catch((err: RuntimeError) => {
+          throw new RuntimeError(err.code, `could not get the live state: ${err.message}`, err.hint);
         });
         untilSeq = live.seq;
       }
