@@ -1,6 +1,8 @@
 // Every `cairn` error path, through the real command line in a child process: the exit code (2 for a
 // usage error, 1 for a failure), two lines on stderr (what went wrong, what to do) and never a stack trace.
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
@@ -90,13 +92,19 @@ describe("cairn --help, bad flags and missing flags", () => {
 });
 
 describe("cairn against a NATS URL where nothing listens", () => {
+  // publish validates its input before it connects, so it gets one valid event to publish.
+  const dir = mkdtempSync(join(tmpdir(), "cairn-cli-errors-"));
+  const events = join(dir, "events.ndjson");
+  writeFileSync(events, JSON.stringify(cloudEvent("e-1", "HuntStarted")));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it.each([
     ["serve", "--metrics-port", "off"],
     ["replay", "--hunt", "h"],
     ["top", "--hunt", "h"],
     ["rank", "--hunt", "h", "--player", "p"],
     ["watch", "--hunt", "h"],
-    ["publish", "--hunt", "h"],
+    ["publish", "--hunt", "h", "--file", events],
     ["bench", "consume", "--smoke"],
   ])("%s fails with what to do", async (...args) => {
     const [what, hint] = expectTwoLines(await cairn([...args, "--nats", NOBODY]), 1, args[0]!);
