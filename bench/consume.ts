@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { intFlag, parseFlags, UsageError } from "../bin/flags.ts";
 import {
   connect,
   consumeBatches,
@@ -15,23 +15,34 @@ import {
   startEmbeddedNats,
 } from "../streams/index.ts";
 
+export const usage = `usage: cairn bench consume [flags]
+
+Measures the NATS paths: acked and un-acked publish rates into HUNT_EVENTS, and consumeBatches
+throughput per batch size, with and without one output published per event.
+
+  --events N      events in the consume runs (default 200000)
+  --batches LIST  batch sizes, comma-separated (default 100,250,500,1000,2000,4000)
+  --nats URL      a server to use (default: a fresh nats-server in a temp directory)
+  --smoke         tiny sizes: 2,000 events, batches 100,1000`;
+
 /** Runs the benchmark; resolves to the exit code. `--smoke` means tiny sizes. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      smoke: { type: "boolean", default: false },
-      events: { type: "string" },
-      batches: { type: "string" },
-      nats: { type: "string" },
-    },
-    strict: true,
+  const { values } = parseFlags("bench consume", argv, {
+    smoke: { type: "boolean", default: false },
+    events: { type: "string" },
+    batches: { type: "string" },
+    nats: { type: "string" },
   });
   const smoke = values.smoke === true;
-  const events = Number(values.events ?? (smoke ? 2000 : 200_000));
-  const batchSizes = (values.batches ?? (smoke ? "100,1000" : "100,250,500,1000,2000,4000"))
-    .split(",")
-    .map(Number);
+  const events = intFlag("bench consume", "events", values.events, smoke ? 2000 : 200_000, 1);
+  const batchList = values.batches ?? (smoke ? "100,1000" : "100,250,500,1000,2000,4000");
+  const batchSizes = batchList.split(",").map(Number);
+  if (!batchSizes.every((n) => Number.isSafeInteger(n) && n > 0)) {
+    throw new UsageError(
+      `--batches must be whole numbers above 0, comma-separated, got "${batchList}"`,
+      "for example --batches 100,500,1000",
+    );
+  }
   let server: EmbeddedNats | undefined;
   let storeDir: string | undefined;
   if (!values.nats) {

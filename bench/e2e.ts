@@ -13,6 +13,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type FoldInput, HuntFold } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
+import { numberFlag, UsageError } from "../bin/flags.ts";
 import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
 import {
@@ -34,7 +35,6 @@ import {
   fmtNum,
   type GoalResult,
   goalLines,
-  numberFlag,
   parseBenchFlags,
   table,
   writeJson,
@@ -119,7 +119,7 @@ interface ConfigResult {
   ramp?: { steps: RampStep[]; sustained: number; limit: string };
 }
 
-const USAGE = `usage: cairn bench e2e [flags]
+export const usage = `usage: cairn bench e2e [flags]
 
   --players N       joined players (default 200000)
   --active N        players who play (default 10000)
@@ -140,7 +140,7 @@ const USAGE = `usage: cairn bench e2e [flags]
 
 /** Runs the benchmark; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  const values = parseBenchFlags(argv, USAGE, {
+  const values = parseBenchFlags("e2e", argv, {
     players: { type: "string" },
     active: { type: "string" },
     treasures: { type: "string" },
@@ -155,25 +155,29 @@ export async function run(argv: string[]): Promise<number> {
     "engine-args": { type: "string" },
     redis: { type: "string" },
   });
-  if (!values) return 0;
   const smoke = values.smoke === true;
   const rampSpec = values.ramp ?? (smoke ? "2000:2000:4000:1" : "20000:10000:150000:5");
   const [rs, rst, rm, rsec] = rampSpec.split(":").map(Number);
   if (![rs, rst, rm, rsec].every((n) => n !== undefined && Number.isFinite(n) && n > 0)) {
-    throw new Error(`--ramp must be START:STEP:MAX:SECONDS, got "${rampSpec}"`);
+    throw new UsageError(
+      `--ramp must be START:STEP:MAX:SECONDS, got "${rampSpec}"`,
+      "for example --ramp 20000:10000:150000:5, or --no-ramp",
+    );
   }
   const configs = (values.only ?? CONFIGS.join(",")).split(",").map((s) => s.trim()) as ConfigName[];
   for (const c of configs) {
-    if (!CONFIGS.includes(c)) throw new Error(`--only takes ${CONFIGS.join(",")}, got "${c}"`);
+    if (!CONFIGS.includes(c)) {
+      throw new UsageError(`--only takes ${CONFIGS.join(",")}, got "${c}"`, "for example --only native,js");
+    }
   }
   const params: Params = {
-    players: numberFlag("players", values.players, smoke ? 2000 : 200_000, 1),
-    active: numberFlag("active", values.active, smoke ? 500 : 10_000, 1),
-    treasures: numberFlag("treasures", values.treasures, smoke ? 20 : 100, 1),
-    rate: numberFlag("rate", values.rate, smoke ? 2000 : 20_000, 1),
-    durationSec: numberFlag("duration", values.duration, smoke ? 2 : 60, 1),
-    warmupSec: numberFlag("warmup", values.warmup, smoke ? 0 : 5, 0),
-    batch: numberFlag("batch", values.batch, 1000, 1),
+    players: numberFlag("bench e2e", "players", values.players, smoke ? 2000 : 200_000, 1),
+    active: numberFlag("bench e2e", "active", values.active, smoke ? 500 : 10_000, 1),
+    treasures: numberFlag("bench e2e", "treasures", values.treasures, smoke ? 20 : 100, 1),
+    rate: numberFlag("bench e2e", "rate", values.rate, smoke ? 2000 : 20_000, 1),
+    durationSec: numberFlag("bench e2e", "duration", values.duration, smoke ? 2 : 60, 1),
+    warmupSec: numberFlag("bench e2e", "warmup", values.warmup, smoke ? 0 : 5, 0),
+    batch: numberFlag("bench e2e", "batch", values.batch, 1000, 1),
     ramp: values["no-ramp"] ? undefined : { start: rs!, step: rst!, max: rm!, stepSec: rsec! },
     configs,
     cpuProfDir: values["cpu-prof"],

@@ -1,11 +1,11 @@
 // `cairn bench index`: the rank index hot path at scale — native vs pure-TS vs Redis sorted sets.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { intFlag, parseFlags } from "../bin/cli.ts";
+import { intFlag, parseFlags } from "../bin/flags.ts";
 import { JsRankIndex, NativeRankIndex, nativeAvailable, OP_UPSERT, type RankIndex } from "../native/index.ts";
 import { xorshift } from "./xorshift.ts";
 
-const USAGE = `usage: cairn bench index [flags]
+export const usage = `usage: cairn bench index [flags]
 
 Measures the rank index at scale: single-call upserts (moves of existing players to random scores),
 batched upserts (applyBatch, 1000 per batch), batched small moves (score deltas of -10..+10, a
@@ -20,8 +20,7 @@ flags:
   --redis URL   Redis to compare with (default redis://127.0.0.1:6379)
   --no-redis    skip the Redis column
   --smoke       tiny sizes, one run: checks the benchmark still works (what CI runs)
-  --json        print the figures as JSON instead of a table
-  --help        this text`;
+  --json        print the figures as JSON instead of a table`;
 
 /** One implementation's figures; null where it does not apply. */
 interface Figures {
@@ -440,12 +439,7 @@ export async function run(argv: string[]): Promise<number> {
     "no-redis": { type: "boolean" },
     smoke: { type: "boolean" },
     json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const smoke = values.smoke === true;
   const players = intFlag("bench index", "players", values.players, smoke ? 2000 : 1_000_000, 1);
   const repeats = intFlag("bench index", "repeats", values.repeats, smoke ? 1 : 5, 1, 101);

@@ -12,6 +12,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { replayHunt, stateHash } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
+import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { StateReply } from "../schemas/index.ts";
 import {
@@ -30,13 +31,12 @@ import {
   fmtNum,
   type GoalResult,
   goalLines,
-  numberFlag,
   parseBenchFlags,
   table,
   writeJson,
 } from "./report.ts";
 
-const USAGE = `usage: cairn bench replay [flags]
+export const usage = `usage: cairn bench replay [flags]
 
   --events N      events in the hunt's log (default 1000000)
   --players N     players who join (default 10000); the rest are finds, hints, adjustments, a few invalid
@@ -59,22 +59,22 @@ interface RestartTiming {
 
 /** Runs the benchmark; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  const values = parseBenchFlags(argv, USAGE, {
+  const values = parseBenchFlags("replay", argv, {
     events: { type: "string" },
     players: { type: "string" },
     treasures: { type: "string" },
     index: { type: "string" },
     repeat: { type: "string" },
   });
-  if (!values) return 0;
   const smoke = values.smoke === true;
-  const events = numberFlag("events", values.events, smoke ? 20_000 : 1_000_000, 10);
-  const players = Math.min(numberFlag("players", values.players, smoke ? 1000 : 10_000, 1), events - 2);
-  const treasures = numberFlag("treasures", values.treasures, 100, 1);
-  const repeat = numberFlag("repeat", values.repeat, 1, 1);
-  const index = (values.index ?? "auto") as RankIndexKind;
-  if (!["auto", "native", "js"].includes(index))
-    throw new Error(`--index must be auto, native or js, got "${index}"`);
+  const events = numberFlag("bench replay", "events", values.events, smoke ? 20_000 : 1_000_000, 10);
+  const players = Math.min(
+    numberFlag("bench replay", "players", values.players, smoke ? 1000 : 10_000, 1),
+    events - 2,
+  );
+  const treasures = numberFlag("bench replay", "treasures", values.treasures, 100, 1);
+  const repeat = numberFlag("bench replay", "repeat", values.repeat, 1, 1);
+  const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
   const started = performance.now();
   const say = (s: string) => console.log(`[replay] ${s}`);
   console.log(

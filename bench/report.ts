@@ -1,6 +1,7 @@
 // Shared by the end-to-end benchmarks: their common flags, aligned tables, number formats, goal lines, `--json [FILE]`.
 import { writeFileSync } from "node:fs";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { parseFlags } from "../bin/flags.ts";
 
 /** 12,345 */
 export function fmtInt(n: number | undefined): string {
@@ -54,30 +55,19 @@ export function goalLines(goals: GoalResult[]): string {
 /** The flags the e2e, replay and soak benchmarks take besides their own. */
 const BENCH_FLAGS = {
   smoke: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
   json: { type: "string" },
 } as const;
 
 /**
- * Parses a benchmark's flags: its own `options` plus --smoke, --help and --json [FILE]. For --help it
- * prints `usage` and returns undefined.
+ * Parses the flags of benchmark `name`: its own `options` plus --smoke and --json [FILE], through the
+ * CLI's parser, so a bad flag is a usage error (exit 2) like any other command's.
  */
 export function parseBenchFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  name: string,
   argv: string[],
-  usage: string,
   options: T,
 ) {
-  const { values } = parseArgs({
-    args: normaliseJsonFlag(argv),
-    options: { ...BENCH_FLAGS, ...options },
-    strict: true,
-  });
-  // (TypeScript cannot see `help` through the generic options; it is always there.)
-  if ((values as { help?: boolean }).help) {
-    console.log(usage);
-    return undefined;
-  }
-  return values;
+  return parseFlags(`bench ${name}`, normaliseJsonFlag(argv), { ...BENCH_FLAGS, ...options }).values;
 }
 
 /**
@@ -103,12 +93,4 @@ export function writeJson(target: string, data: unknown): void {
     writeFileSync(target, text);
     console.log(`figures written to ${target}`);
   }
-}
-
-/** A flag as a positive number, or the default; throws a readable error otherwise. */
-export function numberFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value.replace(/_/g, ""));
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${value}"`);
-  return n;
 }

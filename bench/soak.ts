@@ -6,12 +6,13 @@ import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
+import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { connect, EVENTS_STREAM } from "../streams/index.ts";
 import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled } from "./harness.ts";
 import { FINDS_AND_ADJUSTMENTS, LoadGenerator } from "./load-generator.ts";
-import { fmtInt, fmtMB, fmtMs, numberFlag, parseBenchFlags, writeJson } from "./report.ts";
+import { fmtInt, fmtMB, fmtMs, parseBenchFlags, writeJson } from "./report.ts";
 
-const USAGE = `usage: cairn bench soak [flags]
+export const usage = `usage: cairn bench soak [flags]
 
   --minutes N     minutes of load (default 10)
   --rate N        events/s (default 20000)
@@ -36,7 +37,7 @@ interface Sample {
 
 /** Runs the benchmark; resolves to the exit code (1 when RSS or lag did not stay bounded). */
 export async function run(argv: string[]): Promise<number> {
-  const values = parseBenchFlags(argv, USAGE, {
+  const values = parseBenchFlags("soak", argv, {
     minutes: { type: "string" },
     rate: { type: "string" },
     players: { type: "string" },
@@ -44,14 +45,16 @@ export async function run(argv: string[]): Promise<number> {
     index: { type: "string" },
     every: { type: "string" },
   });
-  if (!values) return 0;
   const smoke = values.smoke === true;
-  const seconds = smoke ? 5 : numberFlag("minutes", values.minutes, 10, 0.05) * 60;
-  const rate = numberFlag("rate", values.rate, smoke ? 2000 : 20_000, 1);
-  const players = numberFlag("players", values.players, smoke ? 2000 : 200_000, 1);
-  const active = Math.min(players, numberFlag("active", values.active, smoke ? 500 : 10_000, 1));
-  const every = numberFlag("every", values.every, smoke ? 1 : 10, 0.25);
-  const index = values.index ?? "auto";
+  const seconds = smoke ? 5 : numberFlag("bench soak", "minutes", values.minutes, 10, 0.05) * 60;
+  const rate = numberFlag("bench soak", "rate", values.rate, smoke ? 2000 : 20_000, 1);
+  const players = numberFlag("bench soak", "players", values.players, smoke ? 2000 : 200_000, 1);
+  const active = Math.min(
+    players,
+    numberFlag("bench soak", "active", values.active, smoke ? 500 : 10_000, 1),
+  );
+  const every = numberFlag("bench soak", "every", values.every, smoke ? 1 : 10, 0.25);
+  const index = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
   const say = (s: string) => console.log(`[soak] ${s}`);
   console.log(
     `bench soak: ${fmtInt(rate)} events/s for ${(seconds / 60).toFixed(seconds < 60 ? 2 : 0)} min, ${fmtInt(players)} players (${fmtInt(active)} active), index ${index}; ${cpus().length} CPUs`,

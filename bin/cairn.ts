@@ -1,6 +1,6 @@
 // The `cairn` command line: dispatches to one module per sub-command under bin/commands/.
 import type { Command } from "./cli.ts";
-import { RuntimeError, UsageError } from "./cli.ts";
+import { natsFailure, UsageError } from "./cli.ts";
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   demo: () => import("./commands/demo.ts"),
@@ -53,13 +53,19 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`cairn ${name}: ${err.hint}`);
       return 2;
     }
-    if (err instanceof RuntimeError) {
-      console.error(`cairn ${name}: ${err.message}`);
-      console.error(`cairn ${name}: ${err.hint}`);
+    const failure = natsFailure(err);
+    if (failure) {
+      console.error(`cairn ${name}: ${failure.message}`);
+      console.error(`cairn ${name}: ${failure.hint}`);
       return 1;
     }
-    console.error(`cairn ${name}: ${(err as Error).stack ?? String(err)}`);
-    console.error(`cairn ${name}: this is a bug or an unexpected failure; the message above says where`);
+    // Still two lines: the stack is for whoever fixes it, on request.
+    const e = err instanceof Error ? err : new Error(String(err));
+    console.error(`cairn ${name}: unexpected failure: ${e.name}: ${e.message.split("\n")[0]}`);
+    if (process.env.CAIRN_DEBUG) console.error(e.stack);
+    console.error(
+      `cairn ${name}: ${process.env.CAIRN_DEBUG ? "this is a bug: please report it with the stack above" : "run again with CAIRN_DEBUG=1 to see where it failed, and report it as a bug"}`,
+    );
     return 1;
   }
 }

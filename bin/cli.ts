@@ -1,36 +1,22 @@
-// Shared command-line plumbing: flag parsing on node's util.parseArgs, usage errors, exit codes.
+// Shared command-line plumbing: the Command shape, NATS connection flags, connecting and querying with
+// errors that say what to do. Flag parsing and the error classes live in flags.ts (re-exported here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { assertHuntId, connect, queryHunt } from "../streams/index.ts";
+import { assertHuntId, connect, queryHunt, StreamsError } from "../streams/index.ts";
+import { RuntimeError, requiredFlag, UsageError } from "./flags.ts";
 
-/** A mistake in how the command was called: exit code 2. */
-export class UsageError extends Error {
-  readonly code = "usage";
-  constructor(
-    message: string,
-    /** One line telling the user what to do instead. */
-    readonly hint: string,
-  ) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** A failure while running: exit code 1. */
-export class RuntimeError extends Error {
-  constructor(
-    /** Stable error code. */
-    readonly code: string,
-    message: string,
-    /** One line telling the user what to do. */
-    readonly hint: string,
-  ) {
-    super(message);
-    this.name = "RuntimeError";
-  }
-}
+export {
+  choiceFlag,
+  durationFlag,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  RuntimeError,
+  requiredFlag,
+  UsageError,
+} from "./flags.ts";
 
 /** One `cairn` sub-command. */
 export interface Command {
@@ -42,39 +28,6 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** Parses flags strictly; unknown flags and bad values become a UsageError naming the command. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
-  command: string,
-  argv: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  } catch (err) {
-    throw new UsageError((err as Error).message, `run \`cairn ${command} --help\` for the flags it takes`);
-  }
-}
-
-/** Reads an integer flag, with bounds, or the default. */
-export function intFlag(
-  command: string,
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min = 0,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(
-      `--${name} must be a whole number from ${min} to ${max}, got "${value}"`,
-      `run \`cairn ${command} --help\` for the flags it takes`,
-    );
-  }
-  return n;
-}
-
 /** Reads the required --hunt flag and checks it is a valid hunt id. */
 export function huntFlag(command: string, value: string | undefined): string {
   const huntId = requiredFlag(command, "hunt", value);
@@ -84,33 +37,6 @@ export function huntFlag(command: string, value: string | undefined): string {
     throw new UsageError((err as Error).message, "use a hunt id such as spring-2025 or hunt_42");
   }
   return huntId;
-}
-
-/** Reads a required string flag. */
-export function requiredFlag(command: string, name: string, value: string | undefined): string {
-  if (value === undefined || value === "") {
-    throw new UsageError(`--${name} is required`, `run \`cairn ${command} --help\` for an example`);
-  }
-  return value;
-}
-
-/** Reads a duration flag: a number of milliseconds, or a number with ms, s, m or h. */
-export function durationFlag(
-  command: string,
-  name: string,
-  value: string | undefined,
-  fallbackMs: number,
-): number {
-  if (value === undefined) return fallbackMs;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) {
-    throw new UsageError(
-      `--${name} must be a duration like 500ms, 30s, 5m or 24h, got "${value}"`,
-      `run \`cairn ${command} --help\` for the flags it takes`,
-    );
-  }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms" | "s" | "m" | "h"];
-  return Math.round(Number(m[1]) * unit);
 }
 
 /** The NATS connection flags every command that talks to NATS shares. */
@@ -190,6 +116,40 @@ export async function connectCli(
   }
 }
 
+/** Checks that `stream` exists on the server `nc` is connected to; a RuntimeError saying what to do if not. */
+export async function requireStream(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+): Promise<void> {
+  try {
+    await jsm.streams.info(stream);
+  } catch (err) {
+    const failure = natsFailure(err);
+    if (failure?.code !== "no_streams") throw failure ?? err;
+    throw new RuntimeError(
+      "no_streams",
+      `stream ${stream} is not on the NATS server at ${nc.getServer()}: it has no Cairn streams`,
+      failure.hint,
+    );
+  }
+}
+
+/** What to do about a failed query, by the QueryFailedError code. */
+function queryHint(code: string | undefined, huntId: string): string {
+  switch (code) {
+    case "no_responders":
+    case "timeout":
+      return "start `cairn serve` against this NATS server, or pass --nats URL for the server it runs on";
+    case "unknown_hunt":
+      return `check the hunt id: no game server has published events for "${huntId}" on this NATS server`;
+    case "unavailable":
+      return "try again in a few seconds";
+    default:
+      return "check the hunt id and the request flags";
+  }
+}
+
 /** A query from a client command; an error reply or silence becomes a RuntimeError saying what to do. */
 export async function queryCli<T>(
   nc: NatsConnection,
@@ -200,10 +160,49 @@ export async function queryCli<T>(
   try {
     return await queryHunt<T>(nc, huntId, op, body);
   } catch (err) {
-    throw new RuntimeError(
-      (err as { code?: string }).code ?? "query_failed",
-      (err as Error).message,
-      "check the hunt id and that `cairn serve` runs against this NATS server",
+    const code = (err as { code?: string }).code;
+    throw new RuntimeError(code ?? "query_failed", (err as Error).message, queryHint(code, huntId));
+  }
+}
+
+/**
+ * A failure any command may meet talking to NATS (streams/ errors, a missing stream, JetStream off, a
+ * denied subject, silence), as a RuntimeError that says what to do; undefined for anything else.
+ */
+export function natsFailure(err: unknown): RuntimeError | undefined {
+  if (err instanceof RuntimeError) return err;
+  if (err instanceof StreamsError) return new RuntimeError(err.code, err.message, err.hint);
+  if (!(err instanceof Error)) return undefined;
+  if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+    return new RuntimeError(
+      "no_streams",
+      "this NATS server has no Cairn streams (JetStream answered: stream not found)",
+      "start `cairn serve` against it once so it creates them, or pass --nats URL for the server Cairn uses",
     );
   }
+  if (
+    err.name === "JetStreamNotEnabled" ||
+    (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.JetStreamNotEnabledForAccount)
+  ) {
+    return new RuntimeError(
+      "jetstream_disabled",
+      `JetStream is not enabled on this NATS server: ${err.message}`,
+      "run nats-server with JetStream (nats-server -js, or jetstream {} in its config)",
+    );
+  }
+  if (err.name === "PermissionViolationError") {
+    return new RuntimeError(
+      "permission_denied",
+      err.message,
+      "use credentials whose permissions allow this subject (deploy/nats/permissions.conf)",
+    );
+  }
+  if (err.name === "TimeoutError") {
+    return new RuntimeError(
+      "nats_timeout",
+      `NATS did not answer in time (${err.message})`,
+      "check the server runs JetStream (nats-server -js) and is not overloaded, then try again",
+    );
+  }
+  return undefined;
 }

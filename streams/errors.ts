@@ -107,6 +107,27 @@ export class ConcurrencyError extends StreamsError {
   }
 }
 
+/**
+ * A hunt's events are stored under more than one subject (before and after the server's partition mapping
+ * was added or changed), so which of them make its log cannot be guessed.
+ */
+export class AmbiguousEventsSubjectError extends StreamsError {
+  constructor(
+    /** Hunt id. */
+    readonly huntId: string,
+    /** Each subject holding some of its events, with how many. */
+    readonly subjects: Record<string, number>,
+  ) {
+    super(
+      "ambiguous_events_subject",
+      `hunt ${huntId}: its events are stored under several subjects (${Object.entries(subjects)
+        .map(([subject, n]) => `${subject}: ${n}`)
+        .join(", ")}), so the partition mapping changed while it ran`,
+      "say which to read: the partition count the engine runs with (--partitions N), or 0 for hunt.<id>.events",
+    );
+  }
+}
+
 /** A hunt id is not 1-64 chars of [A-Za-z0-9_-]. */
 export class InvalidHuntIdError extends StreamsError {
   constructor(huntId: unknown) {

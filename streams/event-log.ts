@@ -2,7 +2,7 @@
 import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions, JsMsg } from "@nats-io/jetstream";
 import { DeliverPolicy, JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { assertHuntId, ConcurrencyError } from "./errors.ts";
+import { AmbiguousEventsSubjectError, assertHuntId, ConcurrencyError } from "./errors.ts";
 import { storedEventsSubject } from "./partitions.ts";
 import { EVENTS_STREAM } from "./setup.ts";
 
@@ -67,6 +67,24 @@ export function eventsSubject(huntId: string): string {
   return `hunt.${huntId}.events`;
 }
 
+/**
+ * Where a hunt's events are stored in HUNT_EVENTS: each subject holding some (`hunt.<id>.events`, or
+ * `hunt.<id>.events.<p>` behind a partition mapping), with its message count. Empty when it has none.
+ */
+export async function storedEventSubjects(
+  jsm: JetStreamManager,
+  huntId: string,
+): Promise<Record<string, number>> {
+  const base = eventsSubject(huntId);
+  // One request: in HUNT_EVENTS, hunt.<id>.> matches the hunt's events subjects and nothing else.
+  const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: `hunt.${huntId}.>` });
+  const stored: Record<string, number> = {};
+  for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+    if (subject === base || subject.startsWith(`${base}.`)) stored[subject] = count;
+  }
+  return stored;
+}
+
 /** Takes the hunt id out of `hunt.<id>.<anything>`. */
 export function huntIdOf(subject: string): string {
   const end = subject.indexOf(".", 5);
@@ -91,12 +109,14 @@ export class EventLog {
 
   /**
    * Takes a JetStream client (and its manager, else one is made) or a plain connection, and the
-   * number of partitions the server maps hunts to (0: none).
+   * number of partitions the server maps hunts to (0: none). Without it, the log looks up where each
+   * hunt's events are stored (one stream info request per read), which a tool that does not know the
+   * deployment (a replay, an audit) wants; an engine knows its partitions and passes them.
    */
   constructor(
     conn: JetStreamClient | NatsConnection,
     jsm?: JetStreamManager,
-    private readonly partitions = 0,
+    private readonly partitions?: number,
   ) {
     this.js = toJetStream(conn);
     if (jsm) this.jsmPromise = Promise.resolve(jsm);
@@ -141,9 +161,25 @@ export class EventLog {
     }
   }
 
+  /**
+   * The subject the hunt's events are stored under: from the partition count when given, else looked up
+   * (`hunt.<id>.events` for a hunt with none yet). Throws AmbiguousEventsSubjectError when the hunt has
+   * events under several subjects.
+   */
+  async storedSubject(huntId: string): Promise<string> {
+    if (this.partitions !== undefined) return storedEventsSubject(huntId, this.partitions);
+    const stored = await storedEventSubjects(await this.manager(), huntId);
+    const subjects = Object.keys(stored);
+    if (subjects.length > 1) throw new AmbiguousEventsSubjectError(huntId, stored);
+    return subjects[0] ?? eventsSubject(huntId);
+  }
+
   /** The stream sequence of the hunt's last event, 0 when it has none. */
   async lastSeq(huntId: string): Promise<number> {
-    const subject = storedEventsSubject(huntId, this.partitions);
+    return this.lastSeqOn(await this.storedSubject(huntId));
+  }
+
+  private async lastSeqOn(subject: string): Promise<number> {
     const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     return m ? m.seq : 0;
   }
@@ -165,8 +201,8 @@ export class EventLog {
     fromSeq: number,
     options: ReadOptions = {},
   ): AsyncGenerator<LogMessage[]> {
-    const subject = storedEventsSubject(huntId, this.partitions);
-    const last = await this.lastSeq(huntId);
+    const subject = await this.storedSubject(huntId);
+    const last = await this.lastSeqOn(subject);
     const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
     const start = Math.max(1, Math.floor(fromSeq));
     if (end < start) return;

@@ -20,6 +20,7 @@ export type { EmbeddedNats, EmbeddedNatsOptions } from "./embedded-nats.ts";
 export { defaultStoreDir, findNatsServer, freePort, startEmbeddedNats } from "./embedded-nats.ts";
 export type { ConfigDifference } from "./errors.ts";
 export {
+  AmbiguousEventsSubjectError,
   assertHuntId,
   ConcurrencyError,
   InvalidHuntIdError,
@@ -32,7 +33,7 @@ export {
   StreamsError,
 } from "./errors.ts";
 export type { AppendOptions, AppendResult, LogMessage, ReadOptions } from "./event-log.ts";
-export { EventLog, eventsSubject, huntIdOf, toJetStream } from "./event-log.ts";
+export { EventLog, eventsSubject, huntIdOf, storedEventSubjects, toJetStream } from "./event-log.ts";
 export { partitionFilter, partitionMapping, partitionOf, storedEventsSubject } from "./partitions.ts";
 export type { OutputPosition } from "./publishers.ts";
 export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";

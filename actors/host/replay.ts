@@ -24,12 +24,14 @@ export async function replayHunt(
   huntId: string,
   options: {
     untilSeq?: number;
+    /** The server's partition count (0: none); unset, the log looks up where the hunt is stored. */
+    partitions?: number;
     indexKind?: RankIndexKind;
     onProgress?: (events: number, seq: number) => void;
   } = {},
 ): Promise<ReplayResult> {
   const started = performance.now();
-  const log = new EventLog(jetstream(nc), await jetstreamManager(nc));
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
   const fold = new HuntFold(huntId, createRankIndex(options.indexKind ?? "auto"));
   let ranks = 0;
   let rejections = 0;

@@ -1,9 +1,11 @@
 // `cairn bench <name>`: runs one benchmark from bench/, or `smoke` to run each at tiny sizes.
 import type { Command } from "../cli.ts";
-import { UsageError } from "../cli.ts";
+import { parseFlags, UsageError } from "../cli.ts";
 
 /** A benchmark module in bench/: `run(argv)` resolves to an exit code; `--smoke` means tiny sizes. */
 interface Benchmark {
+  /** Its flags, shown by `cairn bench <name> --help`. */
+  usage: string;
   run(argv: string[]): Promise<number>;
 }
 
@@ -15,8 +17,15 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   soak: () => import("../../bench/soak.ts"),
 };
 
+const SMOKE_USAGE = [
+  "usage: cairn bench smoke",
+  "",
+  `Runs every benchmark (${Object.keys(benchmarks).join(", ")}) with --smoke: tiny sizes, to check each`,
+  "still runs (what CI does). Takes no flags; exits 1 if any benchmark failed.",
+].join("\n");
+
 export const command: Command = {
-  summary: "run a benchmark (index, e2e, replay, soak) or `smoke` to check each still runs",
+  summary: "run a benchmark (index, consume, e2e, replay, soak) or `smoke` to check each still runs",
   usage: [
     "usage: cairn bench <name> [flags]",
     "",
@@ -27,11 +36,17 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const [name, ...rest] = argv;
+    const wantsHelp = rest.includes("--help") || rest.includes("-h");
     if (name === "smoke") {
+      if (wantsHelp) {
+        console.log(SMOKE_USAGE);
+        return 0;
+      }
+      parseFlags("bench smoke", rest, {});
       let failed = 0;
       for (const [bench, load] of Object.entries(benchmarks)) {
         console.log(`--- bench ${bench} --smoke`);
-        const code = await (await load()).run(["--smoke", ...rest]);
+        const code = await (await load()).run(["--smoke"]);
         if (code !== 0) {
           console.error(`bench ${bench} exited with ${code}`);
           failed++;
@@ -42,10 +57,15 @@ export const command: Command = {
     const load = name === undefined ? undefined : benchmarks[name];
     if (!load) {
       throw new UsageError(
-        `unknown benchmark "${name ?? ""}"`,
+        name === undefined ? "name the benchmark to run" : `unknown benchmark "${name}"`,
         `choose one of: ${Object.keys(benchmarks).join(", ")}, smoke`,
       );
     }
-    return (await load()).run(rest);
+    const benchmark = await load();
+    if (wantsHelp) {
+      console.log(benchmark.usage);
+      return 0;
+    }
+    return benchmark.run(rest);
   },
 };

@@ -1,17 +1,22 @@
 // `cairn replay`: rebuilds a hunt from its log alone, prints its state at any point, and can verify
 // the live engine's stateHash.
+import { jetstreamManager } from "@nats-io/jetstream";
 import { replayHunt, stateHash } from "../../actors/index.ts";
 import type { RankIndexKind } from "../../native/index.ts";
-import { queryHunt } from "../../streams/index.ts";
+import type { StateReply } from "../../schemas/index.ts";
+import { EVENTS_STREAM, EventLog } from "../../streams/index.ts";
 import {
   type Command,
+  choiceFlag,
   connectCli,
   huntFlag,
   intFlag,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
+  queryCli,
   RuntimeError,
+  requireStream,
   UsageError,
 } from "../cli.ts";
 import { printEntries } from "./top.ts";
@@ -24,6 +29,7 @@ const FLAGS = {
   json: { type: "boolean" },
   top: { type: "string" },
   index: { type: "string" },
+  partitions: { type: "string" },
 } as const;
 
 export const command: Command = {
@@ -32,7 +38,8 @@ export const command: Command = {
     "usage: cairn replay --hunt ID [--until-seq N] [--verify] [--json] [flags]",
     "",
     "Folds hunt.<ID>.events from the first event, in a fresh fold, and prints the status, players, the top",
-    "of the leaderboard and the stateHash at that point.",
+    "of the leaderboard and the stateHash at that point. On a partitioned deployment (a server mapping",
+    "to hunt.<ID>.events.<p>) it finds where the hunt's events are stored by itself.",
     "",
     "  --hunt ID        the hunt (required)",
     "  --until-seq N    stop after stream sequence N (default: the end of the log)",
@@ -41,6 +48,9 @@ export const command: Command = {
     "  --json           print the result as JSON",
     "  --top N          leaderboard rows to print (default 10)",
     "  --index KIND     rank index for the replay: auto, native or js (default auto)",
+    "  --partitions N   read the subject the server's partition mapping gives with N partitions (0:",
+    "                   hunt.<ID>.events) instead of finding it; needed only when the hunt's events",
+    "                   are stored under several subjects (the mapping changed while it ran)",
     NATS_FLAGS_USAGE,
   ].join("\n"),
   async run(argv) {
@@ -51,13 +61,11 @@ export const command: Command = {
         ? undefined
         : intFlag("replay", "until-seq", values["until-seq"], 0, 1);
     const topN = intFlag("replay", "top", values.top, 10, 0, 1000);
-    const index = (values.index ?? "auto") as RankIndexKind;
-    if (!["auto", "native", "js"].includes(index)) {
-      throw new UsageError(
-        `--index must be auto, native or js, got "${values.index}"`,
-        "omit it to use auto",
-      );
-    }
+    const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
+    const partitions =
+      values.partitions === undefined
+        ? undefined
+        : intFlag("replay", "partitions", values.partitions, 0, 0, 1024);
     if (values.verify && untilSeq !== undefined) {
       throw new UsageError(
         "--verify replays to the live engine's seq, so it takes no --until-seq",
@@ -66,20 +74,19 @@ export const command: Command = {
     }
     const nc = await connectCli("replay", values);
     try {
-      let live: { seq: number; status: string; players: number; stateHash: string } | undefined;
+      const jsm = await jetstreamManager(nc);
+      await requireStream(nc, jsm, EVENTS_STREAM);
+      let live: StateReply | undefined;
       if (values.verify) {
-        live = await queryHunt<NonNullable<typeof live>>(nc, huntId, "state").catch((err: Error) => {
-          throw new RuntimeError(
-            "no_live_state",
-            `could not get the live state: ${err.message}`,
-            "start `cairn serve` against this NATS server, or drop --verify",
-          );
+        live = await queryCli<StateReply>(nc, huntId, "state").catch((err: RuntimeError) => {
+          throw new RuntimeError(err.code, `could not get the live state: ${err.message}`, err.hint);
         });
         untilSeq = live.seq;
       }
       const tty = process.stderr.isTTY === true;
       const result = await replayHunt(nc, huntId, {
         untilSeq,
+        partitions,
         indexKind: index,
         onProgress: (events, seq) => {
           const line = `replaying ${huntId}: ${events.toLocaleString("en-US")} events, seq ${seq}`;
@@ -88,10 +95,13 @@ export const command: Command = {
       });
       if (tty) process.stderr.write("\r\x1b[2K");
       if (result.events === 0) {
+        const subject = await new EventLog(nc, jsm, partitions).storedSubject(huntId);
         throw new RuntimeError(
           "unknown_hunt",
-          `hunt "${huntId}" has no events${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
-          "check the hunt id, and that --nats names the server it was published to",
+          `hunt "${huntId}" has no events on ${subject}${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
+          partitions === undefined
+            ? "check the hunt id, and that --nats names the server it was published to"
+            : "check the hunt id, or drop --partitions to let replay find where its events are stored",
         );
       }
       const fold = result.fold;

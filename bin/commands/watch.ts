@@ -1,8 +1,16 @@
 // `cairn watch`: a live view of a hunt's rank stream (and, with --rejected, its rejections).
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { RankChange, Rejection } from "../../schemas/index.ts";
 import { RANKS_STREAM, REJECTED_STREAM } from "../../streams/index.ts";
-import { type Command, connectCli, huntFlag, NATS_FLAGS, NATS_FLAGS_USAGE, parseFlags } from "../cli.ts";
+import {
+  type Command,
+  connectCli,
+  huntFlag,
+  NATS_FLAGS,
+  NATS_FLAGS_USAGE,
+  parseFlags,
+  requireStream,
+} from "../cli.ts";
 
 const FLAGS = {
   ...NATS_FLAGS,
@@ -42,36 +50,46 @@ export const command: Command = {
     const { values } = parseFlags("watch", argv, FLAGS);
     const huntId = huntFlag("watch", values.hunt);
     const nc = await connectCli("watch", values);
-    const js = jetstream(nc);
-    // Live, a plain subscription does (what a subscriber's permissions allow); the stored history
-    // needs an ordered consumer on the stream.
-    const follow = async (stream: string, subject: string, show: (body: string) => string) => {
-      const print = (body: string) => console.log(values.json ? body : show(body));
-      if (!values["from-start"]) {
-        for await (const m of nc.subscribe(subject)) print(m.string());
-        return;
+    try {
+      const js = jetstream(nc);
+      const streams = values.rejected ? [RANKS_STREAM, REJECTED_STREAM] : [RANKS_STREAM];
+      // The stored history needs the streams: say so now rather than fail inside a watcher.
+      if (values["from-start"]) {
+        const jsm = await jetstreamManager(nc);
+        for (const stream of streams) await requireStream(nc, jsm, stream);
       }
-      const consumer = await js.consumers.get(stream, {
-        filter_subjects: subject,
-        deliver_policy: DeliverPolicy.All,
-      });
-      for await (const m of await consumer.consume()) print(m.string());
-    };
-    console.error(`watching hunt ${huntId} (Ctrl-C stops)`);
-    const stop = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
-    const watchers = [
-      follow(RANKS_STREAM, `hunt.${huntId}.ranks`, (b) => describe(JSON.parse(b) as RankChange)),
-    ];
-    if (values.rejected) {
-      watchers.push(
-        follow(REJECTED_STREAM, `hunt.${huntId}.rejected`, (b) => {
-          const r = JSON.parse(b) as Rejection;
-          return `seq ${String(r.seq).padStart(8)}  REJECTED ${r.code}: ${r.message}${r.type ? ` (${r.type})` : ""}`;
-        }),
-      );
+      // Live, a plain subscription does (what a subscriber's permissions allow); the stored history
+      // needs an ordered consumer on the stream.
+      const follow = async (stream: string, subject: string, show: (body: string) => string) => {
+        const print = (body: string) => console.log(values.json ? body : show(body));
+        if (!values["from-start"]) {
+          for await (const m of nc.subscribe(subject)) print(m.string());
+          return;
+        }
+        const consumer = await js.consumers.get(stream, {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.All,
+        });
+        for await (const m of await consumer.consume()) print(m.string());
+      };
+      console.error(`watching hunt ${huntId} (Ctrl-C stops)`);
+      const stop = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+      const watchers = [
+        follow(RANKS_STREAM, `hunt.${huntId}.ranks`, (b) => describe(JSON.parse(b) as RankChange)),
+      ];
+      if (values.rejected) {
+        watchers.push(
+          follow(REJECTED_STREAM, `hunt.${huntId}.rejected`, (b) => {
+            const r = JSON.parse(b) as Rejection;
+            return `seq ${String(r.seq).padStart(8)}  REJECTED ${r.code}: ${r.message}${r.type ? ` (${r.type})` : ""}`;
+          }),
+        );
+      }
+      await Promise.race([stop, ...watchers]);
+      return 0;
+    } finally {
+      // Closing also ends the other watchers, so a failure of one cannot leave the process hanging.
+      await nc.close().catch(() => {});
     }
-    await Promise.race([stop, ...watchers]);
-    await nc.close();
-    return 0;
   },
 };

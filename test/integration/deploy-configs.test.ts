@@ -20,7 +20,7 @@ const FRAGMENTS: Record<string, string[]> = {
 const NEEDS_2_10: Record<string, string> = {
   "production.conf": "sync_interval is a 2.10+ option; 2.9 stops at it with `unknown field`",
 };
-/** The metrics the dashboard must show (the engine registers them in actors/engine-metrics.ts). */
+/** The metrics the dashboard must show (the engine registers them in actors/host/metrics.ts). */
 const METRICS = [
   "cairn_events_applied_total",
   "cairn_events_rejected_total",
@@ -418,7 +418,7 @@ describe("compose, Kubernetes, Prometheus and Grafana files", () => {
       /histogram_quantile\(0\.99, sum by \(le, kind\) \(rate\(cairn_gc_pause_seconds_bucket/,
     );
     expect(exprs).toMatch(/sum by \(code\) \(rate\(cairn_events_rejected_total/);
-    const registered = readFileSync(join(ROOT, "actors/engine-metrics.ts"), "utf8");
+    const registered = readFileSync(join(ROOT, "actors/host/metrics.ts"), "utf8");
     const used = new Set(
       [...exprs.matchAll(/\b(cairn_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, "")),
     );
