@@ -31,6 +31,7 @@ export const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> =
   ["AroundReply", "queries/around-reply.json"],
   ["StateRequest", "queries/state-request.json"],
   ["StateReply", "queries/state-reply.json"],
+  ["PublicStateReply", "queries/public-state-reply.json"],
   ["ErrorReply", "queries/error-reply.json"],
 ];
 

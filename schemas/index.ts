@@ -20,6 +20,7 @@ import topSchema from "./outputs/top.json" with { type: "json" };
 import aroundReplySchema from "./queries/around-reply.json" with { type: "json" };
 import aroundRequestSchema from "./queries/around-request.json" with { type: "json" };
 import errorReplySchema from "./queries/error-reply.json" with { type: "json" };
+import publicStateReplySchema from "./queries/public-state-reply.json" with { type: "json" };
 import rankReplySchema from "./queries/rank-reply.json" with { type: "json" };
 import rankRequestSchema from "./queries/rank-request.json" with { type: "json" };
 import stateReplySchema from "./queries/state-reply.json" with { type: "json" };
@@ -168,6 +169,7 @@ const allSchemas = [
   aroundReplySchema,
   stateRequestSchema,
   stateReplySchema,
+  publicStateReplySchema,
   errorReplySchema,
 ];
 
@@ -216,6 +218,7 @@ export const outputValidators = {
   rankReply: compiled(ajv, rankReplySchema),
   aroundReply: compiled(ajv, aroundReplySchema),
   stateReply: compiled(ajv, stateReplySchema),
+  publicStateReply: compiled(ajv, publicStateReplySchema),
   errorReply: compiled(ajv, errorReplySchema),
 } as const;
 

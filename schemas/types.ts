@@ -458,6 +458,17 @@ export interface StateReply {
   stateHash: string;
 }
 /**
+ * Reply to hunt.<id>.public.state: what a viewer may see of the hunt's state (no stateHash).
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PublicStateReply".
+ */
+export interface PublicStateReply {
+  seq: Seq;
+  status: HuntStatus;
+  players: NonNegativeSafeInteger;
+}
+/**
  * Error reply to any query.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema

@@ -1,11 +1,12 @@
-// Serves `hunt.<id>.query.<op>`: decodes each request with the schemas, answers from the hunt's one
-// live copy (activating it if needed), and says plainly when it cannot. Replies go only to inbox
-// subjects, so a request can never aim the engine's own permissions at another subject.
+// Serves `hunt.<id>.query.<op>` (organisers, game servers) and `hunt.<id>.public.<op>` (read-only
+// viewers): decodes each request with the schemas, answers from the hunt's one live copy (activating
+// it if needed), and says plainly when it cannot. Replies go only to inbox subjects, so a request can
+// never aim the engine's own permissions at another subject.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { decodeQuery, type QueryOp } from "../../schemas/index.ts";
 import { isValidHuntId } from "../../streams/index.ts";
-import { answer, type QueryReply, queryError, stateReply } from "../hunt/index.ts";
+import { answer, publicStateReply, type QueryReply, queryError, stateReply } from "../hunt/index.ts";
 import type { Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntBrokenError, type HuntRegistry, type LiveHunt } from "./registry.ts";
@@ -52,7 +53,7 @@ export interface QueryServerDeps {
 }
 
 export class QueryServer {
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
   private readonly stateCache = new WeakMap<LiveHunt, CachedState>();
   private refusedLoggedAt = Number.NEGATIVE_INFINITY;
 
@@ -62,15 +63,20 @@ export class QueryServer {
   ) {}
 
   start(): void {
-    this.sub = this.nc.subscribe("hunt.*.query.*", {
-      callback: (err, msg) => {
-        if (!err) void this.onQuery(msg);
-      },
-    });
+    for (const subject of ["hunt.*.query.*", "hunt.*.public.*"]) {
+      this.subs.push(
+        this.nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (!err) void this.onQuery(msg);
+          },
+        }),
+      );
+    }
   }
 
   stop(): void {
-    this.sub?.unsubscribe();
+    for (const sub of this.subs) sub.unsubscribe();
+    this.subs = [];
   }
 
   private async onQuery(msg: Msg): Promise<void> {
@@ -88,7 +94,8 @@ export class QueryServer {
       }
       return;
     }
-    const [, huntId = "", , op = ""] = msg.subject.split(".");
+    const [, huntId = "", kind, op = ""] = msg.subject.split(".");
+    const isPublic = kind === "public";
     const send = (body: QueryReply) => msg.respond(encoder.encode(JSON.stringify(body)));
     if (!isValidHuntId(huntId)) {
       send(queryError("invalid_request", `hunt id "${huntId}" is not 1-64 characters of [A-Za-z0-9_-]`));
@@ -108,7 +115,8 @@ export class QueryServer {
     }
     found.lastActiveAt = Date.now();
     try {
-      send(op === "state" ? this.state(found) : answer(found.fold, op as QueryOp, decoded.request as never));
+      if (op !== "state") send(answer(found.fold, op as QueryOp, decoded.request as never));
+      else send(isPublic ? publicStateReply(found.fold) : this.state(found));
     } catch (err) {
       send(queryError("internal_error", `the engine could not answer: ${(err as Error).message}`));
     }

@@ -4,13 +4,7 @@
 // on a broken one.
 import type { Logger } from "pino";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import {
-  type EventLog,
-  type LogMessage,
-  lastOutputSeq,
-  type OutputPublisher,
-  type SnapshotStore,
-} from "../../streams/index.ts";
+import type { EventLog, LogMessage, OutputPublisher, SnapshotStore } from "../../streams/index.ts";
 import { CorruptSnapshotError, decodeHunt, encodeHunt, HuntFold } from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntOutputs, type OutputTarget } from "./outputs.ts";

@@ -13,4 +13,4 @@ export {
   type Treasure,
 } from "./fold.ts";
 export { ACCEPTS, HUNT_STATUSES, HuntLifecycle, type HuntStatus, huntMachine } from "./machine.ts";
-export { answer, type QueryReply, queryError, stateReply } from "./queries.ts";
+export { answer, publicStateReply, type QueryReply, queryError, stateReply } from "./queries.ts";

@@ -39,6 +39,14 @@ export function stateReply(fold: HuntFold): QueryReply {
   return { seq: fold.seq, status: fold.status, players: fold.joined, stateHash: stateHash(fold) };
 }
 
+/**
+ * The `state` reply of `hunt.<id>.public.state`, for viewers: what the hunt is, without its hash. The
+ * public standings are the live ones: this engine has no standings freeze yet.
+ */
+export function publicStateReply(fold: HuntFold): QueryReply {
+  return { seq: fold.seq, status: fold.status, players: fold.joined };
+}
+
 /** Answers one decoded query for a hunt. */
 export function answer<Op extends QueryOp>(fold: HuntFold, op: Op, request: QueryRequestMap[Op]): QueryReply;
 export function answer(fold: HuntFold, op: QueryOp, request: QueryRequestMap[QueryOp]): QueryReply {

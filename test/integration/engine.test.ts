@@ -4,6 +4,7 @@ import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, replayHunt, startEngine, stateHash } from "../../actors/index.ts";
+import { outputValidators } from "../../schemas/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { encode, inputArb } from "../support/hunt-arbitraries.ts";
 import { HuntModel, type ModelInput } from "../support/hunt-model.ts";
@@ -137,6 +138,48 @@ describe("engine against nats-server", () => {
     await expect(queryHunt(client.nc, HUNT, "top", { n: -1 })).rejects.toMatchObject({
       code: "invalid_request",
     });
+  });
+
+  it.each([
+    ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
+    ["top", { n: 5000 }, /^n: must be an integer from 1 to 1000$/],
+    ["top", { n: 5, board: "teams" }, /^board: is not allowed$/],
+    ["around", { playerId: "a", before: 800 }, /^before: must be an integer from 0 to 500$/],
+    ["rank", { playerId: "\ud83d" }, /^playerId: must be well-formed Unicode/],
+    ["rank", {}, /^playerId: is required$/],
+    ["state", { verbose: true }, /^verbose: is not allowed$/],
+  ])("answers %s %j with invalid_request naming the field, as the schemas say", async (op, body, message) => {
+    const reply = await client.nc.request(`hunt.${HUNT}.query.${op}`, JSON.stringify(body), {
+      timeout: 5000,
+    });
+    const error = (reply.json() as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toMatch(message);
+  });
+
+  it("answers hunt.<id>.public.* like the live queries, with no stateHash in state", async () => {
+    const live = await queryHunt<{ entries: unknown[] }>(client.nc, HUNT, "top", { n: 5 });
+    const reply = await client.nc.request(`hunt.${HUNT}.public.top`, JSON.stringify({ n: 5 }), {
+      timeout: 5000,
+    });
+    expect(reply.json()).toEqual(live);
+    const state = (await client.nc.request(`hunt.${HUNT}.public.state`, "{}", { timeout: 5000 })).json();
+    expect(state).toEqual({ seq: inputs.length, status: model.status, players: model.leaderboard().length });
+    expect(outputValidators.publicStateReply(state)).toBe(true);
+  });
+
+  it("never answers to a reply subject that is not an inbox (it would publish there with the engine's rights)", async () => {
+    const before = (await client.jsm.streams.info("HUNT_RANKS")).state.messages;
+    const refusedBefore = (await engine.metrics.queriesRefused.get()).values[0]?.value ?? 0;
+    for (const reply of [`hunt.${HUNT}.ranks`, "$JS.API.STREAM.PURGE.HUNT_EVENTS", "cairn.snapshot.x.meta"]) {
+      client.nc.publish(`hunt.${HUNT}.query.state`, "{}", { reply });
+      client.nc.publish(`hunt.${HUNT}.public.state`, "{}", { reply });
+    }
+    // The engine handles a subscription's messages in order: once this answer is back, those were seen.
+    await queryHunt(client.nc, HUNT, "rank", { playerId: "a" });
+    expect((await engine.metrics.queriesRefused.get()).values[0]?.value).toBe(refusedBefore + 6);
+    expect((await client.jsm.streams.info("HUNT_RANKS")).state.messages).toBe(before);
+    expect((await client.jsm.streams.info("HUNT_EVENTS")).state.messages).toBe(inputs.length);
   });
 
   it("gives the live stateHash in a replay from the log and after a restart from the snapshot", async () => {

@@ -27,6 +27,10 @@ describe("schemas/asyncapi.yaml", () => {
         "hunt.{huntId}.query.rank",
         "hunt.{huntId}.query.around",
         "hunt.{huntId}.query.state",
+        "hunt.{huntId}.public.top",
+        "hunt.{huntId}.public.rank",
+        "hunt.{huntId}.public.around",
+        "hunt.{huntId}.public.state",
       ].sort(),
     );
     const messages = document!
