@@ -1,13 +1,15 @@
-// `cairn bench e2e`: the seed's experiment, side by side. One hunt, 200,000 joined players of whom 10,000
-// play, 20,000 finds and adjustments per second for 60 s, published by the load generator in this process
-// (core NATS only) to an engine in its own process, each configuration on a fresh nats-server:
+// `cairn bench e2e`: the experiment of the original leaderboard service (whose design inspired Cairn), side
+// by side. One hunt, 200,000 joined players of whom 10,000 play, 20,000 finds and adjustments per second
+// for 60 s, published by the load generator in this process (core NATS only) to an engine in its own
+// process, each configuration on a fresh nats-server:
 //   ceiling  the no-op engine (bench/noop-engine.ts): the same consumer and output path, a fold that does nothing
 //   native   `cairn serve --index native`
 //   js       `cairn serve --index js` (everything in the collected heap)
 //   redis    the Redis peer (bench/redis-engine.ts): the engine's fold with its ranking in Redis sorted sets, run
 //            only against a Redis named with --redis URL
-// then, per configuration, a ramp to the highest rate it sustains. Prints one table in the seed's format and
-// the goals of issue 7 against this run; `--json [FILE]` writes every figure.
+// then, per configuration, a ramp to the highest rate it sustains. Prints one table in that service's
+// format and Cairn's performance goals (p99 event→rank ≤ 4.1 ms, peak RSS, GC, allocations; see
+// evaluateGoals) against this run; `--json [FILE]` writes every figure.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -299,7 +301,7 @@ export async function run(argv: string[]): Promise<number> {
   return native && native.status === "failed" ? 1 : 0;
 }
 
-/** The goals of issue 7 for one engine configuration. */
+/** Cairn's performance goals for one engine configuration. */
 function evaluateGoals(
   r: ConfigResult,
   ceiling: ConfigResult | undefined,

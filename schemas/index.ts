@@ -57,7 +57,7 @@ export const MAX_EVENT_BYTES = 65_536;
  */
 export const MAX_HUNT_CREATED_BYTES = 1_048_576;
 
-/** Every rejection code, in the order DESIGN.md lists the checks. */
+/** Every rejection code, in the order schemas/CONTRACT.md ("Events and their checks") lists the checks. */
 export const REJECTION_CODES = [
   "invalid_event",
   "invalid_state",

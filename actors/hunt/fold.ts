@@ -21,7 +21,7 @@ export interface FoldInput {
 
 /** Where the fold writes its outputs, in input order. Plain arguments, so the hot path builds no objects. */
 export interface OutputSink {
-  /** A rank change (DESIGN.md, "Ranking"). */
+  /** A rank change (schemas/CONTRACT.md, "Ranking"). */
   rank(
     seq: number,
     playerId: string,
@@ -323,8 +323,8 @@ export class HuntFold {
   }
 
   /**
-   * Checks one event against the state in DESIGN.md's order and applies it. Returns the new op
-   * count when applied, or the rejection.
+   * Checks one event against the state in the order of schemas/CONTRACT.md ("Events and their
+   * checks") and applies it. Returns the new op count when applied, or the rejection.
    */
   private decide(event: HuntEvent, seq: number, time: number, nOps: number): number | Rejection {
     const type = event.type as EventType;
@@ -446,7 +446,7 @@ export class HuntFold {
   private readonly target = { pid: 0, t: 0, key: 0 };
 
   /**
-   * The checks TreasureFound and HintTaken share, in DESIGN.md's order: the player has joined, the
+   * The checks TreasureFound and HintTaken share, in schemas/CONTRACT.md's order: the player has joined, the
    * treasure exists, the player has not found it. Fills `target`, or returns the rejection.
    */
   private unfoundTreasure(d: { playerId: string; treasureId: string }): Rejection | undefined {

@@ -13,10 +13,11 @@ export type EventType = HuntEventType;
 
 // Player events are accepted in place (no target, a no-op action, since XState's `can` counts only
 // transitions that do something): the machine says *whether* the status allows them; the fold's
-// checks (joined, found, …) come after, in the order DESIGN.md lists them.
+// checks (joined, found, …) come after, in the order schemas/CONTRACT.md ("Events and their checks")
+// lists them.
 const stay = { actions: "accept" } as const;
 
-/** The lifecycle: none → created → running ⇄ paused → ended (DESIGN.md, "Input events"). */
+/** The lifecycle: none → created → running ⇄ paused → ended (schemas/CONTRACT.md, "Statuses"). */
 export const huntMachine = setup({
   types: {} as { events: { type: EventType } },
   actions: { accept: () => {} },

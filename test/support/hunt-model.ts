@@ -1,4 +1,4 @@
-// A deliberately simple reference model of the hunt rules (DESIGN.md): plain objects, and ranks by
+// A deliberately simple reference model of the hunt rules (schemas/CONTRACT.md): plain objects, and ranks by
 // sorting everybody after every change. Property tests compare the engine's fold with it.
 import { createHash } from "node:crypto";
 

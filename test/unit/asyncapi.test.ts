@@ -1,4 +1,5 @@
-// schemas/asyncapi.yaml parses with @asyncapi/parser, with no errors, and describes every subject of DESIGN.md.
+// schemas/asyncapi.yaml parses with @asyncapi/parser, with no errors, and describes every subject this engine
+// serves (schemas/CONTRACT.md, "Subjects and streams").
 import { join } from "node:path";
 import { fromFile, Parser } from "@asyncapi/parser";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-// The JSON Schemas and decodeEvent/decodeQuery: DESIGN.md examples pass, a table of bad inputs fails with clear messages.
+// The JSON Schemas and decodeEvent/decodeQuery: the examples of schemas/CONTRACT.md pass, a table of bad
+// inputs fails with clear messages.
 import { describe, expect, it } from "vitest";
 import {
   decodeEvent,
@@ -22,7 +23,7 @@ const ev = (type: string, data?: unknown, extra: Record<string, unknown> = {}) =
 const sha = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
 
 describe("decodeEvent accepts", () => {
-  it("the DESIGN.md example", () => {
+  it("the example of the contract (schemas/CONTRACT.md)", () => {
     const r = decodeEvent(
       bytes(
         '{"specversion":"1.0","id":"e-42","source":"game-server-7","type":"TreasureFound",\n "data":{"playerId":"p-17","treasureId":"t-3","answer":"golden key"}}',
@@ -418,7 +419,7 @@ describe("decodeEvent rejects", () => {
 });
 
 describe("decodeQuery", () => {
-  it("accepts the DESIGN.md requests and fills defaults", () => {
+  it("accepts the contract's requests and fills defaults", () => {
     expect(decodeQuery("top", bytes({ n: 10 }))).toEqual({ ok: true, request: { n: 10 } });
     expect(decodeQuery("top", bytes({ n: 10, after: "c1" }))).toEqual({
       ok: true,
@@ -456,7 +457,7 @@ describe("decodeQuery", () => {
 });
 
 describe("output schemas", () => {
-  it("accept the DESIGN.md shapes and reject wrong ones", () => {
+  it("accept the contract's shapes and reject wrong ones", () => {
     expect(
       outputValidators.rankChange({
         seq: 42,
@@ -499,7 +500,7 @@ describe("output schemas", () => {
     );
   });
 
-  it("list the rejection codes of DESIGN.md", () => {
+  it("list the rejection codes of the contract", () => {
     expect(REJECTION_CODES).toEqual([
       "invalid_event",
       "invalid_state",
