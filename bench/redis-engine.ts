@@ -34,8 +34,9 @@ export function startRedisEngine(
 /**
  * Redis orders a sorted set by one double, then by member bytes. The contract's order (score
  * descending, then the earlier change first) is folded into one double: score · 10^7 minus the
- * change's seq modulo 10^7. Exact while |score| < 9·10^8 and within 10^7 events of a tie: enough for
- * the benchmark, not for production, which is one more reason this is only a peer to measure.
+ * change's seq counted from the first seq this process saw of the hunt. Exact while |score| < 9·10^8
+ * and for 10^7 events of a hunt per run (more stops the peer): enough for the benchmark, not for
+ * production, which is one more reason this is only a peer to measure.
  */
 const SEQ_SPAN = 10_000_000;
 
@@ -117,23 +118,48 @@ class RanklessIndex implements RankIndex {
   }
 }
 
-/** One rank change waiting for its ranks from Redis. */
-interface PendingChange {
-  huntId: string;
-  seq: number;
-  playerId: string;
-  score: number;
-  upsert: boolean;
-  players: number;
-}
+/** One rank change waiting for its ranks from Redis, or a rejection waiting for its turn. */
+type PendingOutput =
+  | {
+      kind: "rank";
+      huntId: string;
+      seq: number;
+      order: number;
+      playerId: string;
+      score: number;
+      upsert: boolean;
+      players: number;
+    }
+  | {
+      kind: "rejected";
+      huntId: string;
+      seq: number;
+      eventId: string | null;
+      type: string | null;
+      code: RejectionCode;
+      message: string;
+    };
 
-/** Collects a batch's rank changes for Redis, and publishes its rejections at once. */
+/** Collects a batch's outputs in input order; the rank changes go through Redis first. */
 class PeerSink implements OutputSink {
   huntId = "";
-  readonly changes: PendingChange[] = [];
-  constructor(private readonly publisher: OutputPublisher) {}
+  /** seq − `base` is the tie-break sent to Redis. */
+  base = 0;
+  readonly outputs: PendingOutput[] = [];
   rank(seq: number, playerId: string, score: number, rank: number, _previous: number, players: number): void {
-    this.changes.push({ huntId: this.huntId, seq, playerId, score, upsert: rank === 1, players });
+    const order = seq - this.base;
+    if (order >= SEQ_SPAN)
+      throw new Error(`the Redis peer ranks at most ${SEQ_SPAN} events of a hunt per run`);
+    this.outputs.push({
+      kind: "rank",
+      huntId: this.huntId,
+      seq,
+      order,
+      playerId,
+      score,
+      upsert: rank === 1,
+      players,
+    });
   }
   rejected(
     seq: number,
@@ -142,31 +168,39 @@ class PeerSink implements OutputSink {
     code: RejectionCode,
     message: string,
   ): void {
-    this.publisher.rejected(this.huntId, seq, 0, { seq, eventId, type, code, message });
+    this.outputs.push({ kind: "rejected", huntId: this.huntId, seq, eventId, type, code, message });
   }
 }
 
-/** Ranks a batch's changes in Redis with one pipeline and publishes their rank messages. */
+/** Ranks a batch's changes in Redis with one pipeline, then publishes its outputs in input order. */
 async function rankInRedis(
   redis: Redis,
   prefix: string,
-  changes: PendingChange[],
+  outputs: PendingOutput[],
   publisher: OutputPublisher,
 ) {
   const pipe = redis.pipeline();
-  for (const c of changes) {
+  for (const c of outputs) {
+    if (c.kind !== "rank") continue;
     const key = `${prefix}${c.huntId}`;
     pipe.zrevrank(key, c.playerId);
     if (c.upsert) {
-      pipe.zadd(key, c.score * SEQ_SPAN - (c.seq % SEQ_SPAN), c.playerId);
+      pipe.zadd(key, c.score * SEQ_SPAN - c.order, c.playerId);
       pipe.zrevrank(key, c.playerId);
     } else {
       pipe.zrem(key, c.playerId);
     }
   }
   const results = (await pipe.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
   let r = 0;
-  for (const c of changes) {
+  for (const c of outputs) {
+    if (c.kind === "rejected") {
+      const { seq, eventId, type, code, message } = c;
+      publisher.rejected(c.huntId, seq, 0, { seq, eventId, type, code, message });
+      continue;
+    }
     const before = results[r++]?.[1] as number | null;
     r++;
     const after = c.upsert ? (results[r++]?.[1] as number | null) : null;
@@ -190,7 +224,7 @@ runAsMain(import.meta.url, async (argv) => {
   const redis = new Redis(values.redis ?? "", { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const prefix = `cairn:bench:${process.pid}:`;
-  const folds = new Map<string, HuntFold>();
+  const folds = new Map<string, { fold: HuntFold; base: number }>();
   await runPeerEngine({
     name: "cairn-redis-engine",
     url: values.nats ?? "",
@@ -201,7 +235,7 @@ runAsMain(import.meta.url, async (argv) => {
       redis.disconnect();
     },
     fold(batch: LogMessage[], publisher: OutputPublisher) {
-      const sink = new PeerSink(publisher);
+      const sink = new PeerSink();
       const groups = new Map<string, FoldInput[]>();
       for (const m of batch) {
         const group = groups.get(m.huntId);
@@ -209,15 +243,16 @@ runAsMain(import.meta.url, async (argv) => {
         else groups.set(m.huntId, [m]);
       }
       for (const [huntId, msgs] of groups) {
-        let fold = folds.get(huntId);
-        if (!fold) {
-          fold = new HuntFold(huntId, new RanklessIndex());
-          folds.set(huntId, fold);
+        let hunt = folds.get(huntId);
+        if (!hunt) {
+          hunt = { fold: new HuntFold(huntId, new RanklessIndex()), base: msgs[0]!.seq };
+          folds.set(huntId, hunt);
         }
         sink.huntId = huntId;
-        fold.applyBatch(msgs, sink);
+        sink.base = hunt.base;
+        hunt.fold.applyBatch(msgs, sink);
       }
-      if (sink.changes.length > 0) return rankInRedis(redis, prefix, sink.changes, publisher);
+      if (sink.outputs.length > 0) return rankInRedis(redis, prefix, sink.outputs, publisher);
     },
   });
 });

@@ -23,18 +23,51 @@ export interface LogMessage {
 }
 
 /**
- * A delivered JetStream message as a LogMessage. Its time is the stored nanosecond timestamp divided
- * in integers: the count exceeds 2^53, so a float division could round it to the next millisecond.
+ * A delivered JetStream message as a LogMessage. Both fields the fold needs besides the body are read
+ * on every input, so they are read the cheap way: the stored time from the ack subject's nanosecond
+ * token as text (the count exceeds 2^53, so a float division could round it to the next
+ * millisecond), and the Nats-Msg-Id from the raw header bytes, without decoding the header block.
  */
 export function logMessageOf(m: JsMsg, seq: number, huntId: string): LogMessage {
-  return {
-    seq,
-    time: Number(m.timestampNanos / 1_000_000n),
-    huntId,
-    subject: m.subject,
-    data: m.data,
-    msgId: m.headers?.get("Nats-Msg-Id") || null,
-  };
+  return { seq, time: storedTimeMs(m), huntId, subject: m.subject, data: m.data, msgId: msgIdOf(m) };
+}
+
+/** The parts of nats.js's message objects read here; absent in another version, and then not used. */
+interface RawJsMsg {
+  reply?: string;
+  msg?: { _rdata?: Uint8Array; _msg?: { hdr?: number } };
+}
+
+/** Whole milliseconds of the stored time, computed exactly. */
+export function storedTimeMs(m: JsMsg): number {
+  // `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`, or with a domain and an
+  // account hash after ACK (11 tokens) and a random token at the end (12).
+  const reply = (m as unknown as RawJsMsg).reply;
+  if (typeof reply === "string") {
+    const tokens = reply.split(".");
+    const ns = tokens.length === 12 ? tokens[9] : tokens[tokens.length - 2];
+    if (ns !== undefined && ns.length > 6 && /^\d+$/.test(ns)) return Number(ns.slice(0, -6));
+  }
+  return Number(m.timestampNanos / 1_000_000n);
+}
+
+const MSG_ID_LINE = Buffer.from("\r\nNats-Msg-Id:", "latin1");
+
+/** The Nats-Msg-Id header, or null when the message has none (an empty value counts as none). */
+export function msgIdOf(m: JsMsg): string | null {
+  const raw = (m as unknown as RawJsMsg).msg;
+  const hdr = raw?._msg?.hdr;
+  const bytes = raw?._rdata;
+  if (typeof hdr !== "number" || !(bytes instanceof Uint8Array)) return m.headers?.get("Nats-Msg-Id") || null;
+  if (hdr < 0) return null;
+  const block = Buffer.from(bytes.buffer, bytes.byteOffset, hdr);
+  const at = block.indexOf(MSG_ID_LINE);
+  if (at < 0) return null;
+  let from = at + MSG_ID_LINE.length;
+  while (block[from] === 0x20) from++;
+  const end = block.indexOf(0x0d, from);
+  const id = block.toString("utf8", from, end < 0 ? hdr : end).trimEnd();
+  return id === "" ? null : id;
 }
 
 /** Result of an append. */
@@ -250,12 +283,22 @@ export class EventLog {
         }
       },
     });
+    // A consume that ends before the last message (connection closed, consumer lost) ends the read
+    // with its reason, instead of leaving the reader waiting for messages that will not come.
+    let failure: Error | undefined;
+    void messages.closed().then((err) => {
+      if (done) return;
+      failure = err instanceof Error ? err : new Error(`reading hunt "${huntId}" stopped before seq ${end}`);
+      done = true;
+      signal();
+    });
     try {
       while (!done || ready.length > 0) {
         const next = ready.shift();
         if (next) yield next;
         else await new Promise<void>((resolve) => (wake = resolve));
       }
+      if (failure) throw failure;
     } finally {
       done = true;
       await messages.close().catch(() => {});

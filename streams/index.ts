@@ -33,7 +33,16 @@ export {
   StreamsError,
 } from "./errors.ts";
 export type { AppendOptions, AppendResult, LogMessage, ReadOptions } from "./event-log.ts";
-export { EventLog, eventsSubject, huntIdOf, storedEventSubjects, toJetStream } from "./event-log.ts";
+export {
+  EventLog,
+  eventsSubject,
+  huntIdOf,
+  logMessageOf,
+  msgIdOf,
+  storedEventSubjects,
+  storedTimeMs,
+  toJetStream,
+} from "./event-log.ts";
 export { partitionFilter, partitionMapping, partitionOf, storedEventsSubject } from "./partitions.ts";
 export type { OutputPosition } from "./publishers.ts";
 export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";

@@ -37,6 +37,8 @@ export interface OutputPublisherOptions {
   retryAfterMs?: number;
   /** Told each time JetStream answers an output with an error instead of storing it. */
   onFailure?(reason: string): void;
+  /** The connection's inbox prefix, when it is restricted to one (default `_INBOX`). */
+  inboxPrefix?: string | undefined;
   /** Where the first failure of each kind is logged (later ones are only counted). */
   logger?: { warn(obj: object, msg?: string): void };
 }
@@ -52,7 +54,8 @@ export interface OutputPublisherOptions {
 export class OutputPublisher {
   private readonly hdrs: MsgHdrs = headers();
   private readonly opts: PublishOptions = { headers: this.hdrs };
-  private readonly inbox: string;
+  /** The inbox where JetStream confirms this publisher's outputs. */
+  readonly inbox: string;
   private readonly inflight = new Map<number, InFlight>();
   private nextId = 0;
   private readonly acks: Subscription;
@@ -69,7 +72,7 @@ export class OutputPublisher {
     private readonly options: OutputPublisherOptions = {},
   ) {
     this.retryAfterMs = options.retryAfterMs ?? 1000;
-    this.inbox = createInbox();
+    this.inbox = createInbox(options.inboxPrefix);
     this.acks = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(msg) });
     this.timer = setInterval(() => this.resend(), Math.max(50, this.retryAfterMs / 2));
     this.timer.unref();
@@ -200,7 +203,10 @@ export class OutputPublisher {
   /** Counts a failed publish by reason, and logs each reason the first time it is seen. */
   private failed(reason: string): void {
     this.lastFailure = reason;
-    this.options.onFailure?.(reason);
+    // The reason becomes a metric label: keep the set of labels small whatever the server says.
+    this.options.onFailure?.(
+      this.failuresLogged.has(reason) || this.failuresLogged.size < 20 ? reason : "other",
+    );
     if (this.failuresLogged.has(reason) || this.failuresLogged.size > 100) return;
     this.failuresLogged.add(reason);
     this.options.logger?.warn(

@@ -108,7 +108,13 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
     const jsm = await jetstreamManager(nc);
     const setup = await ensureStreams(jsm, config.streams);
     logger.info({ server: nc.info?.version, ...setup }, "streams ready");
-    host = new ActorHost(nc, { ...config, replicas: config.streams?.replicas, logger, metrics });
+    host = new ActorHost(nc, {
+      ...config,
+      replicas: config.streams?.replicas,
+      inboxPrefix: config.nats?.inboxPrefix ?? process.env.NATS_INBOX_PREFIX,
+      logger,
+      metrics,
+    });
     await host.start();
     let stopped: Promise<void> | undefined;
     const engineHost = host;

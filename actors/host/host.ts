@@ -52,12 +52,14 @@ export interface HostOptions {
   leaseMs?: number;
   /** Replicas of the ownership bucket. */
   replicas?: number;
+  /** The connection's inbox prefix, when its permissions restrict it to one. */
+  inboxPrefix?: string;
   logger: Logger;
   metrics?: EngineMetrics;
 }
 
 /** Options with no default. */
-type OptionalOption = "filterSubject" | "metrics" | "engineId";
+type OptionalOption = "filterSubject" | "metrics" | "engineId" | "inboxPrefix";
 
 /** What /healthz reports. */
 export interface HostHealth {
@@ -81,8 +83,11 @@ export class ActorHost {
   private timers: NodeJS.Timeout[] = [];
   private readonly opts: Required<Omit<HostOptions, OptionalOption>> & Pick<HostOptions, OptionalOption>;
   private stopping = false;
-  /** Whether the connection is up now (the client reconnects by itself). */
+  /** Whether the connection is up now (the client reconnects by itself), and since when it is down. */
   private connected = true;
+  private disconnectedAt = 0;
+  /** Why the last activation on the input path failed (it is retried), for /healthz. */
+  private lastActivationFailure: string | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -108,6 +113,7 @@ export class ActorHost {
     const { logger, metrics } = this.opts;
     this.publisher = new OutputPublisher(nc, {
       onFailure: (reason) => metrics?.outputFailures.inc({ reason }),
+      inboxPrefix: this.opts.inboxPrefix,
       logger,
     });
     this.registry = new HuntRegistry(
@@ -128,6 +134,7 @@ export class ActorHost {
       registry: this.registry,
       lanes: this.lanes,
       answers: this.opts.partitions > 0 ? (huntId) => this.whoAnswers(huntId) : undefined,
+      ownInboxes: [this.publisher.inbox],
       logger,
       metrics,
     });
@@ -161,6 +168,19 @@ export class ActorHost {
   /** Whether the engine is making progress, and if not, why. */
   health(): HostHealth {
     const problems: string[] = [];
+    const now = performance.now();
+    if (!this.connected) {
+      problems.push(
+        `disconnected from NATS for ${Math.round((now - this.disconnectedAt) / 1000)} s; reconnecting`,
+      );
+    }
+    for (const { key, waitingMs } of this.lanes.waitingBatches(now)) {
+      if (waitingMs > STUCK_MS) {
+        problems.push(
+          `${key < 0 ? "the log's" : `partition ${key}'s`} batch has waited ${Math.round(waitingMs / 1000)} s${this.lastActivationFailure ? ` (activation failing: ${this.lastActivationFailure})` : ""}`,
+        );
+      }
+    }
     for (const { key, waitingMs } of this.lanes.notConsuming()) {
       if (waitingMs > STUCK_MS)
         problems.push(
@@ -194,7 +214,7 @@ export class ActorHost {
     if (!ownership) return "other";
     const p = partitionOf(huntId, this.opts.partitions);
     if (ownership.owns(p)) return "owner";
-    return ownership.shouldOwn(p) ? "taking-over" : "other";
+    return ownership.isMovingHere(p) ? "taking-over" : "other";
   }
 
   /** Starts consuming (everything, or the partitions it wins), answering queries, and the timers. */
@@ -228,21 +248,34 @@ export class ActorHost {
   /** Stops a partition's lane (finishing and acking its batch), then snapshots and drops its hunts. */
   private async releasePartition(p: number): Promise<void> {
     const lane = await this.lanes.close(p);
-    const hunts = await this.registry.passivateWhere((huntId) => this.lanes.keyOf(huntId) === p);
+    const ofPartition = (huntId: string) => this.lanes.keyOf(huntId) === p;
+    const hunts = await this.registry.passivateWhere(ofPartition);
+    // A hunt set aside here is the next owner's now: it rebuilds it from the log.
+    for (const huntId of [...this.registry.broken.keys()])
+      if (ofPartition(huntId)) this.registry.broken.delete(huntId);
     if (lane) this.opts.logger.info({ partition: p, hunts }, "partition handed over");
   }
 
-  /** Routes a batch to its hunts; stays synchronous unless a hunt needs activating. */
+  /**
+   * Routes a batch to its hunts; stays synchronous unless a hunt needs activating. A hunt live when
+   * the batch arrived may be passivated while another one activates, so the check is made again
+   * after every wait, until every hunt of the batch is live (or set aside), and the routing that
+   * follows it runs in the same tick.
+   */
   private onBatch(lane: Lane, batch: LogMessage[]): void | Promise<void> {
-    let pending: Promise<void>[] | undefined;
+    let missing: Map<string, number> | undefined;
     for (const msg of batch) {
       const huntId = msg.huntId;
       if (this.registry.get(huntId) || this.registry.broken.has(huntId) || !isValidHuntId(huntId)) continue;
-      pending ??= [];
-      pending.push(this.activateForBatch(huntId, msg.seq - 1));
+      missing ??= new Map();
+      if (!missing.has(huntId)) missing.set(huntId, msg.seq - 1);
     }
-    if (pending) return Promise.all(pending).then(() => this.routeBatch(lane, batch));
-    this.routeBatch(lane, batch);
+    if (!missing) {
+      this.routeBatch(lane, batch);
+      return;
+    }
+    const activations = [...missing].map(([huntId, untilSeq]) => this.activateForBatch(huntId, untilSeq));
+    return Promise.all(activations).then(() => this.onBatch(lane, batch));
   }
 
   /**
@@ -257,6 +290,7 @@ export class ActorHost {
         return;
       } catch (err) {
         if (err instanceof HuntBrokenError) return;
+        this.lastActivationFailure = `hunt "${huntId}": ${(err as Error).message}`;
         if (this.stopping) throw new Error(`stopping while hunt ${huntId} could not be activated`);
       }
       await new Promise((resolve) =>
@@ -308,8 +342,11 @@ export class ActorHost {
 
   /** Time-based snapshots, passivation of idle hunts with nothing queued, and the lag reading. */
   private periodic(): void {
-    // With input still queued, an idle-looking hunt may have events on the way: keep it.
-    this.registry.periodic(Date.now(), () => this.lanes.lag === 0);
+    // With input still queued or a batch in hand, an idle-looking hunt may have events on the way: keep it.
+    this.registry.periodic(
+      Date.now(),
+      (huntId) => this.lanes.lag === 0 && !this.lanes.busy(this.lanes.keyOf(huntId)),
+    );
     void this.lanes.refreshLag();
   }
 
@@ -319,6 +356,7 @@ export class ActorHost {
       for await (const s of this.nc.status()) {
         if (s.type === "disconnect") {
           this.connected = false;
+          this.disconnectedAt = performance.now();
           this.opts.logger.warn("disconnected from NATS; reconnecting");
         }
         if (s.type === "reconnect") {

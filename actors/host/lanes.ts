@@ -23,6 +23,8 @@ export interface Lane {
   durable: string;
   /** The last stream seq handled on this lane. */
   position: number;
+  /** Since when the batch in hand has been waiting (monotonic ms); undefined between batches. */
+  batchSince: number | undefined;
 }
 
 /** The lane key of an unpartitioned engine. */
@@ -58,6 +60,8 @@ export class Lanes {
   private readonly lanes = new Map<number, Lane>();
   /** Lanes wanted (held partitions, or the single lane) with when they were wanted, open or not. */
   private readonly wanted = new Map<number, number>();
+  /** The one attempt under way to open each lane: a second `open` joins it. */
+  private readonly opening = new Map<number, Promise<void>>();
   private pending = 0;
   private warnedUnmapped = false;
   private jsm: Promise<JetStreamManager> | undefined;
@@ -109,9 +113,18 @@ export class Lanes {
    * Starts consuming a partition (or the single lane), retrying with a deadline on each attempt until
    * it consumes, the partition is closed, or the engine stops. Resolves once it consumes.
    */
-  async open(key: number): Promise<void> {
-    if (this.lanes.has(key) || this.stopping) return;
+  open(key: number): Promise<void> {
+    if (this.lanes.has(key) || this.stopping) return Promise.resolve();
     if (!this.wanted.has(key)) this.wanted.set(key, performance.now());
+    let opening = this.opening.get(key);
+    if (!opening) {
+      opening = this.keepOpening(key).finally(() => this.opening.delete(key));
+      this.opening.set(key, opening);
+    }
+    return opening;
+  }
+
+  private async keepOpening(key: number): Promise<void> {
     const { logger, openTimeoutMs } = this.opts;
     for (let attempt = 0; this.wanted.has(key) && !this.lanes.has(key) && !this.stopping; attempt++) {
       try {
@@ -131,26 +144,42 @@ export class Lanes {
     const { partitions, durable: prefix, batchSize, logger, openTimeoutMs } = this.opts;
     const durable = partitions > 0 ? `${prefix}-p${key}` : prefix;
     const filterSubject = partitions > 0 ? partitionFilter(key) : this.opts.filterSubject;
-    const lane: Lane = { key, consumer: undefined as unknown as BatchConsumer, durable, position: 0 };
+    const lane: Lane = {
+      key,
+      consumer: undefined as unknown as BatchConsumer,
+      durable,
+      position: 0,
+      batchSince: undefined,
+    };
     let timer: NodeJS.Timeout | undefined;
     const starting = consumeBatches(this.nc, {
       durable,
       filterSubject,
       maxMessages: batchSize,
-      onBatch: (batch) => this.handlers.onBatch(lane, batch),
+      onBatch: (batch) => this.handle(lane, batch),
       logger,
     });
-    const consumer = await Promise.race([
-      starting,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the consumer ${durable} did not start within ${openTimeoutMs} ms`)),
-          openTimeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    let consumer: BatchConsumer;
+    try {
+      consumer = await Promise.race([
+        starting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the consumer ${durable} did not start within ${openTimeoutMs} ms`)),
+            openTimeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      // A start that finishes after its deadline would consume beside the next attempt: stop it.
+      starting.then(
+        (late) => void late.stop(),
+        () => {},
+      );
+      throw err;
+    }
     // A lane released or an engine stopped while it was starting must not consume.
-    if (!this.wanted.has(key) || this.stopping) {
+    if (!this.wanted.has(key) || this.stopping || this.lanes.has(key)) {
       await consumer.stop();
       return;
     }
@@ -162,6 +191,34 @@ export class Lanes {
       "consuming",
     );
     void consumer.closed.then((err) => this.onClosed(lane, err));
+  }
+
+  /** Hands a batch to the host, noting how long it stays in hand. */
+  private handle(lane: Lane, batch: LogMessage[]): void | Promise<void> {
+    lane.batchSince = performance.now();
+    const handled = this.handlers.onBatch(lane, batch);
+    if (!handled) {
+      lane.batchSince = undefined;
+      return;
+    }
+    return handled.finally(() => {
+      lane.batchSince = undefined;
+    });
+  }
+
+  /** Open lanes whose batch in hand has waited, with how long (ms). */
+  waitingBatches(now = performance.now()): { key: number; waitingMs: number }[] {
+    const out: { key: number; waitingMs: number }[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.batchSince !== undefined)
+        out.push({ key: lane.key, waitingMs: Math.round(now - lane.batchSince) });
+    }
+    return out;
+  }
+
+  /** Whether a lane holds a batch now (its hunts may be about to change). */
+  busy(key: number): boolean {
+    return this.lanes.get(key)?.batchSince !== undefined;
   }
 
   /**
@@ -179,6 +236,7 @@ export class Lanes {
       "a batch failed; restarting the consumer",
     );
     this.lanes.delete(lane.key);
+    if (this.wanted.has(lane.key)) this.wanted.set(lane.key, performance.now());
     this.handlers.onLaneLost(lane.key);
     const delay = Math.min(1000 * 2 ** Math.min(this.batchFailures - 1, 5), 30_000);
     setTimeout(() => void this.open(lane.key), delay).unref();

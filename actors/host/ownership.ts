@@ -91,6 +91,10 @@ export class PartitionOwnership {
   private stopped = false;
   /** The engines seen alive at the last tick, this one included, sorted. */
   private live: string[] = [];
+  /** Partitions this engine should own whose lease another live engine still holds. */
+  private readonly heldElsewhere = new Set<number>();
+  /** Partitions this engine is handing back right now. */
+  private readonly releasing = new Set<number>();
   private readonly leaseMs: number;
   private readonly tickMs: number;
 
@@ -116,11 +120,17 @@ export class PartitionOwnership {
   }
 
   /**
-   * Whether this engine is the one that should own `partition` among the engines alive at the last
-   * tick: while it does not hold it yet, the partition is on its way here.
+   * Whether `partition` is between owners as this engine sees it, so that it should answer for the
+   * partition's hunts that they are moving rather than stay silent: it is handing the partition
+   * back, or it is the engine that should own it next and no live engine holds the lease.
    */
-  shouldOwn(partition: number): boolean {
-    return preferredOwner(this.live, partition) === this.opts.engineId;
+  isMovingHere(partition: number): boolean {
+    if (this.releasing.has(partition)) return true;
+    return (
+      !this.held.has(partition) &&
+      !this.heldElsewhere.has(partition) &&
+      preferredOwner(this.live, partition) === this.opts.engineId
+    );
   }
 
   /** Creates the bucket and starts the lease loop. */
@@ -180,7 +190,11 @@ export class PartitionOwnership {
       for (let p = 0; p < partitions; p++) {
         if (this.held.has(p) || preferredOwner(live, p) !== engineId) continue;
         const entry = await kv.get(`p.${p}`);
-        if (!this.free(entry, p, now)) continue;
+        if (!this.free(entry, p, now)) {
+          this.heldElsewhere.add(p);
+          continue;
+        }
+        this.heldElsewhere.delete(p);
         const value = encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease));
         try {
           const revision = entry
@@ -210,8 +224,13 @@ export class PartitionOwnership {
   /** Hands a partition back: stop consuming it first, then clear the lease for its next owner. */
   private async release(partition: number, revision: number): Promise<void> {
     this.held.delete(partition);
-    await this.opts.onRelease(partition);
-    await this.kv?.update(`p.${partition}`, new Uint8Array(0), revision).catch(() => {});
+    this.releasing.add(partition);
+    try {
+      await this.opts.onRelease(partition);
+      await this.kv?.update(`p.${partition}`, new Uint8Array(0), revision).catch(() => {});
+    } finally {
+      this.releasing.delete(partition);
+    }
     this.opts.logger.info({ partition }, "partition released");
   }
 

@@ -19,8 +19,10 @@ const encoder = new TextEncoder();
  * else, such as `$JS.API.STREAM.PURGE.HUNT_EVENTS` or `hunt.x.ranks`, would make the engine publish
  * there with its own rights.
  */
-export function isReplySubjectAllowed(reply: string): boolean {
-  return (reply.startsWith("_INBOX") || reply.startsWith("_R_.")) && !/[\s*>]/.test(reply);
+export function isReplySubjectAllowed(reply: string, ownInboxes: readonly string[] = []): boolean {
+  if (!(reply.startsWith("_INBOX") || reply.startsWith("_R_.")) || /[\s*>]/.test(reply)) return false;
+  // The engine's own inboxes (where JetStream confirms its outputs) are no place for an answer.
+  return !ownInboxes.some((inbox) => reply.startsWith(`${inbox}.`));
 }
 
 /** How long a query waits for its hunt's activation before answering `unavailable`. */
@@ -28,18 +30,16 @@ const ACTIVATION_WAIT_MS = 5_000;
 
 /**
  * `state` hashes the whole hunt, which costs time proportional to its size (about 125 ms at 500,000
- * players). A reply is recomputed only when the hunt moved on and at least this many times the last
- * computation's cost has passed since, so that however often it is asked, hashing takes at most
- * 1/STATE_COST_RATIO of the engine's time. In between, the last reply is served as it was (its seq
- * says which input it describes).
+ * players). Across all hunts, a hash is computed only when at least this many times the last
+ * computation's cost has passed since it, so that however often and for however many hunts it is
+ * asked, hashing takes at most 1/STATE_COST_RATIO of the engine's time. Meanwhile a hunt's last reply
+ * is served as it was (its seq says which input it describes); a hunt with none yet gets one.
  */
 const STATE_COST_RATIO = 20;
 
 interface CachedState {
   seq: number;
   reply: QueryReply;
-  computedAt: number;
-  costMs: number;
 }
 
 /** What the query server reads from the rest of the host. */
@@ -48,6 +48,8 @@ export interface QueryServerDeps {
   lanes: Lanes;
   /** For a partitioned engine: whether this engine answers for the hunt now (undefined: always). */
   answers?: (huntId: string) => "owner" | "taking-over" | "other";
+  /** Inbox prefixes of the engine's own (JetStream's confirmations); never a reply subject. */
+  ownInboxes: readonly string[];
   logger: Logger;
   metrics: EngineMetrics | undefined;
 }
@@ -55,6 +57,8 @@ export interface QueryServerDeps {
 export class QueryServer {
   private subs: Subscription[] = [];
   private readonly stateCache = new WeakMap<LiveHunt, CachedState>();
+  /** When the next state hash may be computed (monotonic ms). */
+  private nextHashAt = 0;
   private refusedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -67,7 +71,13 @@ export class QueryServer {
       this.subs.push(
         this.nc.subscribe(subject, {
           callback: (err, msg) => {
-            if (!err) void this.onQuery(msg);
+            if (err) return;
+            this.onQuery(msg).catch((e: Error) =>
+              this.deps.logger.warn(
+                { subject: msg.subject, err: e.message },
+                "a query could not be answered",
+              ),
+            );
           },
         }),
       );
@@ -82,7 +92,7 @@ export class QueryServer {
   private async onQuery(msg: Msg): Promise<void> {
     const reply = msg.reply;
     if (!reply) return;
-    if (!isReplySubjectAllowed(reply)) {
+    if (!isReplySubjectAllowed(reply, this.deps.ownInboxes)) {
       this.deps.metrics?.queriesRefused.inc();
       const now = performance.now();
       if (now - this.refusedLoggedAt > 60_000) {
@@ -96,7 +106,10 @@ export class QueryServer {
     }
     const [, huntId = "", kind, op = ""] = msg.subject.split(".");
     const isPublic = kind === "public";
-    const send = (body: QueryReply) => msg.respond(encoder.encode(JSON.stringify(body)));
+    // A reply to a connection that is closing is lost, as the requester's timeout will say.
+    const send = (body: QueryReply) => {
+      if (!this.nc.isClosed()) msg.respond(encoder.encode(JSON.stringify(body)));
+    };
     if (!isValidHuntId(huntId)) {
       send(queryError("invalid_request", `hunt id "${huntId}" is not 1-64 characters of [A-Za-z0-9_-]`));
       return;
@@ -143,7 +156,14 @@ export class QueryServer {
       if ((await lanes.log.lastSeq(huntId)) === 0) {
         return queryError("unknown_hunt", `no events have been published for hunt "${huntId}"`);
       }
-      activation = registry.activate(huntId, lanes.log, lane.position);
+      // The lane may have been handed over meanwhile: a hunt is activated only where it is consumed.
+      if (lanes.laneOf(huntId) !== lane) {
+        return queryError(
+          "unavailable",
+          `hunt "${huntId}" is moving between engines; try again in a few seconds`,
+        );
+      }
+      activation = registry.activate(huntId, lanes.log, lane.position, () => lanes.laneOf(huntId) === lane);
     }
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -172,15 +192,11 @@ export class QueryServer {
   private state(hunt: LiveHunt): QueryReply {
     const now = performance.now();
     const cached = this.stateCache.get(hunt);
-    if (
-      cached &&
-      (cached.seq === hunt.fold.seq || now - cached.computedAt < cached.costMs * STATE_COST_RATIO)
-    ) {
-      return cached.reply;
-    }
+    if (cached && (cached.seq === hunt.fold.seq || now < this.nextHashAt)) return cached.reply;
     const reply = stateReply(hunt.fold);
     const done = performance.now();
-    this.stateCache.set(hunt, { seq: hunt.fold.seq, reply, computedAt: done, costMs: done - now });
+    this.nextHashAt = done + (done - now) * STATE_COST_RATIO;
+    this.stateCache.set(hunt, { seq: hunt.fold.seq, reply });
     return reply;
   }
 }

@@ -103,7 +103,13 @@ export class HuntRegistry {
    * The hunt's one live copy: the live one, the one being activated, or a new activation up to
    * `untilSeq`. Every path that brings a hunt to life comes here, so there is never a second copy.
    */
-  activate(huntId: string, log: EventLog, untilSeq: number): Promise<LiveHunt> {
+  activate(
+    huntId: string,
+    log: EventLog,
+    untilSeq: number,
+    /** Checked when the activation ends: false (the hunt moved elsewhere meanwhile) discards it. */
+    stillHere: () => boolean = () => true,
+  ): Promise<LiveHunt> {
     const live = this.live.get(huntId);
     if (live) return Promise.resolve(live);
     const broken = this.broken.get(huntId);
@@ -121,6 +127,10 @@ export class HuntRegistry {
     });
     const promise = Promise.race([this.rebuild(huntId, log, untilSeq, abandon), deadline])
       .then((hunt) => {
+        if (!stillHere()) {
+          hunt.fold.lifecycle.stop();
+          throw new Error(`hunt "${huntId}" moved to another engine while it was activating`);
+        }
         this.live.set(huntId, hunt);
         this.opts.metrics?.activationSeconds.observe((performance.now() - startedAt) / 1000);
         return hunt;

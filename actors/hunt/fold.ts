@@ -301,6 +301,9 @@ export class HuntFold {
     try {
       return this.decide(event, seq, msg.time, nOps);
     } catch (err) {
+      // A failure of the process, not of the input (memory), would give a verdict a replay does not
+      // repeat: it is not the input's to carry, so it stops the hunt instead (the host sets it aside).
+      if (err instanceof RangeError && /allocation failed|out of memory/i.test(err.message)) throw err;
       return {
         code: "invalid_event",
         message: `the event could not be applied: ${err instanceof Error ? err.message : String(err)}`,
@@ -489,15 +492,17 @@ export class HuntFold {
     return this.queue(nOps, OP_UPSERT, pid, score, seq);
   }
 
-  /** Registers a new player in join order; returns its pid. Interning comes first: it is the step that can fail. */
+  /** Registers a new player in join order; returns its pid. */
   addPlayer(playerId: string, state = PLAYER_JOINED): number {
-    const slot = this.index.intern(playerId);
     const pid = this.playerIds.length;
     const n = pid + 1;
+    // Growing only adds room (no state), so it goes first; then the one step that can fail on the
+    // input itself; then the changes, which cannot fail.
     this.playerState = growU8(this.playerState, n);
     this.playerScore = growF64(this.playerScore, n);
     this.playerTiebreak = growF64(this.playerTiebreak, n);
     this.playerSlot = growU32(this.playerSlot, n);
+    const slot = this.index.intern(playerId);
     this.playerIds.push(playerId);
     this.pids.set(playerId, pid);
     this.playerState[pid] = state;

@@ -94,6 +94,7 @@ export const command: Command = {
     // the ready message) still stops. A stop that cannot finish (NATS gone, a stuck call) ends the
     // process anyway after STOP_DEADLINE_MS; a second signal ends it at once.
     let stopping = false;
+    let deadline: NodeJS.Timeout | undefined;
     const stopRequested = new Promise<void>((resolve) => {
       const stop = (why: string, isSignal: boolean) => {
         if (stopping) {
@@ -103,7 +104,7 @@ export const command: Command = {
         }
         stopping = true;
         logger.info({ signal: why }, "stopping");
-        setTimeout(() => {
+        deadline = setTimeout(() => {
           console.error(
             `cairn serve: the graceful stop did not finish within ${STOP_DEADLINE_MS / 1000} s; exiting without it`,
           );
@@ -175,6 +176,7 @@ export const command: Command = {
     await stopRequested;
     if (reporter) clearInterval(reporter);
     await engine.stop();
+    clearTimeout(deadline);
     if (engine.embedded) rmSync(SERVE_STATE_FILE, { force: true });
     // An open IPC channel would keep the process alive after the engine stopped.
     if (process.connected) process.disconnect();

@@ -1,4 +1,5 @@
 // The hunt input log against a real nats-server: append, dedup, optimistic concurrency, replay, snapshots, outputs.
+import { headers } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConcurrencyError,
@@ -7,8 +8,10 @@ import {
   InvalidHuntIdError,
   lastOutput,
   lastOutputSeq,
+  msgIdOf,
   OutputPublisher,
   SnapshotStore,
+  storedTimeMs,
 } from "../../streams/index.ts";
 import {
   cloudEvent,
@@ -153,5 +156,35 @@ describe("OutputPublisher and lastOutputSeq", () => {
     await pub.flush();
     await waitFor(async () => (await lastOutput(client.jsm, "out"))?.seq === 12, { message: "rank stored" });
     expect(await lastOutput(client.jsm, "out")).toEqual({ seq: 12, n: 2 });
+  });
+});
+
+describe("reading a stored input", () => {
+  it("takes its exact time and its Nats-Msg-Id from the raw message, as the decoded message says", async () => {
+    const subject = "hunt.raw-read.events";
+    const h = headers();
+    h.set("Other", "x");
+    await client.js.publish(subject, "{}", { msgID: "id-é-1" });
+    await client.js.publish(subject, "{}", { headers: h });
+    await client.js.publish(subject, "{}");
+    const consumer = await client.js.consumers.get("HUNT_EVENTS", { filter_subjects: subject });
+    const got: { fast: string | null; decoded: string | null; time: number; exact: number; raw: boolean }[] =
+      [];
+    for await (const m of await consumer.fetch({ max_messages: 3, expires: 2000 })) {
+      got.push({
+        fast: msgIdOf(m),
+        decoded: m.headers?.get("Nats-Msg-Id") || null,
+        time: storedTimeMs(m),
+        exact: Number(m.timestampNanos / 1_000_000n),
+        // The cheap path reads nats.js's raw message: if an upgrade moves it, this says so.
+        raw: (m as unknown as { msg?: { _rdata?: unknown } }).msg?._rdata instanceof Uint8Array,
+      });
+    }
+    expect(got.map((g) => g.fast)).toEqual(["id-é-1", null, null]);
+    for (const g of got) {
+      expect(g.fast).toBe(g.decoded);
+      expect(g.time).toBe(g.exact);
+      expect(g.raw).toBe(true);
+    }
   });
 });
