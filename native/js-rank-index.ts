@@ -57,7 +57,7 @@ class Inner {
 type TreeNode = Leaf | Inner;
 
 /** Compares two strings by Unicode code point (the order of their UTF-8 bytes), not UTF-16 unit. */
-export function compareCodePoints(a: string, b: string): number {
+function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -90,8 +90,10 @@ function sum(a: number[]): number {
 
 /** The pure-TS RankIndex: same contract, same errors and byte-identical `serialize()` as the native one. */
 export class JsRankIndex implements RankIndex {
+  /** Every interned player, by slot. */
   #players: Player[] = [];
-  #bySlot = new Map<string, Player>();
+  /** Every interned player, by id. */
+  #byId = new Map<string, Player>();
   #root: TreeNode = new Leaf([]);
   #size = 0;
   #nodes = 1;
@@ -120,7 +122,7 @@ export class JsRankIndex implements RankIndex {
 
   slotOf(playerId: string): number {
     checkPlayerId(playerId);
-    return this.#bySlot.get(playerId)?.slot ?? -1;
+    return this.#byId.get(playerId)?.slot ?? -1;
   }
 
   playerIdOf(slot: number): string {
@@ -139,19 +141,19 @@ export class JsRankIndex implements RankIndex {
 
   remove(playerId: string): number {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p === undefined ? 0 : this.#remove(p);
   }
 
   rank(playerId: string): number {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p?.ranked ? this.#rankOf(p) : 0;
   }
 
   score(playerId: string): number | undefined {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p?.ranked ? p.score : undefined;
   }
 
@@ -165,7 +167,7 @@ export class JsRankIndex implements RankIndex {
     checkPlayerId(playerId);
     checkNonNegativeInteger(before, "before");
     checkNonNegativeInteger(after, "after");
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     if (!p?.ranked) return [];
     const r = this.#rankOf(p);
     const first = Math.max(1, r - before);
@@ -246,11 +248,11 @@ export class JsRankIndex implements RankIndex {
   }
 
   #intern(id: string): Player {
-    let p = this.#bySlot.get(id);
+    let p = this.#byId.get(id);
     if (p === undefined) {
       p = new Player(id, this.#players.length);
       this.#players.push(p);
-      this.#bySlot.set(id, p);
+      this.#byId.set(id, p);
       this.#allocations++;
       this.#idChars += id.length;
     }
