@@ -14,9 +14,8 @@ import {
   queryHunt,
   REJECTED_STREAM,
 } from "../../streams/index.ts";
-import type { Command } from "../cli.ts";
 import {
-  connectCli,
+  type Command,
   huntFlag,
   intFlag,
   NATS_FLAGS,
@@ -24,6 +23,7 @@ import {
   parseFlags,
   requireStream,
   UsageError,
+  withConnection,
 } from "../cli.ts";
 
 const NAME = "publish";
@@ -157,8 +157,7 @@ export const command: Command = {
       return invalid > 0 ? 1 : 0;
     }
 
-    const nc = await connectCli(NAME, values);
-    try {
+    return withConnection(NAME, values, async (nc) => {
       const jsm = await jetstreamManager(nc);
       await requireStream(nc, jsm, EVENTS_STREAM);
       const js = jetstream(nc);
@@ -218,9 +217,7 @@ export const command: Command = {
         );
       }
       return invalid > 0 ? 1 : 0;
-    } finally {
-      await nc.close().catch(() => {});
-    }
+    });
   },
 };
 
