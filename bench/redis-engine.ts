@@ -8,9 +8,8 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { type FoldInput, HuntFold, type OutputSink } from "../actors/index.ts";
 import type { EngineProcess } from "../bin/engine-process.ts";
-import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
 import { OP_UPSERT } from "../native/index.ts";
-import type { RejectionCode } from "../schemas/index.ts";
 import type { LogMessage, OutputPublisher } from "../streams/index.ts";
 import { runAsMain, runPeerEngine, startPeerEngine } from "./peer-engine.ts";
 
@@ -74,14 +73,8 @@ class RanklessIndex implements RankIndex {
   playerIdOf(slot: number): string {
     return this.ids[slot] ?? unsupported(`slot ${slot}`);
   }
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    _scores: Float64Array,
-    _tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void {
+  applyBatch(...batch: RankBatch): void {
+    const [ops, slots, , , count, out] = batch;
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
       const upsert = ops[i] === OP_UPSERT;
@@ -132,18 +125,13 @@ class PeerSink implements OutputSink {
   huntId = "";
   readonly changes: PendingChange[] = [];
   constructor(private readonly publisher: OutputPublisher) {}
-  rank(seq: number, playerId: string, score: number, rank: number, _previous: number, players: number): void {
+  // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
+  readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, _previousRank, players) => {
     this.changes.push({ huntId: this.huntId, seq, playerId, score, upsert: rank === 1, players });
-  }
-  rejected(
-    seq: number,
-    eventId: string | null,
-    type: string | null,
-    code: RejectionCode,
-    message: string,
-  ): void {
+  };
+  readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.publisher.rejected(this.huntId, seq, 0, { seq, eventId, type, code, message });
-  }
+  };
 }
 
 /** Ranks a batch's changes in Redis with one pipeline and publishes their rank messages. */

@@ -8,7 +8,7 @@ import {
   describe,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
-import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
 import { OP_REMOVE, OP_UPSERT } from "./types.ts";
 
 const LEAF_CAP = 64;
@@ -193,14 +193,8 @@ export class JsRankIndex implements RankIndex {
     return { bytes, allocations: this.#allocations };
   }
 
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void {
+  applyBatch(...batch: RankBatch): void {
+    const [ops, slots, scores, tiebreaks, count, out] = batch;
     const arrays: Array<[unknown, string, new (...a: never[]) => unknown, number]> = [
       [ops, "ops", Uint8Array, 1],
       [slots, "slots", Uint32Array, 1],
