@@ -16,6 +16,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { type FoldInput, HuntFold } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { numberFlag, UsageError } from "../bin/flags.ts";
+import { FINDS_AND_ADJUSTMENTS, type GamePlan, GameSimulator } from "../bin/game-simulator.ts";
 import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
 import {
@@ -27,7 +28,6 @@ import {
   startFreshNats,
   waitHandled,
 } from "./harness.ts";
-import { FINDS_AND_ADJUSTMENTS, LoadGenerator, type LoadPlan } from "./load-generator.ts";
 import { startNoopEngine } from "./noop-engine.ts";
 import { startRedisEngine } from "./redis-engine.ts";
 import {
@@ -385,7 +385,7 @@ function measureAllocations(
     const players = params.players;
     const warm = smoke ? 2000 : 50_000;
     const measured = smoke ? 5000 : 200_000;
-    const plan: LoadPlan = {
+    const plan: GamePlan = {
       huntId: `alloc-${kind}`,
       players,
       activePlayers: params.active,
@@ -394,7 +394,7 @@ function measureAllocations(
       durationSec: 1,
       ...FINDS_AND_ADJUSTMENTS,
     };
-    const gen = new LoadGenerator(undefined as unknown as NatsConnection, plan);
+    const gen = new GameSimulator(undefined as unknown as NatsConnection, plan);
     const fold = new HuntFold(plan.huntId, createRankIndex(kind as RankIndexKind));
     let updates = 0;
     const sink = {
@@ -458,7 +458,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
   let nats: FreshNats | undefined;
   let engine: EngineProcess | undefined;
   let nc: NatsConnection | undefined;
-  let gen: LoadGenerator | undefined;
+  let gen: GameSimulator | undefined;
   try {
     nats = await startFreshNats(`e2e-${name}`);
     const profArgv = params.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${params.cpuProfDir}`] : [];
@@ -499,7 +499,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     nc = await connect({ servers: nats.url, name: `cairn-bench-e2e-${name}` });
     const jsm = await jetstreamManager(nc);
     const huntId = `e2e-${name}-${Date.now().toString(36)}`;
-    const plan: LoadPlan = {
+    const plan: GamePlan = {
       huntId,
       players: params.players,
       activePlayers: params.active,
@@ -508,7 +508,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
       durationSec: params.warmupSec + params.durationSec,
       ...FINDS_AND_ADJUSTMENTS,
     };
-    gen = new LoadGenerator(nc, plan);
+    gen = new GameSimulator(nc, plan);
 
     // Setup: the hunt and its joins, then wait until the engine has folded them all.
     let t = performance.now();
@@ -655,7 +655,7 @@ async function scrapeIndexBytes(port: number | undefined): Promise<number | unde
  * is marked publisher-limited, and so is the result when that step ended the ramp.
  */
 async function ramp(
-  gen: LoadGenerator,
+  gen: GameSimulator,
   watch: EngineWatch,
   natsPid: number,
   opts: { start: number; step: number; max: number; stepSec: number },

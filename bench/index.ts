@@ -171,22 +171,25 @@ function finish(run: Loaded, w: Workload, heapBytes: boolean): Figures {
   const ops = new Uint8Array(BATCH).fill(OP_UPSERT);
   const tiebreaks = new Float64Array(w.ops);
   const out = new Int32Array(2 * BATCH);
-  const batches: number[] = [];
-  for (let r = 0; r < w.repeats; r++) {
+  /** Upserts slot i to scores[i] for every whole batch of the workload; returns upserts per second. */
+  const timeBatches = (slots: Uint32Array, scores: Float64Array): number => {
     for (let i = 0; i < w.ops; i++) tiebreaks[i] = tiebreak++;
-    t = process.hrtime.bigint();
+    const start = process.hrtime.bigint();
     for (let at = 0; at + BATCH <= w.ops; at += BATCH) {
+      const end = at + BATCH;
       index.applyBatch(
         ops,
-        slots.subarray(at, at + BATCH),
-        w.scores.subarray(at, at + BATCH),
-        tiebreaks.subarray(at, at + BATCH),
+        slots.subarray(at, end),
+        scores.subarray(at, end),
+        tiebreaks.subarray(at, end),
         BATCH,
         out,
       );
     }
-    batches.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
-  }
+    return perSec(Math.floor(w.ops / BATCH) * BATCH, start);
+  };
+  const batches: number[] = [];
+  for (let r = 0; r < w.repeats; r++) batches.push(timeBatches(slots, w.scores));
 
   const cur = scoresAfterMoves(w);
   const smallSlots = new Uint32Array(w.ops);
@@ -195,19 +198,7 @@ function finish(run: Loaded, w: Workload, heapBytes: boolean): Figures {
   const smalls: number[] = [];
   for (let r = 0; r < w.repeats; r++) {
     nextSmallMoves(w, cur, smallScores);
-    for (let i = 0; i < w.ops; i++) tiebreaks[i] = tiebreak++;
-    t = process.hrtime.bigint();
-    for (let at = 0; at + BATCH <= w.ops; at += BATCH) {
-      index.applyBatch(
-        ops,
-        smallSlots.subarray(at, at + BATCH),
-        smallScores.subarray(at, at + BATCH),
-        tiebreaks.subarray(at, at + BATCH),
-        BATCH,
-        out,
-      );
-    }
-    smalls.push(perSec(Math.floor(w.ops / BATCH) * BATCH, t));
+    smalls.push(timeBatches(smallSlots, smallScores));
   }
   const updates = w.repeats * (w.ops + 2 * Math.floor(w.ops / BATCH) * BATCH);
   const allocationsPerUpdate = (index.stats().allocations - before) / updates;

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { type FoldInput, HuntFold, type OutputSink } from "../actors/index.ts";
 import type { EngineProcess } from "../bin/engine-process.ts";
-import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
 import { OP_UPSERT } from "../native/index.ts";
 import type { RejectionCode } from "../schemas/index.ts";
 import type { LogMessage, OutputPublisher } from "../streams/index.ts";
@@ -75,14 +75,8 @@ class RanklessIndex implements RankIndex {
   playerIdOf(slot: number): string {
     return this.ids[slot] ?? unsupported(`slot ${slot}`);
   }
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    _scores: Float64Array,
-    _tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void {
+  applyBatch(...batch: RankBatch): void {
+    const [ops, slots, , , count, out] = batch;
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
       const upsert = ops[i] === OP_UPSERT;
@@ -146,7 +140,8 @@ class PeerSink implements OutputSink {
   /** seq − `base` is the tie-break sent to Redis. */
   base = 0;
   readonly outputs: PendingOutput[] = [];
-  rank(seq: number, playerId: string, score: number, rank: number, _previous: number, players: number): void {
+  // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
+  readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, _previousRank, players) => {
     const order = seq - this.base;
     if (order >= SEQ_SPAN)
       throw new Error(`the Redis peer ranks at most ${SEQ_SPAN} events of a hunt per run`);
@@ -160,16 +155,10 @@ class PeerSink implements OutputSink {
       upsert: rank === 1,
       players,
     });
-  }
-  rejected(
-    seq: number,
-    eventId: string | null,
-    type: string | null,
-    code: RejectionCode,
-    message: string,
-  ): void {
+  };
+  readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", huntId: this.huntId, seq, eventId, type, code, message });
-  }
+  };
 }
 
 /** Ranks a batch's changes in Redis with one pipeline, then publishes its outputs in input order. */

@@ -13,6 +13,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { replayHunt, stateHash } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
+import { GameSimulator } from "../bin/game-simulator.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { StateReply } from "../schemas/index.ts";
 import {
@@ -24,7 +25,6 @@ import {
   SnapshotStore,
 } from "../streams/index.ts";
 import { type FreshNats, startFreshNats, waitHandled } from "./harness.ts";
-import { LoadGenerator } from "./load-generator.ts";
 import {
   fmtInt,
   fmtMs,
@@ -92,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     const huntId = `replay-${Date.now().toString(36)}`;
 
     // 1. Build the log.
-    const gen = new LoadGenerator(nc, {
+    const gen = new GameSimulator(nc, {
       huntId,
       players,
       activePlayers: players,

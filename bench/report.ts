@@ -74,7 +74,7 @@ export function parseBenchFlags<T extends NonNullable<ParseArgsConfig["options"]
  * `--json` takes an optional value: `--json FILE` writes there, a bare `--json` (or `--json -`) writes to
  * stdout. parseArgs needs a value, so a bare `--json` is rewritten to `--json=-` first.
  */
-export function normaliseJsonFlag(argv: string[]): string[] {
+function normaliseJsonFlag(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -7,9 +7,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
+import { FINDS_AND_ADJUSTMENTS, GameSimulator } from "../bin/game-simulator.ts";
 import { connect, EVENTS_STREAM } from "../streams/index.ts";
 import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled } from "./harness.ts";
-import { FINDS_AND_ADJUSTMENTS, LoadGenerator } from "./load-generator.ts";
 import { fmtInt, fmtMB, fmtMs, parseBenchFlags, writeJson } from "./report.ts";
 
 export const usage = `usage: cairn bench soak [flags]
@@ -63,14 +63,14 @@ export async function run(argv: string[]): Promise<number> {
   let nats: FreshNats | undefined;
   let engine: EngineProcess | undefined;
   let nc: NatsConnection | undefined;
-  let gen: LoadGenerator | undefined;
+  let gen: GameSimulator | undefined;
   try {
     nats = await startFreshNats("soak");
     engine = await startEngineProcess(nats.url, ["--index", index]);
     const watch = new EngineWatch(engine, nats.pid, undefined);
     nc = await connect({ servers: nats.url, name: "cairn-bench-soak" });
     const huntId = `soak-${Date.now().toString(36)}`;
-    gen = new LoadGenerator(nc, {
+    gen = new GameSimulator(nc, {
       huntId,
       players,
       activePlayers: active,

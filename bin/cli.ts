@@ -1,9 +1,11 @@
 // Shared command-line plumbing: the Command shape, NATS connection flags, connecting and querying with
-// errors that say what to do. Flag parsing and the error classes live in flags.ts (re-exported here).
+// errors that say what to do, and the leaderboard table. Flag parsing and the error classes live in
+// flags.ts (re-exported here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { RankEntry } from "../native/index.ts";
 import { assertHuntId, connect, queryHunt, StreamsError } from "../streams/index.ts";
 import { RuntimeError, requiredFlag, UsageError } from "./flags.ts";
 
@@ -52,6 +54,16 @@ export const NATS_FLAGS = {
   "tls-key": { type: "string" },
 } as const;
 
+/** The values parseFlags gives for NATS_FLAGS. */
+export type NatsFlagValues = Partial<Record<keyof typeof NATS_FLAGS, string | undefined>>;
+
+/** The flags of every command about one hunt: NATS_FLAGS, --hunt and --json. */
+export const HUNT_FLAGS = {
+  ...NATS_FLAGS,
+  hunt: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 /** Usage lines for NATS_FLAGS. */
 export const NATS_FLAGS_USAGE = [
   "  --nats URL          NATS server(s), comma-separated (env NATS_URL)",
@@ -77,7 +89,7 @@ function runningServeUrl(): string | undefined {
 }
 
 /** Connection options from NATS_FLAGS values and the environment; `servers` unset when neither names one. */
-export function natsOptionsFromFlags(values: Partial<Record<keyof typeof NATS_FLAGS, string | undefined>>) {
+export function natsOptionsFromFlags(values: NatsFlagValues) {
   const env = process.env;
   const servers = values.nats ?? env.NATS_URL;
   const tls =
@@ -99,10 +111,7 @@ export function natsOptionsFromFlags(values: Partial<Record<keyof typeof NATS_FL
  * Connects a client command: --nats, NATS_URL, the embedded server of a running `cairn serve` in this
  * directory, then nats://127.0.0.1:4222. A failure becomes a RuntimeError that says what to do.
  */
-export async function connectCli(
-  command: string,
-  values: Partial<Record<keyof typeof NATS_FLAGS, string | undefined>>,
-): Promise<NatsConnection> {
+export async function connectCli(command: string, values: NatsFlagValues): Promise<NatsConnection> {
   const options = natsOptionsFromFlags(values);
   const servers = options.servers ?? runningServeUrl()?.split(",");
   try {
@@ -114,6 +123,33 @@ export async function connectCli(
       "start the engine with `cairn serve`, or pass --nats URL (or set NATS_URL) for the server it uses",
     );
   }
+}
+
+/**
+ * Connects like connectCli, gives the connection to `use` and closes it however `use` ends. A failure to
+ * close is ignored: it must not hide what `use` returned or threw.
+ */
+export async function withConnection<T>(
+  command: string,
+  values: NatsFlagValues,
+  use: (nc: NatsConnection) => Promise<T>,
+): Promise<T> {
+  const nc = await connectCli(command, values);
+  try {
+    return await use(nc);
+  } finally {
+    await nc.close().catch(() => {});
+  }
+}
+
+/** Prints leaderboard rows as an aligned table. */
+export function printEntries(entries: RankEntry[]): void {
+  const width = Math.max(6, ...entries.map((e) => e.playerId.length));
+  console.log(`${"rank".padStart(7)}  ${"player".padEnd(width)}  ${"score".padStart(10)}`);
+  for (const e of entries)
+    console.log(
+      `${String(e.rank).padStart(7)}  ${e.playerId.padEnd(width)}  ${String(e.score).padStart(10)}`,
+    );
 }
 
 /** Checks that `stream` exists on the server `nc` is connected to; a RuntimeError saying what to do if not. */

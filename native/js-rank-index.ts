@@ -8,7 +8,7 @@ import {
   describe,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
-import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
 import { OP_REMOVE, OP_UPSERT } from "./types.ts";
 
 const LEAF_CAP = 64;
@@ -57,7 +57,7 @@ class Inner {
 type TreeNode = Leaf | Inner;
 
 /** Compares two strings by Unicode code point (the order of their UTF-8 bytes), not UTF-16 unit. */
-export function compareCodePoints(a: string, b: string): number {
+function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -90,8 +90,10 @@ function sum(a: number[]): number {
 
 /** The pure-TS RankIndex: same contract, same errors and byte-identical `serialize()` as the native one. */
 export class JsRankIndex implements RankIndex {
+  /** Every interned player, by slot. */
   #players: Player[] = [];
-  #bySlot = new Map<string, Player>();
+  /** Every interned player, by id. */
+  #byId = new Map<string, Player>();
   #root: TreeNode = new Leaf([]);
   #size = 0;
   #nodes = 1;
@@ -120,7 +122,7 @@ export class JsRankIndex implements RankIndex {
 
   slotOf(playerId: string): number {
     checkPlayerId(playerId);
-    return this.#bySlot.get(playerId)?.slot ?? -1;
+    return this.#byId.get(playerId)?.slot ?? -1;
   }
 
   playerIdOf(slot: number): string {
@@ -139,19 +141,19 @@ export class JsRankIndex implements RankIndex {
 
   remove(playerId: string): number {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p === undefined ? 0 : this.#remove(p);
   }
 
   rank(playerId: string): number {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p?.ranked ? this.#rankOf(p) : 0;
   }
 
   score(playerId: string): number | undefined {
     checkPlayerId(playerId);
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     return p?.ranked ? p.score : undefined;
   }
 
@@ -165,7 +167,7 @@ export class JsRankIndex implements RankIndex {
     checkPlayerId(playerId);
     checkNonNegativeInteger(before, "before");
     checkNonNegativeInteger(after, "after");
-    const p = this.#bySlot.get(playerId);
+    const p = this.#byId.get(playerId);
     if (!p?.ranked) return [];
     const r = this.#rankOf(p);
     const first = Math.max(1, r - before);
@@ -191,14 +193,8 @@ export class JsRankIndex implements RankIndex {
     return { bytes, allocations: this.#allocations };
   }
 
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void {
+  applyBatch(...batch: RankBatch): void {
+    const [ops, slots, scores, tiebreaks, count, out] = batch;
     const arrays: Array<[unknown, string, new (...a: never[]) => unknown, number]> = [
       [ops, "ops", Uint8Array, 1],
       [slots, "slots", Uint32Array, 1],
@@ -246,11 +242,11 @@ export class JsRankIndex implements RankIndex {
   }
 
   #intern(id: string): Player {
-    let p = this.#bySlot.get(id);
+    let p = this.#byId.get(id);
     if (p === undefined) {
       p = new Player(id, this.#players.length);
       this.#players.push(p);
-      this.#bySlot.set(id, p);
+      this.#byId.set(id, p);
       this.#allocations++;
       this.#idChars += id.length;
     }

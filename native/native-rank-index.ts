@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { checkNonNegativeInteger, checkPlayerId, isWellFormed } from "./argument-checks.ts";
 import { CorruptRankIndexError } from "./rank-format.ts";
-import type { RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
 
 /** The addon's class, as bound in native/src/binding.cc. */
 interface NativeCore {
@@ -26,14 +26,7 @@ interface NativeCore {
    * score to scores[i]; returns how many.
    */
   topSlots(n: number, offset: number): number;
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void;
+  applyBatch(...batch: RankBatch): void;
   serialize(): Uint8Array;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(bytes: Uint8Array): void;
@@ -207,15 +200,8 @@ export class NativeRankIndex implements RankIndex {
     return { bytes, allocations };
   }
 
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void {
-    this.#core.applyBatch(ops, slots, scores, tiebreaks, count, out);
+  applyBatch(...batch: RankBatch): void {
+    this.#core.applyBatch(...batch);
   }
 
   #range(from: number, n: number): RankEntry[] {

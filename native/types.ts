@@ -30,6 +30,16 @@ export interface RankIndexStats {
 export const OP_UPSERT = 0;
 export const OP_REMOVE = 1;
 
+/** The arguments of `RankIndex.applyBatch`, typed arrays so a batch crosses into the addon once. */
+export type RankBatch = [
+  ops: Uint8Array,
+  slots: Uint32Array,
+  scores: Float64Array,
+  tiebreaks: Float64Array,
+  count: number,
+  out: Int32Array,
+];
+
 /**
  * An order-statistic index of players. Order: score descending, then tiebreak ascending, then
  * player id ascending by Unicode code point (the same as UTF-8 byte order). Ranks are 1..size.
@@ -64,12 +74,5 @@ export interface RankIndex {
    * `slots[i]` to (`scores[i]`, `tiebreaks[i]`); OP_REMOVE removes it. Writes `out[2i]` = rank after
    * (0 after a remove) and `out[2i+1]` = previous rank (0 if it was not ranked).
    */
-  applyBatch(
-    ops: Uint8Array,
-    slots: Uint32Array,
-    scores: Float64Array,
-    tiebreaks: Float64Array,
-    count: number,
-    out: Int32Array,
-  ): void;
+  applyBatch(...batch: RankBatch): void;
 }

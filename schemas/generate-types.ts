@@ -8,7 +8,7 @@ import { compile } from "json-schema-to-typescript";
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Every schema file, by the type name it generates (in output order). */
-export const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> = [
+const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> = [
   ["CloudEvent", "cloudevent.json"],
   ["HuntCreatedData", "events/hunt-created.json"],
   ["HuntStartedData", "events/hunt-started.json"],

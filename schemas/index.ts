@@ -48,6 +48,14 @@ import type {
 
 export type * from "./types.ts";
 
+/** The contract's hunt-id rule, compiled from common.json's HuntId with the flags ajv uses for patterns. */
+const huntIdPattern = new RegExp(commonSchema.$defs.HuntId.pattern, "u");
+
+/** True when `huntId` is a hunt id (common.json's HuntId: 1-64 characters of [A-Za-z0-9_-]). */
+export function isValidHuntId(huntId: unknown): huntId is string {
+  return typeof huntId === "string" && huntIdPattern.test(huntId);
+}
+
 /** The largest input message accepted, in bytes (64 KiB), for every type but HuntCreated. */
 export const MAX_EVENT_BYTES = 65_536;
 

@@ -49,7 +49,7 @@ export interface ConnectOptions {
 }
 
 /** Parses "2.9.10" / "v2.10.0-beta" into comparable numbers. */
-export function parseVersion(v: string): [number, number, number] {
+function parseVersion(v: string): [number, number, number] {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
   if (!m) return [0, 0, 0];
   return [Number(m[1]), Number(m[2]), Number(m[3])];

@@ -1,4 +1,5 @@
 // Error classes for everything in streams/: each carries a stable `code` that callers and the CLI switch on.
+import { isValidHuntId } from "../schemas/index.ts";
 
 /** Base class of the errors thrown by streams/; `code` is stable, `hint` says what to do. */
 export class StreamsError extends Error {
@@ -139,14 +140,7 @@ export class InvalidHuntIdError extends StreamsError {
   }
 }
 
-const huntIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** True when `huntId` is 1-64 chars of [A-Za-z0-9_-]. */
-export function isValidHuntId(huntId: unknown): huntId is string {
-  return typeof huntId === "string" && huntIdPattern.test(huntId);
-}
-
-/** Throws InvalidHuntIdError unless `huntId` is 1-64 chars of [A-Za-z0-9_-]. */
+/** Throws InvalidHuntIdError unless `huntId` is a hunt id by the contract's rule (schemas' isValidHuntId). */
 export function assertHuntId(huntId: string): void {
-  if (typeof huntId !== "string" || !huntIdPattern.test(huntId)) throw new InvalidHuntIdError(huntId);
+  if (!isValidHuntId(huntId)) throw new InvalidHuntIdError(huntId);
 }

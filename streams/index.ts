@@ -1,4 +1,7 @@
 // The streams folder's single entry: everything that touches NATS (connection, set-up, log, consumers, outputs, snapshots).
+
+// The hunt-id rule belongs to the contract; streams/ re-exports it beside assertHuntId for its callers.
+export { isValidHuntId } from "../schemas/index.ts";
 export type {
   BatchConsumer,
   BatchConsumerOptions,
@@ -24,7 +27,6 @@ export {
   assertHuntId,
   ConcurrencyError,
   InvalidHuntIdError,
-  isValidHuntId,
   NatsConnectError,
   NatsServerNotFoundError,
   NatsServerStartError,

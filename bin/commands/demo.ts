@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { replayHunt, stateHash } from "../../actors/index.ts";
-import { LoadGenerator, type LoadPlan } from "../../bench/load-generator.ts";
 import type { LeaderboardEntry, StateReply, TopN } from "../../schemas/index.ts";
 import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 import { type Command, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
 import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
+import { type GamePlan, GameSimulator } from "../game-simulator.ts";
 
 const FLAGS = {
   players: { type: "string" },
@@ -60,7 +60,7 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseFlags("demo", argv, FLAGS);
     const players = intFlag("demo", "players", values.players, 10_000, 1, 2_000_000);
-    const plan: LoadPlan = {
+    const plan: GamePlan = {
       huntId: `demo-${Date.now().toString(36)}`,
       players,
       activePlayers: players,
@@ -118,7 +118,7 @@ export const command: Command = {
         gcTotal.maxMs = Math.max(gcTotal.maxMs, m.gc.maxMs);
       });
 
-      const gen = new LoadGenerator(nc, plan);
+      const gen = new GameSimulator(nc, plan);
       await gen.setup((joined) => say(`joining players: ${fmt(joined)} / ${fmt(plan.players)}`));
       // Play starts once the engine has taken in every join, so the latency figures measure play.
       const jsm = await jetstreamManager(nc);

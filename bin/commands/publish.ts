@@ -14,9 +14,8 @@ import {
   queryHunt,
   REJECTED_STREAM,
 } from "../../streams/index.ts";
-import type { Command } from "../cli.ts";
 import {
-  connectCli,
+  type Command,
   huntFlag,
   intFlag,
   NATS_FLAGS,
@@ -24,6 +23,7 @@ import {
   parseFlags,
   requireStream,
   UsageError,
+  withConnection,
 } from "../cli.ts";
 
 const NAME = "publish";
@@ -31,7 +31,7 @@ const NAME = "publish";
 const LIST_AT_MOST = 10;
 
 /** One line of the input that passed validation. */
-export interface ValidLine {
+interface ValidLine {
   /** 1-based line number in the input. */
   line: number;
   /** The event id (its Nats-Msg-Id). */
@@ -40,13 +40,13 @@ export interface ValidLine {
 }
 
 /** One line of the input that failed validation, with why. */
-export interface InvalidLine {
+interface InvalidLine {
   line: number;
   message: string;
 }
 
 /** What validation found in the whole input. */
-export interface Validation {
+interface Validation {
   /** Lines read (blank lines included). */
   lines: number;
   valid: ValidLine[];
@@ -54,7 +54,7 @@ export interface Validation {
 }
 
 /** What publishing stored. */
-export interface PublishResult {
+interface PublishResult {
   /** Events stored. */
   published: number;
   /** Events JetStream dropped as duplicates of an id already in its window. */
@@ -67,7 +67,7 @@ export interface PublishResult {
 }
 
 /** How far the engine got with the published events. */
-export type EngineProgress =
+type EngineProgress =
   | { kind: "handled"; seq: number }
   | { kind: "behind"; seq: number | undefined }
   | { kind: "absent"; message: string };
@@ -157,8 +157,7 @@ export const command: Command = {
       return invalid > 0 ? 1 : 0;
     }
 
-    const nc = await connectCli(NAME, values);
-    try {
+    return withConnection(NAME, values, async (nc) => {
       const jsm = await jetstreamManager(nc);
       await requireStream(nc, jsm, EVENTS_STREAM);
       const js = jetstream(nc);
@@ -218,9 +217,7 @@ export const command: Command = {
         );
       }
       return invalid > 0 ? 1 : 0;
-    } finally {
-      await nc.close().catch(() => {});
-    }
+    });
   },
 };
 
@@ -263,7 +260,7 @@ function progressOf(what: string, total: number, unit: string) {
 }
 
 /** Reads NDJSON from `input` and validates every line: each a valid event, no event id twice. */
-export async function validateLines(input: NodeJS.ReadableStream, size: number): Promise<Validation> {
+async function validateLines(input: NodeJS.ReadableStream, size: number): Promise<Validation> {
   const encoder = new TextEncoder();
   const result: Validation = { lines: 0, valid: [], invalid: [] };
   const firstLineOf = new Map<string, number>();
@@ -308,7 +305,7 @@ function reportInvalid(invalid: InvalidLine[]): void {
 }
 
 /** Publishes the events in order with up to `inFlight` acks pending (awaited oldest first). */
-export async function publishEvents(
+async function publishEvents(
   events: ValidLine[],
   publish: (bytes: Uint8Array, msgId: string) => Promise<PubAck>,
   inFlight: number,
@@ -347,7 +344,7 @@ export async function publishEvents(
  * Waits up to `waitMs` until the engine answering `hunt.<id>.query.state` has handled `seq`. An engine
  * that does not answer at all (no responders) is absent: waiting for it would not help.
  */
-export async function awaitEngine(
+async function awaitEngine(
   nc: NatsConnection,
   huntId: string,
   seq: number,
@@ -379,7 +376,7 @@ export async function awaitEngine(
  * ordered consumer on `hunt.<id>.rejected` that starts at the time the first published event was stored
  * (a rejection is stored after its input), keeping only those of the published sequences.
  */
-export async function readRejections(
+async function readRejections(
   js: JetStreamClient,
   jsm: JetStreamManager,
   huntId: string,

@@ -1,25 +1,34 @@
 // `cairn rank`: one player's rank and score, optionally with the players around them.
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { RankEntry } from "../../native/index.ts";
 import {
   type Command,
-  connectCli,
+  HUNT_FLAGS,
   huntFlag,
   intFlag,
-  NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
+  printEntries,
   queryCli,
   requiredFlag,
+  withConnection,
 } from "../cli.ts";
-import { printEntries } from "./top.ts";
 
-const FLAGS = {
-  ...NATS_FLAGS,
-  hunt: { type: "string" },
-  player: { type: "string" },
-  around: { type: "string" },
-  json: { type: "boolean" },
-} as const;
+const FLAGS = { ...HUNT_FLAGS, player: { type: "string" }, around: { type: "string" } } as const;
+
+/** The player's rank and score, and with `around` the rows of up to that many players above and below. */
+async function readRank(nc: NatsConnection, huntId: string, playerId: string, around: number | undefined) {
+  const r = await queryCli<{ seq: number; rank: number; score: number }>(nc, huntId, "rank", { playerId });
+  const near =
+    around === undefined
+      ? undefined
+      : await queryCli<{ seq: number; entries: RankEntry[] }>(nc, huntId, "around", {
+          playerId,
+          before: around,
+          after: around,
+        });
+  return { ...r, near: near?.entries };
+}
 
 export const command: Command = {
   summary: "print a player's rank and score (and --around N neighbours)",
@@ -38,31 +47,18 @@ export const command: Command = {
     const playerId = requiredFlag("rank", "player", values.player);
     const around =
       values.around === undefined ? undefined : intFlag("rank", "around", values.around, 5, 0, 500);
-    const nc = await connectCli("rank", values);
-    try {
-      const r = await queryCli<{ seq: number; rank: number; score: number }>(nc, huntId, "rank", {
-        playerId,
-      });
-      const near =
-        around === undefined
-          ? undefined
-          : await queryCli<{ seq: number; entries: RankEntry[] }>(nc, huntId, "around", {
-              playerId,
-              before: around,
-              after: around,
-            });
-      if (values.json) console.log(JSON.stringify({ ...r, ...(near ? { around: near.entries } : {}) }));
-      else {
-        console.log(
-          r.rank === 0
-            ? `${playerId} is not ranked in ${huntId} (seq ${r.seq})`
-            : `${playerId}: rank ${r.rank}, score ${r.score} (hunt ${huntId}, seq ${r.seq})`,
-        );
-        if (near && near.entries.length > 0) printEntries(near.entries);
-      }
-      return 0;
-    } finally {
-      await nc.close();
+    const { near, ...r } = await withConnection("rank", values, (nc) =>
+      readRank(nc, huntId, playerId, around),
+    );
+    if (values.json) console.log(JSON.stringify({ ...r, ...(near ? { around: near } : {}) }));
+    else {
+      console.log(
+        r.rank === 0
+          ? `${playerId} is not ranked in ${huntId} (seq ${r.seq})`
+          : `${playerId}: rank ${r.rank}, score ${r.score} (hunt ${huntId}, seq ${r.seq})`,
+      );
+      if (near && near.length > 0) printEntries(near);
     }
+    return 0;
   },
 };

@@ -8,25 +8,23 @@ import { EVENTS_STREAM, EventLog } from "../../streams/index.ts";
 import {
   type Command,
   choiceFlag,
-  connectCli,
+  HUNT_FLAGS,
   huntFlag,
   intFlag,
-  NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
+  printEntries,
   queryCli,
   RuntimeError,
   requireStream,
   UsageError,
+  withConnection,
 } from "../cli.ts";
-import { printEntries } from "./top.ts";
 
 const FLAGS = {
-  ...NATS_FLAGS,
-  hunt: { type: "string" },
+  ...HUNT_FLAGS,
   "until-seq": { type: "string" },
   verify: { type: "boolean" },
-  json: { type: "boolean" },
   top: { type: "string" },
   index: { type: "string" },
   partitions: { type: "string" },
@@ -72,8 +70,7 @@ export const command: Command = {
         "drop one of them",
       );
     }
-    const nc = await connectCli("replay", values);
-    try {
+    return withConnection("replay", values, async (nc) => {
       const jsm = await jetstreamManager(nc);
       await requireStream(nc, jsm, EVENTS_STREAM);
       let live: StateReply | undefined;
@@ -141,8 +138,6 @@ export const command: Command = {
         if (!values.json) console.log(`verify: live engine matches at seq ${live.seq}`);
       }
       return 0;
-    } finally {
-      await nc.close();
-    }
+    });
   },
 };

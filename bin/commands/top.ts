@@ -1,32 +1,37 @@
 // `cairn top`: the leaderboard of a hunt, paged through the engine's `top` query.
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { RankEntry } from "../../native/index.ts";
 import {
   type Command,
-  connectCli,
+  HUNT_FLAGS,
   huntFlag,
   intFlag,
-  NATS_FLAGS,
   NATS_FLAGS_USAGE,
   parseFlags,
+  printEntries,
   queryCli,
+  withConnection,
 } from "../cli.ts";
 
-/** Prints leaderboard rows as an aligned table. */
-export function printEntries(entries: RankEntry[]): void {
-  const width = Math.max(6, ...entries.map((e) => e.playerId.length));
-  console.log(`${"rank".padStart(7)}  ${"player".padEnd(width)}  ${"score".padStart(10)}`);
-  for (const e of entries)
-    console.log(
-      `${String(e.rank).padStart(7)}  ${e.playerId.padEnd(width)}  ${String(e.score).padStart(10)}`,
-    );
-}
+const FLAGS = { ...HUNT_FLAGS, n: { type: "string" } } as const;
 
-const FLAGS = {
-  ...NATS_FLAGS,
-  hunt: { type: "string" },
-  n: { type: "string" },
-  json: { type: "boolean" },
-} as const;
+/** The first `n` rows of the leaderboard, in pages of at most 1000, and the seq of the last page. */
+async function readTop(nc: NatsConnection, huntId: string, n: number) {
+  const entries: RankEntry[] = [];
+  let after: string | undefined;
+  let seq = 0;
+  while (entries.length < n) {
+    const page = await queryCli<{ seq: number; entries: RankEntry[]; next?: string }>(nc, huntId, "top", {
+      n: Math.min(1000, n - entries.length),
+      ...(after ? { after } : {}),
+    });
+    seq = page.seq;
+    entries.push(...page.entries);
+    if (!page.next || page.entries.length === 0) break;
+    after = page.next;
+  }
+  return { seq, entries };
+}
 
 export const command: Command = {
   summary: "print a hunt's leaderboard (the top N, paging as needed)",
@@ -42,29 +47,12 @@ export const command: Command = {
     const { values } = parseFlags("top", argv, FLAGS);
     const huntId = huntFlag("top", values.hunt);
     const n = intFlag("top", "n", values.n, 10, 1, 10_000_000);
-    const nc = await connectCli("top", values);
-    try {
-      const entries: RankEntry[] = [];
-      let after: string | undefined;
-      let seq = 0;
-      while (entries.length < n) {
-        const page = await queryCli<{ seq: number; entries: RankEntry[]; next?: string }>(nc, huntId, "top", {
-          n: Math.min(1000, n - entries.length),
-          ...(after ? { after } : {}),
-        });
-        seq = page.seq;
-        entries.push(...page.entries);
-        if (!page.next || page.entries.length === 0) break;
-        after = page.next;
-      }
-      if (values.json) console.log(JSON.stringify({ seq, entries }));
-      else {
-        console.log(`hunt ${huntId} at seq ${seq}`);
-        printEntries(entries);
-      }
-      return 0;
-    } finally {
-      await nc.close();
+    const { seq, entries } = await withConnection("top", values, (nc) => readTop(nc, huntId, n));
+    if (values.json) console.log(JSON.stringify({ seq, entries }));
+    else {
+      console.log(`hunt ${huntId} at seq ${seq}`);
+      printEntries(entries);
     }
+    return 0;
   },
 };

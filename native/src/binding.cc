@@ -439,7 +439,6 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new EnvData());
   exports.Set("NativeRankIndexCore", NativeIndex::Define(env));
-  exports.Set("maxIdBytes", static_cast<double>(cairn::kMaxIdBytes));
   return exports;
 }
 

@@ -39,19 +39,13 @@ export function log(events: (Record<string, unknown> | string | Uint8Array)[], f
 /** Collects outputs as plain objects, in order. */
 export class CollectingSink implements OutputSink {
   readonly outputs: (ModelOutput & { message?: string })[] = [];
-  rank(
-    seq: number,
-    playerId: string,
-    score: number,
-    rank: number,
-    previousRank: number,
-    players: number,
-  ): void {
+  // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
+  readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
     this.outputs.push({ kind: "rank", seq, playerId, score, rank, previousRank, players });
-  }
-  rejected(seq: number, eventId: string | null, type: string | null, code: string, message: string): void {
+  };
+  readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", seq, eventId, type, code, message });
-  }
+  };
 }
 
 /** Folds `given`, then `when`, and returns only the outputs of `when`. */

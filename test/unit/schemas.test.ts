@@ -5,6 +5,7 @@ import {
   decodeEvent,
   decodeQuery,
   HUNT_EVENT_TYPES,
+  isValidHuntId,
   MAX_EVENT_BYTES,
   outputValidators,
   REJECTION_CODES,
@@ -415,6 +416,22 @@ describe("decodeEvent rejects", () => {
       type: null,
     });
     expect(decodeEvent(new Uint8Array(MAX_EVENT_BYTES).fill(0x20)).ok).toBe(false); // whitespace only: not JSON
+  });
+});
+
+describe("isValidHuntId", () => {
+  it.each([
+    ["spring-2025", true],
+    ["hunt_42", true],
+    ["x".repeat(64), true],
+    ["", false],
+    ["x".repeat(65), false],
+    ["a.b", false],
+    ["a b", false],
+    ["é", false],
+    [42, false],
+  ])("%j → %s", (huntId, valid) => {
+    expect(isValidHuntId(huntId)).toBe(valid);
   });
 });
 

@@ -1,13 +1,14 @@
-// A simulated game server for the demo and the end-to-end benchmark: publishes a hunt's events
-// through NATS like any outside publisher, and measures event → rank-message latency by
-// subscribing to the rank stream. It must run in a different process from the engine.
+// A simulated game server for `cairn demo` and the benchmarks: publishes a hunt's events through NATS
+// like any outside publisher, and measures event → rank-message latency by subscribing to the rank
+// stream. It must run in a different process from the engine. It lives in bin/ beside the demo that
+// runs it; bench/ may import it, as it imports flags.ts and engine-process.ts.
 import { createHash } from "node:crypto";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 /** What to simulate. */
-export interface LoadPlan {
+export interface GamePlan {
   huntId: string;
   /** Players who join. */
   players: number;
@@ -31,7 +32,7 @@ export interface LoadPlan {
 }
 
 /** Figures of one second (or any window) of play. */
-export interface LoadWindow {
+export interface PlayWindow {
   sent: number;
   rankMessages: number;
   p50Ms: number;
@@ -45,7 +46,7 @@ export interface LoadWindow {
 
 /** Finds and score adjustments only, every one accepted: each play event yields exactly one rank message. */
 export const FINDS_AND_ADJUSTMENTS: Pick<
-  LoadPlan,
+  GamePlan,
   "findShare" | "hintShare" | "invalidShare" | "wrongAnswerShare"
 > = { findShare: 0.5, hintShare: 0, invalidShare: 0, wrongAnswerShare: 0 };
 
@@ -69,7 +70,7 @@ function histogramMs(h: RecordableHistogram, p: number): number {
 }
 
 /** Publishes a hunt's events at a fixed rate and measures the rank messages that come back. */
-export class LoadGenerator {
+export class GameSimulator {
   private readonly random: () => number;
   private readonly found: Uint8Array;
   private readonly hinted: Uint8Array;
@@ -102,7 +103,7 @@ export class LoadGenerator {
 
   constructor(
     private readonly nc: NatsConnection,
-    readonly plan: LoadPlan,
+    readonly plan: GamePlan,
   ) {
     this.random = prng(plan.seed ?? 42);
     this.found = new Uint8Array(plan.activePlayers * plan.treasures);
@@ -206,8 +207,8 @@ export class LoadGenerator {
   }
 
   /** The figures since the previous call. */
-  takeWindow(): LoadWindow {
-    const w: LoadWindow = {
+  takeWindow(): PlayWindow {
+    const w: PlayWindow = {
       sent: this.windowSent,
       rankMessages: this.windowRanks,
       p50Ms: histogramMs(this.window, 50),
