@@ -265,7 +265,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   for (const [name, g] of Object.entries(goals)) {
     console.log("");
-    console.log(`goals of issue 7, ${name} index, this run:`);
+    console.log(`performance goals, ${name} index, this run:`);
     console.log(goalLines(g));
   }
 

@@ -261,7 +261,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     ];
     console.log("");
-    console.log("goals of issue 7, this run:");
+    console.log("performance goals, this run:");
     console.log(goalLines(goals));
     const summary =
       `replay ${fmtInt(events)} events: raw ${fmtInt(rawRate)}/s, replay ${fmtInt(replayRate)}/s (${fmtNum((100 * replayRate) / rawRate, 0)}%), ` +
