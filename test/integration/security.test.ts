@@ -33,9 +33,9 @@
 // still name a subject that other users of that same account follow, so a subscriber can make the engine's
 // answer arrive live on hunt.<id>.ranks for the other subscribers of its account (never stored), and a viewer
 // likewise on hunt.<id>.top for other viewers.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { wsconnect } from "@nats-io/nats-core";
@@ -54,15 +54,12 @@ import {
   connect,
   type EmbeddedNats,
   EVENTS_STREAM,
-  freePort,
   queryHunt,
   RANKS_STREAM,
   SnapshotStore,
-  startEmbeddedNats,
 } from "../../streams/index.ts";
-import { cloudEvent, waitFor } from "../support/nats.ts";
+import { cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
 
-const ACCOUNTS_FILE = resolve(import.meta.dirname, "../../deploy/nats/accounts.conf");
 // The example credentials and inbox prefixes written in deploy/nats/accounts.conf.
 const ENGINE = { user: "cairn-engine", pass: "engine-example-password" };
 const OPERATOR = { user: "cairn-operator", pass: "operator-example-password" };
@@ -190,17 +187,7 @@ describe("deploy/nats/accounts.conf under attack", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cairn-test-sec-"));
-    // nats-server 2.9 joins an include path onto the including file's directory, so it must be relative.
-    // The shipped WebSocket block listens on a fixed port; this later block replaces it with a free one.
-    const wsPort = await freePort();
-    wsUrl = `ws://127.0.0.1:${wsPort}`;
-    const config = join(dir, "server.conf");
-    writeFileSync(
-      config,
-      `include "${relative(dir, ACCOUNTS_FILE)}"\n` +
-        `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true, no_auth_user: "viewer" }\n`,
-    );
-    server = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
+    ({ server, wsUrl } = await startAccountsLayout(dir));
     engine = await startEngine({
       nats: { servers: server.url, ...ENGINE },
       metricsPort: null,
