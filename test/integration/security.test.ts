@@ -58,21 +58,9 @@ import {
   RANKS_STREAM,
   SnapshotStore,
 } from "../../streams/index.ts";
-import { cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
+import { ACCOUNTS_USERS, cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
 
-// The example credentials and inbox prefixes written in deploy/nats/accounts.conf.
-const ENGINE = { user: "cairn-engine", pass: "engine-example-password" };
-const OPERATOR = { user: "cairn-operator", pass: "operator-example-password" };
-const PUBLISHER = {
-  user: "cairn-publisher",
-  pass: "publisher-example-password",
-  inboxPrefix: "_INBOX.cairn-publisher",
-};
-const SUBSCRIBER = {
-  user: "cairn-subscriber",
-  pass: "subscriber-example-password",
-  inboxPrefix: "_INBOX.cairn-subscriber",
-};
+const { ENGINE, OPERATOR, PUBLISHER, SUBSCRIBER } = ACCOUNTS_USERS;
 const VIEWER_INBOX = "_INBOX.viewer";
 const HUNT = "sec-hunt";
 const quiet = pino({ level: "silent" });

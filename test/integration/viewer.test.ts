@@ -14,7 +14,7 @@ import { WebSocket } from "ws";
 import { type Engine, startEngine } from "../../actors/index.ts";
 import { connect, type EmbeddedNats, queryHunt } from "../../streams/index.ts";
 import { launchBrowser, type TestBrowser } from "../support/browser.ts";
-import { cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
+import { ACCOUNTS_USERS, cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
 
 // nats.js's WebSocket transport uses the global WebSocket, which Node 20 lacks.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -22,13 +22,7 @@ import { cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
 const ROOT = resolve(import.meta.dirname, "../..");
 /** Set CAIRN_SCREENSHOT=1 to write the README's screenshot again (it is also written when missing). */
 const SCREENSHOT = join(ROOT, "docs/viewer.png");
-const ENGINE = { user: "cairn-engine", pass: "engine-example-password" };
-const OPERATOR = { user: "cairn-operator", pass: "operator-example-password" };
-const PUBLISHER = {
-  user: "cairn-publisher",
-  pass: "publisher-example-password",
-  inboxPrefix: "_INBOX.cairn-publisher",
-};
+const { ENGINE, OPERATOR, PUBLISHER } = ACCOUNTS_USERS;
 const HUNT = "harbour-night";
 const TOP_N = 10;
 const quiet = pino({ level: "silent" });

@@ -28,6 +28,22 @@ export async function startTestNats(options: { args?: string[]; storeDir?: strin
   };
 }
 
+/** The example credentials and inbox prefixes written in deploy/nats/accounts.conf. */
+export const ACCOUNTS_USERS = {
+  ENGINE: { user: "cairn-engine", pass: "engine-example-password" },
+  OPERATOR: { user: "cairn-operator", pass: "operator-example-password" },
+  PUBLISHER: {
+    user: "cairn-publisher",
+    pass: "publisher-example-password",
+    inboxPrefix: "_INBOX.cairn-publisher",
+  },
+  SUBSCRIBER: {
+    user: "cairn-subscriber",
+    pass: "subscriber-example-password",
+    inboxPrefix: "_INBOX.cairn-subscriber",
+  },
+};
+
 const ACCOUNTS_FILE = resolve(import.meta.dirname, "../../deploy/nats/accounts.conf");
 
 /**
