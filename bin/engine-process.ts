@@ -30,6 +30,8 @@ export interface EngineProcess {
   child: ChildProcess;
   /** The NATS URL it uses (its embedded server's when started without one). */
   url: string;
+  /** Its viewer's index page, when its HTTP port serves one. */
+  viewerUrl?: string;
   /** The last lines it wrote to stderr. */
   stderr: string[];
   /** SIGTERM (graceful), then SIGKILL after 15 s. */
@@ -78,14 +80,16 @@ export async function forkEngine(
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const done = () => child.exitCode !== null || child.signalCode !== null;
+  let viewerUrl: string | undefined;
   const readyUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${label} did not start within 30 s: ${stderr.slice(-5).join(" | ")}`)),
       30_000,
     );
-    child.on("message", (m: { type?: string; url?: string }) => {
+    child.on("message", (m: { type?: string; url?: string; viewerUrl?: string }) => {
       if (m.type === "engine-ready") {
         clearTimeout(timer);
+        viewerUrl = m.viewerUrl;
         resolve(m.url ?? options.fallbackUrl ?? "");
       }
     });
@@ -97,6 +101,7 @@ export async function forkEngine(
   return {
     child,
     url: readyUrl,
+    viewerUrl,
     stderr,
     async stop() {
       if (done()) return;

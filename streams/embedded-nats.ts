@@ -1,6 +1,7 @@
 // Starts a private `nats-server -js` on a free loopback port, under a watchdog so it never outlives its parent.
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -20,6 +21,12 @@ export interface EmbeddedNatsOptions {
   log?: (line: string) => void;
   /** How long to wait for "Server is ready", ms (default 15000). */
   readyTimeoutMs?: number;
+  /**
+   * Also open a loopback WebSocket listener for browser viewers (port 0 or unset: a free one). Connections
+   * without credentials over TCP keep every right, as without this option; over WebSocket they are the
+   * read-only `viewer` of deploy/nats/permissions.conf. Not with `configFile`.
+   */
+  viewers?: { port?: number };
 }
 
 /** A running embedded server. */
@@ -32,6 +39,8 @@ export interface EmbeddedNats {
   storeDir: string;
   /** The nats-server process id. */
   pid: number;
+  /** ws://127.0.0.1:<port> of the viewers' WebSocket listener, when `viewers` was asked for. */
+  wsUrl?: string;
   /** Stops it: SIGTERM, then SIGKILL after a deadline. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -103,8 +112,18 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   const explicitPort = options.port !== undefined;
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
+    let opts = options;
+    let wsUrl: string | undefined;
+    if (options.viewers) {
+      if (options.configFile)
+        throw new Error("startEmbeddedNats: `viewers` cannot be combined with `configFile`");
+      const wsPort = options.viewers.port || (await freePort());
+      wsUrl = `ws://127.0.0.1:${wsPort}`;
+      opts = { ...options, configFile: writeViewersConfig(storeDir, wsPort) };
+    }
     try {
-      return await startOnce(bin, port, storeDir, options);
+      const server = await startOnce(bin, port, storeDir, opts);
+      return wsUrl ? { ...server, wsUrl } : server;
     } catch (err) {
       // Another process may grab the free port between our probe and the server's bind: try another one.
       if (!explicitPort && attempt < 3 && /address already in use/i.test((err as Error).message)) continue;
@@ -218,6 +237,39 @@ async function startOnce(
   ready = true;
   // Keep draining the logs so the server never blocks on a full pipe.
   return { url: `nats://127.0.0.1:${port}`, port, storeDir, pid, stop };
+}
+
+/**
+ * The dev server's config for viewers, written next to its store: one account, as without a config, so an
+ * existing store keeps its streams. A client with no credentials is `cairn-local` over TCP (every right, as
+ * before: the listener is loopback only) and `viewer` over WebSocket, with the viewer's grants of
+ * deploy/nats/permissions.conf. `cairn-local` has a random password nobody is told and takes no WebSocket
+ * connections, so a browser cannot become it. Unlike the shipped accounts layout, viewers share the account
+ * with the engine; the engine answers only inbox reply subjects, and a viewer may subscribe only to its own
+ * `_INBOX.viewer.>`, so it can neither aim answers at the log nor read anyone else's.
+ */
+function writeViewersConfig(storeDir: string, wsPort: number): string {
+  const file = join(storeDir, "viewers.conf");
+  const password = randomBytes(18).toString("base64url");
+  writeFileSync(
+    file,
+    [
+      "# Written by cairn for its embedded server (streams/embedded-nats.ts); rewritten at every start.",
+      "authorization {",
+      "  users = [",
+      `    { user: "cairn-local", password: "${password}", allowed_connection_types: ["STANDARD"] }`,
+      '    { user: "viewer", password: "", allowed_connection_types: ["WEBSOCKET"],',
+      '      permissions: { publish: { allow: ["hunt.*.public.*"] },',
+      '                     subscribe: { allow: ["hunt.*.top", "hunt.*.teams.top", "_INBOX.viewer.>"] } } }',
+      "  ]",
+      "}",
+      'no_auth_user: "cairn-local"',
+      `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true, no_auth_user: "viewer" }`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

@@ -11,8 +11,10 @@ import {
   type StreamSetupOptions,
   startEmbeddedNats,
 } from "../../streams/index.ts";
+import { DEFAULT_TOP_N } from "../hunt/index.ts";
 import { ActorHost, type HostOptions } from "./host.ts";
 import { EngineMetrics } from "./metrics.ts";
+import { viewerRoutes } from "./viewer-http.ts";
 
 /** Everything `startEngine` needs; NATS is embedded when no server is named. */
 export interface EngineConfig extends Omit<HostOptions, "logger" | "metrics"> {
@@ -26,6 +28,11 @@ export interface EngineConfig extends Omit<HostOptions, "logger" | "metrics"> {
   metricsPort?: number | null;
   /** Lag above which /healthz reports not ready. Default 10,000 messages. */
   readyLag?: number;
+  /**
+   * The NATS WebSocket URL that the viewer pages on the HTTP port connect to; default the embedded
+   * server's own loopback listener. With neither, the HTTP port serves no viewer.
+   */
+  viewerWsUrl?: string;
   logger: Logger;
 }
 
@@ -40,6 +47,8 @@ export interface Engine {
   url: string;
   /** The port /metrics listens on, when it does. */
   metricsPort: number | undefined;
+  /** The viewer's index page (http://127.0.0.1:<port>/), when the HTTP port serves one. */
+  viewerUrl: string | undefined;
   /** Graceful stop: finish the batch in hand, ack, snapshot, close, stop the embedded server. */
   stop(): Promise<void>;
 }
@@ -74,11 +83,18 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
     unconfirmed: () => host?.unconfirmedOutputs ?? { count: 0, oldestMs: 0 },
   });
   let metricsPort: number | undefined;
+  // The viewer is known once NATS is (its WebSocket URL may be the embedded server's); until then its paths are 404.
+  let viewer: ReturnType<typeof viewerRoutes> | undefined;
   const readyLag = config.readyLag ?? 10_000;
   if (config.metricsPort !== null) {
     const port = config.metricsPort ?? 9464;
     try {
-      metricsPort = await metrics.listen(port, () => health(conn, host, readyLag));
+      metricsPort = await metrics.listen(
+        port,
+        () => health(conn, host, readyLag),
+        undefined,
+        (req, res) => viewer?.(req, res) ?? false,
+      );
     } catch (err) {
       await metrics.close();
       const inUse = (err as NodeJS.ErrnoException).code === "EADDRINUSE";
@@ -96,9 +112,9 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
   let embedded: EmbeddedNats | undefined;
   try {
     if (!servers) {
-      embedded = await startEmbeddedNats({ storeDir: config.storeDir });
+      embedded = await startEmbeddedNats({ storeDir: config.storeDir, viewers: {} });
       logger.info(
-        { url: embedded.url, storeDir: embedded.storeDir, pid: embedded.pid },
+        { url: embedded.url, wsUrl: embedded.wsUrl, storeDir: embedded.storeDir, pid: embedded.pid },
         "embedded nats-server started",
       );
     }
@@ -116,6 +132,18 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
       metrics,
     });
     await host.start();
+    const wsUrl = config.viewerWsUrl ?? embedded?.wsUrl;
+    const liveHost = host;
+    let viewerUrl: string | undefined;
+    if (metricsPort !== undefined && wsUrl) {
+      viewer = viewerRoutes({
+        wsUrl,
+        topN: config.topN ?? DEFAULT_TOP_N,
+        hunts: () => liveHost.publicHunts(),
+      });
+      viewerUrl = `http://127.0.0.1:${metricsPort}/`;
+      logger.info({ page: viewerUrl, wsUrl }, "serving the viewer");
+    }
     let stopped: Promise<void> | undefined;
     const engineHost = host;
     return {
@@ -125,6 +153,7 @@ export async function startEngine(config: EngineConfig): Promise<Engine> {
       embedded,
       url,
       metricsPort,
+      viewerUrl,
       stop() {
         stopped ??= (async () => {
           await engineHost.stop();

@@ -88,6 +88,8 @@ export class ActorHost {
   private disconnectedAt = 0;
   /** Why the last activation on the input path failed (it is retried), for /healthz. */
   private lastActivationFailure: string | undefined;
+  /** Hunts that had input since the start; `publicHunts` forgets those no longer live. */
+  private readonly fedHunts = new Set<string>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -163,6 +165,17 @@ export class ActorHost {
   /** Bytes and allocations of the live rank indexes (allocations are constant in steady state). */
   indexStats(): { bytes: number; allocations: number } {
     return this.registry.indexStats();
+  }
+
+  /** What anyone may see of each live hunt that had input since the start (the viewer's index page). */
+  publicHunts(): { huntId: string; status: string; players: number; seq: number }[] {
+    const hunts = [];
+    for (const huntId of this.fedHunts) {
+      const fold = this.registry.get(huntId)?.fold;
+      if (fold) hunts.push({ huntId, status: fold.status, players: fold.joined, seq: fold.seq });
+      else this.fedHunts.delete(huntId);
+    }
+    return hunts.sort((a, b) => (a.huntId < b.huntId ? -1 : a.huntId > b.huntId ? 1 : 0));
   }
 
   /** Whether the engine is making progress, and if not, why. */
@@ -315,6 +328,7 @@ export class ActorHost {
     }
     for (const [huntId, msgs] of groups) {
       const hunt = this.registry.get(huntId);
+      this.fedHunts.add(huntId);
       // A hunt set aside keeps its events in the log; it is rebuilt from them at the next start.
       if (hunt) this.registry.fold(huntId, hunt, msgs, now);
     }

@@ -1,5 +1,5 @@
 // The engine's Prometheus metrics (prom-client) and the /metrics + /healthz HTTP endpoint.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { constants, createHistogram, PerformanceObserver, type RecordableHistogram } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -194,11 +194,15 @@ export class EngineMetrics {
     return h.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 };
   }
 
-  /** Serves /metrics and /healthz on 127.0.0.1 or `host`; `healthy` decides readiness. */
+  /**
+   * Serves /metrics and /healthz on 127.0.0.1 or `host`; `healthy` decides readiness. `other` may answer
+   * the remaining paths (the viewer's pages) and returns false for those it does not serve.
+   */
   async listen(
     port: number,
     healthy: () => { ok: boolean; detail: Record<string, unknown> },
     host = "0.0.0.0",
+    other?: (req: IncomingMessage, res: ServerResponse) => boolean,
   ) {
     this.server = createServer((req, res) => {
       if (req.url === "/metrics") {
@@ -216,9 +220,9 @@ export class EngineMetrics {
         const h = healthy();
         res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" });
         res.end(JSON.stringify({ ok: h.ok, ...h.detail }));
-      } else {
+      } else if (!other?.(req, res)) {
         res.writeHead(404);
-        res.end("not found: try /metrics or /healthz\n");
+        res.end(`not found: try /metrics or /healthz${other ? " or / for the viewer" : ""}\n`);
       }
     });
     const server = this.server;

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { replayHunt, stateHash } from "../../actors/index.ts";
 import type { LeaderboardEntry, StateReply, TopN } from "../../schemas/index.ts";
 import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
-import { type Command, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
+import { type Command, durationFlag, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
 import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
 import { type GamePlan, GameSimulator } from "../game-simulator.ts";
 
@@ -19,6 +19,7 @@ const FLAGS = {
   duration: { type: "string" },
   index: { type: "string" },
   "store-dir": { type: "string" },
+  linger: { type: "string" },
 } as const;
 
 /** Waits until the engine has handled `seq`, with a deadline and progress. */
@@ -56,6 +57,7 @@ export const command: Command = {
     "  --duration S    seconds of play (default 20)",
     "  --index KIND    rank index: auto, native or js (default auto)",
     "  --store-dir D   the embedded server's store, wiped first (default .cairn/demo)",
+    "  --linger D      keep the engine and the viewer page up for D after the run, e.g. 10m (default 0)",
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("demo", argv, FLAGS);
@@ -82,6 +84,7 @@ export const command: Command = {
         console.log(s);
       }
     };
+    const lingerMs = durationFlag("demo", "linger", values.linger, 0);
     const storeDir = values["store-dir"] ?? join(process.cwd(), ".cairn", "demo");
     rmSync(storeDir, { recursive: true, force: true });
 
@@ -97,10 +100,20 @@ export const command: Command = {
       console.log(
         `cairn demo: hunt ${plan.huntId}: ${fmt(plan.players)} players, ${plan.treasures} treasures, ${fmt(plan.rate)} events/s for ${plan.durationSec} s`,
       );
-      nats = await startEmbeddedNats({ storeDir });
+      nats = await startEmbeddedNats({ storeDir, viewers: {} });
       console.log(`cairn demo: nats-server ${nats.url} (store ${storeDir})`);
-      engine = await startEngineProcess(nats.url, ["--index", index]);
+      engine = await startEngineProcess(nats.url, [
+        "--index",
+        index,
+        "--metrics-port",
+        "0",
+        "--viewer-ws",
+        nats.wsUrl!,
+      ]);
       console.log(`cairn demo: engine running (pid ${engine.child.pid})`);
+      if (engine.viewerUrl) {
+        console.log(`cairn demo: watch it in a browser: ${engine.viewerUrl}hunts/${plan.huntId}`);
+      }
       nc = await connect({ servers: nats.url, name: "cairn-demo-game-server" });
 
       const stats: EngineStats[] = [];
@@ -229,14 +242,26 @@ export const command: Command = {
       });
       if (tty) process.stdout.write("\r\x1b[2K");
       const hash = stateHash(replay.fold);
+      let code = 0;
       if (hash !== live.stateHash) {
         console.log(
           `replay: stateHash ${hash} differs from live ${live.stateHash} (${replay.events} events, replay seq ${replay.fold.seq}, live seq ${live.seq})`,
         );
-        return 1;
+        code = 1;
+      } else console.log(`replay: stateHash ${hash} matches live (${replay.events} events)`);
+      if (lingerMs > 0 && engine.viewerUrl && !interrupted) {
+        console.log(
+          `cairn demo: the engine stays up ${Math.round(lingerMs / 1000)} s for a look at ${engine.viewerUrl}hunts/${plan.huntId} (Ctrl-C ends it)`,
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, lingerMs);
+          process.once("SIGINT", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       }
-      console.log(`replay: stateHash ${hash} matches live (${replay.events} events)`);
-      return 0;
+      return code;
     } catch (err) {
       if (engine?.stderr.length) console.error(engine.stderr.slice(-10).join("\n"));
       throw err;

@@ -42,6 +42,7 @@ const FLAGS = {
   "engine-id": { type: "string" },
   lease: { type: "string" },
   "log-level": { type: "string" },
+  "viewer-ws": { type: "string" },
 } as const;
 
 export const command: Command = {
@@ -75,6 +76,8 @@ export const command: Command = {
     "  --engine-id ID        this engine's id among those sharing partitions (default host-pid)",
     "  --lease D             partition lease: a dead engine's hunts move after about this (default 3s)",
     "  --log-level L         trace, debug, info, warn, error (env CAIRN_LOG_LEVEL; default info)",
+    "  --viewer-ws URL       NATS WebSocket URL the viewer pages connect to (wss://… in production); default",
+    "                        the embedded server's loopback listener. The pages are served on --metrics-port",
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
@@ -89,6 +92,13 @@ export const command: Command = {
       values["metrics-port"] === "off"
         ? null
         : intFlag("serve", "metrics-port", values["metrics-port"], 9464, 0, 65535);
+    const viewerWs = values["viewer-ws"];
+    if (viewerWs !== undefined && !/^wss?:\/\/[^/\s]+/.test(viewerWs)) {
+      throw new UsageError(
+        `--viewer-ws must be a ws:// or wss:// URL, got "${viewerWs}"`,
+        "for example --viewer-ws wss://nats.example.org:443",
+      );
+    }
     const logger = createLogger("cairn-engine", values["log-level"]);
     // Listen for stop signals before anything starts, so a SIGTERM during start-up (or right after
     // the ready message) still stops. A stop that cannot finish (NATS gone, a stuck call) ends the
@@ -136,6 +146,7 @@ export const command: Command = {
       engineId: values["engine-id"] ?? `${hostname()}-${process.pid}`,
       leaseMs: durationFlag("serve", "lease", values.lease, 3000),
       filterSubject: values["filter-subject"],
+      viewerWsUrl: viewerWs,
       streams: {
         replicas: intFlag("serve", "replicas", values.replicas, 1, 1, 5),
         ranksMaxAgeMs: durationFlag("serve", "ranks-max-age", values["ranks-max-age"], 24 * 3_600_000),
@@ -168,11 +179,17 @@ export const command: Command = {
         });
         lastApplied = applied;
       }, 250);
-      process.send({ type: "engine-ready", url: engine.url, metricsPort: engine.metricsPort });
+      process.send({
+        type: "engine-ready",
+        url: engine.url,
+        metricsPort: engine.metricsPort,
+        viewerUrl: engine.viewerUrl,
+      });
     }
     console.error(
       `cairn serve: engine running on ${engine.url}${engine.metricsPort ? `, metrics on :${engine.metricsPort}` : ""}; Ctrl-C stops it`,
     );
+    if (engine.viewerUrl) console.error(`cairn serve: watch the hunts at ${engine.viewerUrl}`);
     await stopRequested;
     if (reporter) clearInterval(reporter);
     await engine.stop();

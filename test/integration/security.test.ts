@@ -33,9 +33,9 @@
 // still name a subject that other users of that same account follow, so a subscriber can make the engine's
 // answer arrive live on hunt.<id>.ranks for the other subscribers of its account (never stored), and a viewer
 // likewise on hunt.<id>.top for other viewers.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { wsconnect } from "@nats-io/nats-core";
@@ -54,28 +54,13 @@ import {
   connect,
   type EmbeddedNats,
   EVENTS_STREAM,
-  freePort,
   queryHunt,
   RANKS_STREAM,
   SnapshotStore,
-  startEmbeddedNats,
 } from "../../streams/index.ts";
-import { cloudEvent, waitFor } from "../support/nats.ts";
+import { ACCOUNTS_USERS, cloudEvent, startAccountsLayout, waitFor } from "../support/nats.ts";
 
-const ACCOUNTS_FILE = resolve(import.meta.dirname, "../../deploy/nats/accounts.conf");
-// The example credentials and inbox prefixes written in deploy/nats/accounts.conf.
-const ENGINE = { user: "cairn-engine", pass: "engine-example-password" };
-const OPERATOR = { user: "cairn-operator", pass: "operator-example-password" };
-const PUBLISHER = {
-  user: "cairn-publisher",
-  pass: "publisher-example-password",
-  inboxPrefix: "_INBOX.cairn-publisher",
-};
-const SUBSCRIBER = {
-  user: "cairn-subscriber",
-  pass: "subscriber-example-password",
-  inboxPrefix: "_INBOX.cairn-subscriber",
-};
+const { ENGINE, OPERATOR, PUBLISHER, SUBSCRIBER } = ACCOUNTS_USERS;
 const VIEWER_INBOX = "_INBOX.viewer";
 const HUNT = "sec-hunt";
 const quiet = pino({ level: "silent" });
@@ -120,7 +105,7 @@ describe("deploy/nats/accounts.conf under attack", () => {
     role === "viewer" ? `hunt.${hunt}.public.state` : `hunt.${hunt}.query.state`;
   // Messages that reach the real output subjects in CAIRN (a forgery would show up here).
   const inCairn: Msg[] = [];
-  // The stand-in for the engine's public queries, answering with the engine's own grants.
+  // The reply subjects of the public queries as they reach the engine's account (seen by an observer).
   const publicReplies: string[] = [];
   let eventIds = 0;
 
@@ -190,17 +175,7 @@ describe("deploy/nats/accounts.conf under attack", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cairn-test-sec-"));
-    // nats-server 2.9 joins an include path onto the including file's directory, so it must be relative.
-    // The shipped WebSocket block listens on a fixed port; this later block replaces it with a free one.
-    const wsPort = await freePort();
-    wsUrl = `ws://127.0.0.1:${wsPort}`;
-    const config = join(dir, "server.conf");
-    writeFileSync(
-      config,
-      `include "${relative(dir, ACCOUNTS_FILE)}"\n` +
-        `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true, no_auth_user: "viewer" }\n`,
-    );
-    server = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
+    ({ server, wsUrl } = await startAccountsLayout(dir));
     engine = await startEngine({
       nats: { servers: server.url, ...ENGINE },
       metricsPort: null,
@@ -218,13 +193,12 @@ describe("deploy/nats/accounts.conf under attack", () => {
         inCairn.push(m);
       },
     });
-    // The engine does not answer hunt.*.public.* yet; this responder, logged in as the engine, stands in for it.
-    standIn = await connect({ servers: server.url, name: "sec-public-stand-in", ...ENGINE });
+    // An observer in the engine's account (it answers nothing: the engine does) sees what reply
+    // subject a viewer's public query carries there.
+    standIn = await connect({ servers: server.url, name: "sec-public-observer", ...ENGINE });
     standIn.subscribe("hunt.*.public.*", {
       callback: (_e, m) => {
-        if (!m.reply) return;
-        publicReplies.push(m.reply);
-        m.respond(JSON.stringify({ seq: 0, status: "running", players: 0 }));
+        if (m.reply) publicReplies.push(m.reply);
       },
     });
     await standIn.flush();

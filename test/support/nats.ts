@@ -1,11 +1,11 @@
 // Test helpers: a private nats-server per suite (temp store, free port) and a deadline-bound waitFor.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connect, type EmbeddedNats, startEmbeddedNats } from "../../streams/index.ts";
+import { connect, type EmbeddedNats, freePort, startEmbeddedNats } from "../../streams/index.ts";
 
 /** A suite's own nats-server. */
 export interface TestNats extends EmbeddedNats {
@@ -26,6 +26,42 @@ export async function startTestNats(options: { args?: string[]; storeDir?: strin
       if (!options.storeDir) rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The example credentials and inbox prefixes written in deploy/nats/accounts.conf. */
+export const ACCOUNTS_USERS = {
+  ENGINE: { user: "cairn-engine", pass: "engine-example-password" },
+  OPERATOR: { user: "cairn-operator", pass: "operator-example-password" },
+  PUBLISHER: {
+    user: "cairn-publisher",
+    pass: "publisher-example-password",
+    inboxPrefix: "_INBOX.cairn-publisher",
+  },
+  SUBSCRIBER: {
+    user: "cairn-subscriber",
+    pass: "subscriber-example-password",
+    inboxPrefix: "_INBOX.cairn-subscriber",
+  },
+};
+
+const ACCOUNTS_FILE = resolve(import.meta.dirname, "../../deploy/nats/accounts.conf");
+
+/**
+ * A nats-server running deploy/nats/accounts.conf (store and config under `dir`), with the viewers'
+ * WebSocket listener moved to a free port.
+ */
+export async function startAccountsLayout(dir: string): Promise<{ server: EmbeddedNats; wsUrl: string }> {
+  // nats-server 2.9 joins an include path onto the including file's directory, so it must be relative.
+  // The shipped WebSocket block listens on a fixed port; this later block replaces it with a free one.
+  const wsPort = await freePort();
+  const config = join(dir, "server.conf");
+  writeFileSync(
+    config,
+    `include "${relative(dir, ACCOUNTS_FILE)}"\n` +
+      `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true, no_auth_user: "viewer" }\n`,
+  );
+  const server = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
+  return { server, wsUrl: `ws://127.0.0.1:${wsPort}` };
 }
 
 /** A connection plus JetStream handles to a test server. */
