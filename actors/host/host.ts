@@ -35,6 +35,11 @@ export interface HostOptions {
   idleMs?: number;
   /** Longest an activation (snapshot + log tail) may take before it is abandoned and retried. */
   activationTimeoutMs?: number;
+  /**
+   * How long a lane may go unconsumed, an activation run, or an output stay unconfirmed before
+   * /healthz reports it (and how long a failed batch is reported). Default 30 s.
+   */
+  stuckAfterMs?: number;
   /** Messages per pull. */
   batchSize?: number;
   /** Durable consumer name (the prefix of the per-partition names). */
@@ -70,7 +75,7 @@ export interface HostHealth {
 
 /** An activation on the input path retries after a failure, waiting this long at most between tries. */
 const MAX_ACTIVATION_BACKOFF_MS = 5_000;
-/** A lane not consuming, or an activation running, for longer than this makes /healthz fail. */
+/** A lane not consuming, or an activation running, for longer than this makes /healthz fail (default). */
 const STUCK_MS = 30_000;
 
 /** The engine's core: consumes HUNT_EVENTS and keeps one actor per hunt. */
@@ -103,6 +108,7 @@ export class ActorHost {
       snapshotIntervalMs: 60_000,
       idleMs: 10 * 60_000,
       activationTimeoutMs: 120_000,
+      stuckAfterMs: STUCK_MS,
       batchSize: 1000,
       durable: "cairn-engine",
       partitions: 0,
@@ -181,6 +187,7 @@ export class ActorHost {
   /** Whether the engine is making progress, and if not, why. */
   health(): HostHealth {
     const problems: string[] = [];
+    const stuck = this.opts.stuckAfterMs;
     const now = performance.now();
     if (!this.connected) {
       problems.push(
@@ -188,32 +195,32 @@ export class ActorHost {
       );
     }
     for (const { key, waitingMs } of this.lanes.waitingBatches(now)) {
-      if (waitingMs > STUCK_MS) {
+      if (waitingMs > stuck) {
         problems.push(
           `${key < 0 ? "the log's" : `partition ${key}'s`} batch has waited ${Math.round(waitingMs / 1000)} s${this.lastActivationFailure ? ` (activation failing: ${this.lastActivationFailure})` : ""}`,
         );
       }
     }
     for (const { key, waitingMs } of this.lanes.notConsuming()) {
-      if (waitingMs > STUCK_MS)
+      if (waitingMs > stuck)
         problems.push(
           `${key < 0 ? "the log" : `partition ${key}`} held but not consumed for ${Math.round(waitingMs / 1000)} s`,
         );
     }
     const activation = this.registry.oldestActivationMs();
-    if (activation > STUCK_MS)
+    if (activation > stuck)
       problems.push(`a hunt has been activating for ${Math.round(activation / 1000)} s`);
     for (const [huntId, b] of this.registry.broken) {
       problems.push(`hunt "${huntId}" stopped at input ${b.seq}: ${b.reason}`);
     }
     const failure = this.lanes.lastFailure;
-    if (failure && performance.now() - failure.at < STUCK_MS) {
+    if (failure && performance.now() - failure.at < stuck) {
       problems.push(
         `a batch failed ${Math.round((performance.now() - failure.at) / 1000)} s ago: ${failure.message}`,
       );
     }
     const unconfirmed = this.unconfirmedOutputs;
-    if (unconfirmed.oldestMs > STUCK_MS) {
+    if (unconfirmed.oldestMs > stuck) {
       problems.push(
         `${unconfirmed.count} outputs not confirmed stored by JetStream, the oldest for ${Math.round(unconfirmed.oldestMs / 1000)} s (${this.publisher.lastFailure ?? "no reply"})`,
       );
