@@ -19,6 +19,8 @@ const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> = [
   ["PlayerLeftData", "events/player-left.json"],
   ["TreasureFoundData", "events/treasure-found.json"],
   ["HintTakenData", "events/hint-taken.json"],
+  ["HuntFinalizedData", "events/hunt-finalized.json"],
+  ["PlayerDisqualifiedData", "events/player-disqualified.json"],
   ["ScoreAdjustedData", "events/score-adjusted.json"],
   ["RankChange", "outputs/rank-change.json"],
   ["Rejection", "outputs/rejection.json"],

@@ -7,9 +7,11 @@ import commonSchema from "./common.json" with { type: "json" };
 import hintTakenSchema from "./events/hint-taken.json" with { type: "json" };
 import huntCreatedSchema from "./events/hunt-created.json" with { type: "json" };
 import huntEndedSchema from "./events/hunt-ended.json" with { type: "json" };
+import huntFinalizedSchema from "./events/hunt-finalized.json" with { type: "json" };
 import huntPausedSchema from "./events/hunt-paused.json" with { type: "json" };
 import huntResumedSchema from "./events/hunt-resumed.json" with { type: "json" };
 import huntStartedSchema from "./events/hunt-started.json" with { type: "json" };
+import playerDisqualifiedSchema from "./events/player-disqualified.json" with { type: "json" };
 import playerJoinedSchema from "./events/player-joined.json" with { type: "json" };
 import playerLeftSchema from "./events/player-left.json" with { type: "json" };
 import scoreAdjustedSchema from "./events/score-adjusted.json" with { type: "json" };
@@ -32,10 +34,12 @@ import type {
   HintTakenData,
   HuntCreatedData,
   HuntEndedData,
+  HuntFinalizedData,
   HuntPausedData,
   HuntResumedData,
   HuntRules,
   HuntStartedData,
+  PlayerDisqualifiedData,
   PlayerJoinedData,
   PlayerLeftData,
   RankRequest,
@@ -68,13 +72,21 @@ export const MAX_HUNT_CREATED_BYTES = 1_048_576;
 /** Every rejection code, in the order schemas/CONTRACT.md ("Events and their checks") lists the checks. */
 export const REJECTION_CODES = [
   "invalid_event",
+  "finalized",
   "invalid_state",
+  "time_up",
+  "disqualified",
   "already_joined",
   "player_left",
   "hunt_full",
   "unknown_player",
+  "unknown_team",
   "unknown_treasure",
   "already_found",
+  "not_open",
+  "closed",
+  "locked",
+  "too_far",
   "wrong_answer",
   "already_hinted",
 ] as const satisfies readonly RejectionCode[];
@@ -86,11 +98,13 @@ export interface HuntEventDataMap {
   HuntPaused: HuntPausedData;
   HuntResumed: HuntResumedData;
   HuntEnded: HuntEndedData;
+  HuntFinalized: HuntFinalizedData;
   PlayerJoined: PlayerJoinedData;
   PlayerLeft: PlayerLeftData;
   TreasureFound: TreasureFoundData;
   HintTaken: HintTakenData;
   ScoreAdjusted: ScoreAdjustedData;
+  PlayerDisqualified: PlayerDisqualifiedData;
 }
 
 /** An input event type name. */
@@ -103,11 +117,13 @@ export const HUNT_EVENT_TYPES = [
   "HuntPaused",
   "HuntResumed",
   "HuntEnded",
+  "HuntFinalized",
   "PlayerJoined",
   "PlayerLeft",
   "TreasureFound",
   "HintTaken",
   "ScoreAdjusted",
+  "PlayerDisqualified",
 ] as const satisfies readonly HuntEventType[];
 
 /** A validated CloudEvent of one input type, with normalised `data`. */
@@ -161,11 +177,13 @@ const allSchemas = [
   huntPausedSchema,
   huntResumedSchema,
   huntEndedSchema,
+  huntFinalizedSchema,
   playerJoinedSchema,
   playerLeftSchema,
   treasureFoundSchema,
   hintTakenSchema,
   scoreAdjustedSchema,
+  playerDisqualifiedSchema,
   rankChangeSchema,
   rejectionSchema,
   topSchema,
@@ -203,13 +221,21 @@ const dataValidators: Record<HuntEventType, ValidateFunction> = {
   HuntPaused: compiled(ajv, huntPausedSchema),
   HuntResumed: compiled(ajv, huntResumedSchema),
   HuntEnded: compiled(ajv, huntEndedSchema),
+  HuntFinalized: compiled(ajv, huntFinalizedSchema),
   PlayerJoined: compiled(ajv, playerJoinedSchema),
   PlayerLeft: compiled(ajv, playerLeftSchema),
   TreasureFound: compiled(ajv, treasureFoundSchema),
   HintTaken: compiled(ajv, hintTakenSchema),
   ScoreAdjusted: compiled(ajv, scoreAdjustedSchema),
+  PlayerDisqualified: compiled(ajv, playerDisqualifiedSchema),
 };
-const noFieldTypes = new Set<string>(["HuntStarted", "HuntPaused", "HuntResumed", "HuntEnded"]);
+const noFieldTypes = new Set<string>([
+  "HuntStarted",
+  "HuntPaused",
+  "HuntResumed",
+  "HuntEnded",
+  "HuntFinalized",
+]);
 const queryValidators: Record<QueryOp, ValidateFunction> = {
   top: compiled(queryAjv, topRequestSchema),
   rank: compiled(queryAjv, rankRequestSchema),
@@ -383,6 +409,12 @@ export function decodeEvent(bytes: Uint8Array): DecodedEvent {
   if (type === "HuntCreated") {
     const problem = normaliseHuntCreated(raw.data as HuntCreatedData);
     if (problem) return invalid(problem, eventId, type);
+  }
+  if (type === "ScoreAdjusted") {
+    const d = raw.data as ScoreAdjustedData;
+    if ((d.playerId === undefined) === (d.teamId === undefined)) {
+      return invalid("data: must have exactly one of playerId and teamId", eventId, type);
+    }
   }
   return { ok: true, event: raw as HuntEvent };
 }

@@ -73,13 +73,21 @@ export type Cursor = string;
  */
 export type RejectionCode =
   | "invalid_event"
+  | "finalized"
   | "invalid_state"
+  | "time_up"
+  | "disqualified"
   | "already_joined"
   | "player_left"
   | "hunt_full"
   | "unknown_player"
+  | "unknown_team"
   | "unknown_treasure"
   | "already_found"
+  | "not_open"
+  | "closed"
+  | "locked"
+  | "too_far"
   | "wrong_answer"
   | "already_hinted";
 /**
@@ -88,7 +96,21 @@ export type RejectionCode =
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "HuntStatus".
  */
-export type HuntStatus = "none" | "created" | "running" | "paused" | "ended";
+export type HuntStatus = "none" | "created" | "running" | "paused" | "ended" | "finalized";
+/**
+ * A team id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamId".
+ */
+export type TeamId = string;
+/**
+ * Who did an organiser's action (a name or an id), for the audit trail.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Actor".
+ */
+export type Actor = string;
 
 export interface CairnSchemas {}
 /**
@@ -101,6 +123,17 @@ export interface LeaderboardEntry {
   rank: Rank;
   playerId: PlayerId;
   score: SafeInteger;
+}
+/**
+ * A point on Earth in degrees.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Location".
+ */
+export interface Location {
+  lat: number;
+  lon: number;
+  [k: string]: unknown | undefined;
 }
 /**
  * A CloudEvents 1.0 event in structured JSON mode, as published to hunt.<id>.events. Extension attributes are allowed and ignored.
@@ -174,6 +207,40 @@ export interface Treasure {
    * sha256 (hex, either case) of the UTF-8 answer; when present, TreasureFound must carry the answer.
    */
   answerSha256?: string;
+  /**
+   * Clues in order: every one of these treasures must have been found by the competitor first (else locked). They must name other treasures of the hunt and form no cycle.
+   *
+   * @maxItems 10000
+   */
+  requires?: TreasureId[];
+  /**
+   * The treasure can be found from this running time (inclusive; before it: not_open).
+   */
+  opensAfterMs?: number;
+  /**
+   * The treasure can be found until this running time (exclusive; from it: closed).
+   */
+  closesAfterMs?: number;
+  decay?: Decay;
+  location?: TreasureLocation;
+  [k: string]: unknown | undefined;
+}
+/**
+ * The points fall by step every everyMs of running time, never below min (if points < min, points).
+ */
+export interface Decay {
+  everyMs: PositiveSafeInteger;
+  step: PositiveSafeInteger;
+  min: NonNegativeSafeInteger;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Where the treasure is: a find must be reported within radiusM metres of it (else too_far).
+ */
+export interface TreasureLocation {
+  lat: number;
+  lon: number;
+  radiusM: number;
   [k: string]: unknown | undefined;
 }
 export interface HuntRules {
@@ -188,9 +255,13 @@ export interface HuntRules {
    */
   hintPenalty?: number;
   /**
-   * Most players that may join.
+   * A safe integer >= 1.
    */
   maxPlayers?: number;
+  /**
+   * A safe integer >= 1.
+   */
+  durationMs?: number;
   [k: string]: unknown | undefined;
 }
 /**
@@ -221,12 +292,16 @@ export interface HuntResumedData {
   [k: string]: unknown | undefined;
 }
 /**
- * data of HuntEnded: no fields; data may be omitted.
+ * data of HuntEnded: an optional reason ("time_up" when the engine ends the hunt at its deadline); data may be omitted.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "HuntEndedData".
  */
 export interface HuntEndedData {
+  /**
+   * Why the hunt ended.
+   */
+  reason?: string;
   [k: string]: unknown | undefined;
 }
 /**
@@ -266,6 +341,15 @@ export interface TreasureFoundData {
    * The answer, checked against answerSha256.
    */
   answer?: string;
+  location?: Location1;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Where the player was, for treasures with a location.
+ */
+export interface Location1 {
+  lat: number;
+  lon: number;
   [k: string]: unknown | undefined;
 }
 /**
@@ -280,13 +364,42 @@ export interface HintTakenData {
   [k: string]: unknown | undefined;
 }
 /**
- * data of ScoreAdjusted.
+ * data of HuntFinalized: closes an ended hunt for good; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "HuntFinalizedData".
+ */
+export interface HuntFinalizedData {
+  by?: Actor;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of PlayerDisqualified: takes a player off the board for good.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "PlayerDisqualifiedData".
+ */
+export interface PlayerDisqualifiedData {
+  playerId: PlayerId;
+  /**
+   * Why, for the audit trail.
+   */
+  reason: string;
+  by?: Actor;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of ScoreAdjusted: exactly one of playerId and teamId.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "ScoreAdjustedData".
  */
 export interface ScoreAdjustedData {
-  playerId: PlayerId;
+  playerId?: PlayerId;
+  /**
+   * A team's id (team hunts); in a hunt without teams: unknown_team.
+   */
+  teamId?: string;
   /**
    * An integer in JavaScript's safe range.
    */
@@ -295,6 +408,7 @@ export interface ScoreAdjustedData {
    * Why, for the audit trail.
    */
   reason: string;
+  by?: Actor;
   [k: string]: unknown | undefined;
 }
 /**
@@ -319,7 +433,7 @@ export interface RankChange {
    */
   previousRank: number;
   /**
-   * Ranked players after the change.
+   * A safe integer >= 0.
    */
   players: number;
 }

@@ -4,11 +4,24 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { deserializeRankIndex, type RankIndexKind } from "../../native/index.ts";
-import { HuntFold, PLAYER_JOINED, PLAYER_LEFT } from "./fold.ts";
+import {
+  HuntFold,
+  PLAYER_DISQUALIFIED,
+  PLAYER_JOINED,
+  PLAYER_LEFT,
+  PLAYER_LEFT_DISQUALIFIED,
+  plainTreasure,
+  type Treasure,
+} from "./fold.ts";
 import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
 
 const MAGIC = 0x484e5243; // "CRNH" little-endian
+/**
+ * Version 1 is the layout of a hunt that uses none of the second version's rules, so that such a hunt
+ * keeps its bytes and its stateHash; version 2 adds a block with those rules and their state.
+ */
 const VERSION = 1;
+const VERSION_2 = 2;
 
 /** A snapshot that cannot be used; the host logs it and rebuilds from the log. */
 export class CorruptSnapshotError extends Error {
@@ -155,8 +168,9 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
 
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
   const n = fold.playerIds.length;
+  const v2 = fold.usesVersion2;
   w.u32(MAGIC);
-  w.u32(VERSION);
+  w.u32(v2 ? VERSION_2 : VERSION);
   w.f64(fold.seq);
   w.u8(HUNT_STATUSES.indexOf(fold.status));
   w.string(fold.title);
@@ -188,8 +202,81 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   for (const key of fold.found) w.f64(key);
   w.u32(fold.hinted.size);
   for (const key of fold.hinted) w.f64(key);
+  if (v2) writeVersion2(fold, w);
   w.bytes(index);
   return w.finishWithCrc();
+}
+
+/** Whether a hunt has rules that read its running time (and so must carry it in its bytes). */
+function hasTimeRules(fold: HuntFold): boolean {
+  if (fold.rules.durationMs !== null) return true;
+  return fold.treasures.some((t) => t.opensAfterMs !== null || t.closesAfterMs !== null || t.decay !== null);
+}
+
+/** -1 stands for "none" in the optional numbers, which are never negative. */
+function optional(v: number | null): number {
+  return v ?? -1;
+}
+
+function fromOptional(v: number): number | null {
+  return v < 0 ? null : v;
+}
+
+/**
+ * The second version's block: the running time (only for hunts whose rules read it: a hunt without
+ * them never depends on it, so its bytes do not either), the duration, and each treasure's rules.
+ */
+function writeVersion2(fold: HuntFold, w: ByteWriter): void {
+  const timed = hasTimeRules(fold);
+  w.u8(timed ? 1 : 0);
+  if (timed) {
+    w.f64(fold.runClosedMs);
+    w.f64(fold.runSpanStart);
+  }
+  w.f64(optional(fold.rules.durationMs));
+  for (const t of fold.treasures) {
+    w.u32(t.requires.length);
+    for (const r of t.requires) w.u32(r);
+    w.f64(optional(t.opensAfterMs));
+    w.f64(optional(t.closesAfterMs));
+    w.u8(t.decay ? 1 : 0);
+    if (t.decay) {
+      w.f64(t.decay.everyMs);
+      w.f64(t.decay.step);
+      w.f64(t.decay.min);
+    }
+    w.u8(t.location ? 1 : 0);
+    if (t.location) {
+      w.f64(t.location.lat);
+      w.f64(t.location.lon);
+      w.f64(t.location.radiusM);
+    }
+  }
+}
+
+/** Reads the second version's block into the treasures; returns the running time and the duration. */
+function readVersion2(r: ByteReader, treasures: Treasure[]) {
+  const timed = r.u8("time flag") === 1;
+  const runClosedMs = timed ? r.f64("running time") : 0;
+  const runSpanStart = timed ? r.f64("running span") : 0;
+  const durationMs = fromOptional(r.f64("duration"));
+  for (const t of treasures) {
+    const n = r.u32("requires count");
+    for (let i = 0; i < n; i++) {
+      const req = r.u32("requires");
+      if (req >= treasures.length) throw new CorruptSnapshotError("requires names no treasure");
+      t.requires.push(req);
+    }
+    t.opensAfterMs = fromOptional(r.f64("opensAfterMs"));
+    t.closesAfterMs = fromOptional(r.f64("closesAfterMs"));
+    if (r.u8("decay flag") === 1) {
+      t.decay = { everyMs: r.f64("decay everyMs"), step: r.f64("decay step"), min: r.f64("decay min") };
+    }
+    if (r.u8("location flag") === 1) {
+      t.location = { lat: r.f64("lat"), lon: r.f64("lon"), radiusM: r.f64("radius") };
+    }
+  }
+  return { runClosedMs, runSpanStart, durationMs };
 }
 
 /** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
@@ -205,7 +292,9 @@ export function decodeHunt(
   const r = new ByteReader(body);
   if (r.u32("magic") !== MAGIC) throw new CorruptSnapshotError("not a Cairn hunt snapshot (bad magic)");
   const version = r.u32("version");
-  if (version !== VERSION) throw new CorruptSnapshotError(`version ${version}, this engine reads ${VERSION}`);
+  if (version !== VERSION && version !== VERSION_2) {
+    throw new CorruptSnapshotError(`version ${version}, this engine reads ${VERSION} and ${VERSION_2}`);
+  }
   const seq = r.f64("seq");
   const status = HUNT_STATUSES[r.u8("status")] as HuntStatus | undefined;
   if (status === undefined) throw new CorruptSnapshotError("unknown status");
@@ -221,7 +310,7 @@ export function decodeHunt(
     const points = r.f64("treasure points");
     const sha = r.string("treasure answer");
     findCounts[t] = r.u32("find count");
-    treasures.push({ id, points, answerSha256: sha === "" ? null : sha });
+    treasures.push(plainTreasure(id, points, sha === "" ? null : sha));
   }
   const nBonus = r.u32("bonus count");
   const firstFinderBonus = [];
@@ -233,7 +322,8 @@ export function decodeHunt(
   for (let pid = 0; pid < nPlayers; pid++) {
     const id = r.string("player id");
     const state = r.u8("player state");
-    if (state !== PLAYER_JOINED && state !== PLAYER_LEFT) throw new CorruptSnapshotError("bad player state");
+    if (state < PLAYER_JOINED || state > PLAYER_LEFT_DISQUALIFIED)
+      throw new CorruptSnapshotError("bad player state");
     players.push({ id, state, score: r.f64("player score"), tiebreak: r.f64("player tiebreak") });
   }
   const found: number[] = [];
@@ -242,6 +332,7 @@ export function decodeHunt(
   const hinted: number[] = [];
   const nHinted = r.u32("hinted count");
   for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
+  const v2 = version === VERSION_2 ? readVersion2(r, treasures) : undefined;
   let index: ReturnType<typeof deserializeRankIndex>;
   try {
     index = deserializeRankIndex(r.bytes("rank index"), options.indexKind);
@@ -259,12 +350,20 @@ export function decodeHunt(
   fold.treasures = treasures;
   fold.treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
   fold.findCounts = findCounts;
-  fold.rules = { firstFinderBonus, hintPenalty, maxPlayers: maxPlayers < 0 ? null : maxPlayers };
+  fold.rules = {
+    firstFinderBonus,
+    hintPenalty,
+    maxPlayers: maxPlayers < 0 ? null : maxPlayers,
+    durationMs: v2?.durationMs ?? null,
+  };
+  fold.runClosedMs = v2?.runClosedMs ?? 0;
+  fold.runSpanStart = v2?.runSpanStart ?? 0;
   for (const p of players) {
     const pid = fold.addPlayer(p.id, p.state);
     fold.playerScore[pid] = p.score;
     fold.playerTiebreak[pid] = p.tiebreak;
     if (p.state === PLAYER_JOINED) fold.joined++;
+    if (p.state === PLAYER_JOINED || p.state === PLAYER_DISQUALIFIED) fold.seated++;
   }
   for (const key of found) fold.found.add(key);
   for (const key of hinted) fold.hinted.add(key);

@@ -46,6 +46,29 @@ export interface Treasure {
   points: number;
   /** Lowercase hex sha256 of the expected answer, or null when any answer (or none) is accepted. */
   answerSha256: string | null;
+  /** Indexes of the treasures that must be found first (clues in order); empty when none. */
+  requires: number[];
+  /** Running time from which it can be found, and until which (exclusive); null when unbounded. */
+  opensAfterMs: number | null;
+  closesAfterMs: number | null;
+  /** Points fall by `step` every `everyMs` of running time, never below `min`; null when they do not. */
+  decay: { everyMs: number; step: number; min: number } | null;
+  /** Where it is: a find must be reported within `radiusM` metres; null when anywhere. */
+  location: { lat: number; lon: number; radiusM: number } | null;
+}
+
+/** A treasure with none of the optional rules. */
+export function plainTreasure(id: string, points: number, answerSha256: string | null): Treasure {
+  return {
+    id,
+    points,
+    answerSha256,
+    requires: [],
+    opensAfterMs: null,
+    closesAfterMs: null,
+    decay: null,
+    location: null,
+  };
 }
 
 /** The hunt's rules with their defaults applied. */
@@ -54,14 +77,21 @@ export interface HuntRules {
   hintPenalty: number;
   /** null: no limit. */
   maxPlayers: number | null;
+  /** Running time after which finds and hints are refused (`time_up`); null: no limit. */
+  durationMs: number | null;
 }
 
 /** Why an event was not applied. */
 type Rejection = { code: RejectionCode; message: string };
 
-/** Player states in `playerState`. */
+/** Player states in `playerState`: on the board, left, or disqualified (while on the board, or after leaving). */
 export const PLAYER_JOINED = 1;
 export const PLAYER_LEFT = 2;
+export const PLAYER_DISQUALIFIED = 3;
+export const PLAYER_LEFT_DISQUALIFIED = 4;
+
+/** The mean Earth radius the contract's distance uses, in metres. */
+const EARTH_RADIUS_M = 6_371_008.8;
 
 /**
  * Scratch typed arrays for one batch, shared by every hunt of the process: `applyBatch` fills, uses
@@ -155,7 +185,13 @@ export class HuntFold {
   treasureIndex = new Map<string, number>();
   /** Per treasure: how many players found it. */
   findCounts = new Uint32Array(0);
-  rules: HuntRules = { firstFinderBonus: [], hintPenalty: 0, maxPlayers: null };
+  rules: HuntRules = { firstFinderBonus: [], hintPenalty: 0, maxPlayers: null, durationMs: null };
+  /**
+   * Running time: the ms of running spans already closed by a pause or the end, and the JetStream
+   * time that opened the current span (while running).
+   */
+  runClosedMs = 0;
+  runSpanStart = 0;
 
   /** Player id → pid (join order), for every player who ever joined. */
   readonly pids = new Map<string, number>();
@@ -171,6 +207,8 @@ export class HuntFold {
   playerSlot: Uint32Array = new Uint32Array(1024);
   /** Players currently joined (= ranked). */
   joined = 0;
+  /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
+  seated = 0;
   /** (pid, treasure) pairs found and hinted, keyed pid * treasureCount + treasure, in log order. */
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
@@ -331,6 +369,9 @@ export class HuntFold {
    */
   private decide(event: HuntEvent, seq: number, time: number, nOps: number): number | Rejection {
     const type = event.type as EventType;
+    if (this.status === "finalized" && type !== "HuntCreated") {
+      return { code: "finalized", message: `hunt "${this.huntId}" is finalized: nothing can change it` };
+    }
     if (!this.lifecycle.accepts(type)) {
       return {
         code: "invalid_state",
@@ -343,65 +384,103 @@ export class HuntFold {
     switch (event.type) {
       case "HuntCreated": {
         const d = event.data;
-        this.title = d.title;
-        this.treasures = d.treasures.map((t) => ({
-          id: t.id,
-          points: t.points,
-          answerSha256: t.answerSha256 ?? null,
+        const treasures = d.treasures.map((t) => ({
+          ...plainTreasure(t.id, t.points, t.answerSha256 ?? null),
+          opensAfterMs: t.opensAfterMs ?? null,
+          closesAfterMs: t.closesAfterMs ?? null,
+          decay: t.decay ? { everyMs: t.decay.everyMs, step: t.decay.step, min: t.decay.min } : null,
+          location: t.location
+            ? { lat: t.location.lat, lon: t.location.lon, radiusM: t.location.radiusM }
+            : null,
         }));
-        this.treasureIndex = new Map(this.treasures.map((t, i) => [t.id, i]));
+        const treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
+        const problem = resolveRequires(d.treasures, treasures, treasureIndex);
+        if (problem) return { code: "invalid_event", message: problem };
+        this.title = d.title;
+        this.treasures = treasures;
+        this.treasureIndex = treasureIndex;
         this.findCounts = new Uint32Array(this.treasures.length);
         this.rules = {
           firstFinderBonus: d.rules?.firstFinderBonus ?? [],
           hintPenalty: d.rules?.hintPenalty ?? 0,
           maxPlayers: d.rules?.maxPlayers ?? null,
+          durationMs: d.rules?.durationMs ?? null,
         };
         this.createdAt = time;
         this.lifecycle.transition(type);
         return nOps;
       }
       case "HuntStarted":
-        this.startedAt = time;
-        this.lifecycle.transition(type);
-        return nOps;
-      case "HuntEnded":
-        this.endedAt = time;
+      case "HuntResumed":
+        if (type === "HuntStarted") this.startedAt = time;
+        this.runSpanStart = time;
         this.lifecycle.transition(type);
         return nOps;
       case "HuntPaused":
-      case "HuntResumed":
+      case "HuntEnded":
+        if (this.status === "running") this.runClosedMs += Math.max(0, time - this.runSpanStart);
+        if (type === "HuntEnded") this.endedAt = time;
+        this.lifecycle.transition(type);
+        return nOps;
+      case "HuntFinalized":
         this.lifecycle.transition(type);
         return nOps;
       case "PlayerJoined": {
         const id = event.data.playerId;
         const known = this.pids.get(id);
         if (known !== undefined) {
-          return this.playerState[known] === PLAYER_JOINED
+          const state = this.playerState[known]!;
+          if (state >= PLAYER_DISQUALIFIED) return disqualified(id);
+          return state === PLAYER_JOINED
             ? { code: "already_joined", message: `player "${id}" has already joined` }
             : { code: "player_left", message: `player "${id}" left this hunt and cannot rejoin` };
         }
         const max = this.rules.maxPlayers;
-        if (max !== null && this.joined >= max) {
+        if (max !== null && this.seated >= max) {
           return { code: "hunt_full", message: `the hunt is full (maxPlayers ${max})` };
         }
         const pid = this.addPlayer(id);
         this.playerTiebreak[pid] = seq;
         this.joined++;
+        this.seated++;
         return this.queue(nOps, OP_UPSERT, pid, 0, seq);
       }
       case "PlayerLeft": {
-        const pid = this.joinedPid(event.data.playerId);
-        if (pid < 0) return unknownPlayer(event.data.playerId);
+        const id = event.data.playerId;
+        if (this.isDisqualified(id)) return disqualified(id);
+        const pid = this.joinedPid(id);
+        if (pid < 0) return unknownPlayer(id);
         this.playerState[pid] = PLAYER_LEFT;
+        this.joined--;
+        this.seated--;
+        return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
+      }
+      case "PlayerDisqualified": {
+        const id = event.data.playerId;
+        const pid = this.pids.get(id);
+        if (pid === undefined) return unknownPlayer(id);
+        const state = this.playerState[pid]!;
+        if (state >= PLAYER_DISQUALIFIED) {
+          return { code: "disqualified", message: `player "${id}" is already disqualified` };
+        }
+        if (state === PLAYER_LEFT) {
+          this.playerState[pid] = PLAYER_LEFT_DISQUALIFIED;
+          return nOps;
+        }
+        // Off the board, but still in their seat: a disqualification frees no place in the hunt.
+        this.playerState[pid] = PLAYER_DISQUALIFIED;
         this.joined--;
         return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
       }
       case "TreasureFound": {
         const d = event.data;
-        const problem = this.unfoundTreasure(d);
+        const running = this.runningAt(time);
+        const problem = this.timeAndPlayer(d.playerId, running) ?? this.unfoundTreasure(d);
         if (problem) return problem;
         const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
+        const blocked = this.findBlocked(treasure, pid, running, d.location);
+        if (blocked) return blocked;
         if (treasure.answerSha256 !== null) {
           if (d.answer === undefined) {
             return { code: "wrong_answer", message: `treasure "${d.treasureId}" needs an answer` };
@@ -411,16 +490,16 @@ export class HuntFold {
           }
         }
         const k = this.findCounts[t]!;
-        const bonus = this.rules.firstFinderBonus[k] ?? 0;
-        const overflow = this.checkScore(pid, treasure.points + bonus);
+        const points = decayedPoints(treasure, running) + (this.rules.firstFinderBonus[k] ?? 0);
+        const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
         this.found.add(key);
         this.findCounts[t] = k + 1;
-        return this.addScore(nOps, pid, treasure.points + bonus, seq);
+        return this.addScore(nOps, pid, points, seq);
       }
       case "HintTaken": {
         const d = event.data;
-        const problem = this.unfoundTreasure(d);
+        const problem = this.timeAndPlayer(d.playerId, this.runningAt(time)) ?? this.unfoundTreasure(d);
         if (problem) return problem;
         const { pid, key } = this.target;
         if (this.hinted.has(key)) {
@@ -436,6 +515,10 @@ export class HuntFold {
       }
       case "ScoreAdjusted": {
         const d = event.data;
+        if (d.playerId === undefined) {
+          return { code: "unknown_team", message: `the hunt has no team "${d.teamId}" (it has no teams)` };
+        }
+        if (this.isDisqualified(d.playerId)) return disqualified(d.playerId);
         const pid = this.joinedPid(d.playerId);
         if (pid < 0) return unknownPlayer(d.playerId);
         const overflow = this.checkScore(pid, d.delta);
@@ -443,6 +526,86 @@ export class HuntFold {
         return this.addScore(nOps, pid, d.delta, seq);
       }
     }
+  }
+
+  /** Running time at a JetStream time: closed spans, plus the open one while running (never negative). */
+  runningAt(time: number): number {
+    return this.runClosedMs + (this.status === "running" ? Math.max(0, time - this.runSpanStart) : 0);
+  }
+
+  /** The checks that come right after the status for a player's find or hint: the clock, then disqualification. */
+  private timeAndPlayer(playerId: string, running: number): Rejection | undefined {
+    const duration = this.rules.durationMs;
+    if (duration !== null && running >= duration) {
+      return {
+        code: "time_up",
+        message: `the hunt's time is up (running time ${running} ms of ${duration} ms)`,
+      };
+    }
+    if (this.isDisqualified(playerId)) return disqualified(playerId);
+    return undefined;
+  }
+
+  /** The rules that may keep a treasure from being found now, in the contract's order. */
+  private findBlocked(
+    treasure: Treasure,
+    pid: number,
+    running: number,
+    at: { lat: number; lon: number } | undefined,
+  ): Rejection | undefined {
+    if (treasure.opensAfterMs !== null && running < treasure.opensAfterMs) {
+      return {
+        code: "not_open",
+        message: `treasure "${treasure.id}" opens at running time ${treasure.opensAfterMs} ms`,
+      };
+    }
+    if (treasure.closesAfterMs !== null && running >= treasure.closesAfterMs) {
+      return {
+        code: "closed",
+        message: `treasure "${treasure.id}" closed at running time ${treasure.closesAfterMs} ms`,
+      };
+    }
+    const base = pid * this.treasures.length;
+    for (const r of treasure.requires) {
+      if (!this.found.has(base + r)) {
+        return {
+          code: "locked",
+          message: `treasure "${treasure.id}" needs "${this.treasures[r]!.id}" found first`,
+        };
+      }
+    }
+    const where = treasure.location;
+    if (where !== null) {
+      if (at === undefined)
+        return { code: "too_far", message: `treasure "${treasure.id}" needs the finder's location` };
+      const d = distanceM(where, at);
+      if (!(d <= where.radiusM)) {
+        return {
+          code: "too_far",
+          message: `the find is ${Math.round(d)} m from treasure "${treasure.id}" (radius ${where.radiusM} m)`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether a player has been disqualified. */
+  private isDisqualified(playerId: string): boolean {
+    const pid = this.pids.get(playerId);
+    return pid !== undefined && this.playerState[pid]! >= PLAYER_DISQUALIFIED;
+  }
+
+  /** Whether the hunt uses any rule of the contract's second version (its bytes then carry them). */
+  get usesVersion2(): boolean {
+    if (this.rules.durationMs !== null || this.status === "finalized") return true;
+    for (const t of this.treasures) {
+      if (t.requires.length > 0 || t.opensAfterMs !== null || t.closesAfterMs !== null) return true;
+      if (t.decay !== null || t.location !== null) return true;
+    }
+    for (let pid = 0; pid < this.playerIds.length; pid++) {
+      if (this.playerState[pid]! >= PLAYER_DISQUALIFIED) return true;
+    }
+    return false;
   }
 
   /** The (player, treasure) pair `unfoundTreasure` checked, reused so the hot path allocates nothing. */
@@ -518,4 +681,56 @@ function unknownPlayer(playerId: string) {
 
 function unknownTreasure(treasureId: string) {
   return { code: "unknown_treasure" as const, message: `the hunt has no treasure "${treasureId}"` };
+}
+
+function disqualified(playerId: string) {
+  return { code: "disqualified" as const, message: `player "${playerId}" is disqualified` };
+}
+
+/** A treasure's points at a running time, after decay. */
+function decayedPoints(t: Treasure, running: number): number {
+  const decay = t.decay;
+  if (decay === null || t.points < decay.min) return t.points;
+  return Math.max(decay.min, t.points - decay.step * Math.floor(running / decay.everyMs));
+}
+
+/** The contract's distance in metres: the equirectangular approximation on the mean Earth radius. */
+export function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+  const y = (b.lat - a.lat) * rad;
+  return EARTH_RADIUS_M * Math.sqrt(x * x + y * y);
+}
+
+/**
+ * Fills each treasure's `requires` with indexes; returns the problem when one names no other treasure
+ * of the hunt, or when they form a cycle (found by a depth-first walk in treasure order).
+ */
+function resolveRequires(
+  defs: readonly { id: string; requires?: string[] | undefined }[],
+  treasures: Treasure[],
+  index: Map<string, number>,
+): string | undefined {
+  for (let i = 0; i < defs.length; i++) {
+    for (const id of defs[i]!.requires ?? []) {
+      const r = index.get(id);
+      if (r === undefined)
+        return `data.treasures[${i}].requires: names "${id}", which is not a treasure of the hunt`;
+      if (r === i) return `data.treasures[${i}].requires: treasure "${id}" cannot require itself`;
+      if (!treasures[i]!.requires.includes(r)) treasures[i]!.requires.push(r);
+    }
+  }
+  const state = new Uint8Array(treasures.length); // 0 new, 1 on the walk, 2 done
+  const visit = (i: number): boolean => {
+    if (state[i] === 1) return true;
+    if (state[i] === 2) return false;
+    state[i] = 1;
+    for (const r of treasures[i]!.requires) if (visit(r)) return true;
+    state[i] = 2;
+    return false;
+  };
+  for (let i = 0; i < treasures.length; i++) {
+    if (visit(i)) return `data.treasures: the requires of "${treasures[i]!.id}" form a cycle`;
+  }
+  return undefined;
 }

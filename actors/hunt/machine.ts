@@ -4,7 +4,7 @@ import { type AnyEventObject, createActor, type SnapshotFrom, setup } from "xsta
 import { HUNT_EVENT_TYPES, type HuntEventType } from "../../schemas/index.ts";
 
 /** Every status a hunt can be in; `none` means no HuntCreated has been accepted yet. */
-export const HUNT_STATUSES = ["none", "created", "running", "paused", "ended"] as const;
+export const HUNT_STATUSES = ["none", "created", "running", "paused", "ended", "finalized"] as const;
 export type HuntStatus = (typeof HUNT_STATUSES)[number];
 
 /** Every input event type of the contract (from the schemas). */
@@ -17,7 +17,7 @@ export type EventType = HuntEventType;
 // lists them.
 const stay = { actions: "accept" } as const;
 
-/** The lifecycle: none → created → running ⇄ paused → ended (schemas/CONTRACT.md, "Statuses"). */
+/** The lifecycle: none → created → running ⇄ paused → ended → finalized (schemas/CONTRACT.md, "Statuses"). */
 export const huntMachine = setup({
   types: {} as { events: { type: EventType } },
   actions: { accept: () => {} },
@@ -29,7 +29,13 @@ export const huntMachine = setup({
       on: { HuntCreated: "created" },
     },
     created: {
-      on: { HuntStarted: "running", PlayerJoined: stay, PlayerLeft: stay, ScoreAdjusted: stay },
+      on: {
+        HuntStarted: "running",
+        PlayerJoined: stay,
+        PlayerLeft: stay,
+        ScoreAdjusted: stay,
+        PlayerDisqualified: stay,
+      },
     },
     running: {
       on: {
@@ -40,14 +46,23 @@ export const huntMachine = setup({
         TreasureFound: stay,
         HintTaken: stay,
         ScoreAdjusted: stay,
+        PlayerDisqualified: stay,
       },
     },
     paused: {
-      on: { HuntResumed: "running", HuntEnded: "ended", PlayerLeft: stay, ScoreAdjusted: stay },
+      on: {
+        HuntResumed: "running",
+        HuntEnded: "ended",
+        PlayerLeft: stay,
+        ScoreAdjusted: stay,
+        PlayerDisqualified: stay,
+      },
     },
     ended: {
-      on: { PlayerLeft: stay, ScoreAdjusted: stay },
+      on: { HuntFinalized: "finalized", PlayerLeft: stay, ScoreAdjusted: stay, PlayerDisqualified: stay },
     },
+    // A finalised hunt is the certified result: nothing changes it any more.
+    finalized: {},
   },
 });
 
