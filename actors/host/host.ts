@@ -13,6 +13,7 @@ import {
   SnapshotStore,
 } from "../../streams/index.ts";
 import { DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
+import { Deadlines } from "./deadlines.ts";
 import { type Lane, Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { PartitionOwnership } from "./ownership.ts";
@@ -84,6 +85,7 @@ export class ActorHost {
   private readonly registry: HuntRegistry;
   private readonly lanes: Lanes;
   private readonly queries: QueryServer;
+  private readonly deadlines: Deadlines;
   private ownership: PartitionOwnership | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly opts: Required<Omit<HostOptions, OptionalOption>> & Pick<HostOptions, OptionalOption>;
@@ -124,11 +126,17 @@ export class ActorHost {
       inboxPrefix: this.opts.inboxPrefix,
       logger,
     });
+    this.deadlines = new Deadlines(nc, { replicas: this.opts.replicas, logger });
     this.registry = new HuntRegistry(
       this.publisher,
       new SnapshotStore(nc),
       (huntId) => lastOutputSeq(nc, huntId),
-      { ...this.opts, metrics },
+      {
+        ...this.opts,
+        metrics,
+        onChange: (huntId, hunt) => this.deadlines.update(huntId, hunt.fold),
+        onDrop: (huntId) => this.deadlines.forget(huntId),
+      },
     );
     this.lanes = new Lanes(
       nc,
@@ -136,6 +144,7 @@ export class ActorHost {
       {
         onBatch: (lane, batch) => this.onBatch(lane, batch),
         onLaneLost: (key) => this.registry.dropWhere((huntId) => this.lanes.keyOf(huntId) === key),
+        onLaneOpened: (lane) => void this.watchDeadlines(lane),
       },
     );
     this.queries = new QueryServer(nc, {
@@ -240,6 +249,7 @@ export class ActorHost {
   /** Starts consuming (everything, or the partitions it wins), answering queries, and the timers. */
   async start(): Promise<void> {
     const { logger, partitions } = this.opts;
+    await this.deadlines.start();
     this.queries.start();
     if (partitions > 0) {
       const engineId = this.opts.engineId ?? `engine-${process.pid}`;
@@ -263,6 +273,24 @@ export class ActorHost {
       setInterval(() => this.periodic(), Math.min(2_000, this.opts.snapshotIntervalMs)),
     );
     this.watchConnection();
+  }
+
+  /**
+   * Brings to life the hunts of a lane that has just opened whose deadline is recorded, so that their
+   * timers run on this engine even if no event arrives for them.
+   */
+  private async watchDeadlines(lane: Lane): Promise<void> {
+    try {
+      for (const huntId of (await this.deadlines.recorded()).keys()) {
+        if (this.lanes.keyOf(huntId) !== lane.key || this.registry.get(huntId) || !isValidHuntId(huntId))
+          continue;
+        await this.registry
+          .activate(huntId, this.lanes.log, lane.position, () => this.lanes.laneOf(huntId) === lane)
+          .catch(() => {}); // logged by the registry; the hunt's next event activates it again
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, "could not read the recorded deadlines");
+    }
   }
 
   /** Stops a partition's lane (finishing and acking its batch), then snapshots and drops its hunts. */
@@ -366,7 +394,8 @@ export class ActorHost {
     // With input still queued or a batch in hand, an idle-looking hunt may have events on the way: keep it.
     this.registry.periodic(
       Date.now(),
-      (huntId) => this.lanes.lag === 0 && !this.lanes.busy(this.lanes.keyOf(huntId)),
+      (huntId) =>
+        this.lanes.lag === 0 && !this.lanes.busy(this.lanes.keyOf(huntId)) && !this.deadlines.has(huntId),
     );
     void this.lanes.refreshLag();
   }
@@ -416,6 +445,7 @@ export class ActorHost {
     };
     for (const t of this.timers) clearInterval(t);
     this.queries.stop();
+    this.deadlines.stop();
     if (this.ownership) await within("handing partitions back", this.ownership.stop());
     await within("stopping the consumers", this.lanes.stop());
     await within("finishing activations", this.registry.settleActivations());

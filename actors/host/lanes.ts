@@ -52,6 +52,8 @@ export interface LaneHandlers {
   onBatch(lane: Lane, batch: LogMessage[]): void | Promise<void>;
   /** A lane's batch failed and the lane restarts: the hunts it fed may hold half a batch. */
   onLaneLost(key: number): void;
+  /** A lane started consuming (at start-up, after a failure, or on taking a partition over). */
+  onLaneOpened?(lane: Lane): void;
 }
 
 export class Lanes {
@@ -191,6 +193,7 @@ export class Lanes {
       "consuming",
     );
     void consumer.closed.then((err) => this.onClosed(lane, err));
+    this.handlers.onLaneOpened?.(lane);
   }
 
   /** Hands a batch to the host, noting how long it stays in hand. */

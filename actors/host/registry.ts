@@ -38,6 +38,10 @@ export interface RegistryOptions {
   activationTimeoutMs: number;
   logger: Logger;
   metrics: EngineMetrics | undefined;
+  /** Told after a live hunt's fold changed (activated, or a batch folded). */
+  onChange?: (huntId: string, hunt: LiveHunt) => void;
+  /** Told when a live hunt is dropped (passivated, set aside, or its lane lost). */
+  onDrop?: (huntId: string) => void;
 }
 
 /** An activation that failed because the hunt's own fold failed: retrying cannot help. */
@@ -133,6 +137,7 @@ export class HuntRegistry {
         }
         this.live.set(huntId, hunt);
         this.opts.metrics?.activationSeconds.observe((performance.now() - startedAt) / 1000);
+        this.opts.onChange?.(huntId, hunt);
         return hunt;
       })
       .catch((err: Error) => {
@@ -243,6 +248,7 @@ export class HuntRegistry {
     }
     hunt.events += msgs.length;
     hunt.lastActiveAt = now;
+    this.opts.onChange?.(huntId, hunt);
     if (hunt.events - hunt.eventsAtSnapshot >= this.opts.snapshotEvery) void this.snapshot(huntId, hunt);
   }
 
@@ -263,6 +269,7 @@ export class HuntRegistry {
     if (!hunt) return;
     this.live.delete(huntId);
     hunt.fold.lifecycle.stop();
+    this.opts.onDrop?.(huntId);
   }
 
   /** Drops every live hunt that matches (a lane lost mid-batch: they are rebuilt from snapshot and log). */

@@ -1,6 +1,6 @@
 // The fold as a specification: given these events, when this one arrives, then these outputs.
 import { describe, expect, it } from "vitest";
-import { HuntFold, stateHash } from "../../actors/index.ts";
+import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
 import { JsRankIndex } from "../../native/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 
@@ -261,5 +261,269 @@ describe("no input stops the fold", () => {
     ]);
     expect(sink.outputs[0]!.message).toMatch(/Nats-Msg-Id/);
     expect(h.fold.joined).toBe(0);
+  });
+});
+
+/** Folds events with explicit JetStream times (ms from an epoch of 0), returning each input's outputs' codes. */
+function timed(events: [number, Record<string, unknown> | string][]) {
+  const fold = new HuntFold("h-timed", new JsRankIndex());
+  const sink = new CollectingSink();
+  const msgs = log(events.map(([, e]) => e)).map((m, i) => ({ ...m, time: events[i]![0] }));
+  fold.applyBatch(msgs, sink);
+  return { fold, outputs: sink.outputs };
+}
+
+/** Codes of the outputs of the inputs at these seqs, in order ("rank" for a rank message). */
+function codesOf(outputs: { kind: string; seq: number; code?: string }[], seqs: number[]) {
+  return outputs.filter((o) => seqs.includes(o.seq)).map((o) => (o.kind === "rejected" ? o.code : o.kind));
+}
+
+const created = (treasures: Record<string, unknown>[], rules: Record<string, unknown> = {}) =>
+  ev("HuntCreated", { title: "v2", treasures, rules });
+
+describe("finalisation", () => {
+  it("closes an ended hunt: every later event but HuntCreated is rejected finalized", () => {
+    const h = given(runningHunt({}, [join("a")]));
+    expect(codes(h.when(ev("HuntFinalized")))).toEqual(["invalid_state"]);
+    h.when(ev("HuntEnded", { reason: "done" }));
+    expect(h.when(ev("HuntFinalized", { by: "organiser" }))).toEqual([]);
+    expect(h.fold.status).toBe("finalized");
+    expect(
+      codes(
+        h.when(
+          adjust("a", 5),
+          ev("PlayerLeft", { playerId: "a" }),
+          ev("HuntFinalized"),
+          ev("PlayerDisqualified", { playerId: "a", reason: "x" }),
+          ev("HuntCreated", { title: "again", treasures: [{ id: "t", points: 1 }] }),
+        ),
+      ),
+    ).toEqual(["finalized", "finalized", "finalized", "finalized", "invalid_state"]);
+  });
+});
+
+describe("disqualification", () => {
+  it("takes the player off the board with rank 0 and rejects every later event naming them", () => {
+    const h = given(runningHunt({ firstFinderBonus: [7] }, [join("a"), join("b"), find("a", "t-1")]));
+    const out = h.when(ev("PlayerDisqualified", { playerId: "a", reason: "cheating", by: "judge" }));
+    expect(out).toEqual([
+      { kind: "rank", seq: 6, playerId: "a", score: 17, rank: 0, previousRank: 1, players: 1 },
+    ]);
+    expect(
+      codes(
+        h.when(
+          find("a", "t-2", "golden key"),
+          hint("a", "t-2"),
+          adjust("a", 1),
+          ev("PlayerLeft", { playerId: "a" }),
+          join("a"),
+          ev("PlayerDisqualified", { playerId: "a", reason: "again" }),
+        ),
+      ),
+    ).toEqual([
+      "disqualified",
+      "disqualified",
+      "disqualified",
+      "disqualified",
+      "disqualified",
+      "disqualified",
+    ]);
+    // Their find keeps its place in the first-finder order: b gets no bonus for t-1.
+    expect(h.when(find("b", "t-1"))).toEqual([
+      expect.objectContaining({ kind: "rank", playerId: "b", score: 10, rank: 1 }),
+    ]);
+  });
+
+  it("needs a player who joined at some point; one who left is disqualified without a rank message", () => {
+    const h = given(runningHunt({}, [join("a"), ev("PlayerLeft", { playerId: "a" })]));
+    expect(codes(h.when(ev("PlayerDisqualified", { playerId: "nobody", reason: "x" })))).toEqual([
+      "unknown_player",
+    ]);
+    expect(h.when(ev("PlayerDisqualified", { playerId: "a", reason: "x" }))).toEqual([]);
+    expect(codes(h.when(join("a")))).toEqual(["disqualified"]);
+  });
+
+  it("frees no place in the hunt: a disqualified player still counts for maxPlayers", () => {
+    const h = given(runningHunt({ maxPlayers: 1 }, [join("a")]));
+    h.when(ev("PlayerDisqualified", { playerId: "a", reason: "x" }));
+    expect(codes(h.when(join("b")))).toEqual(["hunt_full"]);
+  });
+});
+
+describe("time rules", () => {
+  const start = 1_000_000;
+
+  it("counts running time from JetStream times without the paused spans, and refuses finds at the deadline", () => {
+    const { outputs } = timed([
+      [
+        start - 5000,
+        created(
+          [
+            { id: "t", points: 10 },
+            { id: "u", points: 3 },
+          ],
+          { durationMs: 10_000 },
+        ),
+      ],
+      [start, ev("HuntStarted")],
+      [start + 1, join("a")],
+      [start + 4000, ev("HuntPaused")], // 4,000 ms run
+      [start + 60_000, ev("HuntResumed")], // the pause does not count
+      [start + 65_999, find("a", "t")], // 9,999 ms: in time
+      [start + 66_000, find("a", "u")], // 10,000 ms: time is up
+      [start + 66_000, hint("a", "u")],
+      [start + 66_000, adjust("a", 1)], // adjustments are not on the clock
+    ]);
+    expect(codesOf(outputs, [6, 7, 8, 9])).toEqual(["rank", "time_up", "time_up", "rank"]);
+  });
+
+  it("opens and closes a treasure by running time: inclusive from opensAfterMs, exclusive at closesAfterMs", () => {
+    const { outputs } = timed([
+      [0, created([{ id: "t", points: 5, opensAfterMs: 1000, closesAfterMs: 2000 }])],
+      [start, ev("HuntStarted")],
+      [start, join("a")],
+      [start, join("b")],
+      [start, join("c")],
+      [start + 999, find("a", "t")],
+      [start + 1000, find("a", "t")],
+      [start + 1999, find("b", "t")],
+      [start + 2000, find("c", "t")],
+    ]);
+    expect(codesOf(outputs, [6, 7, 8, 9])).toEqual(["not_open", "rank", "rank", "closed"]);
+  });
+
+  it("decays points by running time, never below min", () => {
+    const { outputs } = timed([
+      [0, created([{ id: "t", points: 100, decay: { everyMs: 1000, step: 30, min: 20 } }])],
+      [start, ev("HuntStarted")],
+      [start, join("a")],
+      [start, join("b")],
+      [start, join("c")],
+      [start + 999, find("a", "t")], // 100
+      [start + 2000, find("b", "t")], // 100 - 60 = 40
+      [start + 9000, find("c", "t")], // floor: 20
+    ]);
+    expect(
+      outputs.filter((o) => o.kind === "rank" && o.seq >= 6).map((o) => (o as { score: number }).score),
+    ).toEqual([100, 40, 20]);
+  });
+});
+
+describe("clues in order and places", () => {
+  it("locks a treasure until every one it requires is found by the player", () => {
+    const h = given([
+      created([
+        { id: "t1", points: 1 },
+        { id: "t2", points: 2, requires: ["t1"] },
+        { id: "t3", points: 3, requires: ["t1", "t2"] },
+      ]),
+      ev("HuntStarted"),
+      join("a"),
+      join("b"),
+    ]);
+    expect(codes(h.when(find("a", "t3"), find("a", "t2"), find("a", "t1"), find("a", "t3")))).toEqual([
+      "locked",
+      "locked",
+      "rank",
+      "locked",
+    ]);
+    expect(codes(h.when(find("a", "t2"), find("a", "t3"), find("b", "t2")))).toEqual([
+      "rank",
+      "rank",
+      "locked",
+    ]);
+  });
+
+  it("refuses a hunt whose requires name no treasure, the treasure itself, or form a cycle", () => {
+    for (const treasures of [
+      [{ id: "t1", points: 1, requires: ["nope"] }],
+      [{ id: "t1", points: 1, requires: ["t1"] }],
+      [
+        { id: "t1", points: 1, requires: ["t2"] },
+        { id: "t2", points: 1, requires: ["t3"] },
+        { id: "t3", points: 1, requires: ["t1"] },
+      ],
+    ]) {
+      const out = given([]).when(created(treasures));
+      expect(codes(out)).toEqual(["invalid_event"]);
+      expect(out[0]!.message).toMatch(/requires/);
+    }
+  });
+
+  it("needs a find within radiusM of the treasure's location, by the contract's distance", () => {
+    const at = { lat: 48.8584, lon: 2.2945 };
+    // Along a meridian the distance is R·Δφ: these are 9 m and 11 m north of the treasure.
+    const north = (m: number) => ({ lat: at.lat + ((m / 6_371_008.8) * 180) / Math.PI, lon: at.lon });
+    const h = given([
+      created([{ id: "t", points: 5, location: { ...at, radiusM: 10 } }]),
+      ev("HuntStarted"),
+      join("a"),
+      join("b"),
+    ]);
+    expect(
+      codes(
+        h.when(
+          ev("TreasureFound", { playerId: "a", treasureId: "t" }),
+          ev("TreasureFound", { playerId: "a", treasureId: "t", location: north(11) }),
+          ev("TreasureFound", { playerId: "a", treasureId: "t", location: north(9) }),
+          ev("TreasureFound", { playerId: "b", treasureId: "t", location: at }),
+        ),
+      ),
+    ).toEqual(["too_far", "too_far", "rank", "rank"]);
+  });
+});
+
+describe("ScoreAdjusted in version 2", () => {
+  it("takes exactly one of playerId and teamId; a team in a hunt without teams is unknown", () => {
+    const h = given(runningHunt({}, [join("a")]));
+    expect(
+      codes(
+        h.when(
+          ev("ScoreAdjusted", { delta: 1, reason: "x" }),
+          ev("ScoreAdjusted", { playerId: "a", teamId: "t", delta: 1, reason: "x" }),
+          ev("ScoreAdjusted", { teamId: "t", delta: 1, reason: "x", by: "judge" }),
+          ev("ScoreAdjusted", { playerId: "a", delta: 1, reason: "x", by: "judge" }),
+        ),
+      ),
+    ).toEqual(["invalid_event", "invalid_event", "unknown_team", "rank"]);
+  });
+});
+
+describe("snapshots of version 2 hunts", () => {
+  it("keep the rules and the running time, so a restored hunt judges the tail the same", () => {
+    const events: [number, Record<string, unknown>][] = [
+      [
+        0,
+        created(
+          [
+            { id: "t", points: 100, decay: { everyMs: 1000, step: 10, min: 0 }, requires: ["u"] },
+            { id: "u", points: 1, location: { lat: 1, lon: 1, radiusM: 5 } },
+          ],
+          { durationMs: 50_000 },
+        ),
+      ],
+      [1_000, ev("HuntStarted")],
+      [1_000, join("a")],
+      [3_000, ev("HuntPaused")],
+      [9_000, ev("HuntResumed")],
+      [9_500, ev("TreasureFound", { playerId: "a", treasureId: "u", location: { lat: 1, lon: 1 } })],
+      [10_000, join("b")],
+      [10_500, ev("PlayerDisqualified", { playerId: "b", reason: "x" })],
+      [12_000, find("a", "t")],
+      [60_000, hint("a", "t")],
+    ];
+    const full = timed(events);
+    for (let cut = 1; cut < events.length; cut++) {
+      const head = timed(events.slice(0, cut));
+      const restored = decodeHunt("h-timed", encodeHunt(head.fold));
+      expect(stateHash(restored)).toBe(stateHash(head.fold));
+      const sink = new CollectingSink();
+      const tail = log(events.map(([, e]) => e))
+        .map((m, i) => ({ ...m, time: events[i]![0] }))
+        .slice(cut);
+      restored.applyBatch(tail, sink);
+      expect(stateHash(restored)).toBe(stateHash(full.fold));
+      expect(sink.outputs).toEqual(full.outputs.filter((o) => o.seq > cut));
+    }
   });
 });
