@@ -8,7 +8,6 @@ import {
   HuntFold,
   PLAYER_DISQUALIFIED,
   PLAYER_JOINED,
-  PLAYER_LEFT,
   PLAYER_LEFT_DISQUALIFIED,
   plainTreasure,
   type Treasure,
