@@ -2,7 +2,7 @@
 // given/when/then harness over the fold.
 import { type FoldInput, HuntFold, type OutputSink } from "../../actors/index.ts";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import type { ModelOutput } from "./hunt-model.ts";
+import { defaultTime, type ModelOutput } from "./hunt-model.ts";
 
 const encoder = new TextEncoder();
 let nextId = 0;
@@ -29,7 +29,7 @@ export function log(events: (Record<string, unknown> | string | Uint8Array)[], f
     const id = typeof e === "object" && !(e instanceof Uint8Array) ? e.id : undefined;
     return {
       seq,
-      time: 1_700_000_000_000 + seq * 1000,
+      time: defaultTime(seq),
       msgId: typeof id === "string" ? id : `m-${seq}`,
       data: e instanceof Uint8Array ? e : encoder.encode(typeof e === "string" ? e : JSON.stringify(e)),
     };

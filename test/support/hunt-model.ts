@@ -1,11 +1,18 @@
 // A deliberately simple reference model of the hunt rules (schemas/CONTRACT.md): plain objects, and ranks by
-// sorting everybody after every change. Property tests compare the engine's fold with it.
+// sorting everybody after every change. Property tests compare the engine's fold with it. It covers version 1
+// and the solo part of version 2 (time rules, treasure conditions, disqualification, finalisation); a log
+// that uses no version 2 event or field gets exactly the version 1 results.
 import { createHash } from "node:crypto";
 
-/** An input for the model: a well-formed event, or a message known to be invalid. */
+/** The JetStream time (ms) of an input that does not give its own: one second per sequence number. */
+export function defaultTime(seq: number): number {
+  return 1_700_000_000_000 + seq * 1000;
+}
+
+/** An input for the model: a well-formed event, or a message known to be invalid; `time` is its JetStream time in ms. */
 export type ModelInput =
-  | { kind: "event"; event: { id: string; type: string; data?: Record<string, unknown> } }
-  | { kind: "invalid"; eventId: string | null; type: string | null };
+  | { kind: "event"; event: { id: string; type: string; data?: Record<string, unknown> }; time?: number }
+  | { kind: "invalid"; eventId: string | null; type: string | null; time?: number };
 
 /** What the model expects the fold to output for one input. */
 export type ModelOutput =
@@ -24,22 +31,102 @@ interface ModelPlayer {
   id: string;
   score: number;
   changedAt: number;
+  /** On the player board now: joined, and neither left nor disqualified. */
   joined: boolean;
+  left: boolean;
+  disqualified: boolean;
 }
+
+/** A treasure as HuntCreated defines it; the version 2 conditions are null when absent. */
+export interface ModelTreasure {
+  points: number;
+  sha: string | null;
+  requires: string[];
+  opensAfterMs: number | null;
+  closesAfterMs: number | null;
+  decay: { everyMs: number; step: number; min: number } | null;
+  location: { lat: number; lon: number; radiusM: number } | null;
+}
+
+const EARTH_RADIUS_M = 6_371_008.8;
+
+/** The contract's equirectangular distance in metres between two points given in degrees. */
+export function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) * rad) / 2);
+  const y = (b.lat - a.lat) * rad;
+  return EARTH_RADIUS_M * Math.sqrt(x * x + y * y);
+}
+
+/** A treasure's points at running time `rt`, after its decay. */
+export function decayedPoints(t: ModelTreasure, rt: number): number {
+  if (t.decay === null || t.points < t.decay.min) return t.points;
+  return Math.max(t.decay.min, t.points - t.decay.step * Math.floor(rt / t.decay.everyMs));
+}
+
+/** True when every `requires` names another treasure of the hunt and they form no cycle. */
+function requiresValid(treasures: { id: string; requires?: string[] }[]): boolean {
+  const ids = new Set(treasures.map((t) => t.id));
+  for (const t of treasures) {
+    for (const r of t.requires ?? []) if (r === t.id || !ids.has(r)) return false;
+  }
+  // Peel off treasures whose requirements are all peeled; whatever is left lies on a cycle.
+  const peeled = new Set<string>();
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const t of treasures) {
+      if (!peeled.has(t.id) && (t.requires ?? []).every((r) => peeled.has(r))) {
+        peeled.add(t.id);
+        progress = true;
+      }
+    }
+  }
+  return peeled.size === treasures.length;
+}
+
+const ALLOWED: Record<string, string[]> = {
+  HuntCreated: ["none"],
+  HuntStarted: ["created"],
+  HuntPaused: ["running"],
+  HuntResumed: ["paused"],
+  HuntEnded: ["running", "paused"],
+  HuntFinalized: ["ended"],
+  PlayerJoined: ["created", "running"],
+  PlayerLeft: ["created", "running", "paused", "ended"],
+  PlayerDisqualified: ["created", "running", "paused", "ended"],
+  TreasureFound: ["running"],
+  HintTaken: ["running"],
+  ScoreAdjusted: ["created", "running", "paused", "ended"],
+};
+
+const NEXT_STATUS: Record<string, string> = {
+  HuntCreated: "created",
+  HuntStarted: "running",
+  HuntPaused: "paused",
+  HuntResumed: "running",
+  HuntEnded: "ended",
+  HuntFinalized: "finalized",
+};
 
 export class HuntModel {
   status = "none";
-  treasures = new Map<string, { points: number; sha: string | null }>();
+  treasures = new Map<string, ModelTreasure>();
   finds = new Map<string, number>();
   bonus: number[] = [];
   hintPenalty = 0;
   maxPlayers: number | null = null;
+  durationMs: number | null = null;
   players = new Map<string, ModelPlayer>();
   found = new Set<string>();
   hinted = new Set<string>();
   outputs: ModelOutput[] = [];
+  /** Running time of the spans closed so far, ms. */
+  closedRunningMs = 0;
+  /** Time of the HuntStarted or HuntResumed that opened the current running span. */
+  spanStart = 0;
 
-  /** Joined players sorted by the contract's order. */
+  /** Players on the board, sorted by the contract's order. */
   leaderboard(): ModelPlayer[] {
     const joined = [...this.players.values()].filter((p) => p.joined);
     joined.sort((a, b) => {
@@ -54,8 +141,10 @@ export class HuntModel {
     return this.leaderboard().findIndex((p) => p.id === id) + 1;
   }
 
-  private reject(seq: number, input: ModelInput & { kind: "event" }, code: string): void {
-    this.outputs.push({ kind: "rejected", seq, eventId: input.event.id, type: input.event.type, code });
+  /** The hunt's running time at an event of the given time. */
+  runningTime(time: number): number {
+    const open = this.status === "running" ? Math.max(0, time - this.spanStart) : 0;
+    return this.closedRunningMs + open;
   }
 
   private rankOutput(seq: number, p: ModelPlayer, previousRank: number): void {
@@ -65,120 +154,146 @@ export class HuntModel {
   }
 
   apply(seq: number, input: ModelInput): void {
-    if (input.kind === "invalid") {
-      this.outputs.push({
-        kind: "rejected",
-        seq,
-        eventId: input.eventId,
-        type: input.type,
-        code: "invalid_event",
-      });
-      return;
-    }
+    const code = this.decide(seq, input, input.time ?? defaultTime(seq));
+    if (code === null) return;
+    this.outputs.push({
+      kind: "rejected",
+      seq,
+      eventId: input.kind === "event" ? input.event.id : input.eventId,
+      type: input.kind === "event" ? input.event.type : input.type,
+      code,
+    });
+  }
+
+  /** Applies one input; returns the rejection code, or null when it was applied. */
+  private decide(seq: number, input: ModelInput, time: number): string | null {
+    if (input.kind === "invalid") return "invalid_event";
     const { type } = input.event;
     // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
     const d = (input.event.data ?? {}) as Record<string, any>;
-    const allowed: Record<string, string[]> = {
-      HuntCreated: ["none"],
-      HuntStarted: ["created"],
-      HuntPaused: ["running"],
-      HuntResumed: ["paused"],
-      HuntEnded: ["running", "paused"],
-      PlayerJoined: ["created", "running"],
-      PlayerLeft: ["created", "running", "paused", "ended"],
-      TreasureFound: ["running"],
-      HintTaken: ["running"],
-      ScoreAdjusted: ["created", "running", "paused", "ended"],
-    };
-    if (!allowed[type]!.includes(this.status)) {
-      this.reject(seq, input, "invalid_state");
-      return;
+    // Schema checks come before everything: ScoreAdjusted names exactly one competitor.
+    if (type === "ScoreAdjusted" && (d.playerId === undefined) === (d.teamId === undefined)) {
+      return "invalid_event";
     }
-    const next: Record<string, string> = {
-      HuntCreated: "created",
-      HuntStarted: "running",
-      HuntPaused: "paused",
-      HuntResumed: "running",
-      HuntEnded: "ended",
-    };
-    if (next[type]) {
-      if (type === "HuntCreated") {
-        for (const t of d.treasures)
-          this.treasures.set(t.id, { points: t.points, sha: t.answerSha256?.toLowerCase() ?? null });
-        this.bonus = d.rules?.firstFinderBonus ?? [];
-        this.hintPenalty = d.rules?.hintPenalty ?? 0;
-        this.maxPlayers = d.rules?.maxPlayers ?? null;
-      }
-      this.status = next[type]!;
-      return;
-    }
+    if (this.status === "finalized" && type !== "HuntCreated") return "finalized";
+    if (!ALLOWED[type]!.includes(this.status)) return "invalid_state";
+    if (NEXT_STATUS[type]) return this.lifecycle(type, d, time);
+
+    const rt = this.runningTime(time);
+    const timed = type === "TreasureFound" || type === "HintTaken";
+    if (timed && this.durationMs !== null && rt >= this.durationMs) return "time_up";
+    // A solo hunt has no teams: an adjustment of a team names an unknown one.
+    if (type === "ScoreAdjusted" && d.teamId !== undefined) return "unknown_team";
     const p = this.players.get(d.playerId);
+    if (type === "PlayerDisqualified") return this.disqualify(seq, p);
+    if (p?.disqualified) return "disqualified";
     if (type === "PlayerJoined") {
-      if (p?.joined) {
-        this.reject(seq, input, "already_joined");
-        return;
-      }
-      if (p) {
-        this.reject(seq, input, "player_left");
-        return;
-      }
-      if (this.maxPlayers !== null && this.leaderboard().length >= this.maxPlayers) {
-        this.reject(seq, input, "hunt_full");
-        return;
-      }
-      const np = { id: d.playerId, score: 0, changedAt: seq, joined: true };
+      if (p?.joined) return "already_joined";
+      if (p) return "player_left";
+      const seats = [...this.players.values()].filter((q) => !q.left).length;
+      if (this.maxPlayers !== null && seats >= this.maxPlayers) return "hunt_full";
+      const np = { id: d.playerId, score: 0, changedAt: seq, joined: true, left: false, disqualified: false };
       this.players.set(np.id, np);
       this.rankOutput(seq, np, 0);
-      return;
+      return null;
     }
-    if (!p?.joined) {
-      this.reject(seq, input, "unknown_player");
-      return;
-    }
+    if (!p?.joined) return "unknown_player";
     const previousRank = this.rankOf(p.id);
-    let delta = 0;
     if (type === "PlayerLeft") {
       p.joined = false;
+      p.left = true;
       this.rankOutput(seq, p, previousRank);
-      return;
+      return null;
     }
-    if (type === "TreasureFound" || type === "HintTaken") {
+    let delta = d.delta as number;
+    let record = () => {};
+    if (timed) {
       const t = this.treasures.get(d.treasureId);
-      if (!t) {
-        this.reject(seq, input, "unknown_treasure");
-        return;
-      }
+      if (!t) return "unknown_treasure";
       const key = `${p.id}\u0000${d.treasureId}`;
-      if (this.found.has(key)) {
-        this.reject(seq, input, "already_found");
-        return;
-      }
+      if (this.found.has(key)) return "already_found";
       if (type === "TreasureFound") {
-        if (t.sha !== null) {
-          const got =
-            d.answer === undefined ? "" : createHash("sha256").update(d.answer, "utf8").digest("hex");
-          if (got !== t.sha) {
-            this.reject(seq, input, "wrong_answer");
-            return;
-          }
-        }
+        const problem = this.unfindable(p.id, t, rt, d);
+        if (problem) return problem;
         const k = this.finds.get(d.treasureId) ?? 0;
-        this.finds.set(d.treasureId, k + 1);
-        this.found.add(key);
-        delta = t.points + (k < this.bonus.length ? this.bonus[k]! : 0);
+        delta = decayedPoints(t, rt) + (k < this.bonus.length ? this.bonus[k]! : 0);
+        record = () => {
+          this.finds.set(d.treasureId, k + 1);
+          this.found.add(key);
+        };
       } else {
-        if (this.hinted.has(key)) {
-          this.reject(seq, input, "already_hinted");
-          return;
-        }
-        this.hinted.add(key);
+        if (this.hinted.has(key)) return "already_hinted";
         delta = -this.hintPenalty;
+        record = () => this.hinted.add(key);
       }
     }
-    if (type === "ScoreAdjusted") delta = d.delta;
-    if (delta === 0) return;
+    if (!Number.isSafeInteger(p.score + delta)) return "invalid_event";
+    record();
+    if (delta === 0) return null;
     p.score += delta;
     p.changedAt = seq;
     this.rankOutput(seq, p, previousRank);
+    return null;
+  }
+
+  /** HuntCreated and the status changes; running spans open and close with them. */
+  // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
+  private lifecycle(type: string, d: Record<string, any>, time: number): string | null {
+    if (type === "HuntCreated") {
+      if (!requiresValid(d.treasures)) return "invalid_event";
+      for (const t of d.treasures) {
+        this.treasures.set(t.id, {
+          points: t.points,
+          sha: t.answerSha256?.toLowerCase() ?? null,
+          requires: t.requires ?? [],
+          opensAfterMs: t.opensAfterMs ?? null,
+          closesAfterMs: t.closesAfterMs ?? null,
+          decay: t.decay ?? null,
+          location: t.location ?? null,
+        });
+      }
+      this.bonus = d.rules?.firstFinderBonus ?? [];
+      this.hintPenalty = d.rules?.hintPenalty ?? 0;
+      this.maxPlayers = d.rules?.maxPlayers ?? null;
+      this.durationMs = d.rules?.durationMs ?? null;
+    }
+    if (type === "HuntStarted" || type === "HuntResumed") this.spanStart = time;
+    if ((type === "HuntPaused" || type === "HuntEnded") && this.status === "running") {
+      this.closedRunningMs += Math.max(0, time - this.spanStart);
+    }
+    this.status = NEXT_STATUS[type]!;
+    return null;
+  }
+
+  /** The version 2 conditions of a find, after `already_found`, in the contract's order. */
+  // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
+  private unfindable(playerId: string, t: ModelTreasure, rt: number, d: Record<string, any>): string | null {
+    if (t.opensAfterMs !== null && rt < t.opensAfterMs) return "not_open";
+    if (t.closesAfterMs !== null && rt >= t.closesAfterMs) return "closed";
+    if (!t.requires.every((r) => this.found.has(`${playerId}\u0000${r}`))) return "locked";
+    if (
+      t.location !== null &&
+      (d.location === undefined || distanceM(t.location, d.location) > t.location.radiusM)
+    ) {
+      return "too_far";
+    }
+    if (t.sha !== null) {
+      const got = d.answer === undefined ? "" : createHash("sha256").update(d.answer, "utf8").digest("hex");
+      if (got !== t.sha) return "wrong_answer";
+    }
+    return null;
+  }
+
+  /** PlayerDisqualified after the status checks: off the board (with a rank message if on it), for good. */
+  private disqualify(seq: number, p: ModelPlayer | undefined): string | null {
+    if (!p) return "unknown_player";
+    if (p.disqualified) return "disqualified";
+    p.disqualified = true;
+    if (p.joined) {
+      const previousRank = this.rankOf(p.id);
+      p.joined = false;
+      this.rankOutput(seq, p, previousRank);
+    }
+    return null;
   }
 }
