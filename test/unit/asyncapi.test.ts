@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fromFile, Parser } from "@asyncapi/parser";
 import { describe, expect, it } from "vitest";
+import { HUNT_EVENT_TYPES } from "../../schemas/index.ts";
 
 describe("schemas/asyncapi.yaml", () => {
   it("parses without errors and covers every subject", async () => {
@@ -39,15 +40,7 @@ describe("schemas/asyncapi.yaml", () => {
       .messages()
       .all()
       .map((m) => m.id());
-    for (const t of [
-      "HuntCreated",
-      "TreasureFound",
-      "ScoreAdjusted",
-      "RankChange",
-      "Rejection",
-      "TopN",
-      "ErrorReply",
-    ]) {
+    for (const t of [...HUNT_EVENT_TYPES, "RankChange", "Rejection", "TopN", "ErrorReply"]) {
       expect(messages).toContain(t);
     }
   });
