@@ -310,7 +310,7 @@ function describe(prefix: string, err: ErrorObject): string {
         what = describeInteger(parent);
       else if (parent.type === "integer")
         what = `must be an integer from ${parent.minimum} to ${parent.maximum}`;
-      else what = `must be ${err.message ?? "in range"}`;
+      else what = err.message ?? "is out of range";
       break;
     case "minItems":
       what = `must have at least ${String(params.limit)} item${params.limit === 1 ? "" : "s"}`;
