@@ -43,6 +43,14 @@ export interface BatchConsumerOptions {
    * snapshot at seq S passes S + 1). Without it, an existing durable resumes after its ack floor.
    */
   startSeq?: number;
+  /**
+   * Asked during the start, before the durable is deleted or created and before the first pull: true
+   * makes the start fail without either. A start given up by its caller (a deadline passed, the
+   * partition went to another engine) must not pull: a pull lives on in the server after the caller
+   * stops, and the messages it takes stay unacked, hidden from whoever consumes the durable next,
+   * until ack_wait passes.
+   */
+  abandoned?: () => boolean;
   /** How long the server waits for an ack before redelivering, ms (default 30 s). */
   ackWaitMs?: number;
   /** Most delivered-but-unacked messages, the bound on buffered input (default 20,000). */
@@ -186,6 +194,12 @@ export async function consumeBatches(
     resolveClosed = res;
   });
 
+  /** Throws while the start is still under way and its caller has given it up. */
+  function checkWanted(step: string) {
+    if (stats.state === "starting" && options.abandoned?.())
+      throw new Error(`the start of consumer ${options.durable} was abandoned before ${step}`);
+  }
+
   /** Creates the durable, or re-positions it; returns the delivery sequence expected next. */
   async function ensureConsumer(startSeq?: number): Promise<number> {
     resumeAfter = Math.max(0, (startSeq ?? 1) - 1);
@@ -209,6 +223,7 @@ export async function consumeBatches(
       return info.delivered.consumer_seq + 1;
     }
     if (from !== undefined) resumeAfter = from - 1;
+    checkWanted(info ? "re-creating the durable" : "creating the durable");
     if (info) await jsm.consumers.delete(options.stream, options.durable);
     await jsm.consumers.add(options.stream, batchConsumerConfig(options, from));
     return 1;
@@ -318,6 +333,7 @@ export async function consumeBatches(
   async function startConsume(startSeq?: number) {
     expectedDseq = await ensureConsumer(startSeq);
     const consumer = await js.consumers.get(options.stream, options.durable);
+    checkWanted("the first pull");
     // Short pulls: a pull lost with a failed consumer leader is noticed after two missed heartbeats
     // (half of `expires` each), about 5 s, instead of the default 30 s.
     const messages = await consumer.consume({

@@ -133,6 +133,7 @@ export class Lanes {
         await this.openOnce(key);
         return;
       } catch (err) {
+        if (!this.wanted.has(key) || this.stopping) return; // closed meanwhile: nothing to retry
         logger.warn(
           { lane: key, attempt, err: (err as Error).message },
           "could not start consuming; retrying",
@@ -154,11 +155,15 @@ export class Lanes {
       batchSince: undefined,
     };
     let timer: NodeJS.Timeout | undefined;
+    // An attempt past its deadline, or for a lane closed meanwhile (its partition may be another
+    // engine's already), must not touch the durable nor pull from it.
+    let timedOut = false;
     const starting = consumeBatches(this.nc, {
       durable,
       filterSubject,
       maxMessages: batchSize,
       onBatch: (batch) => this.handle(lane, batch),
+      abandoned: () => timedOut || !this.wanted.has(key) || this.stopping,
       logger,
     });
     let consumer: BatchConsumer;
@@ -173,6 +178,7 @@ export class Lanes {
         }),
       ]).finally(() => clearTimeout(timer));
     } catch (err) {
+      timedOut = true;
       // A start that finishes after its deadline would consume beside the next attempt: stop it.
       starting.then(
         (late) => void late.stop(),

@@ -66,23 +66,24 @@ function isRunning(pid: number): boolean {
  * A copy of a shipped node config without its `store_dir` line: startEmbeddedNats always passes `-sd`, and
  * nats-server 2.9 refuses a store directory given both ways ("Duplicate 'store_dir' configuration").
  */
-function withoutStoreDir(configFile: string, dir: string): string {
+function withoutStoreDir(configFile: string, dir: string, extra = ""): string {
   const text = readFileSync(configFile, "utf8");
   const lines = text.split("\n");
   const storeLines = lines.filter((l) => /^\s*store_dir\s*:/.test(l));
   if (storeLines.length !== 1)
     throw new Error(`${configFile}: expected one store_dir line, found ${storeLines.length}`);
   const copy = join(dir, configFile.split("/").pop()!);
-  writeFileSync(copy, lines.filter((l) => !/^\s*store_dir\s*:/.test(l)).join("\n"));
+  writeFileSync(copy, `${lines.filter((l) => !/^\s*store_dir\s*:/.test(l)).join("\n")}\n${extra}`);
   return copy;
 }
 
 /**
  * Starts node-1..node-N.conf from deploy/nats/cluster with the ports and routes overridden on the command line
  * (nats-server flags win over the file) and the store in a temp directory, so the test runs the shipped
- * configs on ports that are free. On any start-up failure the nodes already started are stopped first.
+ * configs on ports that are free. `extraConfig` is appended to every node's copy (e.g. a `mappings` block).
+ * On any start-up failure the nodes already started are stopped first.
  */
-export async function startTestCluster(size = 3): Promise<TestCluster> {
+export async function startTestCluster(size = 3, extraConfig = ""): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), "cairn-test-cluster-"));
   const routePorts = await distinctPorts(size * 2);
   const clusterPorts = routePorts.slice(0, size);
@@ -100,7 +101,7 @@ export async function startTestCluster(size = 3): Promise<TestCluster> {
   };
 
   const options = (i: number, port?: number): EmbeddedNatsOptions => ({
-    configFile: withoutStoreDir(join(CLUSTER_CONFIG_DIR, `node-${i + 1}.conf`), root),
+    configFile: withoutStoreDir(join(CLUSTER_CONFIG_DIR, `node-${i + 1}.conf`), root, extraConfig),
     storeDir: join(root, `n${i + 1}`),
     args: [
       "-m",
