@@ -447,9 +447,8 @@ export class HuntFold {
       }
       case "PlayerLeft": {
         const id = event.data.playerId;
-        if (this.isDisqualified(id)) return disqualified(id);
-        const pid = this.joinedPid(id);
-        if (pid < 0) return unknownPlayer(id);
+        const pid = this.activePid(id);
+        if (typeof pid !== "number") return pid;
         this.playerState[pid] = PLAYER_LEFT;
         this.joined--;
         this.seated--;
@@ -475,7 +474,7 @@ export class HuntFold {
       case "TreasureFound": {
         const d = event.data;
         const running = this.runningAt(time);
-        const problem = this.timeAndPlayer(d.playerId, running) ?? this.unfoundTreasure(d);
+        const problem = this.timeUp(running) ?? this.unfoundTreasure(d);
         if (problem) return problem;
         const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
@@ -499,7 +498,7 @@ export class HuntFold {
       }
       case "HintTaken": {
         const d = event.data;
-        const problem = this.timeAndPlayer(d.playerId, this.runningAt(time)) ?? this.unfoundTreasure(d);
+        const problem = this.timeUp(this.runningAt(time)) ?? this.unfoundTreasure(d);
         if (problem) return problem;
         const { pid, key } = this.target;
         if (this.hinted.has(key)) {
@@ -518,9 +517,8 @@ export class HuntFold {
         if (d.playerId === undefined) {
           return { code: "unknown_team", message: `the hunt has no team "${d.teamId}" (it has no teams)` };
         }
-        if (this.isDisqualified(d.playerId)) return disqualified(d.playerId);
-        const pid = this.joinedPid(d.playerId);
-        if (pid < 0) return unknownPlayer(d.playerId);
+        const pid = this.activePid(d.playerId);
+        if (typeof pid !== "number") return pid;
         const overflow = this.checkScore(pid, d.delta);
         if (overflow) return overflow;
         return this.addScore(nOps, pid, d.delta, seq);
@@ -533,17 +531,14 @@ export class HuntFold {
     return this.runClosedMs + (this.status === "running" ? Math.max(0, time - this.runSpanStart) : 0);
   }
 
-  /** The checks that come right after the status for a player's find or hint: the clock, then disqualification. */
-  private timeAndPlayer(playerId: string, running: number): Rejection | undefined {
+  /** The check that comes right after the status for a find or a hint: the clock. */
+  private timeUp(running: number): Rejection | undefined {
     const duration = this.rules.durationMs;
-    if (duration !== null && running >= duration) {
-      return {
-        code: "time_up",
-        message: `the hunt's time is up (running time ${running} ms of ${duration} ms)`,
-      };
-    }
-    if (this.isDisqualified(playerId)) return disqualified(playerId);
-    return undefined;
+    if (duration === null || running < duration) return undefined;
+    return {
+      code: "time_up",
+      message: `the hunt's time is up (running time ${running} ms of ${duration} ms)`,
+    };
   }
 
   /** The rules that may keep a treasure from being found now, in the contract's order. */
@@ -589,10 +584,16 @@ export class HuntFold {
     return undefined;
   }
 
-  /** Whether a player has been disqualified. */
-  private isDisqualified(playerId: string): boolean {
+  /**
+   * The pid of a player on the board, or why not, in the contract's order: disqualified, then not
+   * joined. One look-up of the id: this runs for nearly every event.
+   */
+  private activePid(playerId: string): number | Rejection {
     const pid = this.pids.get(playerId);
-    return pid !== undefined && this.playerState[pid]! >= PLAYER_DISQUALIFIED;
+    if (pid === undefined) return unknownPlayer(playerId);
+    const state = this.playerState[pid]!;
+    if (state === PLAYER_JOINED) return pid;
+    return state >= PLAYER_DISQUALIFIED ? disqualified(playerId) : unknownPlayer(playerId);
   }
 
   /** Whether the hunt uses any rule of the contract's second version (its bytes then carry them). */
@@ -612,12 +613,13 @@ export class HuntFold {
   private readonly target = { pid: 0, t: 0, key: 0 };
 
   /**
-   * The checks TreasureFound and HintTaken share, in schemas/CONTRACT.md's order: the player has joined, the
-   * treasure exists, the player has not found it. Fills `target`, or returns the rejection.
+   * The checks TreasureFound and HintTaken share, in schemas/CONTRACT.md's order: the player is not
+   * disqualified and has joined, the treasure exists, the player has not found it. Fills `target`, or
+   * returns the rejection.
    */
   private unfoundTreasure(d: { playerId: string; treasureId: string }): Rejection | undefined {
-    const pid = this.joinedPid(d.playerId);
-    if (pid < 0) return unknownPlayer(d.playerId);
+    const pid = this.activePid(d.playerId);
+    if (typeof pid !== "number") return pid;
     const t = this.treasureIndex.get(d.treasureId);
     if (t === undefined) return unknownTreasure(d.treasureId);
     const key = pid * this.treasures.length + t;
@@ -628,12 +630,6 @@ export class HuntFold {
     this.target.t = t;
     this.target.key = key;
     return undefined;
-  }
-
-  /** The pid of a joined player, or -1. */
-  private joinedPid(playerId: string): number {
-    const pid = this.pids.get(playerId);
-    return pid !== undefined && this.playerState[pid] === PLAYER_JOINED ? pid : -1;
   }
 
   /** Scores stay safe integers: a change that would leave that range is rejected, not wrapped. */
