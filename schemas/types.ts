@@ -299,9 +299,11 @@ export interface HuntResumedData {
  */
 export interface HuntEndedData {
   /**
-   * Why the hunt ended.
+   * Why the hunt ended: any JSON value, kept in the log and not read by the fold (the first version accepted any reason, and its logs must fold the same).
    */
-  reason?: string;
+  reason?: {
+    [k: string]: unknown | undefined;
+  };
   [k: string]: unknown | undefined;
 }
 /**

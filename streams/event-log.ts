@@ -41,16 +41,18 @@ interface RawJsMsg {
 /** Whole milliseconds of the stored time, computed exactly. */
 export function storedTimeMs(m: JsMsg): number {
   // `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`, or with a domain and an
-  // account hash after ACK (11 tokens) and a random token at the end (12).
+  // account hash after ACK (11 tokens, and maybe more after them).
   const reply = (m as unknown as RawJsMsg).reply;
   if (typeof reply === "string") {
-    // The nanosecond token is the second to last, or the third to last with 12 tokens (11 dots):
-    // found by scanning, which costs less than splitting the subject into an array per event.
-    let dots = 0;
-    for (let i = reply.indexOf("."); i >= 0; i = reply.indexOf(".", i + 1)) dots++;
-    let end = reply.lastIndexOf(".");
-    if (dots === 11) end = reply.lastIndexOf(".", end - 1);
-    const start = reply.lastIndexOf(".", end - 1) + 1;
+    // The nanosecond token is token 7 of the short form (8 dots) and token 9 of the longer ones, as
+    // nats.js reads it: found by scanning, which costs less than splitting the subject per event.
+    const want = countDots(reply) === 8 ? 7 : 9;
+    let start = 0;
+    for (let k = 0; k < want && start >= 0; k++) {
+      const dot = reply.indexOf(".", start);
+      start = dot < 0 ? -1 : dot + 1;
+    }
+    const end = start > 0 ? reply.indexOf(".", start) : -1;
     if (end - start > 6) {
       const ms = Number(reply.slice(start, end - 6));
       if (Number.isSafeInteger(ms)) return ms;
@@ -59,7 +61,13 @@ export function storedTimeMs(m: JsMsg): number {
   return Number(m.timestampNanos / 1_000_000n);
 }
 
-const MSG_ID_LINE = Buffer.from("\r\nNats-Msg-Id:", "latin1");
+function countDots(s: string): number {
+  let dots = 0;
+  for (let i = s.indexOf("."); i >= 0; i = s.indexOf(".", i + 1)) dots++;
+  return dots;
+}
+
+const MSG_ID = Buffer.from("Nats-Msg-Id:", "latin1");
 
 /** The Nats-Msg-Id header, or null when the message has none (an empty value counts as none). */
 export function msgIdOf(m: JsMsg): string | null {
@@ -69,12 +77,15 @@ export function msgIdOf(m: JsMsg): string | null {
   if (typeof hdr !== "number" || !(bytes instanceof Uint8Array)) return m.headers?.get("Nats-Msg-Id") || null;
   if (hdr < 0) return null;
   const block = Buffer.from(bytes.buffer, bytes.byteOffset, hdr);
-  const at = block.indexOf(MSG_ID_LINE);
-  if (at < 0) return null;
-  let from = at + MSG_ID_LINE.length;
-  while (block[from] === 0x20) from++;
-  const end = block.indexOf(0x0d, from);
-  const id = block.toString("utf8", from, end < 0 ? hdr : end).trimEnd();
+  // Read it as nats-server does: the first `Nats-Msg-Id:` in the block, which must start a line.
+  const at = block.indexOf(MSG_ID);
+  if (at < 2 || block[at - 2] !== 0x0d || block[at - 1] !== 0x0a) return null;
+  let from = at + MSG_ID.length;
+  while (block[from] === 0x20 || block[from] === 0x09) from++;
+  let end = block.indexOf(0x0d, from);
+  if (end < 0) end = hdr;
+  while (end > from && (block[end - 1] === 0x20 || block[end - 1] === 0x09)) end--;
+  const id = block.toString("utf8", from, end);
   return id === "" ? null : id;
 }
 

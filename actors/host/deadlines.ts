@@ -4,7 +4,7 @@
 // after the deadline are refused by their own time, so a replay gives the same result. Armed deadlines
 // are also kept in a KV bucket, so that an engine that starts, or takes a partition over, finds the
 // hunts whose deadline it must watch even if no event arrives for them.
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -12,6 +12,16 @@ import type { HuntFold } from "../hunt/index.ts";
 
 /** The KV bucket of armed deadlines: key = hunt id, value = the deadline in JetStream ms. */
 export const DEADLINES_BUCKET = "CAIRN_DEADLINES";
+
+/**
+ * How long after a deadline the engine appends the hunt's end. Late costs nothing (finds and hints
+ * after the deadline are refused by their own time); early, with the engine's clock ahead of the
+ * server's, would end a hunt while finds are still legal.
+ */
+const GRACE_MS = 250;
+
+/** The longest delay a Node timer takes (a longer one fires at once): longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The deadline of a hunt, in JetStream time (ms), or undefined when none is running. */
 export function deadlineOf(fold: HuntFold): number | undefined {
@@ -36,7 +46,6 @@ export function timeUpEvent(huntId: string): { id: string; body: string } {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** The timers of the live hunts' deadlines, and their record in the KV bucket. */
 export class Deadlines {
@@ -56,44 +65,53 @@ export class Deadlines {
     this.kv = await new Kvm(this.nc).create(DEADLINES_BUCKET, { history: 1, replicas: this.opts.replicas });
   }
 
-  /** Hunts whose deadline is recorded, with it (for an engine taking their lane). */
-  async recorded(): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
+  /** Hunts whose deadline is recorded (for an engine taking their lane). */
+  async recorded(): Promise<string[]> {
+    const out: string[] = [];
     const kv = this.kv;
     if (!kv) return out;
-    for await (const key of await kv.keys()) {
-      const entry = await kv.get(key);
-      if (entry?.operation === "PUT") out.set(key, Number(decoder.decode(entry.value)));
-    }
+    for await (const key of await kv.keys()) out.push(key);
     return out;
   }
 
   /** Arms, moves or disarms a live hunt's timer after its fold changed. */
   update(huntId: string, fold: HuntFold): void {
+    // Once stopping, the records stay as they are: the next engine arms them again.
+    if (this.stopped) return;
     const at = deadlineOf(fold);
     const current = this.armed.get(huntId);
-    if (at === current?.at) return;
+    if (at !== undefined && at === current?.at) return;
     if (current) clearTimeout(current.timer);
-    if (at === undefined || this.stopped) {
+    if (at === undefined) {
       this.armed.delete(huntId);
-      // Paused, or over: a paused hunt keeps its record (its owner re-arms it on resume); an ended
-      // one loses it, once.
-      if (fold.rules.durationMs !== null && fold.status !== "paused" && !this.over.has(huntId)) {
+      // A paused hunt keeps its record (its owner re-arms it on resume); an ended or finalised one
+      // loses it, once per engine, even if this engine never armed it (a record left by a crash).
+      const over = fold.status === "ended" || fold.status === "finalized";
+      if (fold.rules.durationMs !== null && over && !this.over.has(huntId)) {
         this.over.add(huntId);
         void this.kv?.delete(huntId).catch(() => {});
       }
       return;
     }
-    // Time comes from the JetStream timestamps; the engine's clock is assumed to agree with the
-    // server's (NTP), and the event stored a moment after the deadline ends the hunt all the same.
-    const timer = setTimeout(() => void this.fire(huntId, at), Math.max(0, at - Date.now()));
-    timer.unref();
-    this.armed.set(huntId, { at, timer });
+    this.arm(huntId, at);
     void this.kv
       ?.put(huntId, encoder.encode(String(at)))
       .catch((err: Error) =>
         this.opts.logger.warn({ huntId, err: err.message }, "could not record a hunt's deadline"),
       );
+  }
+
+  /** Sets the timer of a deadline; a wait longer than a Node timer takes is re-armed when it fires. */
+  private arm(huntId: string, at: number): void {
+    // Time comes from the JetStream timestamps; the engine's clock is assumed to agree with the
+    // server's (NTP) to within GRACE_MS.
+    const wait = at + GRACE_MS - Date.now();
+    const timer = setTimeout(
+      () => (wait > MAX_TIMER_MS ? this.arm(huntId, at) : void this.fire(huntId, at)),
+      Math.min(Math.max(0, wait), MAX_TIMER_MS),
+    );
+    timer.unref();
+    this.armed.set(huntId, { at, timer });
   }
 
   /** Whether a hunt has a deadline armed (it is not passivated then: its timer must run). */
@@ -111,10 +129,22 @@ export class Deadlines {
   /** Appends the hunt's `HuntEnded`, retrying until JetStream stores it (or the engine stops). */
   private async fire(huntId: string, at: number): Promise<void> {
     const { id, body } = timeUpEvent(huntId);
-    const js = jetstream(this.nc);
     for (let attempt = 0; !this.stopped && this.armed.get(huntId)?.at === at; attempt++) {
       try {
+        const js = jetstream(this.nc);
         const ack = await js.publish(`hunt.${huntId}.events`, body, { msgID: id, timeout: 5000 });
+        if (ack.duplicate) {
+          // Our own earlier append (a retry, a restart), or a publisher that used this id: say which.
+          const jsm = await jetstreamManager(this.nc);
+          const stored = await jsm.streams.getMessage(ack.stream, { seq: ack.seq });
+          if (stored && !stored.subject.startsWith(`hunt.${huntId}.events`)) {
+            this.opts.logger.error(
+              { huntId, seq: ack.seq, subject: stored.subject },
+              `another event holds the id ${id} in the duplicate window: the hunt was not ended; publish HuntEnded for it`,
+            );
+            return;
+          }
+        }
         this.opts.logger.info({ huntId, seq: ack.seq, duplicate: ack.duplicate }, "time is up: hunt ended");
         return;
       } catch (err) {
@@ -122,7 +152,7 @@ export class Deadlines {
           { huntId, attempt, err: (err as Error).message },
           "could not end the hunt at its deadline; retrying",
         );
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)).unref());
       }
     }
   }

@@ -281,7 +281,7 @@ export class ActorHost {
    */
   private async watchDeadlines(lane: Lane): Promise<void> {
     try {
-      for (const huntId of (await this.deadlines.recorded()).keys()) {
+      for (const huntId of await this.deadlines.recorded()) {
         if (this.lanes.keyOf(huntId) !== lane.key || this.registry.get(huntId) || !isValidHuntId(huntId))
           continue;
         await this.registry

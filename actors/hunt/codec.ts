@@ -8,6 +8,7 @@ import {
   HuntFold,
   PLAYER_DISQUALIFIED,
   PLAYER_JOINED,
+  PLAYER_LEFT,
   PLAYER_LEFT_DISQUALIFIED,
   plainTreasure,
   type Treasure,
@@ -321,8 +322,9 @@ export function decodeHunt(
   for (let pid = 0; pid < nPlayers; pid++) {
     const id = r.string("player id");
     const state = r.u8("player state");
-    if (state < PLAYER_JOINED || state > PLAYER_LEFT_DISQUALIFIED)
-      throw new CorruptSnapshotError("bad player state");
+    // Disqualified players exist only in the second version's bytes.
+    const last = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
+    if (state < PLAYER_JOINED || state > last) throw new CorruptSnapshotError("bad player state");
     players.push({ id, state, score: r.f64("player score"), tiebreak: r.f64("player tiebreak") });
   }
   const found: number[] = [];

@@ -700,7 +700,8 @@ export function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon
 
 /**
  * Fills each treasure's `requires` with indexes; returns the problem when one names no other treasure
- * of the hunt, or when they form a cycle (found by a depth-first walk in treasure order).
+ * of the hunt, or when they form a cycle. The walk keeps its own stack, so that a chain as long as
+ * the hunt allows (10,000 treasures) is judged the same whatever the caller's stack depth.
  */
 function resolveRequires(
   defs: readonly { id: string; requires?: string[] | undefined }[],
@@ -708,25 +709,49 @@ function resolveRequires(
   index: Map<string, number>,
 ): string | undefined {
   for (let i = 0; i < defs.length; i++) {
+    const seen = new Set<number>();
     for (const id of defs[i]!.requires ?? []) {
       const r = index.get(id);
-      if (r === undefined)
-        return `data.treasures[${i}].requires: names "${id}", which is not a treasure of the hunt`;
-      if (r === i) return `data.treasures[${i}].requires: treasure "${id}" cannot require itself`;
-      if (!treasures[i]!.requires.includes(r)) treasures[i]!.requires.push(r);
+      if (r === undefined) {
+        return `data.treasures[${i}].requires: names ${JSON.stringify(id)}, which is not a treasure of the hunt`;
+      }
+      if (r === i)
+        return `data.treasures[${i}].requires: treasure ${JSON.stringify(id)} cannot require itself`;
+      if (!seen.has(r)) {
+        seen.add(r);
+        treasures[i]!.requires.push(r);
+      }
     }
   }
-  const state = new Uint8Array(treasures.length); // 0 new, 1 on the walk, 2 done
-  const visit = (i: number): boolean => {
-    if (state[i] === 1) return true;
-    if (state[i] === 2) return false;
-    state[i] = 1;
-    for (const r of treasures[i]!.requires) if (visit(r)) return true;
-    state[i] = 2;
-    return false;
-  };
-  for (let i = 0; i < treasures.length; i++) {
-    if (visit(i)) return `data.treasures: the requires of "${treasures[i]!.id}" form a cycle`;
+  // Depth-first in treasure order; 0 new, 1 on the current path, 2 done.
+  const state = new Uint8Array(treasures.length);
+  const path: number[] = [];
+  const next: number[] = [];
+  for (let root = 0; root < treasures.length; root++) {
+    if (state[root] !== 0) continue;
+    state[root] = 1;
+    path.push(root);
+    next.push(0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const node = path[top]!;
+      const requires = treasures[node]!.requires;
+      if (next[top]! < requires.length) {
+        const r = requires[next[top]!++]!;
+        if (state[r] === 1) {
+          return `data.treasures: the requires of ${JSON.stringify(treasures[r]!.id)} form a cycle`;
+        }
+        if (state[r] === 0) {
+          state[r] = 1;
+          path.push(r);
+          next.push(0);
+        }
+      } else {
+        state[node] = 2;
+        path.pop();
+        next.pop();
+      }
+    }
   }
   return undefined;
 }

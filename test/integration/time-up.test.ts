@@ -122,4 +122,30 @@ describe("time's up", () => {
       { message: "the hunt's status to be ended" },
     );
   });
+
+  it("does not end a hunt whose duration is longer than a Node timer can wait (about 24.8 days)", async () => {
+    engine = await start();
+    await publish("tu3", "c", "HuntCreated", {
+      title: "t",
+      treasures: [{ id: "t", points: 5 }],
+      rules: { durationMs: 30 * 24 * 3_600_000 },
+    });
+    await publish("tu3", "s", "HuntStarted");
+    await publish("tu3", "j1", "PlayerJoined", { playerId: "a" });
+    // The engine folds the start and arms the timer; a timer that fired at once would have appended
+    // its HuntEnded long before these later events are handled.
+    for (const p of ["b", "c", "d"]) {
+      const ack = await publish("tu3", `j-${p}`, "PlayerJoined", { playerId: p });
+      await waitFor(
+        async () => (await queryHunt<{ seq: number }>(client.nc, "tu3", "state")).seq >= ack.seq,
+        {
+          message: `join ${p} to be handled`,
+        },
+      );
+    }
+    expect((await queryHunt<{ status: string }>(client.nc, "tu3", "state")).status).toBe("running");
+    expect((await storedEvents("tu3")).filter((e) => e.body.type === "HuntEnded")).toEqual([]);
+    await engine.stop();
+    engine = undefined;
+  });
 });

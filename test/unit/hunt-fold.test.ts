@@ -450,6 +450,20 @@ describe("clues in order and places", () => {
     }
   });
 
+  it("accepts a chain of clues as long as a hunt allows, however deep the caller's stack", () => {
+    const chain = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `c${i}`,
+      points: 1,
+      ...(i < 9_999 ? { requires: [`c${i + 1}`] } : {}),
+    }));
+    const deep = (n: number): ReturnType<ReturnType<typeof given>["when"]> =>
+      n === 0 ? given([]).when(created(chain)) : deep(n - 1);
+    expect(deep(0)).toEqual([]);
+    expect(deep(3_000)).toEqual([]);
+    const cycle = [...chain.slice(0, 9_999), { id: "c9999", points: 1, requires: ["c0"] }];
+    expect(codes(given([]).when(created(cycle)))).toEqual(["invalid_event"]);
+  });
+
   it("needs a find within radiusM of the treasure's location, by the contract's distance", () => {
     const at = { lat: 48.8584, lon: 2.2945 };
     // Along a meridian the distance is R·Δφ: these are 9 m and 11 m north of the treasure.

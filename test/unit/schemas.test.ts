@@ -84,6 +84,8 @@ describe("decodeEvent accepts", () => {
     ["HuntFinalized without data", ev("HuntFinalized")],
     ["HuntFinalized by someone", ev("HuntFinalized", { by: "b".repeat(256) })],
     ["HuntEnded with a reason", ev("HuntEnded", { reason: "r".repeat(256) })],
+    // The first version accepted any reason, and its logs must fold the same.
+    ["HuntEnded with a reason of any type or length", ev("HuntEnded", { reason: { why: "r".repeat(2000) } })],
     ["PlayerDisqualified", ev("PlayerDisqualified", { playerId: "p-1", reason: "r".repeat(1024) })],
     ["PlayerDisqualified by someone", ev("PlayerDisqualified", { playerId: "p-1", reason: "", by: "judge" })],
     ["ScoreAdjusted by team id", ev("ScoreAdjusted", { teamId: "team-1", delta: 3, reason: "bonus" })],
@@ -458,20 +460,6 @@ describe("decodeEvent rejects", () => {
       /^data: must be an object$/,
       "e-1",
       "HuntFinalized",
-    ],
-    [
-      "HuntEnded with a numeric reason",
-      ev("HuntEnded", { reason: 7 }),
-      /^data\.reason: must be a string$/,
-      "e-1",
-      "HuntEnded",
-    ],
-    [
-      "HuntEnded with a 257-character reason",
-      ev("HuntEnded", { reason: "r".repeat(257) }),
-      /^data\.reason: must be at most 256 characters$/,
-      "e-1",
-      "HuntEnded",
     ],
     [
       "PlayerDisqualified without reason",
