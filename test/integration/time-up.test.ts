@@ -121,6 +121,8 @@ describe("time's up", () => {
       async () => (await queryHunt<{ status: string }>(client.nc, "tu2", "state")).status === "ended",
       { message: "the hunt's status to be ended" },
     );
+    await engine.stop();
+    engine = undefined;
   });
 
   it("does not end a hunt whose duration is longer than a Node timer can wait (about 24.8 days)", async () => {
