@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ACCEPTS, HUNT_STATUSES } from "../../actors/hunt/index.ts";
+import { ACCEPTS, HUNT_STATUSES } from "../../actors/index.ts";
 import {
   HUNT_EVENT_TYPES,
   MAX_EVENT_BYTES,
