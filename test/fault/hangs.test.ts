@@ -20,45 +20,15 @@ import {
   type TestNats,
   waitFor,
 } from "../support/nats.ts";
+import { type Exit, exitWithin as exitWithinBound } from "../support/process.ts";
 
 const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
 /** `cairn serve` promises to exit within 10 s of SIGTERM; the tests allow 2 s for the process itself. */
 const EXIT_BOUND_MS = 12_000;
 
-/** How a child process ended, and how long after `since` (ms). */
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  ms: number;
-}
-
-/** Resolves when the child exits (at once if it has already), with the time since `since`. */
-function exitOf(child: ChildProcess, since: () => number): Promise<Exit> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode, ms: 0 });
-  return new Promise((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal, ms: performance.now() - since() })),
-  );
-}
-
-/** Waits for the exit, failing (and killing the child) if it takes longer than `bound` ms. */
-async function exitWithin(child: ChildProcess, since: number, bound = EXIT_BOUND_MS): Promise<Exit> {
-  const exit = exitOf(child, () => since);
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        child.kill("SIGKILL");
-        reject(new Error(`the process did not exit within ${bound} ms; killed it`));
-      },
-      bound - (performance.now() - since),
-    );
-  });
-  try {
-    return await Promise.race([exit, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Waits for the exit within the bound `cairn serve` promises, by default. */
+function exitWithin(child: ChildProcess, since: number, bound = EXIT_BOUND_MS): Promise<Exit> {
+  return exitWithinBound(child, since, bound);
 }
 
 /** Stderr lines that are not pino's JSON log lines: what the command itself says to the operator. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, startEngine } from "../../actors/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
+import { exitWithin } from "../support/process.ts";
 
 const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
 const HUNT = "watched";
@@ -20,7 +21,6 @@ interface Watch {
   child: ChildProcess;
   lines: string[];
   stderr: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
 function watch(url: string, args: string[]): Watch {
@@ -32,9 +32,6 @@ function watch(url: string, args: string[]): Watch {
     child,
     lines: [],
     stderr: [],
-    exited: new Promise((resolve) =>
-      child.once("exit", (code, signal) => resolve({ code, signal, at: performance.now() })),
-    ),
   };
   let partial = "";
   child.stdout!.setEncoding("utf8");
@@ -52,15 +49,8 @@ function watch(url: string, args: string[]): Watch {
 async function stopWatch(w: Watch, signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
   const since = performance.now();
   w.child.kill(signal);
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      w.child.kill("SIGKILL");
-      reject(new Error(`cairn watch did not exit within 3 s of ${signal}`));
-    }, 3000);
-  });
-  const exit = await Promise.race([w.exited, hung]).finally(() => clearTimeout(timer));
-  return { code: exit.code, ms: exit.at - since };
+  const exit = await exitWithin(w.child, since, 3000);
+  return { code: exit.code, ms: exit.ms };
 }
 
 function seqs(lines: string[]): number[] {

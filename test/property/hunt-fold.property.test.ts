@@ -4,27 +4,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
 import { createRankIndex } from "../../native/index.ts";
-import { encode, logArb } from "../support/hunt-arbitraries.ts";
+import { encode, expectFoldLikeModel, logArb } from "../support/hunt-arbitraries.ts";
 import { CollectingSink } from "../support/hunt-log.ts";
-import { HuntModel } from "../support/hunt-model.ts";
 
 describe("the fold against the reference model", () => {
   for (const kind of ["native", "js"] as const) {
     it(`gives the model's outputs and leaderboard (${kind} index), in batches of any size`, () => {
       fc.assert(
-        fc.property(logArb, fc.integer({ min: 1, max: 40 }), (inputs, batch) => {
-          const model = new HuntModel();
-          for (const [i, input] of inputs.entries()) model.apply(i + 1, input);
-          const fold = new HuntFold("h", createRankIndex(kind));
-          const sink = new CollectingSink();
-          const msgs = encode(inputs);
-          for (let i = 0; i < msgs.length; i += batch) fold.applyBatch(msgs.slice(i, i + batch), sink);
-          expect(sink.outputs.map(({ message, ...o }) => o)).toEqual(model.outputs);
-          expect(fold.index.top(100).map((e) => [e.playerId, e.score])).toEqual(
-            model.leaderboard().map((p) => [p.id, p.score]),
-          );
-          expect(fold.seq).toBe(inputs.length);
-        }),
+        fc.property(logArb, fc.integer({ min: 1, max: 40 }), (inputs, batch) =>
+          expectFoldLikeModel(inputs, kind, batch),
+        ),
         { numRuns: 400 },
       );
     });

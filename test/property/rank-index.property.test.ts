@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-// A fast seeded PRNG for long op sequences (fast-check picks the seed, so failures shrink to it).
+// A fast deterministic PRNG for long op sequences (fast-check draws its starting state, so failures shrink to it).
 import { xorshift } from "../../bench/xorshift.ts";
 import {
   CorruptRankIndexError,

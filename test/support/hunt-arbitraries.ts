@@ -3,7 +3,10 @@
 // within version 1; `logArbV2` adds the solo part of version 2, with times chosen to land on its edges.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { log } from "./hunt-log.ts";
+import { expect } from "vitest";
+import { HuntFold } from "../../actors/index.ts";
+import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
+import { CollectingSink, log } from "./hunt-log.ts";
 import { defaultTime, distanceM, HuntModel, type ModelInput } from "./hunt-model.ts";
 
 const PLAYERS = ["a", "b", "c", "d", "é", "\u{1F600}", "p-7"];
@@ -514,3 +517,22 @@ export const logArbV2: fc.Arbitrary<ModelInput[]> = fc
       : [];
     return resolveDrafts([...head, ...rest]);
   });
+
+/**
+ * Folds a log in batches of `batch` and checks the fold against the reference model: the same
+ * outputs (messages aside), leaderboard, status and last seq.
+ */
+export function expectFoldLikeModel(inputs: ModelInput[], kind: RankIndexKind, batch: number): void {
+  const model = new HuntModel();
+  for (const [i, input] of inputs.entries()) model.apply(i + 1, input);
+  const fold = new HuntFold("h", createRankIndex(kind));
+  const sink = new CollectingSink();
+  const msgs = encode(inputs);
+  for (let i = 0; i < msgs.length; i += batch) fold.applyBatch(msgs.slice(i, i + batch), sink);
+  expect(sink.outputs.map(({ message, ...o }) => o)).toEqual(model.outputs);
+  expect(fold.index.top(100).map((e) => [e.playerId, e.score])).toEqual(
+    model.leaderboard().map((p) => [p.id, p.score]),
+  );
+  expect(fold.status).toBe(model.status);
+  expect(fold.seq).toBe(inputs.length);
+}
