@@ -24,7 +24,6 @@ export function startNoopEngine(
 }
 
 const PLAYER_KEY = new TextEncoder().encode('"playerId":"');
-const encoder = new TextEncoder();
 
 /** The value of the first `"playerId":"…"` in a JSON body, without parsing it; undefined when absent. */
 function playerIdOf(data: Uint8Array): string | undefined {
@@ -54,9 +53,7 @@ runAsMain(import.meta.url, async (argv) => {
     fold(batch, publisher) {
       for (const m of batch) {
         const playerId = playerIdOf(m.data);
-        if (playerId === undefined) continue;
-        const json = `{"seq":${m.seq},"playerId":${JSON.stringify(playerId)},"score":0,"rank":1,"previousRank":1,"players":1}`;
-        publisher.rankRaw(m.huntId, m.seq, 0, encoder.encode(json));
+        if (playerId !== undefined) publisher.rankChange(m.huntId, m.seq, playerId, 0, 1, 1, 1);
       }
     },
   });

@@ -195,12 +195,7 @@ async function rankInRedis(
     const after = c.upsert ? (results[r++]?.[1] as number | null) : null;
     const rank = after === null ? 0 : after + 1;
     const previousRank = before === null ? 0 : before + 1;
-    publisher.rankRaw(
-      c.huntId,
-      c.seq,
-      0,
-      `{"seq":${c.seq},"playerId":${JSON.stringify(c.playerId)},"score":${c.score},"rank":${rank},"previousRank":${previousRank},"players":${c.players}}`,
-    );
+    publisher.rankChange(c.huntId, c.seq, c.playerId, c.score, rank, previousRank, c.players);
   }
 }
 

@@ -99,6 +99,23 @@ export class OutputPublisher {
     this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, JSON.stringify(msg));
   }
 
+  /**
+   * Like rank(), from the message's fields, written as JSON without an intermediate object: the
+   * engine sends one per rank change, so this is its hot path.
+   */
+  rankChange(
+    huntId: string,
+    seq: number,
+    playerId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    players: number,
+  ): void {
+    const json = `{"seq":${seq},"playerId":${JSON.stringify(playerId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"players":${players}}`;
+    this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, 0, json);
+  }
+
   /** Like rank(), with a body already serialised to JSON. */
   rankRaw(huntId: string, seq: number, n: number, body: Uint8Array | string): void {
     this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, body);

@@ -1,6 +1,3 @@
-// Carries a hunt's outputs to NATS: its rank changes and rejections as the fold emits them (skipping
-// those already stored before an activation), and its coalesced top-N.
-import type { RejectionCode } from "../../schemas/index.ts";
 import type { OutputPublisher } from "../../streams/index.ts";
 import type { HuntFold, OutputSink } from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
@@ -23,30 +20,17 @@ export class HuntOutputs implements OutputSink {
     private readonly metrics: EngineMetrics | undefined,
   ) {}
 
-  rank(
-    seq: number,
-    playerId: string,
-    score: number,
-    rank: number,
-    previousRank: number,
-    players: number,
-  ): void {
+  // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
+  readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
     if (seq <= this.target.publishAfter) return;
-    const json = `{"seq":${seq},"playerId":${JSON.stringify(playerId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"players":${players}}`;
-    this.publisher.rankRaw(this.target.fold.huntId, seq, 0, json);
-  }
+    this.publisher.rankChange(this.target.fold.huntId, seq, playerId, score, rank, previousRank, players);
+  };
 
-  rejected(
-    seq: number,
-    eventId: string | null,
-    type: string | null,
-    code: RejectionCode,
-    message: string,
-  ): void {
+  readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     if (seq <= this.target.publishAfter) return;
     this.metrics?.rejected.inc({ code });
     this.publisher.rejected(this.target.fold.huntId, seq, 0, { seq, eventId, type, code, message });
-  }
+  };
 
   /** Publishes `hunt.<id>.top` if the top changed since the last time. */
   top(target: OutputTarget, n: number): void {
