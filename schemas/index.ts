@@ -208,14 +208,29 @@ for (const s of allSchemas) {
   queryAjv.addSchema(s);
 }
 
-function compiled(a: typeof ajv, schema: { $id: string }): ValidateFunction {
-  const v = a.getSchema(schema.$id);
-  if (!v) throw new Error(`schema ${schema.$id} did not compile`);
-  return v;
+/** A validator as ajv's, with the `errors` of its last call. */
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null | undefined };
+
+/**
+ * The validator of a schema, compiled on its first use: compiling them all costs about 200 ms, which
+ * every command would pay at start-up (a `cairn top` validates nothing).
+ */
+function compiled(a: typeof ajv, schema: { $id: string }): Validator {
+  let v: ValidateFunction | undefined;
+  const validate: Validator = (data) => {
+    if (!v) {
+      v = a.getSchema(schema.$id);
+      if (!v) throw new Error(`schema ${schema.$id} did not compile`);
+    }
+    const ok = v(data) as boolean;
+    validate.errors = v.errors;
+    return ok;
+  };
+  return validate;
 }
 
 const validateEnvelope = compiled(ajv, cloudEventSchema);
-const dataValidators: Record<HuntEventType, ValidateFunction> = {
+const dataValidators: Record<HuntEventType, Validator> = {
   HuntCreated: compiled(ajv, huntCreatedSchema),
   HuntStarted: compiled(ajv, huntStartedSchema),
   HuntPaused: compiled(ajv, huntPausedSchema),
@@ -236,7 +251,7 @@ const noFieldTypes = new Set<string>([
   "HuntEnded",
   "HuntFinalized",
 ]);
-const queryValidators: Record<QueryOp, ValidateFunction> = {
+const queryValidators: Record<QueryOp, Validator> = {
   top: compiled(queryAjv, topRequestSchema),
   rank: compiled(queryAjv, rankRequestSchema),
   around: compiled(queryAjv, aroundRequestSchema),
