@@ -321,6 +321,9 @@ export class EventLog {
     } finally {
       done = true;
       await messages.close().catch(() => {});
+      // An ordered consumer outlives its reader by its inactivity threshold (minutes) unless it is
+      // deleted: one per activation would pile up on the server with thousands of hunts.
+      await consumer.delete().catch(() => {});
     }
   }
 }

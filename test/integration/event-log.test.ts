@@ -3,6 +3,7 @@ import { headers } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConcurrencyError,
+  EVENTS_STREAM,
   EventLog,
   ensureStreams,
   InvalidHuntIdError,
@@ -107,6 +108,20 @@ describe("EventLog", () => {
       got.push(m.seq);
     }
     expect(got).toHaveLength(20);
+  });
+
+  it("leaves no consumer on the server once a read is over, finished or abandoned", async () => {
+    await log.append("tidy", cloudEvent("tidy-1", "HuntStarted"));
+    await log.append("tidy", cloudEvent("tidy-2", "HuntPaused"));
+    const consumers = async () => (await client.jsm.consumers.list(EVENTS_STREAM).next()).length;
+    const before = await consumers();
+    for (let i = 0; i < 3; i++) {
+      for await (const _ of log.read("tidy", 1)) {
+        // read to the end
+      }
+    }
+    for await (const _ of log.read("tidy", 1)) break; // abandoned after the first message
+    expect(await consumers()).toBe(before);
   });
 
   it("rejects bad hunt ids with a clear error", async () => {
