@@ -1,6 +1,8 @@
 // The actors folder's single entry. `hunt/` is the hunt as a pure decider (lifecycle, checks,
 // scoring, snapshots, queries); `host/` is the runtime around it (lanes, live hunts, queries over
 // NATS, metrics, ownership of partitions, replay). Nothing outside this folder imports deeper.
+
+export { Deadlines } from "./host/deadlines.ts";
 export { type Engine, type EngineConfig, EngineStartError, startEngine } from "./host/engine.ts";
 export { ActorHost, type HostOptions } from "./host/host.ts";
 export { OWNERS_BUCKET, PartitionOwnership, preferredOwner } from "./host/ownership.ts";

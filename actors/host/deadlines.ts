@@ -50,7 +50,7 @@ const encoder = new TextEncoder();
 /** The timers of the live hunts' deadlines, and their record in the KV bucket. */
 export class Deadlines {
   private kv: KV | undefined;
-  private readonly armed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly armed = new Map<string, { at: number; timer: NodeJS.Timeout; fold: HuntFold }>();
   /** Timed hunts seen over, whose record has been removed. */
   private readonly over = new Set<string>();
   private stopped = false;
@@ -93,7 +93,7 @@ export class Deadlines {
       }
       return;
     }
-    this.arm(huntId, at);
+    this.arm(huntId, at, fold);
     void this.kv
       ?.put(huntId, encoder.encode(String(at)))
       .catch((err: Error) =>
@@ -102,16 +102,16 @@ export class Deadlines {
   }
 
   /** Sets the timer of a deadline; a wait longer than a Node timer takes is re-armed when it fires. */
-  private arm(huntId: string, at: number): void {
+  private arm(huntId: string, at: number, fold: HuntFold): void {
     // Time comes from the JetStream timestamps; the engine's clock is assumed to agree with the
     // server's (NTP) to within GRACE_MS.
     const wait = at + GRACE_MS - Date.now();
     const timer = setTimeout(
-      () => (wait > MAX_TIMER_MS ? this.arm(huntId, at) : void this.fire(huntId, at)),
+      () => (wait > MAX_TIMER_MS ? this.arm(huntId, at, fold) : void this.fire(huntId, at)),
       Math.min(Math.max(0, wait), MAX_TIMER_MS),
     );
     timer.unref();
-    this.armed.set(huntId, { at, timer });
+    this.armed.set(huntId, { at, timer, fold });
   }
 
   /** Whether a hunt has a deadline armed (it is not passivated then: its timer must run). */
@@ -126,13 +126,24 @@ export class Deadlines {
     this.armed.delete(huntId);
   }
 
-  /** Appends the hunt's `HuntEnded`, retrying until JetStream stores it (or the engine stops). */
+  /**
+   * Appends the hunt's `HuntEnded`, retrying until JetStream stores it (or the engine stops, or the
+   * deadline moves). The append expects the hunt's log to end where this engine's fold is: an event
+   * stored meanwhile (a pause just before the deadline) makes JetStream refuse it, and the engine
+   * folds that event first and decides again, so that a hunt paused in time is never ended early.
+   */
   private async fire(huntId: string, at: number): Promise<void> {
     const { id, body } = timeUpEvent(huntId);
-    for (let attempt = 0; !this.stopped && this.armed.get(huntId)?.at === at; attempt++) {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const armed = this.armed.get(huntId);
+      if (armed?.at !== at) return;
       try {
         const js = jetstream(this.nc);
-        const ack = await js.publish(`hunt.${huntId}.events`, body, { msgID: id, timeout: 5000 });
+        const ack = await js.publish(`hunt.${huntId}.events`, body, {
+          msgID: id,
+          timeout: 5000,
+          expect: { lastSubjectSequence: armed.fold.seq },
+        });
         if (ack.duplicate) {
           // Our own earlier append (a retry, a restart), or a publisher that used this id: say which.
           const jsm = await jetstreamManager(this.nc);
@@ -148,10 +159,20 @@ export class Deadlines {
         this.opts.logger.info({ huntId, seq: ack.seq, duplicate: ack.duplicate }, "time is up: hunt ended");
         return;
       } catch (err) {
-        this.opts.logger.warn(
-          { huntId, attempt, err: (err as Error).message },
-          "could not end the hunt at its deadline; retrying",
-        );
+        const message = (err as Error).message;
+        if (/wrong last sequence/i.test(message)) {
+          this.opts.logger.info(
+            { huntId, seq: armed.fold.seq },
+            "time is up, but the hunt's log has events this engine has not folded yet: folding them first",
+          );
+          // The engine folds them within a batch or two: ask again soon, without backing off.
+          attempt = -1;
+        } else {
+          this.opts.logger.warn(
+            { huntId, attempt, err: message },
+            "could not end the hunt at its deadline; retrying",
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)).unref());
       }
     }

@@ -3,8 +3,9 @@
 // deadline again from the recorded deadlines, without any new event or query for the hunt.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/index.ts";
-import { ensureStreams, queryHunt } from "../../streams/index.ts";
+import { Deadlines, type Engine, HuntFold, type OutputSink, startEngine } from "../../actors/index.ts";
+import { createRankIndex } from "../../native/index.ts";
+import { EventLog, ensureStreams, queryHunt } from "../../streams/index.ts";
 import {
   cloudEvent,
   connectTest,
@@ -16,6 +17,9 @@ import {
 import { readSubject } from "../support/outputs.ts";
 
 const quiet = pino({ level: "silent" });
+
+/** A sink for a fold whose outputs the test does not need. */
+const discard: OutputSink = { rank() {}, rejected() {} };
 
 describe("time's up", () => {
   let nats: TestNats;
@@ -123,6 +127,50 @@ describe("time's up", () => {
     );
     await engine.stop();
     engine = undefined;
+  });
+
+  it("does not end a hunt paused just before its deadline by an event the engine had not folded yet", async () => {
+    // The deadline of a fold that has seen the start but not the pause stored right after it: the
+    // append at the deadline must be refused, and the pause, once folded, disarms it.
+    const said: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void said.push(line) });
+    const deadlines = new Deadlines(client.nc, { replicas: 1, logger });
+    await deadlines.start();
+    try {
+      await publish("tu4", "c", "HuntCreated", {
+        title: "t",
+        treasures: [{ id: "t", points: 5 }],
+        rules: { durationMs: 1000 },
+      });
+      const started = await publish("tu4", "s", "HuntStarted");
+      const fold = new HuntFold("tu4", createRankIndex("js"));
+      for await (const m of new EventLog(client.js, client.jsm).read("tu4", 1)) {
+        fold.applyBatch([{ seq: m.seq, time: m.time, data: m.data, msgId: m.msgId }], discard);
+      }
+      expect(fold.seq).toBe(started.seq);
+      // Stored before the deadline, not yet folded: the deadline is still armed as if running.
+      const paused = await publish("tu4", "p", "HuntPaused");
+      deadlines.update("tu4", fold);
+      expect(deadlines.has("tu4")).toBe(true);
+      await waitFor(() => said.some((l) => l.includes("has not folded yet")), {
+        timeoutMs: 10_000,
+        message: "the engine to try to end the hunt at its deadline",
+      });
+      for await (const m of new EventLog(client.js, client.jsm).read("tu4", fold.seq + 1)) {
+        fold.applyBatch([{ seq: m.seq, time: m.time, data: m.data, msgId: m.msgId }], discard);
+      }
+      expect(fold.seq).toBe(paused.seq);
+      expect(fold.status).toBe("paused");
+      deadlines.update("tu4", fold);
+      expect(deadlines.has("tu4")).toBe(false);
+      expect((await storedEvents("tu4")).map((e) => e.body.type)).toEqual([
+        "HuntCreated",
+        "HuntStarted",
+        "HuntPaused",
+      ]);
+    } finally {
+      deadlines.stop();
+    }
   });
 
   it("does not end a hunt whose duration is longer than a Node timer can wait (about 24.8 days)", async () => {
