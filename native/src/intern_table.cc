@@ -11,8 +11,9 @@ InternTable::InternTable(Accounting& acct) : acct_(acct), recs_(acct) { rehash(6
 
 InternTable::~InternTable() {
   acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));
-  for (size_t i = 0; i < chunkCount_; ++i) acct_.release(chunks_[i], kChunkSize);
+  for (size_t i = 0; i < chunkCount_; ++i) acct_.release(chunks_[i], chunkSizes_[i]);
   acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
+  acct_.release(chunkSizes_, chunkCap_ * sizeof(uint32_t));
 }
 
 uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h) {
@@ -51,19 +52,28 @@ uint32_t InternTable::intern(const uint8_t* data, size_t size, uint64_t h) {
 
 uint32_t InternTable::store(const uint8_t* data, size_t size) {
   size_t need = size + (size < 0x80 ? 1 : size < 0x4000 ? 2 : 3);
-  if (chunkUsed_ + need > kChunkSize) {
+  if (chunkCount_ == 0 || chunkUsed_ + need > chunkSizes_[chunkCount_ - 1]) {
     // A reference holds the chunk number in 32 - kOffsetBits bits: 4 GiB of ids longer than 15 bytes.
     // Past that a reference would wrap to another id's bytes; stop instead, as on running out of memory.
     if (chunkCount_ >= (size_t{1} << (32 - kOffsetBits))) std::abort();
     if (chunkCount_ == chunkCap_) {
       size_t cap = chunkCap_ == 0 ? 8 : chunkCap_ * 2;
       auto** list = static_cast<uint8_t**>(acct_.allocate(cap * sizeof(uint8_t*)));
-      if (chunkCount_ > 0) std::memcpy(list, chunks_, chunkCount_ * sizeof(uint8_t*));
+      auto* sizes = static_cast<uint32_t*>(acct_.allocate(cap * sizeof(uint32_t)));
+      if (chunkCount_ > 0) {
+        std::memcpy(list, chunks_, chunkCount_ * sizeof(uint8_t*));
+        std::memcpy(sizes, chunkSizes_, chunkCount_ * sizeof(uint32_t));
+      }
       acct_.release(chunks_, chunkCap_ * sizeof(uint8_t*));
+      acct_.release(chunkSizes_, chunkCap_ * sizeof(uint32_t));
       chunks_ = list;
+      chunkSizes_ = sizes;
       chunkCap_ = cap;
     }
-    chunks_[chunkCount_++] = static_cast<uint8_t*>(acct_.allocate(kChunkSize));
+    size_t bytes = chunkCount_ >= 7 ? kChunkSize : std::min(kChunkSize, kFirstChunkSize << chunkCount_);
+    if (bytes < need) bytes = kChunkSize;  // need <= kMaxIdBytes + 3 < kChunkSize
+    chunkSizes_[chunkCount_] = static_cast<uint32_t>(bytes);
+    chunks_[chunkCount_++] = static_cast<uint8_t*>(acct_.allocate(bytes));
     chunkUsed_ = 0;
   }
   uint8_t* p = chunks_[chunkCount_ - 1] + chunkUsed_;

@@ -122,6 +122,9 @@ class InternTable {
 
   static constexpr int kOffsetBits = 18;
   static constexpr size_t kChunkSize = size_t{1} << kOffsetBits;
+  // Chunks start small and double up to kChunkSize, so that a hunt of a few players takes a few
+  // kilobytes; an id longer than the next chunk gets a chunk of kChunkSize.
+  static constexpr size_t kFirstChunkSize = 2048;
 
   // The fingerprint bits of an entry: the hash's high half above the bits that hold slot + 1 (the
   // table index uses the low half, so the two are independent).
@@ -139,7 +142,8 @@ class InternTable {
   uint8_t** chunks_ = nullptr;
   size_t chunkCount_ = 0;
   size_t chunkCap_ = 0;
-  size_t chunkUsed_ = kChunkSize;  // bytes used in the newest chunk
+  uint32_t* chunkSizes_ = nullptr;  // bytes of each chunk
+  size_t chunkUsed_ = 0;            // bytes used in the newest chunk
 };
 
 }  // namespace cairn

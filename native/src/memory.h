@@ -70,10 +70,11 @@ class BlockArena {
     free_ = b;
     --live_;
   }
-  // Makes sure at least `blocks` blocks exist in total.
+  // Makes sure at least `blocks` blocks exist in total. Small structures take small slabs; a growing
+  // one takes at least a quarter more each time, so the number of slabs stays logarithmic.
   void reserve(size_t blocks) {
     if (capacity_ >= blocks) return;
-    grow(std::max<size_t>(blocks - capacity_, 16));
+    grow(std::max<size_t>(blocks - capacity_, capacity_ / 4));
   }
   size_t live() const { return live_; }
   size_t capacity() const { return capacity_; }
@@ -109,15 +110,18 @@ class BlockArena {
   size_t live_ = 0;
 };
 
-// A growable array addressed by slot, stored in pages so that growing never copies the elements
-// and never needs twice the memory; only the small page table is reallocated.
+// A growable array addressed by slot, stored in pages so that growing past the first page never
+// copies the elements and never needs twice the memory; only the small page table is reallocated.
+// The first page starts small and doubles (copying, while it is small), so that an array of a few
+// elements takes a few hundred bytes: no reference to an element may be held across `ensure`.
 template <typename T, int PageBits = 12>
 class PagedArray {
  public:
   static constexpr size_t kPage = size_t{1} << PageBits;
+  static constexpr size_t kFirstPage = 16;
   explicit PagedArray(Accounting& acct) : acct_(acct) {}
   ~PagedArray() {
-    for (size_t i = 0; i < pageCount_; ++i) acct_.release(pages_[i], kPage * sizeof(T));
+    for (size_t i = 0; i < pageCount_; ++i) acct_.release(pages_[i], (i == 0 ? firstCap_ : kPage) * sizeof(T));
     acct_.release(pages_, pageCap_ * sizeof(T*));
   }
   PagedArray(const PagedArray&) = delete;
@@ -127,6 +131,8 @@ class PagedArray {
   const T& operator[](size_t i) const { return pages_[i >> PageBits][i & (kPage - 1)]; }
   // Makes elements [0, n) addressable.
   void ensure(size_t n) {
+    if (n <= firstCap_) return;
+    if (firstCap_ < kPage) growFirst(std::min(n, kPage));
     while (pageCount_ * kPage < n) {
       if (pageCount_ == pageCap_) {
         size_t cap = std::max<size_t>(8, pageCap_ * 2);
@@ -141,10 +147,30 @@ class PagedArray {
   }
 
  private:
+  // Makes the first page hold at least `n` (<= kPage) elements, doubling it and copying what it held.
+  // It reaches kPage before any other page is added.
+  void growFirst(size_t n) {
+    size_t cap = firstCap_ == 0 ? kFirstPage : firstCap_;
+    while (cap < n) cap *= 2;
+    cap = std::min(cap, kPage);
+    auto* page = static_cast<T*>(acct_.allocate(cap * sizeof(T)));
+    if (pageCount_ == 0) {
+      pages_ = static_cast<T**>(acct_.allocate(8 * sizeof(T*)));
+      pageCap_ = 8;
+      pageCount_ = 1;
+    } else {
+      std::memcpy(page, pages_[0], firstCap_ * sizeof(T));
+      acct_.release(pages_[0], firstCap_ * sizeof(T));
+    }
+    pages_[0] = page;
+    firstCap_ = cap;
+  }
+
   Accounting& acct_;
   T** pages_ = nullptr;
   size_t pageCount_ = 0;
   size_t pageCap_ = 0;
+  size_t firstCap_ = 0;  // elements of the first page (kPage once it is full size)
 };
 
 }  // namespace cairn

@@ -135,7 +135,11 @@ void RankTree::reserveFor(size_t entries) {
   reservedFor_ = entries + entries / 16 + 64;
   size_t leaves = reservedFor_ * 10 / (kLeafCap * 7) + 2;
   leaves_.reserve(leaves);
-  inners_.reserve(leaves / (kInnerCap / 2) + kMaxHeight);
+  // Inner nodes at least half full: at most leaves/23 of them over all levels (1/24 + 1/24² + …),
+  // plus one partly filled node per level.
+  size_t levels = 1;
+  for (size_t reach = kInnerCap / 2; reach < leaves; reach *= kInnerCap / 2) ++levels;
+  inners_.reserve(leaves / (kInnerCap / 2 - 1) + levels);
 }
 
 int RankTree::childFor(const Inner* in, const Key& k) const {

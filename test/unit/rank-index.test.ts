@@ -322,6 +322,18 @@ describe("native index memory", () => {
     expect(idx.size).toBe(players);
   });
 
+  it("takes a few kilobytes for a small hunt, and still allocates nothing when its players move", () => {
+    // A platform hosts thousands of small hunts at once: each index starts small and grows with
+    // its players (the first page of slot records and the first slabs of tree nodes included).
+    const idx = new NativeRankIndex();
+    for (let i = 0; i < 20; i++) idx.upsert(`a-rather-long-player-id-${i}`, i, i);
+    const small = idx.stats();
+    expect(small.bytes).toBeLessThan(8 * 1024);
+    let tb = 20;
+    for (let i = 0; i < 10_000; i++) idx.upsert(`a-rather-long-player-id-${i % 20}`, (i * 7919) % 100, tb++);
+    expect(idx.stats()).toEqual(small);
+  });
+
   it("keeps an index alive while any of its methods is held, after its wrapper is collected", async () => {
     // The addon's methods are functions bound to the C++ index; one kept apart from its object
     // must not outlive the index (a use after free would crash or answer garbage here).
