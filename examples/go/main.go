@@ -472,26 +472,48 @@ func (g *game) catchUp() error {
 	return nil
 }
 
+// checkRejections waits for the verdict on each event published to be rejected.
 func (g *game) checkRejections() {
+	deadline := time.Now().Add(5 * time.Second)
+	for len(g.expectBad) > 0 && time.Now().Before(deadline) {
+		g.drain(250 * time.Millisecond)
+	}
 	for id, code := range g.expectBad {
 		g.fail("event %s was not rejected (expected %s)", id, code)
 	}
 }
 
 // checkRanks compares every competitor's rank and score kept from the stream with the engine's.
+// The engine answers for an input as soon as it has folded it, and its rank message is stored a
+// moment later: while they differ, this reads what arrived and asks again, for up to 5 s.
 func (g *game) checkRanks(b *board, field string) {
-	for _, id := range b.order {
-		mine := b.byID[id]
-		var got struct{ Seq, Rank, Score int64 }
-		if err := g.query(g.hunt, "rank", map[string]any{field: id}, &got); err != nil {
-			g.fail("rank of %s %s: %v", b.name, id, err)
+	type answer struct{ Seq, Rank, Score int64 }
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		answers := map[string]answer{}
+		same := true
+		for _, id := range b.order {
+			var got answer
+			if err := g.query(g.hunt, "rank", map[string]any{field: id}, &got); err != nil {
+				g.fail("rank of %s %s: %v", b.name, id, err)
+				return
+			}
+			answers[id] = got
+			same = same && got.Rank == b.byID[id].Rank && got.Score == b.byID[id].Score
+		}
+		if !same && time.Now().Before(deadline) {
+			g.drain(250 * time.Millisecond)
 			continue
 		}
-		verdict := "same"
-		if got.Rank != mine.Rank || got.Score != mine.Score {
-			verdict = "DIFFERENT"
-			g.fail("%s %s: the stream gives rank %d score %d, query.rank rank %d score %d", b.name, id, mine.Rank, mine.Score, got.Rank, got.Score)
+		for _, id := range b.order {
+			mine, got := b.byID[id], answers[id]
+			verdict := "same"
+			if got.Rank != mine.Rank || got.Score != mine.Score {
+				verdict = "DIFFERENT"
+				g.fail("%s %s: the stream gives rank %d score %d, query.rank rank %d score %d", b.name, id, mine.Rank, mine.Score, got.Rank, got.Score)
+			}
+			fmt.Printf("  %-6s %-5s stream: rank %d score %4d   query (seq %d): rank %d score %4d   %s\n", b.name, id, mine.Rank, mine.Score, got.Seq, got.Rank, got.Score, verdict)
 		}
-		fmt.Printf("  %-6s %-5s stream: rank %d score %4d   query (seq %d): rank %d score %4d   %s\n", b.name, id, mine.Rank, mine.Score, got.Seq, got.Rank, got.Score, verdict)
+		return
 	}
 }
