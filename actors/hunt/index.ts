@@ -12,5 +12,20 @@ export {
   PLAYER_LEFT,
   type Treasure,
 } from "./fold.ts";
+export {
+  type Competitor,
+  decodeLedgerCursor,
+  encodeLedgerCursor,
+  LedgerFold,
+  ledgerShortcut,
+  type Rejection,
+} from "./ledger.ts";
 export { ACCEPTS, HUNT_STATUSES, HuntLifecycle, type HuntStatus, huntMachine } from "./machine.ts";
-export { answer, publicStateReply, type QueryReply, queryError, stateReply } from "./queries.ts";
+export {
+  answer,
+  type LiveQueryOp,
+  publicStateReply,
+  type QueryReply,
+  queryError,
+  stateReply,
+} from "./queries.ts";
