@@ -139,15 +139,16 @@ export function decodeLedgerCursor(cursor: string): number | undefined {
 
 /**
  * What the live hunt already says about a ledger request, without folding anything: the error for a
- * competitor the hunt cannot have (a team in a hunt without teams), or the empty ledger of a player
+ * team the hunt does not have, or the empty ledger of a player
  * who has never joined. Undefined when the ledger must be read from the log.
  */
 export function ledgerShortcut(fold: HuntFold, competitor: Competitor): QueryReply | undefined {
   if (competitor.teamId !== undefined) {
-    // This engine serves no teams yet: every hunt is a solo hunt.
+    // This engine serves no teams yet: every hunt is a solo hunt, and has no team, as a ScoreAdjusted
+    // with a teamId is told (unknown_team).
     return queryError(
-      "not_team_hunt",
-      `hunt "${fold.huntId}" has no teams, so team "${competitor.teamId}" has no ledger; ask for a playerId`,
+      "unknown_team",
+      `hunt "${fold.huntId}" has no team "${competitor.teamId}" (it has no teams); ask for a playerId`,
     );
   }
   if (!fold.pids.has(competitor.playerId)) return { seq: fold.seq, entries: [] };

@@ -10,16 +10,17 @@ import {
   type HuntReport,
   ledgerShortcut,
 } from "../../actors/index.ts";
-import type { RankIndexKind } from "../../native/index.ts";
 import type { ErrorReply, LedgerEntry } from "../../schemas/index.ts";
-import { EVENTS_STREAM, EventLog } from "../../streams/index.ts";
+import { EVENTS_STREAM } from "../../streams/index.ts";
 import {
   type Command,
   choiceFlag,
   huntFlag,
-  intFlag,
+  LOG_FOLD_FLAGS,
+  logFoldFlags,
   NATS_FLAGS,
   NATS_FLAGS_USAGE,
+  noEventsError,
   parseFlags,
   RuntimeError,
   requireStream,
@@ -34,10 +35,7 @@ const FLAGS = {
   team: { type: "string" },
   format: { type: "string" },
   out: { type: "string" },
-  "until-seq": { type: "string" },
-  top: { type: "string" },
-  index: { type: "string" },
-  partitions: { type: "string" },
+  ...LOG_FOLD_FLAGS,
 } as const;
 
 type Format = "text" | "json" | "csv";
@@ -87,16 +85,7 @@ export const command: Command = {
           ? { teamId: values.team }
           : null;
     const format: Format = choiceFlag("format", values.format, ["text", "json", "csv"], "text");
-    const untilSeq =
-      values["until-seq"] === undefined
-        ? undefined
-        : intFlag("audit", "until-seq", values["until-seq"], 0, 1);
-    const topN = intFlag("audit", "top", values.top, 10, 0, 1000);
-    const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
-    const partitions =
-      values.partitions === undefined
-        ? undefined
-        : intFlag("audit", "partitions", values.partitions, 0, 0, 1024);
+    const { untilSeq, topN, indexKind: index, partitions } = logFoldFlags("audit", values);
     return withConnection("audit", values, async (nc) => {
       const jsm = await jetstreamManager(nc);
       await requireStream(nc, jsm, EVENTS_STREAM);
@@ -117,14 +106,7 @@ export const command: Command = {
         },
       });
       if (tty) process.stderr.write("\r\x1b[2K");
-      if (audit.events === 0) {
-        const subject = await new EventLog(nc, jsm, partitions).storedSubject(huntId);
-        throw new RuntimeError(
-          "unknown_hunt",
-          `hunt "${huntId}" has no events on ${subject}${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
-          "check the hunt id, and that --nats names the server it was published to",
-        );
-      }
+      if (audit.events === 0) throw await noEventsError(nc, jsm, huntId, untilSeq, partitions);
       const fold = audit.ledger.fold;
       if (competitor) {
         const shortcut = ledgerShortcut(fold, competitor);

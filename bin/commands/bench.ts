@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   consume: () => import("../../bench/consume.ts"),
   e2e: () => import("../../bench/e2e.ts"),
   replay: () => import("../../bench/replay.ts"),
+  ledger: () => import("../../bench/ledger.ts"),
   soak: () => import("../../bench/soak.ts"),
   viewer: () => import("../../bench/viewer.ts"),
 };
@@ -26,7 +27,8 @@ const SMOKE_USAGE = [
 ].join("\n");
 
 export const command: Command = {
-  summary: "run a benchmark (index, consume, e2e, replay, soak, viewer) or `smoke` to check each still runs",
+  summary:
+    "run a benchmark (index, consume, e2e, replay, ledger, soak, viewer) or `smoke` to check each still runs",
   usage: [
     "usage: cairn bench <name> [flags]",
     "",

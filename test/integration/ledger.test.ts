@@ -127,7 +127,7 @@ describe("the ledger query", () => {
     expect(await error({ playerId: "p3", after: "nonsense" })).toBe(
       "invalid_request: after: is not a cursor from a ledger reply",
     );
-    expect(await error({ teamId: "red" })).toMatch(/^not_team_hunt: /);
+    expect(await error({ teamId: "red" })).toMatch(/^unknown_team: /);
     const before = await replays();
     expect(await ledger({ playerId: "nobody" })).toEqual({ seq: events.length, entries: [] });
     expect(await replays()).toEqual(before);

@@ -171,10 +171,10 @@ describe("ledger cursors and shortcuts", () => {
     }
   });
 
-  it("answers a team's ledger not_team_hunt and a stranger's at once, empty", () => {
+  it("answers a team's ledger unknown_team in a hunt without teams, and a stranger's at once, empty", () => {
     const fold = new HuntFold("h-ledger", new JsRankIndex());
     fold.applyBatch(LOG, new CollectingSink());
-    expect(ledgerShortcut(fold, { teamId: "red" })).toMatchObject({ error: { code: "not_team_hunt" } });
+    expect(ledgerShortcut(fold, { teamId: "red" })).toMatchObject({ error: { code: "unknown_team" } });
     expect(ledgerShortcut(fold, { playerId: "nobody" })).toEqual({ seq: 15, entries: [] });
     expect(ledgerShortcut(fold, { playerId: "ann" })).toBeUndefined();
   });
