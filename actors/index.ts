@@ -7,5 +7,5 @@ export { type Engine, type EngineConfig, EngineStartError, startEngine } from ".
 export { ActorHost, type HostOptions } from "./host/host.ts";
 export { OWNERS_BUCKET, PartitionOwnership, preferredOwner } from "./host/ownership.ts";
 export { isReplySubjectAllowed } from "./host/query-server.ts";
-export { type ReplayResult, replayHunt } from "./host/replay.ts";
+export { auditHunt, type ReplayOptions, type ReplayResult, replayHunt } from "./host/replay.ts";
 export * from "./hunt/index.ts";

@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   demo: () => import("./commands/demo.ts"),
   serve: () => import("./commands/serve.ts"),
   replay: () => import("./commands/replay.ts"),
+  audit: () => import("./commands/audit.ts"),
   top: () => import("./commands/top.ts"),
   rank: () => import("./commands/rank.ts"),
   watch: () => import("./commands/watch.ts"),

@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { RankEntry } from "../native/index.ts";
-import { assertHuntId, connect, queryHunt, StreamsError } from "../streams/index.ts";
-import { RuntimeError, requiredFlag, UsageError } from "./flags.ts";
+import type { RankEntry, RankIndexKind } from "../native/index.ts";
+import { assertHuntId, connect, EventLog, queryHunt, StreamsError } from "../streams/index.ts";
+import { choiceFlag, intFlag, RuntimeError, requiredFlag, UsageError } from "./flags.ts";
 
 export {
   choiceFlag,
@@ -140,6 +140,49 @@ export async function withConnection<T>(
   } finally {
     await nc.close().catch(() => {});
   }
+}
+
+/** The flags of the commands that fold a hunt's log themselves (replay, audit). */
+export const LOG_FOLD_FLAGS = {
+  "until-seq": { type: "string" },
+  top: { type: "string" },
+  index: { type: "string" },
+  partitions: { type: "string" },
+} as const;
+
+/** Reads LOG_FOLD_FLAGS: where the fold stops, the board rows to print, the index, the partitions. */
+export function logFoldFlags(
+  command: string,
+  values: Partial<Record<keyof typeof LOG_FOLD_FLAGS, string | undefined>>,
+): { untilSeq: number | undefined; topN: number; indexKind: RankIndexKind; partitions: number | undefined } {
+  const until = values["until-seq"];
+  return {
+    untilSeq: until === undefined ? undefined : intFlag(command, "until-seq", until, 0, 1),
+    topN: intFlag(command, "top", values.top, 10, 0, 1000),
+    indexKind: choiceFlag("index", values.index, ["auto", "native", "js"], "auto"),
+    partitions:
+      values.partitions === undefined
+        ? undefined
+        : intFlag(command, "partitions", values.partitions, 0, 0, 1024),
+  };
+}
+
+/** The error of a fold that found no events for the hunt, naming the subject it read. */
+export async function noEventsError(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  huntId: string,
+  untilSeq: number | undefined,
+  partitions: number | undefined,
+): Promise<RuntimeError> {
+  const subject = await new EventLog(nc, jsm, partitions).storedSubject(huntId);
+  return new RuntimeError(
+    "unknown_hunt",
+    `hunt "${huntId}" has no events on ${subject}${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
+    partitions === undefined
+      ? "check the hunt id, and that --nats names the server it was published to"
+      : "check the hunt id, or drop --partitions to let it find where its events are stored",
+  );
 }
 
 /** Prints leaderboard rows as an aligned table. */

@@ -31,6 +31,8 @@ const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> = [
   ["RankReply", "queries/rank-reply.json"],
   ["AroundRequest", "queries/around-request.json"],
   ["AroundReply", "queries/around-reply.json"],
+  ["LedgerRequest", "queries/ledger-request.json"],
+  ["LedgerReply", "queries/ledger-reply.json"],
   ["StateRequest", "queries/state-request.json"],
   ["StateReply", "queries/state-reply.json"],
   ["PublicStateReply", "queries/public-state-reply.json"],

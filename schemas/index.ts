@@ -22,6 +22,8 @@ import topSchema from "./outputs/top.json" with { type: "json" };
 import aroundReplySchema from "./queries/around-reply.json" with { type: "json" };
 import aroundRequestSchema from "./queries/around-request.json" with { type: "json" };
 import errorReplySchema from "./queries/error-reply.json" with { type: "json" };
+import ledgerReplySchema from "./queries/ledger-reply.json" with { type: "json" };
+import ledgerRequestSchema from "./queries/ledger-request.json" with { type: "json" };
 import publicStateReplySchema from "./queries/public-state-reply.json" with { type: "json" };
 import rankReplySchema from "./queries/rank-reply.json" with { type: "json" };
 import rankRequestSchema from "./queries/rank-request.json" with { type: "json" };
@@ -39,6 +41,7 @@ import type {
   HuntResumedData,
   HuntRules,
   HuntStartedData,
+  LedgerRequest,
   PlayerDisqualifiedData,
   PlayerJoinedData,
   PlayerLeftData,
@@ -156,13 +159,14 @@ export interface QueryRequestMap {
   rank: RankRequest;
   around: AroundRequest & { before: number; after: number };
   state: StateRequest;
+  ledger: LedgerRequest & { limit: number };
 }
 
 /** A query operation name. */
 export type QueryOp = keyof QueryRequestMap;
 
 /** The query operations, as a const list. */
-export const QUERY_OPS = ["top", "rank", "around", "state"] as const satisfies readonly QueryOp[];
+export const QUERY_OPS = ["top", "rank", "around", "state", "ledger"] as const satisfies readonly QueryOp[];
 
 /** The result of decoding one query request. */
 export type DecodedQuery<Op extends QueryOp = QueryOp> =
@@ -196,6 +200,8 @@ const allSchemas = [
   stateRequestSchema,
   stateReplySchema,
   publicStateReplySchema,
+  ledgerRequestSchema,
+  ledgerReplySchema,
   errorReplySchema,
 ];
 
@@ -256,6 +262,7 @@ const queryValidators: Record<QueryOp, Validator> = {
   rank: compiled(queryAjv, rankRequestSchema),
   around: compiled(queryAjv, aroundRequestSchema),
   state: compiled(queryAjv, stateRequestSchema),
+  ledger: compiled(queryAjv, ledgerRequestSchema),
 };
 
 /** Validators for the output and reply messages (used by tests and by clients checking what the engine sends). */
@@ -268,6 +275,7 @@ export const outputValidators = {
   aroundReply: compiled(ajv, aroundReplySchema),
   stateReply: compiled(ajv, stateReplySchema),
   publicStateReply: compiled(ajv, publicStateReplySchema),
+  ledgerReply: compiled(ajv, ledgerReplySchema),
   errorReply: compiled(ajv, errorReplySchema),
 } as const;
 
@@ -450,7 +458,10 @@ function normaliseHuntCreated(data: HuntCreatedData): string | undefined {
   return undefined;
 }
 
-/** Decodes a query request for `op` (an empty body means `{}`); fills defaults (top n 10, around 5/5). */
+/**
+ * Decodes a query request for `op` (an empty body means `{}`); fills defaults (top n 10, around 5/5,
+ * ledger limit 100).
+ */
 export function decodeQuery<Op extends QueryOp>(op: Op, bytes: Uint8Array): DecodedQuery<Op>;
 export function decodeQuery(op: string, bytes: Uint8Array): DecodedQuery;
 export function decodeQuery(op: string, bytes: Uint8Array): DecodedQuery {
@@ -480,5 +491,11 @@ export function decodeQuery(op: string, bytes: Uint8Array): DecodedQuery {
   }
   if (!validate(parsed))
     return { ok: false, code: "invalid_request", message: describe("", validate.errors![0]!) };
+  if (op === "ledger") {
+    const r = parsed as LedgerRequest;
+    if ((r.playerId === undefined) === (r.teamId === undefined)) {
+      return { ok: false, code: "invalid_request", message: "must have exactly one of playerId and teamId" };
+    }
+  }
   return { ok: true, request: parsed as QueryRequestMap[QueryOp] };
 }

@@ -136,6 +136,62 @@ export interface Location {
   [k: string]: unknown | undefined;
 }
 /**
+ * One rank message of a competitor, other than the one that opened their place (a join, a team's creation), with the input that caused it.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "LedgerEntry".
+ */
+export interface LedgerEntry {
+  /**
+   * The input's stream sequence.
+   */
+  seq: number;
+  /**
+   * The input's JetStream time, whole milliseconds since the epoch.
+   */
+  time: number;
+  /**
+   * The hunt's running time at the input, ms.
+   */
+  runningMs: number;
+  /**
+   * The input's type.
+   */
+  type: string;
+  /**
+   * The input's event id.
+   */
+  eventId: string;
+  /**
+   * An integer in JavaScript's safe range.
+   */
+  delta: number;
+  /**
+   * An integer in JavaScript's safe range.
+   */
+  score: number;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  rank: number;
+  /**
+   * The input's reason (ScoreAdjusted, PlayerDisqualified, SubmissionReviewed), when it has one.
+   */
+  reason?: string;
+  /**
+   * Who did it: the input's by (ScoreAdjusted, PlayerDisqualified) or reviewer (SubmissionReviewed), when it has one.
+   */
+  by?: string;
+  /**
+   * The input's treasure (TreasureFound, HintTaken).
+   */
+  treasureId?: string;
+  /**
+   * The input's submission (SubmissionReviewed).
+   */
+  submissionId?: string;
+}
+/**
  * A CloudEvents 1.0 event in structured JSON mode, as published to hunt.<id>.events. Extension attributes are allowed and ignored.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -550,6 +606,41 @@ export interface AroundRequest {
 export interface AroundReply {
   seq: Seq;
   entries: LeaderboardEntry[];
+}
+/**
+ * Request on hunt.<id>.query.ledger: exactly one of playerId and teamId.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "LedgerRequest".
+ */
+export interface LedgerRequest {
+  playerId?: PlayerId;
+  teamId?: TeamId;
+  /**
+   * Cursor from a previous ledger reply's next.
+   */
+  after?: string;
+  /**
+   * How many entries (1-1000, default 100).
+   */
+  limit?: number;
+}
+/**
+ * Reply to hunt.<id>.query.ledger.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "LedgerReply".
+ */
+export interface LedgerReply {
+  /**
+   * An input stream sequence number.
+   */
+  seq: number;
+  entries: LedgerEntry[];
+  /**
+   * Cursor for the next page; absent when no entry follows up to seq.
+   */
+  next?: string;
 }
 /**
  * Request on hunt.<id>.query.state: an empty object.

@@ -1,5 +1,11 @@
 // The hunt input log on HUNT_EVENTS: idempotent append with optimistic concurrency, and replay from any sequence.
-import type { JetStreamClient, JetStreamManager, JetStreamPublishOptions, JsMsg } from "@nats-io/jetstream";
+import type {
+  Consumer,
+  JetStreamClient,
+  JetStreamManager,
+  JetStreamPublishOptions,
+  JsMsg,
+} from "@nats-io/jetstream";
 import { DeliverPolicy, JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { AmbiguousEventsSubjectError, assertHuntId, ConcurrencyError } from "./errors.ts";
@@ -245,6 +251,77 @@ export class EventLog {
   }
 
   /**
+   * Where a read of the hunt's log from `fromSeq` ends, and the ordered consumer that reads it;
+   * undefined when there is nothing to read.
+   */
+  private async range(
+    huntId: string,
+    fromSeq: number,
+    options: ReadOptions,
+  ): Promise<{ end: number; consumer: Consumer } | undefined> {
+    const subject = await this.storedSubject(huntId);
+    const last = await this.lastSeqOn(subject);
+    const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
+    const start = Math.max(1, Math.floor(fromSeq));
+    if (end < start) return undefined;
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: subject, // a string: 2.9 refuses filter_subjects arrays
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+    });
+    return { end, consumer };
+  }
+
+  /**
+   * The same as `readBatches`, paced by the reader: each pull asks for the next batch only once the
+   * previous one is taken (one pull ahead), so a reader slower than the log holds at most two batches
+   * instead of the rest of the log. For work that runs beside the engine's own (a ledger), which
+   * must not fill the engine's memory while it folds.
+   */
+  async *readPaced(huntId: string, fromSeq: number, options: ReadOptions = {}): AsyncGenerator<LogMessage[]> {
+    const range = await this.range(huntId, fromSeq, options);
+    if (!range) return;
+    const { end, consumer } = range;
+    const max = options.batch ?? 1000;
+    let last = { seq: 0, pending: 1 };
+    let pull: Promise<LogMessage[]> | undefined;
+    // A pull asks for no more than the consumer says remain (after the first, which asks for one), so
+    // that it ends on its last message rather than waiting for its expiry.
+    const fetchBatch = async (ask: number): Promise<LogMessage[]> => {
+      const messages = await consumer.fetch({ max_messages: ask, expires: 5_000 });
+      const batch: LogMessage[] = [];
+      for await (const m of messages) {
+        const info = m.info;
+        const seq = info.streamSequence;
+        last = { seq, pending: info.pending };
+        if (seq <= end) batch.push(logMessageOf(m, seq, huntId));
+      }
+      return batch;
+    };
+    try {
+      let next = fetchBatch(1);
+      pull = next;
+      for (;;) {
+        const batch = await next;
+        const done = last.seq >= end || last.pending === 0;
+        if (batch.length === 0 && !done) {
+          throw new Error(`reading hunt "${huntId}" stopped at seq ${last.seq}, before seq ${end}`);
+        }
+        if (!done) {
+          next = fetchBatch(Math.min(max, last.pending));
+          pull = next;
+        }
+        if (batch.length > 0) yield batch;
+        if (done) return;
+      }
+    } finally {
+      // A reader that stops early leaves no pull running and no consumer behind on the server.
+      await pull?.catch(() => {});
+      await consumer.delete().catch(() => {});
+    }
+  }
+
+  /**
    * The same as `read`, in batches: the messages each socket read delivers (up to `options.batch`), with
    * no promise per message, so that a replay runs at the speed of the consumer.
    */
@@ -253,17 +330,10 @@ export class EventLog {
     fromSeq: number,
     options: ReadOptions = {},
   ): AsyncGenerator<LogMessage[]> {
-    const subject = await this.storedSubject(huntId);
-    const last = await this.lastSeqOn(subject);
-    const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
-    const start = Math.max(1, Math.floor(fromSeq));
-    if (end < start) return;
+    const range = await this.range(huntId, fromSeq, options);
+    if (!range) return;
+    const { end, consumer } = range;
     const max = options.batch ?? 1000;
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: subject, // a string: 2.9 refuses filter_subjects arrays
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: start,
-    });
     const ready: LogMessage[][] = [];
     let batch: LogMessage[] = [];
     let done = false;

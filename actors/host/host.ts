@@ -152,6 +152,7 @@ export class ActorHost {
       lanes: this.lanes,
       answers: this.opts.partitions > 0 ? (huntId) => this.whoAnswers(huntId) : undefined,
       ownInboxes: [this.publisher.inbox],
+      indexKind: this.opts.indexKind,
       logger,
       metrics,
     });

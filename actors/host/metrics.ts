@@ -71,6 +71,22 @@ export class EngineMetrics {
     help: "Queries not answered because their reply subject was not an inbox",
     registers: [this.registry],
   });
+  readonly ledgerReplays = new Counter({
+    name: "cairn_ledger_replays_total",
+    help: "Ledger pages read by folding a hunt's log again, by where the fold began (start: from seq 1; resumed: a paused replay)",
+    labelNames: ["from"] as const,
+    registers: [this.registry],
+  });
+  readonly ledgerInputs = new Counter({
+    name: "cairn_ledger_inputs_total",
+    help: "Inputs folded again to answer ledger queries",
+    registers: [this.registry],
+  });
+  readonly ledgerRefused = new Counter({
+    name: "cairn_ledger_refused_total",
+    help: "Ledger queries refused busy because the most ledger replays the engine runs at once were running",
+    registers: [this.registry],
+  });
   readonly gcPause = new Histogram({
     name: "cairn_gc_pause_seconds",
     help: "Garbage-collector pauses, by kind",

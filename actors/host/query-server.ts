@@ -4,10 +4,19 @@
 // never aim the engine's own permissions at another subject.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { decodeQuery, type QueryOp } from "../../schemas/index.ts";
+import type { RankIndexKind } from "../../native/index.ts";
+import { decodeQuery, QUERY_OPS, type QueryRequestMap } from "../../schemas/index.ts";
 import { isValidHuntId } from "../../streams/index.ts";
-import { answer, publicStateReply, type QueryReply, queryError, stateReply } from "../hunt/index.ts";
+import {
+  answer,
+  type LiveQueryOp,
+  publicStateReply,
+  type QueryReply,
+  queryError,
+  stateReply,
+} from "../hunt/index.ts";
 import type { Lanes } from "./lanes.ts";
+import { LedgerReplays } from "./ledger-replays.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntBrokenError, type HuntRegistry, type LiveHunt } from "./registry.ts";
 
@@ -24,6 +33,9 @@ export function isReplySubjectAllowed(reply: string, ownInboxes: readonly string
   // The engine's own inboxes (where JetStream confirms its outputs) are no place for an answer.
   return !ownInboxes.some((inbox) => reply.startsWith(`${inbox}.`));
 }
+
+/** The ops of `hunt.<id>.public.<op>`, for its error message. */
+const PUBLIC_OPS = QUERY_OPS.filter((op) => op !== "ledger").join(", ");
 
 /** How long a query waits for its hunt's activation before answering `unavailable`. */
 const ACTIVATION_WAIT_MS = 5_000;
@@ -50,6 +62,8 @@ export interface QueryServerDeps {
   answers?: (huntId: string) => "owner" | "taking-over" | "other";
   /** Inbox prefixes of the engine's own (JetStream's confirmations); never a reply subject. */
   ownInboxes: readonly string[];
+  /** The rank index of the folds that ledger queries run. */
+  indexKind: RankIndexKind;
   logger: Logger;
   metrics: EngineMetrics | undefined;
 }
@@ -60,11 +74,15 @@ export class QueryServer {
   /** When the next state hash may be computed (monotonic ms). */
   private nextHashAt = 0;
   private refusedLoggedAt = Number.NEGATIVE_INFINITY;
+  /** The ledger replays of `ledger` queries. */
+  readonly ledgers: LedgerReplays;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly deps: QueryServerDeps,
-  ) {}
+  ) {
+    this.ledgers = new LedgerReplays(deps.lanes.log, { indexKind: deps.indexKind, metrics: deps.metrics });
+  }
 
   start(): void {
     for (const subject of ["hunt.*.query.*", "hunt.*.public.*"]) {
@@ -87,6 +105,7 @@ export class QueryServer {
   stop(): void {
     for (const sub of this.subs) sub.unsubscribe();
     this.subs = [];
+    this.ledgers.stop();
   }
 
   private async onQuery(msg: Msg): Promise<void> {
@@ -116,7 +135,15 @@ export class QueryServer {
     }
     const who = this.deps.answers?.(huntId) ?? "owner";
     if (who === "other") return; // the engine that owns the hunt answers
-    const decoded = decodeQuery(op, msg.data);
+    // The ledger is for organisers and auditors: viewers' subjects do not serve it.
+    const decoded =
+      isPublic && op === "ledger"
+        ? ({
+            ok: false,
+            code: "invalid_request",
+            message: `unknown public query "ledger"; expected one of ${PUBLIC_OPS}`,
+          } as const)
+        : decodeQuery(op, msg.data);
     if (!decoded.ok) {
       send(queryError(decoded.code, decoded.message));
       return;
@@ -128,7 +155,9 @@ export class QueryServer {
     }
     found.lastActiveAt = Date.now();
     try {
-      if (op !== "state") send(answer(found.fold, op as QueryOp, decoded.request as never));
+      if (op === "ledger")
+        send(await this.ledgers.page(found.fold, decoded.request as QueryRequestMap["ledger"]));
+      else if (op !== "state") send(answer(found.fold, op as LiveQueryOp, decoded.request as never));
       else send(isPublic ? publicStateReply(found.fold) : this.state(found));
     } catch (err) {
       send(queryError("internal_error", `the engine could not answer: ${(err as Error).message}`));

@@ -1,10 +1,10 @@
-// Rebuilds a hunt from its log alone, in a fresh fold: for audits (`cairn replay`), for the demo's
-// closing check, and for the replay benchmark.
+// Rebuilds a hunt from its log alone, in a fresh fold: for audits (`cairn replay`, `cairn audit`), for
+// the demo's closing check, and for the replay benchmark.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import { EventLog } from "../../streams/index.ts";
-import { HuntFold, type OutputSink } from "../hunt/index.ts";
+import { EventLog, type LogMessage } from "../../streams/index.ts";
+import { type Competitor, HuntAudit, HuntFold, type OutputSink } from "../hunt/index.ts";
 
 /** What a replay produced. */
 export interface ReplayResult {
@@ -18,20 +18,23 @@ export interface ReplayResult {
   ms: number;
 }
 
+/** Where a fold of a hunt's log stops, where it reads, and whom it tells of its progress. */
+export interface ReplayOptions {
+  /** The last seq folded (default: the log's end when reading starts). */
+  untilSeq?: number;
+  /** The server's partition count (0: none); unset, the log looks up where the hunt is stored. */
+  partitions?: number;
+  indexKind?: RankIndexKind;
+  onProgress?: (events: number, seq: number) => void;
+}
+
 /** Folds the hunt's log from seq 1 up to `untilSeq` (default: its end when reading starts). */
 export async function replayHunt(
   nc: NatsConnection,
   huntId: string,
-  options: {
-    untilSeq?: number;
-    /** The server's partition count (0: none); unset, the log looks up where the hunt is stored. */
-    partitions?: number;
-    indexKind?: RankIndexKind;
-    onProgress?: (events: number, seq: number) => void;
-  } = {},
+  options: ReplayOptions = {},
 ): Promise<ReplayResult> {
   const started = performance.now();
-  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
   const fold = new HuntFold(huntId, createRankIndex(options.indexKind ?? "auto"));
   let ranks = 0;
   let rejections = 0;
@@ -43,17 +46,57 @@ export async function replayHunt(
       rejections++;
     },
   };
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
+  const events = await readLog(
+    log.readBatches(huntId, 1, { untilSeq: options.untilSeq }),
+    options,
+    (batch) => {
+      fold.applyBatch(batch, sink);
+      return fold.seq;
+    },
+  );
+  return { fold, events, ranks, rejections, ms: performance.now() - started };
+}
+
+/**
+ * Folds the hunt's log from seq 1 for its audit (`cairn audit`): a competitor's statement, or with no
+ * competitor the hunt's report. The log is read a batch ahead only, so memory stays bounded however
+ * long the log is.
+ */
+export async function auditHunt(
+  nc: NatsConnection,
+  huntId: string,
+  competitor: Competitor | null,
+  options: ReplayOptions = {},
+): Promise<{ audit: HuntAudit; ms: number }> {
+  const started = performance.now();
+  const audit = new HuntAudit(huntId, createRankIndex(options.indexKind ?? "auto"), competitor);
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
+  await readLog(log.readPaced(huntId, 1, { untilSeq: options.untilSeq }), options, (batch) => {
+    for (const input of batch) audit.next(input);
+    return audit.ledger.fold.seq;
+  });
+  return { audit, ms: performance.now() - started };
+}
+
+/** Feeds a read of the log to `fold` (which returns the seq reached), telling of progress; returns the messages read. */
+async function readLog(
+  batches: AsyncIterable<LogMessage[]>,
+  options: ReplayOptions,
+  fold: (batch: LogMessage[]) => number,
+): Promise<number> {
   let events = 0;
-  let lastReport = started;
-  for await (const batch of log.readBatches(huntId, 1, { untilSeq: options.untilSeq })) {
-    fold.applyBatch(batch, sink);
+  let seq = 0;
+  let lastReport = performance.now();
+  for await (const batch of batches) {
+    seq = fold(batch);
     events += batch.length;
     const now = performance.now();
     if (options.onProgress && now - lastReport > 250) {
       lastReport = now;
-      options.onProgress(events, fold.seq);
+      options.onProgress(events, seq);
     }
   }
-  options.onProgress?.(events, fold.seq);
-  return { fold, events, ranks, rejections, ms: performance.now() - started };
+  options.onProgress?.(events, seq);
+  return events;
 }

@@ -1,6 +1,7 @@
 // The hunt as a synchronous, pure decider: its lifecycle machine, its checks and scoring (the fold),
 // its canonical bytes (snapshots and stateHash), and the answers to queries. No promise, no I/O, no
 // clock: the host feeds it log messages and carries its outputs to NATS.
+export { HuntAudit, type HuntReport, ORGANISER_ACTIONS, type OrganiserAction } from "./audit.ts";
 export { CorruptSnapshotError, decodeHunt, encodeHunt, stateHash } from "./codec.ts";
 export {
   DEFAULT_TOP_N,
@@ -12,5 +13,20 @@ export {
   PLAYER_LEFT,
   type Treasure,
 } from "./fold.ts";
+export {
+  type Competitor,
+  decodeLedgerCursor,
+  encodeLedgerCursor,
+  LedgerFold,
+  ledgerShortcut,
+  type Rejection,
+} from "./ledger.ts";
 export { ACCEPTS, HUNT_STATUSES, HuntLifecycle, type HuntStatus, huntMachine } from "./machine.ts";
-export { answer, publicStateReply, type QueryReply, queryError, stateReply } from "./queries.ts";
+export {
+  answer,
+  type LiveQueryOp,
+  publicStateReply,
+  type QueryReply,
+  queryError,
+  stateReply,
+} from "./queries.ts";

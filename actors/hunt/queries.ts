@@ -47,9 +47,16 @@ export function publicStateReply(fold: HuntFold): QueryReply {
   return { seq: fold.seq, status: fold.status, players: fold.joined };
 }
 
+/** The queries answered from the live fold at once (`ledger` reads the log: see ledger.ts). */
+export type LiveQueryOp = Exclude<QueryOp, "ledger">;
+
 /** Answers one decoded query for a hunt. */
-export function answer<Op extends QueryOp>(fold: HuntFold, op: Op, request: QueryRequestMap[Op]): QueryReply;
-export function answer(fold: HuntFold, op: QueryOp, request: QueryRequestMap[QueryOp]): QueryReply {
+export function answer<Op extends LiveQueryOp>(
+  fold: HuntFold,
+  op: Op,
+  request: QueryRequestMap[Op],
+): QueryReply;
+export function answer(fold: HuntFold, op: LiveQueryOp, request: QueryRequestMap[LiveQueryOp]): QueryReply {
   const seq = fold.seq;
   switch (op) {
     case "top": {

@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   consume: () => import("../../bench/consume.ts"),
   e2e: () => import("../../bench/e2e.ts"),
   replay: () => import("../../bench/replay.ts"),
+  ledger: () => import("../../bench/ledger.ts"),
   soak: () => import("../../bench/soak.ts"),
   hunts: () => import("../../bench/hunts.ts"),
   viewer: () => import("../../bench/viewer.ts"),
@@ -28,7 +29,7 @@ const SMOKE_USAGE = [
 
 export const command: Command = {
   summary:
-    "run a benchmark (index, consume, e2e, replay, soak, hunts, viewer) or `smoke` to check each still runs",
+    "run a benchmark (index, consume, e2e, replay, ledger, soak, hunts, viewer) or `smoke` to check each still runs",
   usage: [
     "usage: cairn bench <name> [flags]",
     "",

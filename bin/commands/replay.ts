@@ -2,16 +2,16 @@
 // the live engine's stateHash.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { replayHunt, stateHash } from "../../actors/index.ts";
-import type { RankIndexKind } from "../../native/index.ts";
 import type { StateReply } from "../../schemas/index.ts";
-import { EVENTS_STREAM, EventLog } from "../../streams/index.ts";
+import { EVENTS_STREAM } from "../../streams/index.ts";
 import {
   type Command,
-  choiceFlag,
   HUNT_FLAGS,
   huntFlag,
-  intFlag,
+  LOG_FOLD_FLAGS,
+  logFoldFlags,
   NATS_FLAGS_USAGE,
+  noEventsError,
   parseFlags,
   printEntries,
   queryCli,
@@ -23,11 +23,8 @@ import {
 
 const FLAGS = {
   ...HUNT_FLAGS,
-  "until-seq": { type: "string" },
+  ...LOG_FOLD_FLAGS,
   verify: { type: "boolean" },
-  top: { type: "string" },
-  index: { type: "string" },
-  partitions: { type: "string" },
 } as const;
 
 export const command: Command = {
@@ -54,16 +51,8 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseFlags("replay", argv, FLAGS);
     const huntId = huntFlag("replay", values.hunt);
-    let untilSeq =
-      values["until-seq"] === undefined
-        ? undefined
-        : intFlag("replay", "until-seq", values["until-seq"], 0, 1);
-    const topN = intFlag("replay", "top", values.top, 10, 0, 1000);
-    const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
-    const partitions =
-      values.partitions === undefined
-        ? undefined
-        : intFlag("replay", "partitions", values.partitions, 0, 0, 1024);
+    const { topN, indexKind: index, partitions, ...until } = logFoldFlags("replay", values);
+    let untilSeq = until.untilSeq;
     if (values.verify && untilSeq !== undefined) {
       throw new UsageError(
         "--verify replays to the live engine's seq, so it takes no --until-seq",
@@ -91,16 +80,7 @@ export const command: Command = {
         },
       });
       if (tty) process.stderr.write("\r\x1b[2K");
-      if (result.events === 0) {
-        const subject = await new EventLog(nc, jsm, partitions).storedSubject(huntId);
-        throw new RuntimeError(
-          "unknown_hunt",
-          `hunt "${huntId}" has no events on ${subject}${untilSeq ? ` up to seq ${untilSeq}` : ""}`,
-          partitions === undefined
-            ? "check the hunt id, and that --nats names the server it was published to"
-            : "check the hunt id, or drop --partitions to let replay find where its events are stored",
-        );
-      }
+      if (result.events === 0) throw await noEventsError(nc, jsm, huntId, untilSeq, partitions);
       const fold = result.fold;
       const hash = stateHash(fold);
       const entries = fold.index.top(topN);

@@ -1,6 +1,7 @@
 // Builds hunt logs for tests: events as FoldInput messages, a sink that collects outputs, and a
 // given/when/then harness over the fold.
 import { type FoldInput, HuntFold, type OutputSink } from "../../actors/index.ts";
+import { xorshift } from "../../bench/xorshift.ts";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import { defaultTime, type ModelOutput } from "./hunt-model.ts";
 
@@ -80,4 +81,55 @@ export function runningHunt(rules: Record<string, unknown> = {}, extra: Record<s
     ev("HuntStarted"),
     ...extra,
   ];
+}
+
+/**
+ * A played hunt for the ledger and audit tests: created and started, `players` joins, then `plays`
+ * finds, hints and adjustments (with `by` and reasons) drawn from a seeded generator, a pause and a
+ * resume, a disqualification and a leave among them, and the end. Event ids start with `prefix`, so
+ * hunts of one server never share one.
+ */
+export function playedHunt(
+  prefix: string,
+  players: number,
+  plays: number,
+  seed = 7,
+): Record<string, unknown>[] {
+  const next = xorshift(seed);
+  const events = [
+    ev(
+      "HuntCreated",
+      {
+        title: "played",
+        treasures: Array.from({ length: 20 }, (_, t) => ({ id: `t${t}`, points: 5 + t })),
+        rules: { firstFinderBonus: [5, 3], hintPenalty: 1 },
+      },
+      `${prefix}-created`,
+    ),
+    ev("HuntStarted", undefined, `${prefix}-started`),
+  ];
+  for (let p = 0; p < players; p++)
+    events.push(ev("PlayerJoined", { playerId: `p${p}` }, `${prefix}-join-${p}`));
+  for (let k = 0; k < plays; k++) {
+    const id = `${prefix}-${k}`;
+    const playerId = `p${next() % players}`;
+    const treasureId = `t${next() % 20}`;
+    const r = next() % 100;
+    if (k === Math.floor(plays / 2)) events.push(ev("HuntPaused", undefined, `${id}-pause`));
+    if (k === Math.floor(plays / 2) + 3) events.push(ev("HuntResumed", undefined, `${id}-resume`));
+    if (k === Math.floor((plays * 2) / 3)) {
+      events.push(
+        ev("PlayerDisqualified", { playerId: "p1", reason: "shared answers", by: "judge" }, `${id}-dq`),
+      );
+    }
+    if (k === Math.floor((plays * 3) / 4)) events.push(ev("PlayerLeft", { playerId: "p2" }, `${id}-left`));
+    if (r < 60) events.push(ev("TreasureFound", { playerId, treasureId }, id));
+    else if (r < 75) events.push(ev("HintTaken", { playerId, treasureId }, id));
+    else
+      events.push(
+        ev("ScoreAdjusted", { playerId, delta: (r % 7) - 3, reason: `round ${k}`, by: "marshal" }, id),
+      );
+  }
+  events.push(ev("HuntEnded", { reason: "done" }, `${prefix}-ended`));
+  return events;
 }

@@ -29,6 +29,7 @@ describe("schemas/asyncapi.yaml", () => {
         "hunt.{huntId}.query.rank",
         "hunt.{huntId}.query.around",
         "hunt.{huntId}.query.state",
+        "hunt.{huntId}.query.ledger",
         "hunt.{huntId}.public.top",
         "hunt.{huntId}.public.rank",
         "hunt.{huntId}.public.around",

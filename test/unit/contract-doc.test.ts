@@ -222,7 +222,12 @@ describe("schemas/CONTRACT.md", () => {
   it("lists exactly the error codes the query server replies with", () => {
     const errors = section(section(parts().served, 2, "Queries"), 3, "Errors");
     const listed = tables(errors)[0]!.rows.map((r) => codeSpans(r[0]!)[0]!);
-    const source = ["actors/host/query-server.ts", "actors/hunt/queries.ts"]
+    const source = [
+      "actors/host/query-server.ts",
+      "actors/hunt/queries.ts",
+      "actors/host/ledger-replays.ts",
+      "actors/hunt/ledger.ts",
+    ]
       .map((f) => readFileSync(join(root, f), "utf8"))
       .join("\n");
     const replied = [...source.matchAll(/queryError\(\s*"([a-z_]+)"/g)].map((m) => m[1]!);

@@ -1,0 +1,137 @@
+// hunt.<id>.query.ledger against a real engine and nats-server: paging through a played hunt gives
+// exactly the ledger module's list, a next page resumes the paused replay instead of folding from
+// seq 1 again, and every malformed or impossible request gets its error.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Engine, encodeLedgerCursor, LedgerFold, startEngine } from "../../actors/index.ts";
+import { JsRankIndex } from "../../native/index.ts";
+import { type LedgerEntry, type LedgerReply, outputValidators } from "../../schemas/index.ts";
+import { EventLog, type QueryFailedError, queryHunt } from "../../streams/index.ts";
+import { playedHunt } from "../support/hunt-log.ts";
+import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
+
+const HUNT = "it-ledger";
+const quiet = pino({ level: "silent" });
+
+describe("the ledger query", () => {
+  let nats: TestNats;
+  let client: TestClient;
+  let engine: Engine;
+  const events = playedHunt("it-ledger", 40, 3000);
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    engine = await startEngine({ nats: { servers: nats.url }, metricsPort: null, logger: quiet });
+    client = await connectTest(nats.url);
+    for (let i = 0; i < events.length; i += 200) {
+      await Promise.all(
+        events
+          .slice(i, i + 200)
+          .map((e) => client.js.publish(`hunt.${HUNT}.events`, JSON.stringify(e), { msgID: e.id as string })),
+      );
+    }
+    await waitFor(
+      async () => (await queryHunt<{ seq: number }>(client.nc, HUNT, "state")).seq >= events.length,
+      { timeoutMs: 30_000, message: "the engine to handle every event" },
+    );
+  });
+
+  afterAll(async () => {
+    await client?.nc.close();
+    await engine?.stop();
+    await nats?.cleanup();
+  });
+
+  /** The module's whole ledger of a player, folded from the log as stored. */
+  async function fullLedger(playerId: string): Promise<LedgerEntry[]> {
+    const log = new EventLog(jetstream(client.nc), await jetstreamManager(client.nc));
+    const fold = new LedgerFold(HUNT, new JsRankIndex(), { playerId });
+    const entries: LedgerEntry[] = [];
+    for await (const m of log.read(HUNT, 1)) {
+      const entry = fold.next(m);
+      if (entry) entries.push(entry);
+    }
+    return entries;
+  }
+
+  const ledger = (body: Record<string, unknown>) =>
+    queryHunt<LedgerReply>(client.nc, HUNT, "ledger", body, 30_000);
+
+  async function replays(): Promise<Record<string, number>> {
+    const metric = await engine.metrics.ledgerReplays.get();
+    return Object.fromEntries(metric.values.map((v) => [String(v.labels.from), v.value]));
+  }
+
+  it("pages through a player's ledger: the pages make up the module's list, and only the first folds from seq 1", async () => {
+    for (const playerId of ["p3", "p1", "p2"]) {
+      const want = await fullLedger(playerId);
+      expect(want.length).toBeGreaterThan(20);
+      const before = await replays();
+      const got: LedgerEntry[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      for (;;) {
+        const reply = await ledger({ playerId, limit: 7, ...(after ? { after } : {}) });
+        expect(outputValidators.ledgerReply(reply)).toBe(true);
+        expect(reply.seq).toBe(events.length);
+        expect(reply.entries.length).toBeLessThanOrEqual(7);
+        got.push(...reply.entries);
+        pages++;
+        if (!reply.next) break;
+        expect(reply.entries).toHaveLength(7);
+        after = reply.next;
+      }
+      expect(got).toEqual(want);
+      expect(pages).toBe(Math.ceil(want.length / 7));
+      const now = await replays();
+      expect((now.start ?? 0) - (before.start ?? 0)).toBe(1);
+      expect((now.resumed ?? 0) - (before.resumed ?? 0)).toBe(pages - 1);
+    }
+  });
+
+  it("shows a disqualification and a leave with delta 0 and rank 0", async () => {
+    const dq = (await ledger({ playerId: "p1", limit: 1000 })).entries.filter(
+      (e) => e.type === "PlayerDisqualified",
+    );
+    expect(dq).toMatchObject([{ delta: 0, rank: 0, reason: "shared answers", by: "judge" }]);
+    const left = (await ledger({ playerId: "p2", limit: 1000 })).entries.at(-1);
+    expect(left).toMatchObject({ type: "PlayerLeft", delta: 0, rank: 0 });
+  });
+
+  it("answers a retried page from the paused replay, and a page at the end empty without next", async () => {
+    const first = await ledger({ playerId: "p5", limit: 1000 });
+    expect(first.next).toBeUndefined();
+    const before = await replays();
+    expect(await ledger({ playerId: "p5", limit: 1000 })).toEqual(first);
+    const last = first.entries.at(-1)!;
+    const tail = await ledger({ playerId: "p5", limit: 1, after: encodeLedgerCursor(last.seq) });
+    expect(tail).toEqual({ seq: events.length, entries: [] });
+    const now = await replays();
+    expect(now.start).toBe(before.start);
+  });
+
+  it("refuses what is not a ledger request, and answers what it can without folding", async () => {
+    const error = (body: Record<string, unknown>) =>
+      ledger(body).then(
+        () => "answered",
+        (err: QueryFailedError) => `${err.code}: ${err.message}`,
+      );
+    expect(await error({ playerId: "p3", limit: 1001 })).toBe(
+      "invalid_request: limit: must be an integer from 1 to 1000",
+    );
+    expect(await error({ playerId: "p3", teamId: "red" })).toBe(
+      "invalid_request: must have exactly one of playerId and teamId",
+    );
+    expect(await error({})).toBe("invalid_request: must have exactly one of playerId and teamId");
+    expect(await error({ playerId: "p3", after: "nonsense" })).toBe(
+      "invalid_request: after: is not a cursor from a ledger reply",
+    );
+    expect(await error({ teamId: "red" })).toMatch(/^unknown_team: /);
+    const before = await replays();
+    expect(await ledger({ playerId: "nobody" })).toEqual({ seq: events.length, entries: [] });
+    expect(await replays()).toEqual(before);
+    const viewer = await client.nc.request(`hunt.${HUNT}.public.ledger`, JSON.stringify({ playerId: "p3" }));
+    expect(viewer.json()).toMatchObject({ error: { code: "invalid_request" } });
+  });
+});
