@@ -128,7 +128,8 @@ export class QueryServer {
     }
     found.lastActiveAt = Date.now();
     try {
-      if (op !== "state") send(answer(found.fold, op as QueryOp, decoded.request as never));
+      const standings = isPublic ? "public" : "live";
+      if (op !== "state") send(answer(found.fold, op as QueryOp, decoded.request as never, standings));
       else send(isPublic ? publicStateReply(found.fold) : this.state(found));
     } catch (err) {
       send(queryError("internal_error", `the engine could not answer: ${(err as Error).message}`));

@@ -12,5 +12,13 @@ export {
   PLAYER_LEFT,
   type Treasure,
 } from "./fold.ts";
+export { FrozenStandings } from "./frozen-standings.ts";
 export { ACCEPTS, HUNT_STATUSES, HuntLifecycle, type HuntStatus, huntMachine } from "./machine.ts";
-export { answer, publicStateReply, type QueryReply, queryError, stateReply } from "./queries.ts";
+export {
+  answer,
+  publicStateReply,
+  type QueryReply,
+  queryError,
+  type Standings,
+  stateReply,
+} from "./queries.ts";
