@@ -33,14 +33,13 @@ export class HuntOutputs implements OutputSink {
   };
 
   /**
-   * Publishes `hunt.<id>.top` if the public top changed since the last time: while the standings are
-   * frozen, the top at the freeze, with the freeze's seq.
+   * Publishes `hunt.<id>.top` if the public top changed since the last time (while the standings are
+   * frozen, the top at the freeze; its `seq` is still the last input handled, so it never goes back).
    */
   top(target: OutputTarget, n: number): void {
     const fold = target.fold;
     if (fold.topVersion === target.topPublished) return;
     target.topPublished = fold.topVersion;
-    const seq = fold.frozen?.seq ?? fold.seq;
-    this.publisher.topRaw(fold.huntId, JSON.stringify({ seq, entries: fold.publicBoard.top(n) }));
+    this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
   }
 }

@@ -341,8 +341,7 @@ export class HuntModel {
     return null;
   }
 
-  /** The version 2 conditions of a find, after `already_found`, in the contract's order. */
-  // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
+  /** The version 2 conditions of a find or a submission (the answer: finds only), in the contract's order. */
   private unfindable(
     playerId: string,
     t: ModelTreasure,
