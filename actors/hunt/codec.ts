@@ -300,7 +300,7 @@ function hasSections(fold: HuntFold): boolean {
 /**
  * Version 3's sections. Reviews: the review treasures (u32 count, u32 indexes), then every submission
  * in log order (id, u32 pid, u32 treasure, f64 key, u8 state, f64 points). Freeze: f64 seq, u32 players
- * known then, and the frozen player board's bytes.
+ * known then, u32 board count and each frozen board's bytes (the player board first).
  */
 function writeSections(fold: HuntFold, w: ByteWriter): void {
   const reviewed: number[] = [];
@@ -327,7 +327,8 @@ function writeSections(fold: HuntFold, w: ByteWriter): void {
     w.u8(SECTION_FREEZE);
     w.f64(frozen.seq);
     w.u32(frozen.knownPlayers);
-    w.bytes(frozen.players.serialize());
+    w.u32(frozen.boards.length);
+    for (const board of frozen.boards) w.bytes(board.serialize());
   }
   w.u8(SECTION_END);
 }
@@ -335,7 +336,7 @@ function writeSections(fold: HuntFold, w: ByteWriter): void {
 /** What version 3's sections hold, read before the hunt is rebuilt. */
 interface Sections {
   submissions: { id: string; pid: number; treasure: number; key: number; state: number; points: number }[];
-  freeze: { seq: number; knownPlayers: number; board: Uint8Array } | undefined;
+  freeze: { seq: number; knownPlayers: number; boards: Uint8Array[] } | undefined;
 }
 
 /** Reads version 3's sections, marking the review treasures. */
@@ -370,11 +371,13 @@ function readSections(r: ByteReader, treasures: Treasure[]): Sections {
         out.submissions.push(sub);
       }
     } else if (tag === SECTION_FREEZE) {
-      out.freeze = {
-        seq: r.f64("freeze seq"),
-        knownPlayers: r.u32("freeze players"),
-        board: r.bytes("frozen board"),
-      };
+      const seq = r.f64("freeze seq");
+      const knownPlayers = r.u32("freeze players");
+      const n = r.u32("frozen board count");
+      if (n === 0) throw new CorruptSnapshotError("a freeze without boards");
+      const boards: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) boards.push(r.bytes("frozen board"));
+      out.freeze = { seq, knownPlayers, boards };
     } else {
       throw new CorruptSnapshotError(`unknown section ${tag}`);
     }
@@ -478,13 +481,15 @@ export function decodeHunt(
   }
   const freeze = sections?.freeze;
   if (freeze !== undefined) {
-    let board: ReturnType<typeof restoreFrozenBoard>;
+    let boards: ReturnType<typeof restoreFrozenBoard>[];
     try {
-      board = restoreFrozenBoard(freeze.board, index);
+      boards = freeze.boards.map((bytes) => restoreFrozenBoard(bytes, index));
     } catch (err) {
       throw new CorruptSnapshotError(`frozen board: ${(err as Error).message}`);
     }
-    fold.frozen = new FrozenStandings(freeze.seq, board, freeze.knownPlayers);
+    if (boards.length !== fold.boards.length)
+      throw new CorruptSnapshotError("frozen boards do not match the hunt's");
+    fold.frozen = new FrozenStandings(freeze.seq, boards, freeze.knownPlayers);
   }
   if (fold.joined !== index.size) {
     throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);

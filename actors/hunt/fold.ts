@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
 import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
-import { FrozenStandings, freezeBoard } from "./frozen-standings.ts";
+import { FrozenStandings } from "./frozen-standings.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
 
@@ -249,6 +249,11 @@ export class HuntFold {
     return this.lifecycle.status;
   }
 
+  /** Every board of the hunt, in the order a freeze keeps them: the player board first. */
+  get boards(): RankIndex[] {
+    return [this.index];
+  }
+
   /** The board the public sees: the frozen copy while the standings are frozen, else the live one. */
   get publicBoard(): RankIndex {
     return this.frozen === null ? this.index : this.frozen.players;
@@ -274,7 +279,7 @@ export class HuntFold {
         );
       this.finishBatch(prepared, sink);
       if (prepared.freezeAt !== 0) {
-        this.frozen = new FrozenStandings(prepared.freezeAt, freezeBoard(this.index), this.playerIds.length);
+        this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerIds.length);
       }
       from = prepared.next;
     } while (from < msgs.length);

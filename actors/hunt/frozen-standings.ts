@@ -23,12 +23,22 @@ export class FrozenStandings {
   constructor(
     /** The seq of the StandingsFrozen. */
     readonly seq: number,
-    /** The player board at the freeze. */
-    readonly players: RankIndex,
+    /** Every board at the freeze, in a fixed order: the player board first. */
+    readonly boards: readonly RankIndex[],
     /**
      * How many players had ever joined at the freeze (pids below it existed then). A player who was
      * off the board at the freeze cannot score any more, so their score then is their score now.
      */
     readonly knownPlayers: number,
   ) {}
+
+  /** Freezes the given live boards (player board first). */
+  static of(seq: number, boards: readonly RankIndex[], knownPlayers: number): FrozenStandings {
+    return new FrozenStandings(seq, boards.map(freezeBoard), knownPlayers);
+  }
+
+  /** The player board at the freeze. */
+  get players(): RankIndex {
+    return this.boards[0]!;
+  }
 }

@@ -1,7 +1,16 @@
 // The standings freeze as a specification (schemas/CONTRACT.md, "Standings freeze"): what the fold
 // accepts, what the public queries and the public top show while frozen, and that snapshots keep it.
+
+import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { answer, decodeHunt, encodeHunt, type HuntFold, stateHash } from "../../actors/index.ts";
+import {
+  answer,
+  CorruptSnapshotError,
+  decodeHunt,
+  encodeHunt,
+  type HuntFold,
+  stateHash,
+} from "../../actors/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 
 const join = (playerId: string) => ev("PlayerJoined", { playerId });
@@ -175,6 +184,18 @@ describe("snapshots of frozen hunts", () => {
     expect(bytes(revealed.fold)).toBe(1);
     const frozen = given(runningHunt({}, [join("a"), freeze()]));
     expect(bytes(frozen.fold)).toBe(3);
+  });
+
+  it("refuse a section this engine does not know, as a corrupt snapshot", () => {
+    const h = given(runningHunt({}, [join("a"), freeze()]));
+    const bytes = Buffer.from(encodeHunt(h.fold));
+    // The sections end with tag 0 right before the rank index (u32 length, its bytes) and the CRC-32.
+    const end = bytes.length - 4 - 4 - h.fold.index.serialize().length - 1;
+    expect(bytes[end]).toBe(0);
+    bytes[end] = 9;
+    bytes.writeUInt32LE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
+    expect(() => decodeHunt("h-test", bytes)).toThrow(CorruptSnapshotError);
+    expect(() => decodeHunt("h-test", bytes)).toThrow(/unknown section 9/);
   });
 
   it("costs one copy of the board at the freeze: 200,000 players (the figure is printed)", () => {
