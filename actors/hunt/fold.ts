@@ -218,7 +218,10 @@ export class HuntFold {
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
   seated = 0;
-  /** (pid, treasure) pairs found and hinted, keyed pid * treasureCount + treasure, in log order. */
+  /**
+   * (competitor, treasure) pairs found (by a find or an approved review) and hinted, keyed
+   * `competitor(pid) * treasureCount + treasure`, in log order.
+   */
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
   /** Every submission for a treasure that needs a review, and which are pending. */
