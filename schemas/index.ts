@@ -15,6 +15,10 @@ import playerDisqualifiedSchema from "./events/player-disqualified.json" with { 
 import playerJoinedSchema from "./events/player-joined.json" with { type: "json" };
 import playerLeftSchema from "./events/player-left.json" with { type: "json" };
 import scoreAdjustedSchema from "./events/score-adjusted.json" with { type: "json" };
+import standingsFrozenSchema from "./events/standings-frozen.json" with { type: "json" };
+import standingsRevealedSchema from "./events/standings-revealed.json" with { type: "json" };
+import submissionMadeSchema from "./events/submission-made.json" with { type: "json" };
+import submissionReviewedSchema from "./events/submission-reviewed.json" with { type: "json" };
 import treasureFoundSchema from "./events/treasure-found.json" with { type: "json" };
 import rankChangeSchema from "./outputs/rank-change.json" with { type: "json" };
 import rejectionSchema from "./outputs/rejection.json" with { type: "json" };
@@ -48,7 +52,11 @@ import type {
   RankRequest,
   RejectionCode,
   ScoreAdjustedData,
+  StandingsFrozenData,
+  StandingsRevealedData,
   StateRequest,
+  SubmissionMadeData,
+  SubmissionReviewedData,
   TopRequest,
   TreasureFoundData,
 } from "./types.ts";
@@ -85,6 +93,9 @@ export const REJECTION_CODES = [
   "unknown_player",
   "unknown_team",
   "unknown_treasure",
+  "needs_review",
+  "no_review",
+  "submission_exists",
   "already_found",
   "not_open",
   "closed",
@@ -92,6 +103,9 @@ export const REJECTION_CODES = [
   "too_far",
   "wrong_answer",
   "already_hinted",
+  "already_pending",
+  "unknown_submission",
+  "already_reviewed",
 ] as const satisfies readonly RejectionCode[];
 
 /** The input event types, each with the data it carries after normalisation. */
@@ -108,6 +122,10 @@ export interface HuntEventDataMap {
   HintTaken: HintTakenData;
   ScoreAdjusted: ScoreAdjustedData;
   PlayerDisqualified: PlayerDisqualifiedData;
+  SubmissionMade: SubmissionMadeData;
+  SubmissionReviewed: SubmissionReviewedData;
+  StandingsFrozen: StandingsFrozenData;
+  StandingsRevealed: StandingsRevealedData;
 }
 
 /** An input event type name. */
@@ -127,6 +145,10 @@ export const HUNT_EVENT_TYPES = [
   "HintTaken",
   "ScoreAdjusted",
   "PlayerDisqualified",
+  "SubmissionMade",
+  "SubmissionReviewed",
+  "StandingsFrozen",
+  "StandingsRevealed",
 ] as const satisfies readonly HuntEventType[];
 
 /** A validated CloudEvent of one input type, with normalised `data`. */
@@ -188,6 +210,10 @@ const allSchemas = [
   hintTakenSchema,
   scoreAdjustedSchema,
   playerDisqualifiedSchema,
+  submissionMadeSchema,
+  submissionReviewedSchema,
+  standingsFrozenSchema,
+  standingsRevealedSchema,
   rankChangeSchema,
   rejectionSchema,
   topSchema,
@@ -249,6 +275,10 @@ const dataValidators: Record<HuntEventType, Validator> = {
   HintTaken: compiled(ajv, hintTakenSchema),
   ScoreAdjusted: compiled(ajv, scoreAdjustedSchema),
   PlayerDisqualified: compiled(ajv, playerDisqualifiedSchema),
+  SubmissionMade: compiled(ajv, submissionMadeSchema),
+  SubmissionReviewed: compiled(ajv, submissionReviewedSchema),
+  StandingsFrozen: compiled(ajv, standingsFrozenSchema),
+  StandingsRevealed: compiled(ajv, standingsRevealedSchema),
 };
 const noFieldTypes = new Set<string>([
   "HuntStarted",
@@ -256,6 +286,8 @@ const noFieldTypes = new Set<string>([
   "HuntResumed",
   "HuntEnded",
   "HuntFinalized",
+  "StandingsFrozen",
+  "StandingsRevealed",
 ]);
 const queryValidators: Record<QueryOp, Validator> = {
   top: compiled(queryAjv, topRequestSchema),

@@ -24,6 +24,13 @@ export type PlayerId = string;
  */
 export type TreasureId = string;
 /**
+ * A submission id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point; unique in the hunt.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "SubmissionId".
+ */
+export type SubmissionId = string;
+/**
  * An integer in JavaScript's safe range.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -83,13 +90,19 @@ export type RejectionCode =
   | "unknown_player"
   | "unknown_team"
   | "unknown_treasure"
+  | "needs_review"
+  | "no_review"
+  | "submission_exists"
   | "already_found"
   | "not_open"
   | "closed"
   | "locked"
   | "too_far"
   | "wrong_answer"
-  | "already_hinted";
+  | "already_hinted"
+  | "already_pending"
+  | "unknown_submission"
+  | "already_reviewed";
 /**
  * The hunt's lifecycle state; none before HuntCreated.
  *
@@ -279,6 +292,10 @@ export interface Treasure {
   closesAfterMs?: number;
   decay?: Decay;
   location?: TreasureLocation;
+  /**
+   * true: the treasure is scored only by a reviewed submission (SubmissionMade, then SubmissionReviewed); TreasureFound for it is needs_review.
+   */
+  review?: boolean;
   [k: string]: unknown | undefined;
 }
 /**
@@ -466,6 +483,74 @@ export interface ScoreAdjustedData {
    * Why, for the audit trail.
    */
   reason: string;
+  by?: Actor;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of SubmissionMade: a player submits a proof for a treasure that needs a review.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "SubmissionMadeData".
+ */
+export interface SubmissionMadeData {
+  submissionId: SubmissionId;
+  playerId: PlayerId;
+  treasureId: TreasureId;
+  /**
+   * The proof for the reviewer: a URL or text; kept in the log, not read by the engine.
+   */
+  evidence?: string;
+  location?: Location2;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Where the player was, for treasures with a location (judged as for TreasureFound).
+ */
+export interface Location2 {
+  lat: number;
+  lon: number;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of SubmissionReviewed: a reviewer approves or rejects a pending submission.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "SubmissionReviewedData".
+ */
+export interface SubmissionReviewedData {
+  submissionId: SubmissionId;
+  /**
+   * true: the submission counts as a find of the treasure; false: it changes no score.
+   */
+  approved: boolean;
+  reviewer: Actor;
+  /**
+   * A safe integer >= 0.
+   */
+  points?: number;
+  /**
+   * Why, for the audit trail; not read by the engine.
+   */
+  reason?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of StandingsFrozen: freezes the public standings (hunt.<id>.top and hunt.<id>.public.*) as they are; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "StandingsFrozenData".
+ */
+export interface StandingsFrozenData {
+  by?: Actor;
+  [k: string]: unknown | undefined;
+}
+/**
+ * data of StandingsRevealed: shows the live standings in public again; data may be omitted.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "StandingsRevealedData".
+ */
+export interface StandingsRevealedData {
   by?: Actor;
   [k: string]: unknown | undefined;
 }
@@ -663,6 +748,10 @@ export interface StateReply {
    * Hash of the canonical hunt state.
    */
   stateHash: string;
+  /**
+   * The seq of the StandingsFrozen that froze the public standings, or null when they are not frozen.
+   */
+  frozenAt: Seq | null;
 }
 /**
  * Reply to hunt.<id>.public.state: what a viewer may see of the hunt's state (no stateHash).
@@ -674,6 +763,10 @@ export interface PublicStateReply {
   seq: Seq;
   status: HuntStatus;
   players: NonNegativeSafeInteger;
+  /**
+   * The seq of the StandingsFrozen that froze the public standings, or null when they are not frozen.
+   */
+  frozenAt: Seq | null;
 }
 /**
  * Error reply to any query.

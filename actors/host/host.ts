@@ -188,7 +188,8 @@ export class ActorHost {
     const hunts = [];
     for (const huntId of this.fedHunts) {
       const fold = this.registry.get(huntId)?.fold;
-      if (fold) hunts.push({ huntId, status: fold.status, players: fold.joined, seq: fold.seq });
+      // The public count: while the standings are frozen, the players ranked at the freeze.
+      if (fold) hunts.push({ huntId, status: fold.status, players: fold.publicBoard.size, seq: fold.seq });
       else this.fedHunts.delete(huntId);
     }
     return hunts.sort((a, b) => (a.huntId < b.huntId ? -1 : a.huntId > b.huntId ? 1 : 0));

@@ -32,11 +32,14 @@ export class HuntOutputs implements OutputSink {
     this.publisher.rejected(this.target.fold.huntId, seq, 0, { seq, eventId, type, code, message });
   };
 
-  /** Publishes `hunt.<id>.top` if the top changed since the last time. */
+  /**
+   * Publishes `hunt.<id>.top` if the public top changed since the last time (while the standings are
+   * frozen, the top at the freeze; its `seq` is still the last input handled, so it never goes back).
+   */
   top(target: OutputTarget, n: number): void {
     const fold = target.fold;
     if (fold.topVersion === target.topPublished) return;
     target.topPublished = fold.topVersion;
-    this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.index.top(n) }));
+    this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
   }
 }

@@ -155,9 +155,11 @@ export class QueryServer {
     }
     found.lastActiveAt = Date.now();
     try {
+      const standings = isPublic ? "public" : "live";
       if (op === "ledger")
         send(await this.ledgers.page(found.fold, decoded.request as QueryRequestMap["ledger"]));
-      else if (op !== "state") send(answer(found.fold, op as LiveQueryOp, decoded.request as never));
+      else if (op !== "state")
+        send(answer(found.fold, op as LiveQueryOp, decoded.request as never, standings));
       else send(isPublic ? publicStateReply(found.fold) : this.state(found));
     } catch (err) {
       send(queryError("internal_error", `the engine could not answer: ${(err as Error).message}`));

@@ -13,15 +13,27 @@ import {
   plainTreasure,
   type Treasure,
 } from "./fold.ts";
+import { FrozenStandings, restoreFrozenBoard } from "./frozen-standings.ts";
 import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
+import { SUBMISSION_CLOSED, SUBMISSION_PENDING } from "./submissions.ts";
 
 const MAGIC = 0x484e5243; // "CRNH" little-endian
 /**
  * Version 1 is the layout of a hunt that uses none of the second version's rules, so that such a hunt
- * keeps its bytes and its stateHash; version 2 adds a block with those rules and their state.
+ * keeps its bytes and its stateHash; version 2 adds a block with those rules and their state; version
+ * 3 follows that block with tagged sections (below), written only when the hunt has what they hold,
+ * so that a hunt written in version 2 before the sections existed keeps its bytes and its stateHash.
  */
 const VERSION = 1;
 const VERSION_2 = 2;
+const VERSION_3 = 3;
+
+/** Version 3's sections: each is a u8 tag and its content, in ascending tag order, then SECTION_END. */
+const SECTION_END = 0;
+/** The review treasures and every submission. */
+const SECTION_REVIEWS = 1;
+/** The frozen standings. */
+const SECTION_FREEZE = 2;
 
 /** A snapshot that cannot be used; the host logs it and rebuilds from the log. */
 export class CorruptSnapshotError extends Error {
@@ -169,8 +181,9 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
   const n = fold.playerIds.length;
   const v2 = fold.usesVersion2;
+  const sections = v2 && hasSections(fold);
   w.u32(MAGIC);
-  w.u32(v2 ? VERSION_2 : VERSION);
+  w.u32(sections ? VERSION_3 : v2 ? VERSION_2 : VERSION);
   w.f64(fold.seq);
   w.u8(HUNT_STATUSES.indexOf(fold.status));
   w.string(fold.title);
@@ -203,6 +216,7 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   w.u32(fold.hinted.size);
   for (const key of fold.hinted) w.f64(key);
   if (v2) writeVersion2(fold, w);
+  if (sections) writeSections(fold, w);
   w.bytes(index);
   return w.finishWithCrc();
 }
@@ -279,6 +293,98 @@ function readVersion2(r: ByteReader, treasures: Treasure[]) {
   return { runClosedMs, runSpanStart, durationMs };
 }
 
+function hasSections(fold: HuntFold): boolean {
+  return fold.frozen !== null || fold.treasures.some((t) => t.review);
+}
+
+/**
+ * Version 3's sections. Reviews: the review treasures (u32 count, u32 indexes), then every submission
+ * in log order (id, u32 pid, u32 treasure, f64 key, u8 state, f64 points). Freeze: f64 seq, u32 players
+ * known then, u32 board count and each frozen board's bytes (the player board first).
+ */
+function writeSections(fold: HuntFold, w: ByteWriter): void {
+  const reviewed: number[] = [];
+  fold.treasures.forEach((t, i) => {
+    if (t.review) reviewed.push(i);
+  });
+  if (reviewed.length > 0) {
+    w.u8(SECTION_REVIEWS);
+    w.u32(reviewed.length);
+    for (const i of reviewed) w.u32(i);
+    const subs = fold.submissions;
+    w.u32(subs.size);
+    for (let sid = 0; sid < subs.size; sid++) {
+      w.string(subs.ids[sid]!);
+      w.u32(subs.pids[sid]!);
+      w.u32(subs.treasures[sid]!);
+      w.f64(subs.keys[sid]!);
+      w.u8(subs.states[sid]!);
+      w.f64(subs.points[sid]!);
+    }
+  }
+  const frozen = fold.frozen;
+  if (frozen !== null) {
+    w.u8(SECTION_FREEZE);
+    w.f64(frozen.seq);
+    w.u32(frozen.knownPlayers);
+    w.u32(frozen.boards.length);
+    for (const board of frozen.boards) w.bytes(board.serialize());
+  }
+  w.u8(SECTION_END);
+}
+
+/** What version 3's sections hold, read before the hunt is rebuilt. */
+interface Sections {
+  submissions: { id: string; pid: number; treasure: number; key: number; state: number; points: number }[];
+  freeze: { seq: number; knownPlayers: number; boards: Uint8Array[] } | undefined;
+}
+
+/** Reads version 3's sections, marking the review treasures. */
+function readSections(r: ByteReader, treasures: Treasure[]): Sections {
+  const out: Sections = { submissions: [], freeze: undefined };
+  let last = SECTION_END;
+  for (let tag = r.u8("section tag"); tag !== SECTION_END; tag = r.u8("section tag")) {
+    if (tag <= last) throw new CorruptSnapshotError(`section ${tag} out of order`);
+    last = tag;
+    if (tag === SECTION_REVIEWS) {
+      const n = r.u32("review count");
+      for (let i = 0; i < n; i++) {
+        const t = treasures[r.u32("review treasure")];
+        if (t === undefined) throw new CorruptSnapshotError("a review names no treasure");
+        t.review = true;
+      }
+      const nSubs = r.u32("submission count");
+      for (let i = 0; i < nSubs; i++) {
+        const sub = {
+          id: r.string("submission id"),
+          pid: r.u32("submission player"),
+          treasure: r.u32("submission treasure"),
+          key: r.f64("submission key"),
+          state: r.u8("submission state"),
+          points: r.f64("submission points"),
+        };
+        if (sub.treasure >= treasures.length)
+          throw new CorruptSnapshotError("a submission names no treasure");
+        if (sub.state < SUBMISSION_PENDING || sub.state > SUBMISSION_CLOSED) {
+          throw new CorruptSnapshotError("bad submission state");
+        }
+        out.submissions.push(sub);
+      }
+    } else if (tag === SECTION_FREEZE) {
+      const seq = r.f64("freeze seq");
+      const knownPlayers = r.u32("freeze players");
+      const n = r.u32("frozen board count");
+      if (n === 0) throw new CorruptSnapshotError("a freeze without boards");
+      const boards: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) boards.push(r.bytes("frozen board"));
+      out.freeze = { seq, knownPlayers, boards };
+    } else {
+      throw new CorruptSnapshotError(`unknown section ${tag}`);
+    }
+  }
+  return out;
+}
+
 /** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
 export function decodeHunt(
   huntId: string,
@@ -292,8 +398,8 @@ export function decodeHunt(
   const r = new ByteReader(body);
   if (r.u32("magic") !== MAGIC) throw new CorruptSnapshotError("not a Cairn hunt snapshot (bad magic)");
   const version = r.u32("version");
-  if (version !== VERSION && version !== VERSION_2) {
-    throw new CorruptSnapshotError(`version ${version}, this engine reads ${VERSION} and ${VERSION_2}`);
+  if (version !== VERSION && version !== VERSION_2 && version !== VERSION_3) {
+    throw new CorruptSnapshotError(`version ${version}, this engine reads ${VERSION} to ${VERSION_3}`);
   }
   const seq = r.f64("seq");
   const status = HUNT_STATUSES[r.u8("status")] as HuntStatus | undefined;
@@ -333,7 +439,8 @@ export function decodeHunt(
   const hinted: number[] = [];
   const nHinted = r.u32("hinted count");
   for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
-  const v2 = version === VERSION_2 ? readVersion2(r, treasures) : undefined;
+  const v2 = version >= VERSION_2 ? readVersion2(r, treasures) : undefined;
+  const sections = version === VERSION_3 ? readSections(r, treasures) : undefined;
   let index: ReturnType<typeof deserializeRankIndex>;
   try {
     index = deserializeRankIndex(r.bytes("rank index"), options.indexKind);
@@ -368,6 +475,22 @@ export function decodeHunt(
   }
   for (const key of found) fold.found.add(key);
   for (const key of hinted) fold.hinted.add(key);
+  for (const sub of sections?.submissions ?? []) {
+    if (sub.pid >= nPlayers) throw new CorruptSnapshotError("a submission names no player");
+    fold.submissions.add(sub.id, sub.pid, sub.treasure, sub.key, sub.points, sub.state);
+  }
+  const freeze = sections?.freeze;
+  if (freeze !== undefined) {
+    let boards: ReturnType<typeof restoreFrozenBoard>[];
+    try {
+      boards = freeze.boards.map((bytes) => restoreFrozenBoard(bytes, index));
+    } catch (err) {
+      throw new CorruptSnapshotError(`frozen board: ${(err as Error).message}`);
+    }
+    if (boards.length !== fold.boards.length)
+      throw new CorruptSnapshotError("frozen boards do not match the hunt's");
+    fold.frozen = new FrozenStandings(freeze.seq, boards, freeze.knownPlayers);
+  }
   if (fold.joined !== index.size) {
     throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);
   }

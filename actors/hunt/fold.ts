@@ -5,7 +5,9 @@ import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
 import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
+import { FrozenStandings } from "./frozen-standings.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
+import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
 
 /** One input message of the hunt's log. */
 export interface FoldInput {
@@ -55,6 +57,8 @@ export interface Treasure {
   decay: { everyMs: number; step: number; min: number } | null;
   /** Where it is: a find must be reported within `radiusM` metres; null when anywhere. */
   location: { lat: number; lon: number; radiusM: number } | null;
+  /** Scored only through a reviewed submission (`TreasureFound` for it is `needs_review`). */
+  review: boolean;
 }
 
 /** A treasure with none of the optional rules. */
@@ -68,6 +72,7 @@ export function plainTreasure(id: string, points: number, answerSha256: string |
     closesAfterMs: null,
     decay: null,
     location: null,
+    review: false,
   };
 }
 
@@ -129,6 +134,10 @@ interface PreparedBatch {
   /** Index ops queued in the scratch arrays. */
   ops: number;
   rejections: PendingRejection[] | undefined;
+  /** Where the next part of the batch starts: after a StandingsFrozen, or at its end. */
+  next: number;
+  /** The seq of the StandingsFrozen the part ends with, or 0: the boards are copied once its ops are applied. */
+  freezeAt: number;
 }
 
 /** A rejection waiting for its batch's index call, so that outputs leave in input order. */
@@ -209,9 +218,16 @@ export class HuntFold {
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
   seated = 0;
-  /** (pid, treasure) pairs found and hinted, keyed pid * treasureCount + treasure, in log order. */
+  /**
+   * (competitor, treasure) pairs found (by a find or an approved review) and hinted, keyed
+   * `competitor(pid) * treasureCount + treasure`, in log order.
+   */
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
+  /** Every submission for a treasure that needs a review, and which are pending. */
+  readonly submissions = new Submissions();
+  /** The public standings while they are frozen; null when the public sees the live ones. */
+  frozen: FrozenStandings | null = null;
 
   /** Events applied by this fold instance (a counter for metrics; not hunt state). */
   appliedCount = 0;
@@ -236,30 +252,51 @@ export class HuntFold {
     return this.lifecycle.status;
   }
 
-  /**
-   * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
-   * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index.
-   */
-  applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
-    const prepared = this.prepareBatch(msgs);
-    if (prepared.ops > 0)
-      this.index.applyBatch(
-        scratch.ops,
-        scratch.slots,
-        scratch.scores,
-        scratch.tiebreaks,
-        prepared.ops,
-        scratch.out,
-      );
-    this.finishBatch(prepared, sink);
+  /** Every board of the hunt, in the order a freeze keeps them: the player board first. */
+  get boards(): RankIndex[] {
+    return [this.index];
   }
 
-  /** First half of `applyBatch`: checks and scores every message, leaving the index ops in the scratch arrays. */
-  private prepareBatch(msgs: readonly FoldInput[]): PreparedBatch {
+  /** The board the public sees: the frozen copy while the standings are frozen, else the live one. */
+  get publicBoard(): RankIndex {
+    return this.frozen === null ? this.index : this.frozen.players;
+  }
+
+  /**
+   * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
+   * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index: one
+   * per batch, or one per part of it when a StandingsFrozen needs the boards as they are at its seq.
+   */
+  applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
+    let from = 0;
+    do {
+      const prepared = this.prepareBatch(msgs, from);
+      if (prepared.ops > 0)
+        this.index.applyBatch(
+          scratch.ops,
+          scratch.slots,
+          scratch.scores,
+          scratch.tiebreaks,
+          prepared.ops,
+          scratch.out,
+        );
+      this.finishBatch(prepared, sink);
+      if (prepared.freezeAt !== 0) {
+        this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerIds.length);
+      }
+      from = prepared.next;
+    } while (from < msgs.length);
+  }
+
+  /**
+   * First half of `applyBatch`: checks and scores the messages from `from`, leaving the index ops in
+   * the scratch arrays; it stops after an applied StandingsFrozen, which needs them applied first.
+   */
+  private prepareBatch(msgs: readonly FoldInput[], from: number): PreparedBatch {
     scratch.ensure(msgs.length);
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
-    for (let i = 0; i < msgs.length; i++) {
+    for (let i = from; i < msgs.length; i++) {
       const msg = msgs[i]!;
       const seq = msg.seq;
       if (seq <= this.seq) continue;
@@ -296,10 +333,18 @@ export class HuntFold {
         rejections.push(problem);
       } else {
         this.appliedCount++;
+        if (this.freezing !== 0) {
+          const freezeAt = this.freezing;
+          this.freezing = 0;
+          return { ops: nOps, rejections, next: i + 1, freezeAt };
+        }
       }
     }
-    return { ops: nOps, rejections };
+    return { ops: nOps, rejections, next: msgs.length, freezeAt: 0 };
   }
+
+  /** The seq of a StandingsFrozen accepted in the part of the batch being prepared; 0 when none. */
+  private freezing = 0;
 
   /** Second half of `applyBatch`: emits the outputs once the index has filled the ranks. */
   private finishBatch(prepared: PreparedBatch, sink: OutputSink): void {
@@ -317,7 +362,9 @@ export class HuntFold {
       const rank = s.out[2 * op]!;
       const previousRank = s.out[2 * op + 1]!;
       const pid = s.pids[op]!;
-      if ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN)) this.topVersion++;
+      // While frozen, the public top does not move with the live board.
+      if (this.frozen === null && ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN)))
+        this.topVersion++;
       sink.rank(s.tiebreaks[op]!, this.playerIds[pid]!, s.scores[op]!, rank, previousRank, s.players[op]!);
     }
   }
@@ -392,6 +439,7 @@ export class HuntFold {
           location: t.location
             ? { lat: t.location.lat, lon: t.location.lon, radiusM: t.location.radiusM }
             : null,
+          review: t.review === true,
         }));
         const treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
         const problem = resolveRequires(d.treasures, treasures, treasureIndex);
@@ -452,6 +500,7 @@ export class HuntFold {
         this.playerState[pid] = PLAYER_LEFT;
         this.joined--;
         this.seated--;
+        this.submissions.closeAllOf(pid);
         return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
       }
       case "PlayerDisqualified": {
@@ -469,12 +518,13 @@ export class HuntFold {
         // Off the board, but still in their seat: a disqualification frees no place in the hunt.
         this.playerState[pid] = PLAYER_DISQUALIFIED;
         this.joined--;
+        this.submissions.closeAllOf(pid);
         return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
       }
       case "TreasureFound": {
         const d = event.data;
         const running = this.runningAt(time);
-        const problem = this.timeUp(running) ?? this.unfoundTreasure(d);
+        const problem = this.timeUp(running) ?? this.unfoundTreasure(d, event.type);
         if (problem) return problem;
         const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
@@ -498,7 +548,7 @@ export class HuntFold {
       }
       case "HintTaken": {
         const d = event.data;
-        const problem = this.timeUp(this.runningAt(time)) ?? this.unfoundTreasure(d);
+        const problem = this.timeUp(this.runningAt(time)) ?? this.unfoundTreasure(d, event.type);
         if (problem) return problem;
         const { pid, key } = this.target;
         if (this.hinted.has(key)) {
@@ -523,6 +573,68 @@ export class HuntFold {
         if (overflow) return overflow;
         return this.addScore(nOps, pid, d.delta, seq);
       }
+      case "SubmissionMade": {
+        const d = event.data;
+        const running = this.runningAt(time);
+        const problem = this.timeUp(running) ?? this.unfoundTreasure(d, event.type, d.submissionId);
+        if (problem) return problem;
+        const { pid, t, key } = this.target;
+        const treasure = this.treasures[t]!;
+        const blocked = this.findBlocked(treasure, pid, running, d.location);
+        if (blocked) return blocked;
+        if (this.submissions.pending.has(key)) {
+          return {
+            code: "already_pending",
+            message: `a submission for "${d.treasureId}" by the competitor of player "${d.playerId}" is pending`,
+          };
+        }
+        this.submissions.add(d.submissionId, pid, t, key, decayedPoints(treasure, running));
+        return nOps;
+      }
+      case "SubmissionReviewed": {
+        const d = event.data;
+        const subs = this.submissions;
+        const sid = subs.sids.get(d.submissionId);
+        if (sid === undefined) {
+          return { code: "unknown_submission", message: `the hunt has no submission "${d.submissionId}"` };
+        }
+        if (subs.states[sid] !== SUBMISSION_PENDING) {
+          return {
+            code: "already_reviewed",
+            message: `submission "${d.submissionId}" is not pending (reviewed, or closed when its player left or was disqualified)`,
+          };
+        }
+        if (!d.approved) {
+          subs.close(sid, SUBMISSION_REJECTED);
+          return nOps;
+        }
+        // An approval counts as a find at the review, without a first-finder bonus.
+        const pid = subs.pids[sid]!;
+        const t = subs.treasures[sid]!;
+        const points = d.points ?? subs.points[sid]!;
+        const overflow = this.checkScore(pid, points);
+        if (overflow) return overflow;
+        this.found.add(subs.keys[sid]!);
+        this.findCounts[t]!++;
+        subs.close(sid, SUBMISSION_APPROVED);
+        return this.addScore(nOps, pid, points, seq);
+      }
+      case "StandingsFrozen":
+        if (this.frozen !== null) {
+          return {
+            code: "invalid_state",
+            message: `the standings are already frozen (since input ${this.frozen.seq})`,
+          };
+        }
+        // `prepareBatch` ends the part here, so the boards are copied with every earlier op applied.
+        this.freezing = seq;
+        return nOps;
+      case "StandingsRevealed":
+        if (this.frozen === null) return { code: "invalid_state", message: "the standings are not frozen" };
+        this.frozen = null;
+        // The public top is the live one again.
+        this.topVersion++;
+        return nOps;
     }
   }
 
@@ -560,7 +672,7 @@ export class HuntFold {
         message: `treasure "${treasure.id}" closed at running time ${treasure.closesAfterMs} ms`,
       };
     }
-    const base = pid * this.treasures.length;
+    const base = this.competitor(pid) * this.treasures.length;
     for (const r of treasure.requires) {
       if (!this.found.has(base + r)) {
         return {
@@ -598,10 +710,10 @@ export class HuntFold {
 
   /** Whether the hunt uses any rule of the contract's second version (its bytes then carry them). */
   get usesVersion2(): boolean {
-    if (this.rules.durationMs !== null || this.status === "finalized") return true;
+    if (this.rules.durationMs !== null || this.status === "finalized" || this.frozen !== null) return true;
     for (const t of this.treasures) {
       if (t.requires.length > 0 || t.opensAfterMs !== null || t.closesAfterMs !== null) return true;
-      if (t.decay !== null || t.location !== null) return true;
+      if (t.decay !== null || t.location !== null || t.review) return true;
     }
     for (let pid = 0; pid < this.playerIds.length; pid++) {
       if (this.playerState[pid]! >= PLAYER_DISQUALIFIED) return true;
@@ -613,16 +725,50 @@ export class HuntFold {
   private readonly target = { pid: 0, t: 0, key: 0 };
 
   /**
-   * The checks TreasureFound and HintTaken share, in schemas/CONTRACT.md's order: the player is not
-   * disqualified and has joined, the treasure exists, the player has not found it. Fills `target`, or
-   * returns the rejection.
+   * The competitor a player's finds, hints and submissions count for: in a solo hunt, the player.
+   * Per-competitor state (`found`, `hinted`, pending submissions) is keyed
+   * `competitor * treasureCount + treasure`.
    */
-  private unfoundTreasure(d: { playerId: string; treasureId: string }): Rejection | undefined {
+  private competitor(pid: number): number {
+    return pid;
+  }
+
+  /**
+   * The checks TreasureFound, HintTaken and SubmissionMade share, in schemas/CONTRACT.md's order: the
+   * player is not disqualified and has joined, the treasure exists, it needs a review for a submission
+   * and none for a find, the submission id is new, the competitor has not found the treasure. Fills
+   * `target`, or returns the rejection.
+   */
+  private unfoundTreasure(
+    d: { playerId: string; treasureId: string },
+    type: "TreasureFound" | "HintTaken" | "SubmissionMade",
+    submissionId?: string,
+  ): Rejection | undefined {
     const pid = this.activePid(d.playerId);
     if (typeof pid !== "number") return pid;
     const t = this.treasureIndex.get(d.treasureId);
     if (t === undefined) return unknownTreasure(d.treasureId);
-    const key = pid * this.treasures.length + t;
+    if (type !== "HintTaken") {
+      const review = this.treasures[t]!.review;
+      if (type === "TreasureFound" && review) {
+        return {
+          code: "needs_review",
+          message: `treasure "${d.treasureId}" is scored only through a reviewed submission (SubmissionMade)`,
+        };
+      }
+      if (type === "SubmissionMade") {
+        if (!review) {
+          return {
+            code: "no_review",
+            message: `treasure "${d.treasureId}" needs no review: report it with TreasureFound`,
+          };
+        }
+        if (this.submissions.sids.has(submissionId!)) {
+          return { code: "submission_exists", message: `submission "${submissionId}" exists already` };
+        }
+      }
+    }
+    const key = this.competitor(pid) * this.treasures.length + t;
     if (this.found.has(key)) {
       return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
     }

@@ -13,6 +13,7 @@ export {
   PLAYER_LEFT,
   type Treasure,
 } from "./fold.ts";
+export { FrozenStandings } from "./frozen-standings.ts";
 export {
   type Competitor,
   decodeLedgerCursor,
@@ -28,5 +29,6 @@ export {
   publicStateReply,
   type QueryReply,
   queryError,
+  type Standings,
   stateReply,
 } from "./queries.ts";

@@ -35,6 +35,7 @@ export const huntMachine = setup({
         PlayerLeft: stay,
         ScoreAdjusted: stay,
         PlayerDisqualified: stay,
+        StandingsRevealed: stay,
       },
     },
     running: {
@@ -47,6 +48,10 @@ export const huntMachine = setup({
         HintTaken: stay,
         ScoreAdjusted: stay,
         PlayerDisqualified: stay,
+        SubmissionMade: stay,
+        SubmissionReviewed: stay,
+        StandingsFrozen: stay,
+        StandingsRevealed: stay,
       },
     },
     paused: {
@@ -56,10 +61,21 @@ export const huntMachine = setup({
         PlayerLeft: stay,
         ScoreAdjusted: stay,
         PlayerDisqualified: stay,
+        SubmissionReviewed: stay,
+        StandingsFrozen: stay,
+        StandingsRevealed: stay,
       },
     },
     ended: {
-      on: { HuntFinalized: "finalized", PlayerLeft: stay, ScoreAdjusted: stay, PlayerDisqualified: stay },
+      on: {
+        HuntFinalized: "finalized",
+        PlayerLeft: stay,
+        ScoreAdjusted: stay,
+        PlayerDisqualified: stay,
+        SubmissionReviewed: stay,
+        // A freeze may outlast the hunt: the reveal comes when the organisers choose.
+        StandingsRevealed: stay,
+      },
     },
     // A finalised hunt is the certified result: nothing changes it any more.
     finalized: {},

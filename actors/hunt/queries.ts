@@ -1,9 +1,15 @@
 // Answers the contract's queries (top, rank, around, state) from a hunt's fold. Pure: requests come
 // already decoded and checked against the schemas (`decodeQuery`), so every limit lives there.
-import type { RankEntry } from "../../native/index.ts";
+import type { RankEntry, RankIndex } from "../../native/index.ts";
 import type { ErrorReply, QueryOp, QueryRequestMap } from "../../schemas/index.ts";
 import { stateHash } from "./codec.ts";
 import type { HuntFold } from "./fold.ts";
+
+/**
+ * Which standings a query reads: `live` (`hunt.<id>.query.<op>`) or `public` (`hunt.<id>.public.<op>`),
+ * which are the standings at the freeze while they are frozen, and the live ones otherwise.
+ */
+export type Standings = "live" | "public";
 
 /** A reply to a query, ready for JSON. */
 export type QueryReply = Record<string, unknown> | ErrorReply;
@@ -21,69 +27,100 @@ function encodeCursor(entry: RankEntry): string {
   return Buffer.from(JSON.stringify([entry.playerId, entry.rank]), "utf8").toString("base64url");
 }
 
-function decodeCursor(fold: HuntFold, cursor: string): number | undefined {
+function decodeCursor(board: RankIndex, cursor: string): number | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
     const [playerId, rank] = parsed as [unknown, unknown];
     if (typeof playerId !== "string" || !Number.isSafeInteger(rank) || (rank as number) < 0) return undefined;
-    const now = fold.index.rank(playerId);
+    const now = board.rank(playerId);
     return now > 0 ? now : (rank as number);
   } catch {
     return undefined;
   }
 }
 
-/** The `state` reply: what the hunt is, and the hash of its whole state. */
+/** The `state` reply: what the hunt is, whether its standings are frozen, and the hash of its whole state. */
 export function stateReply(fold: HuntFold): QueryReply {
-  return { seq: fold.seq, status: fold.status, players: fold.joined, stateHash: stateHash(fold) };
+  return {
+    seq: fold.seq,
+    status: fold.status,
+    players: fold.joined,
+    stateHash: stateHash(fold),
+    frozenAt: fold.frozen?.seq ?? null,
+  };
 }
 
 /**
- * The `state` reply of `hunt.<id>.public.state`, for viewers: what the hunt is, without its hash. The
- * public standings are the live ones: this engine has no standings freeze yet.
+ * The `state` reply of `hunt.<id>.public.state`, for viewers: what the hunt is, without its hash, with
+ * the number of players of the public standings.
  */
 export function publicStateReply(fold: HuntFold): QueryReply {
-  return { seq: fold.seq, status: fold.status, players: fold.joined };
+  return {
+    seq: fold.seq,
+    status: fold.status,
+    players: fold.publicBoard.size,
+    frozenAt: fold.frozen?.seq ?? null,
+  };
 }
 
 /** The queries answered from the live fold at once (`ledger` reads the log: see ledger.ts). */
 export type LiveQueryOp = Exclude<QueryOp, "ledger">;
 
-/** Answers one decoded query for a hunt. */
+/** A player's score in the frozen standings: on the frozen board, or as it was when they left it (0 if unknown then). */
+function frozenScore(fold: HuntFold, board: RankIndex, playerId: string, knownPlayers: number): number {
+  const score = board.score(playerId);
+  if (score !== undefined) return score;
+  const pid = fold.pids.get(playerId);
+  return pid === undefined || pid >= knownPlayers ? 0 : fold.playerScore[pid]!;
+}
+
+/** Answers one decoded query for a hunt, from the live standings or the public ones. */
 export function answer<Op extends LiveQueryOp>(
   fold: HuntFold,
   op: Op,
   request: QueryRequestMap[Op],
+  standings?: Standings,
 ): QueryReply;
-export function answer(fold: HuntFold, op: LiveQueryOp, request: QueryRequestMap[LiveQueryOp]): QueryReply {
+export function answer(
+  fold: HuntFold,
+  op: LiveQueryOp,
+  request: QueryRequestMap[LiveQueryOp],
+  standings: Standings = "live",
+): QueryReply {
   const seq = fold.seq;
+  const frozen = standings === "public" ? fold.frozen : null;
+  const board = frozen === null ? fold.index : frozen.players;
   switch (op) {
     case "top": {
       const { n, after } = request as QueryRequestMap["top"];
       let offset = 0;
       if (after !== undefined) {
-        const decoded = decodeCursor(fold, after);
+        const decoded = decodeCursor(board, after);
         if (decoded === undefined)
           return queryError("invalid_request", "after: is not a cursor from a top reply");
         offset = decoded;
       }
-      const entries = fold.index.top(n, offset);
+      const entries = board.top(n, offset);
       const last = entries[entries.length - 1];
       const reply: Record<string, unknown> = { seq, entries };
-      if (last !== undefined && last.rank < fold.index.size) reply.next = encodeCursor(last);
+      if (last !== undefined && last.rank < board.size) reply.next = encodeCursor(last);
       return reply;
     }
     case "rank": {
       const { playerId } = request as QueryRequestMap["rank"];
+      if (frozen !== null) {
+        const score = frozenScore(fold, board, playerId, frozen.knownPlayers);
+        return { seq, rank: board.rank(playerId), score };
+      }
       const pid = fold.pids.get(playerId);
       return { seq, rank: fold.index.rank(playerId), score: pid === undefined ? 0 : fold.playerScore[pid]! };
     }
     case "around": {
       const { playerId, before, after } = request as QueryRequestMap["around"];
-      return { seq, entries: fold.index.around(playerId, before, after) };
+      return { seq, entries: board.around(playerId, before, after) };
     }
     case "state":
-      return stateReply(fold);
+      return standings === "public" ? publicStateReply(fold) : stateReply(fold);
   }
 }

@@ -164,7 +164,12 @@ describe("engine against nats-server", () => {
     });
     expect(reply.json()).toEqual(live);
     const state = (await client.nc.request(`hunt.${HUNT}.public.state`, "{}", { timeout: 5000 })).json();
-    expect(state).toEqual({ seq: inputs.length, status: model.status, players: model.leaderboard().length });
+    expect(state).toEqual({
+      seq: inputs.length,
+      status: model.status,
+      players: model.leaderboard().length,
+      frozenAt: null,
+    });
     expect(outputValidators.publicStateReply(state)).toBe(true);
   });
 

@@ -1,17 +1,29 @@
 // Property tests of the fold on version 2 solo hunts (time rules, treasure conditions, disqualification,
-// finalisation): random logs against the reference model, and snapshot + tail against a full replay,
-// cut at random or right after the events that change a hunt for good.
+// finalisation, reviews, the standings freeze): random logs against the reference model, and snapshot +
+// tail against a full replay, cut at random or right after the events that leave lasting state (a
+// disqualification, an end, a freeze, a pending submission).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
+import { answer, decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
 import { createRankIndex } from "../../native/index.ts";
 import { encode, expectFoldLikeModel, logArbV2 } from "../support/hunt-arbitraries.ts";
 import { CollectingSink } from "../support/hunt-log.ts";
 import type { ModelInput } from "../support/hunt-model.ts";
 
-const LASTING = new Set(["PlayerDisqualified", "HuntEnded", "HuntFinalized"]);
+const LASTING = new Set([
+  "PlayerDisqualified",
+  "HuntEnded",
+  "HuntFinalized",
+  "StandingsFrozen",
+  "SubmissionMade",
+]);
 
-/** A cut point: anywhere, or just after a disqualification, an end or a finalisation. */
+/** What the public sees of a hunt: the whole public board and its state. */
+function publicView(fold: HuntFold) {
+  return [answer(fold, "top", { n: 1000 }, "public"), answer(fold, "state", {}, "public")];
+}
+
+/** A cut point: anywhere, or just after an input that leaves lasting state. */
 function cutAt(inputs: ModelInput[], seed: number, afterLasting: boolean): number {
   const lasting = inputs.flatMap((input, i) =>
     input.kind === "event" && LASTING.has(input.event.type) ? [i + 1] : [],
@@ -46,10 +58,12 @@ describe("the fold against the reference model, version 2 solo hunts", () => {
         head.applyBatch(msgs.slice(0, cut), headSink);
         const restored = decodeHunt("h", encodeHunt(head), { indexKind: "native" });
         expect(stateHash(restored)).toBe(stateHash(head));
+        expect(publicView(restored)).toEqual(publicView(head));
         const tailSink = new CollectingSink();
         restored.applyBatch(msgs.slice(cut), tailSink);
         expect(stateHash(restored)).toBe(stateHash(full));
         expect(restored.status).toBe(full.status);
+        expect(publicView(restored)).toEqual(publicView(full));
         expect([...headSink.outputs, ...tailSink.outputs]).toEqual(fullSink.outputs);
       }),
       { numRuns: 300 },

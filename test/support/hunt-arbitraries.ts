@@ -1,10 +1,11 @@
 // fast-check arbitraries for hunt logs: random valid and invalid inputs over a small universe of
 // players and treasures, so that every rule and rejection code is reached. `inputArb` and `logArb` stay
-// within version 1; `logArbV2` adds the solo part of version 2, with times chosen to land on its edges.
+// within version 1; `logArbV2` adds the solo part of version 2 (reviews and the standings freeze included),
+// with times chosen to land on its edges.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { expect } from "vitest";
-import { HuntFold } from "../../actors/index.ts";
+import { answer, HuntFold } from "../../actors/index.ts";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import { CollectingSink, log } from "./hunt-log.ts";
 import { defaultTime, distanceM, HuntModel, type ModelInput } from "./hunt-model.ts";
@@ -166,6 +167,11 @@ interface Draft {
   input: ModelInput;
   gap: Gap;
   where?: Where | undefined;
+  /**
+   * For a submission or a review: aim it at what the hunt has when it arrives (a fresh id, a joined
+   * player and a review treasure; a pending submission), picking the `aim`-th; otherwise it is sent as drawn.
+   */
+  aim?: number | undefined;
 }
 
 const CENTRES = [
@@ -185,6 +191,12 @@ const HUGE = Number.MAX_SAFE_INTEGER;
 const treasureV2 = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...TREASURES) },
   { weight: 1, arbitrary: fc.constant("t-missing") },
+);
+
+/** Submission ids: few, so that ids are reused (`submission_exists`) and reviews name real ones. */
+const submissionIdArb = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom("s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8") },
+  { weight: 1, arbitrary: fc.constant("s-missing") },
 );
 
 /** `arb` with weight `present`, otherwise undefined with weight `absent`. */
@@ -235,6 +247,11 @@ const treasureV2Arb = fc.record({
     fc.record({ centre: fc.constantFrom(...CENTRES), radiusM: fc.constantFrom(...RADII) }),
     2,
     3,
+  ),
+  review: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.constant(false) },
   ),
 });
 
@@ -295,6 +312,7 @@ const huntCreatedV2Arb: fc.Arbitrary<ModelInput> = fc
         closesAfterMs: closes,
         decay: t.decay,
         location: t.location && { ...t.location.centre, radiusM: t.location.radiusM },
+        review: t.review,
       });
     });
     const rules = defined({
@@ -331,7 +349,9 @@ const whereArb: fc.Arbitrary<Where> = fc.record({
   bearingDeg: fc.oneof(fc.constantFrom(0, 90, 180, 270), fc.integer({ min: 0, max: 359 })),
 });
 
-const eventV2Arb: fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }> = fc.oneof(
+const aimArb = sometimes(fc.nat(), 2, 1);
+
+const eventV2Arb: fc.Arbitrary<Omit<Draft, "gap">> = fc.oneof(
   // A hunt ends about once in 150 events and is resumed soon after a pause, so most of a log runs.
   { weight: 2, arbitrary: huntCreatedV2Arb.map((input) => ({ input })) },
   { weight: 2, arbitrary: lifecycleV2("HuntStarted") },
@@ -401,6 +421,46 @@ const eventV2Arb: fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }>
       })
       .map((data) => ({ input: eventDraft("PlayerDisqualified", defined(data)) })),
   },
+  {
+    weight: 20,
+    arbitrary: fc
+      .record({
+        submissionId: submissionIdArb,
+        playerId: player,
+        treasureId: treasureV2,
+        evidence: sometimes(fc.constantFrom("https://example.invalid/photo.jpg", "under the bridge")),
+        where: sometimes(whereArb, 3, 1),
+        aim: aimArb,
+      })
+      .map(({ where, aim, ...data }) => ({ input: eventDraft("SubmissionMade", defined(data)), where, aim })),
+  },
+  {
+    weight: 14,
+    arbitrary: fc
+      .record({
+        submissionId: submissionIdArb,
+        approved: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(true) },
+          { weight: 2, arbitrary: fc.constant(false) },
+        ),
+        reviewer: fc.constantFrom(...BY),
+        points: sometimes(
+          fc.oneof(
+            { weight: 20, arbitrary: fc.integer({ min: 0, max: 30 }) },
+            { weight: 1, arbitrary: fc.constant(HUGE) },
+          ),
+          1,
+          2,
+        ),
+        reason: sometimes(fc.constantFrom("clear photo", "wrong statue")),
+        aim: aimArb,
+      })
+      .map(({ aim, ...data }) => ({ input: eventDraft("SubmissionReviewed", defined(data)), aim })),
+  },
+  ...(["StandingsFrozen", "StandingsRevealed"] as const).map((type) => ({
+    weight: 3,
+    arbitrary: sometimes(fc.constantFrom(...BY)).map((by) => ({ input: eventDraft(type, defined({ by })) })),
+  })),
   {
     weight: 2,
     arbitrary: fc.constant({ input: { kind: "invalid", eventId: null, type: null } as ModelInput }),
@@ -480,6 +540,27 @@ function place(model: HuntModel, treasureId: string, where: Where): { lat: numbe
   return point;
 }
 
+/** A submission aimed at a joined player and a review treasure under a fresh id, or a review at a (pending) submission. */
+function aimAt(model: HuntModel, input: ModelInput & { kind: "event" }, aim: number, i: number): ModelInput {
+  const pick = <T>(xs: T[]): T | undefined => xs[aim % Math.max(1, xs.length)];
+  const data = { ...input.event.data };
+  if (input.event.type === "SubmissionMade") {
+    data.submissionId = `s-${i}`;
+    data.playerId =
+      pick([...model.players.values()].filter((p) => p.joined).map((p) => p.id)) ?? data.playerId;
+    data.treasureId =
+      pick([...model.treasures].filter(([, t]) => t.review).map(([id]) => id)) ?? data.treasureId;
+  } else {
+    // Now and then one that is no longer pending: reviewed, or closed when its player left.
+    const pending = aim % 3 !== 0;
+    const ids = [...model.submissions]
+      .filter(([, s]) => pending === (s.state === "pending"))
+      .map(([id]) => id);
+    data.submissionId = pick(ids) ?? data.submissionId;
+  }
+  return { ...input, event: { ...input.event, data } };
+}
+
 /** Turns drafts into inputs: times from gaps and places from `where`, judged against the hunt so far. */
 function resolveDrafts(drafts: Draft[]): ModelInput[] {
   const model = new HuntModel();
@@ -487,6 +568,7 @@ function resolveDrafts(drafts: Draft[]): ModelInput[] {
   return drafts.map((draft, i) => {
     now = nextTime(model, now, draft.gap);
     let input: ModelInput = { ...draft.input, time: now };
+    if (draft.aim !== undefined && input.kind === "event") input = aimAt(model, input, draft.aim, i);
     if (draft.where && input.kind === "event") {
       const data = input.event.data as { treasureId: string };
       const location = place(model, data.treasureId, draft.where);
@@ -520,19 +602,43 @@ export const logArbV2: fc.Arbitrary<ModelInput[]> = fc
 
 /**
  * Folds a log in batches of `batch` and checks the fold against the reference model: the same
- * outputs (messages aside), leaderboard, status and last seq.
+ * outputs (messages aside), and after every batch the same live and public standings, status and seq.
  */
 export function expectFoldLikeModel(inputs: ModelInput[], kind: RankIndexKind, batch: number): void {
   const model = new HuntModel();
-  for (const [i, input] of inputs.entries()) model.apply(i + 1, input);
   const fold = new HuntFold("h", createRankIndex(kind));
   const sink = new CollectingSink();
   const msgs = encode(inputs);
-  for (let i = 0; i < msgs.length; i += batch) fold.applyBatch(msgs.slice(i, i + batch), sink);
+  for (let i = 0; i < msgs.length; i += batch) {
+    const end = Math.min(i + batch, msgs.length);
+    for (let j = i; j < end; j++) model.apply(j + 1, inputs[j]!);
+    fold.applyBatch(msgs.slice(i, end), sink);
+    expectStandingsLikeModel(fold, model);
+  }
   expect(sink.outputs.map(({ message, ...o }) => o)).toEqual(model.outputs);
+  expect(fold.seq).toBe(inputs.length);
+}
+
+/** The live board, the public answers (top, rank, state) and the status of the fold are the model's. */
+export function expectStandingsLikeModel(fold: HuntFold, model: HuntModel): void {
   expect(fold.index.top(100).map((e) => [e.playerId, e.score])).toEqual(
     model.leaderboard().map((p) => [p.id, p.score]),
   );
   expect(fold.status).toBe(model.status);
-  expect(fold.seq).toBe(inputs.length);
+  const seq = fold.seq;
+  expect(answer(fold, "top", { n: 100 }, "public")).toEqual({ seq, entries: model.publicBoard() });
+  for (const playerId of PLAYERS) {
+    expect(answer(fold, "rank", { playerId }, "public"), `public rank of ${playerId}`).toEqual({
+      seq,
+      ...model.publicRank(playerId),
+    });
+  }
+  const frozenAt = model.frozen?.seq ?? null;
+  expect(answer(fold, "state", {}, "public")).toEqual({
+    seq,
+    status: model.status,
+    players: model.publicBoard().length,
+    frozenAt,
+  });
+  expect(fold.frozen?.seq ?? null).toBe(frozenAt);
 }

@@ -1,7 +1,7 @@
 // A deliberately simple reference model of the hunt rules (schemas/CONTRACT.md): plain objects, and ranks by
 // sorting everybody after every change. Property tests compare the engine's fold with it. It covers version 1
-// and the solo part of version 2 (time rules, treasure conditions, disqualification, finalisation); a log
-// that uses no version 2 event or field gets exactly the version 1 results.
+// and the solo part of version 2 (time rules, treasure conditions, disqualification, finalisation, reviews,
+// the standings freeze); a log that uses no version 2 event or field gets exactly the version 1 results.
 import { createHash } from "node:crypto";
 
 /** The JetStream time (ms) of an input that does not give its own: one second per sequence number. */
@@ -46,6 +46,22 @@ export interface ModelTreasure {
   closesAfterMs: number | null;
   decay: { everyMs: number; step: number; min: number } | null;
   location: { lat: number; lon: number; radiusM: number } | null;
+  review: boolean;
+}
+
+/** A submission: who made it, for what, what an approval gives by default, and where it stands. */
+interface ModelSubmission {
+  playerId: string;
+  treasureId: string;
+  points: number;
+  state: "pending" | "approved" | "rejected" | "closed";
+}
+
+/** One row of a board as the queries answer it. */
+export interface ModelEntry {
+  rank: number;
+  playerId: string;
+  score: number;
 }
 
 const EARTH_RADIUS_M = 6_371_008.8;
@@ -98,6 +114,11 @@ const ALLOWED: Record<string, string[]> = {
   TreasureFound: ["running"],
   HintTaken: ["running"],
   ScoreAdjusted: ["created", "running", "paused", "ended"],
+  SubmissionMade: ["running"],
+  SubmissionReviewed: ["running", "paused", "ended"],
+  StandingsFrozen: ["running", "paused"],
+  // Whether the standings are frozen is checked next, with the same code.
+  StandingsRevealed: ["created", "running", "paused", "ended"],
 };
 
 const NEXT_STATUS: Record<string, string> = {
@@ -125,6 +146,26 @@ export class HuntModel {
   closedRunningMs = 0;
   /** Time of the HuntStarted or HuntResumed that opened the current running span. */
   spanStart = 0;
+  submissions = new Map<string, ModelSubmission>();
+  /** The public standings while frozen: the freeze's seq, the board then, and every known player's score then. */
+  frozen: { seq: number; board: ModelEntry[]; scores: Map<string, number> } | null = null;
+
+  /** The live board as the queries answer it. */
+  board(): ModelEntry[] {
+    return this.leaderboard().map((p, i) => ({ rank: i + 1, playerId: p.id, score: p.score }));
+  }
+
+  /** The public board: the board at the freeze while frozen, the live one otherwise. */
+  publicBoard(): ModelEntry[] {
+    return this.frozen === null ? this.board() : this.frozen.board;
+  }
+
+  /** A player's public rank (0: not ranked) and score (0: unknown). */
+  publicRank(id: string): { rank: number; score: number } {
+    if (this.frozen === null) return { rank: this.rankOf(id), score: this.players.get(id)?.score ?? 0 };
+    const entry = this.frozen.board.find((e) => e.playerId === id);
+    return { rank: entry?.rank ?? 0, score: this.frozen.scores.get(id) ?? 0 };
+  }
 
   /** Players on the board, sorted by the contract's order. */
   leaderboard(): ModelPlayer[] {
@@ -178,9 +219,21 @@ export class HuntModel {
     if (this.status === "finalized" && type !== "HuntCreated") return "finalized";
     if (!ALLOWED[type]!.includes(this.status)) return "invalid_state";
     if (NEXT_STATUS[type]) return this.lifecycle(type, d, time);
+    if (type === "StandingsFrozen") {
+      if (this.frozen !== null) return "invalid_state";
+      const scores = new Map([...this.players.values()].map((p) => [p.id, p.score]));
+      this.frozen = { seq, board: this.board(), scores };
+      return null;
+    }
+    if (type === "StandingsRevealed") {
+      if (this.frozen === null) return "invalid_state";
+      this.frozen = null;
+      return null;
+    }
+    if (type === "SubmissionReviewed") return this.review(seq, d);
 
     const rt = this.runningTime(time);
-    const timed = type === "TreasureFound" || type === "HintTaken";
+    const timed = type === "TreasureFound" || type === "HintTaken" || type === "SubmissionMade";
     if (timed && this.durationMs !== null && rt >= this.durationMs) return "time_up";
     // A solo hunt has no teams: an adjustment of a team names an unknown one.
     if (type === "ScoreAdjusted" && d.teamId !== undefined) return "unknown_team";
@@ -202,6 +255,7 @@ export class HuntModel {
     if (type === "PlayerLeft") {
       p.joined = false;
       p.left = true;
+      this.closeSubmissions(p.id);
       this.rankOutput(seq, p, previousRank);
       return null;
     }
@@ -210,10 +264,31 @@ export class HuntModel {
     if (timed) {
       const t = this.treasures.get(d.treasureId);
       if (!t) return "unknown_treasure";
+      if (type === "TreasureFound" && t.review) return "needs_review";
+      if (type === "SubmissionMade") {
+        if (!t.review) return "no_review";
+        if (this.submissions.has(d.submissionId)) return "submission_exists";
+      }
       const key = `${p.id}\u0000${d.treasureId}`;
       if (this.found.has(key)) return "already_found";
+      if (type === "SubmissionMade") {
+        const problem = this.unfindable(p.id, t, rt, d, false);
+        if (problem) return problem;
+        for (const sub of this.submissions.values()) {
+          if (sub.state === "pending" && sub.playerId === p.id && sub.treasureId === d.treasureId) {
+            return "already_pending";
+          }
+        }
+        this.submissions.set(d.submissionId, {
+          playerId: p.id,
+          treasureId: d.treasureId,
+          points: decayedPoints(t, rt),
+          state: "pending",
+        });
+        return null;
+      }
       if (type === "TreasureFound") {
-        const problem = this.unfindable(p.id, t, rt, d);
+        const problem = this.unfindable(p.id, t, rt, d, true);
         if (problem) return problem;
         const k = this.finds.get(d.treasureId) ?? 0;
         delta = decayedPoints(t, rt) + (k < this.bonus.length ? this.bonus[k]! : 0);
@@ -250,6 +325,7 @@ export class HuntModel {
           closesAfterMs: t.closesAfterMs ?? null,
           decay: t.decay ?? null,
           location: t.location ?? null,
+          review: t.review === true,
         });
       }
       this.bonus = d.rules?.firstFinderBonus ?? [];
@@ -265,9 +341,15 @@ export class HuntModel {
     return null;
   }
 
-  /** The version 2 conditions of a find, after `already_found`, in the contract's order. */
-  // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
-  private unfindable(playerId: string, t: ModelTreasure, rt: number, d: Record<string, any>): string | null {
+  /** The version 2 conditions of a find or a submission (the answer: finds only), in the contract's order. */
+  private unfindable(
+    playerId: string,
+    t: ModelTreasure,
+    rt: number,
+    // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
+    d: Record<string, any>,
+    withAnswer: boolean,
+  ): string | null {
     if (t.opensAfterMs !== null && rt < t.opensAfterMs) return "not_open";
     if (t.closesAfterMs !== null && rt >= t.closesAfterMs) return "closed";
     if (!t.requires.every((r) => this.found.has(`${playerId}\u0000${r}`))) return "locked";
@@ -277,11 +359,42 @@ export class HuntModel {
     ) {
       return "too_far";
     }
-    if (t.sha !== null) {
+    if (withAnswer && t.sha !== null) {
       const got = d.answer === undefined ? "" : createHash("sha256").update(d.answer, "utf8").digest("hex");
       if (got !== t.sha) return "wrong_answer";
     }
     return null;
+  }
+
+  /** SubmissionReviewed after the status checks: an approval is a find at the review, without a bonus. */
+  // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
+  private review(seq: number, d: Record<string, any>): string | null {
+    const sub = this.submissions.get(d.submissionId);
+    if (!sub) return "unknown_submission";
+    if (sub.state !== "pending") return "already_reviewed";
+    if (!d.approved) {
+      sub.state = "rejected";
+      return null;
+    }
+    const p = this.players.get(sub.playerId)!;
+    const delta: number = d.points ?? sub.points;
+    if (!Number.isSafeInteger(p.score + delta)) return "invalid_event";
+    sub.state = "approved";
+    this.found.add(`${p.id}\u0000${sub.treasureId}`);
+    this.finds.set(sub.treasureId, (this.finds.get(sub.treasureId) ?? 0) + 1);
+    if (delta === 0) return null;
+    const previousRank = this.rankOf(p.id);
+    p.score += delta;
+    p.changedAt = seq;
+    this.rankOutput(seq, p, previousRank);
+    return null;
+  }
+
+  /** A player who leaves or is disqualified leaves no pending submission. */
+  private closeSubmissions(playerId: string): void {
+    for (const sub of this.submissions.values()) {
+      if (sub.playerId === playerId && sub.state === "pending") sub.state = "closed";
+    }
   }
 
   /** PlayerDisqualified after the status checks: off the board (with a rank message if on it), for good. */
@@ -289,6 +402,7 @@ export class HuntModel {
     if (!p) return "unknown_player";
     if (p.disqualified) return "disqualified";
     p.disqualified = true;
+    this.closeSubmissions(p.id);
     if (p.joined) {
       const previousRank = this.rankOf(p.id);
       p.joined = false;

@@ -113,7 +113,7 @@ describe("decodeEvent accepts", () => {
       ev("HuntCreated", { title: "x", treasures: [{ id: "t-1", points: 1, requires: ["t-1", "nope"] }] }),
     ],
     [
-      "HuntCreated with review and rules.teams (ignored: not served)",
+      "HuntCreated with review, and rules.teams (ignored: not served)",
       ev("HuntCreated", {
         title: "x",
         treasures: [{ id: "t-1", points: 1, review: true }],
@@ -125,6 +125,33 @@ describe("decodeEvent accepts", () => {
       ev("TreasureFound", { playerId: "p-1", treasureId: "t-1", location: { lat: 48.8584, lon: 2.2945 } }),
     ],
     ["PlayerJoined with a teamId (ignored)", ev("PlayerJoined", { playerId: "p-1", teamId: "team-1" })],
+    [
+      "SubmissionMade",
+      ev("SubmissionMade", { submissionId: "s".repeat(128), playerId: "p", treasureId: "t" }),
+    ],
+    [
+      "SubmissionMade with evidence and a location",
+      ev("SubmissionMade", {
+        submissionId: "s-1",
+        playerId: "p",
+        treasureId: "t",
+        evidence: "e".repeat(2048),
+        location: { lat: 1, lon: 2 },
+      }),
+    ],
+    ["SubmissionReviewed", ev("SubmissionReviewed", { submissionId: "s-1", approved: false, reviewer: "r" })],
+    [
+      "SubmissionReviewed with points and a reason",
+      ev("SubmissionReviewed", {
+        submissionId: "s-1",
+        approved: true,
+        reviewer: "r",
+        points: 0,
+        reason: "ok",
+      }),
+    ],
+    ["StandingsFrozen without data", ev("StandingsFrozen")],
+    ["StandingsRevealed by someone", ev("StandingsRevealed", { by: "org" })],
   ];
   it.each(good)("%s", (_name, event) => {
     const r = decodeEvent(bytes(event));
@@ -162,6 +189,10 @@ describe("decodeEvent accepts", () => {
       "PlayerJoined",
       "PlayerLeft",
       "ScoreAdjusted",
+      "StandingsFrozen",
+      "StandingsRevealed",
+      "SubmissionMade",
+      "SubmissionReviewed",
       "TreasureFound",
     ]);
   });
@@ -599,6 +630,55 @@ describe("decodeEvent rejects", () => {
       "e-1",
       "TreasureFound",
     ],
+    [
+      "a submission without submissionId",
+      ev("SubmissionMade", { playerId: "p", treasureId: "t" }),
+      /^data\.submissionId: is required$/,
+      "e-1",
+      "SubmissionMade",
+    ],
+    [
+      "a 129-char submissionId",
+      ev("SubmissionMade", { submissionId: "s".repeat(129), playerId: "p", treasureId: "t" }),
+      /^data\.submissionId: must be at most 128 characters$/,
+      "e-1",
+      "SubmissionMade",
+    ],
+    [
+      "evidence over 2,048 characters",
+      ev("SubmissionMade", { submissionId: "s", playerId: "p", treasureId: "t", evidence: "e".repeat(2049) }),
+      /^data\.evidence: must be at most 2048 characters$/,
+      "e-1",
+      "SubmissionMade",
+    ],
+    [
+      "a review without reviewer",
+      ev("SubmissionReviewed", { submissionId: "s", approved: true }),
+      /^data\.reviewer: is required$/,
+      "e-1",
+      "SubmissionReviewed",
+    ],
+    [
+      "a review whose approved is not a boolean",
+      ev("SubmissionReviewed", { submissionId: "s", approved: "yes", reviewer: "r" }),
+      /^data\.approved: must be a boolean$/,
+      "e-1",
+      "SubmissionReviewed",
+    ],
+    [
+      "a review with negative points",
+      ev("SubmissionReviewed", { submissionId: "s", approved: true, reviewer: "r", points: -1 }),
+      /^data\.points: must be an integer ≥ 0/,
+      "e-1",
+      "SubmissionReviewed",
+    ],
+    [
+      "a freeze by a name over 256 characters",
+      ev("StandingsFrozen", { by: "b".repeat(257) }),
+      /^data\.by: must be at most 256 characters$/,
+      "e-1",
+      "StandingsFrozen",
+    ],
   ];
   it.each(bad)("%s", (_name, input, message, eventId, type) => {
     const r = decodeEvent(input instanceof Uint8Array ? input : bytes(input));
@@ -734,12 +814,35 @@ describe("output schemas", () => {
     expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 1, playerId: "p", score: -5 }] })).toBe(
       true,
     );
-    expect(outputValidators.stateReply({ seq: 1, status: "running", players: 3, stateHash: "ab12" })).toBe(
+    expect(
+      outputValidators.stateReply({
+        seq: 1,
+        status: "running",
+        players: 3,
+        stateHash: "ab12",
+        frozenAt: null,
+      }),
+    ).toBe(true);
+    expect(
+      outputValidators.stateReply({ seq: 9, status: "ended", players: 3, stateHash: "ab12", frozenAt: 7 }),
+    ).toBe(true);
+    expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2, frozenAt: 7 })).toBe(
       true,
     );
-    expect(outputValidators.stateReply({ seq: 1, status: "sleeping", players: 3, stateHash: "ab12" })).toBe(
+    // frozenAt is always there: null when the standings are not frozen.
+    expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2 })).toBe(false);
+    expect(outputValidators.stateReply({ seq: 1, status: "running", players: 3, stateHash: "ab12" })).toBe(
       false,
     );
+    expect(
+      outputValidators.stateReply({
+        seq: 1,
+        status: "sleeping",
+        players: 3,
+        stateHash: "ab12",
+        frozenAt: null,
+      }),
+    ).toBe(false);
     expect(outputValidators.errorReply({ error: { code: "invalid_request", message: "n: must be" } })).toBe(
       true,
     );
@@ -758,6 +861,9 @@ describe("output schemas", () => {
       "unknown_player",
       "unknown_team",
       "unknown_treasure",
+      "needs_review",
+      "no_review",
+      "submission_exists",
       "already_found",
       "not_open",
       "closed",
@@ -765,6 +871,9 @@ describe("output schemas", () => {
       "too_far",
       "wrong_answer",
       "already_hinted",
+      "already_pending",
+      "unknown_submission",
+      "already_reviewed",
     ]);
   });
 });
