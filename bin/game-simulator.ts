@@ -29,6 +29,15 @@ export interface GamePlan {
   wrongAnswerShare?: number;
   /** PRNG seed (the load is random; the engine's fold is not). */
   seed?: number;
+  /** A team hunt of this many teams (players join them in turn); absent or 0: a solo hunt. */
+  teams?: number;
+  /**
+   * The rules organisers use: a clue chain, a treasure open only for a window, decaying points,
+   * treasures proven by a reviewed submission (approved or not by a simulated organiser), one
+   * disqualification, the standings frozen for the last seconds, and the hunt ending on the clock
+   * (`rules.durationMs`: play time plus `graceSec`). The hunt starts after the joins.
+   */
+  organiser?: { graceSec: number };
 }
 
 /** Figures of one second (or any window) of play. */
@@ -53,6 +62,9 @@ export const FINDS_AND_ADJUSTMENTS: Pick<
 const ANSWER = "golden key";
 const ANSWER_SHA = createHash("sha256").update(ANSWER, "utf8").digest("hex");
 
+/** Who reviews the simulated submissions and takes the organisers' other actions. */
+const ORGANISER = "organiser-1";
+
 /** A small, fast seeded PRNG (mulberry32). */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -72,8 +84,19 @@ function histogramMs(h: RecordableHistogram, p: number): number {
 /** Publishes a hunt's events at a fixed rate and measures the rank messages that come back. */
 export class GameSimulator {
   private readonly random: () => number;
+  /** Per (competitor, treasure): found, hinted, a submission pending. A competitor is a team in a team hunt. */
   private readonly found: Uint8Array;
   private readonly hinted: Uint8Array;
+  private readonly pending: Uint8Array;
+  /** Submissions waiting for the simulated organiser's review: [submissionId, player, slot]. */
+  private readonly reviewQueue: [string, number, number][] = [];
+  /** The player disqualified halfway through play, -1 before. */
+  private disqualified = -1;
+  /** Organiser mode: the standings are frozen for this many last seconds of play. */
+  static readonly FREEZE_LAST_SEC = 3;
+  /** Organiser mode: whether the next play event freezes the standings, and whether they were frozen. */
+  private freezeDue = false;
+  frozen = false;
   /** Send time (ns, monotonic) and player of play event k, whose stream seq is `baseSeq + k`. */
   private sendTimes = new Float64Array(0);
   private sendPlayer = new Int32Array(0);
@@ -106,8 +129,20 @@ export class GameSimulator {
     readonly plan: GamePlan,
   ) {
     this.random = prng(plan.seed ?? 42);
-    this.found = new Uint8Array(plan.activePlayers * plan.treasures);
-    this.hinted = new Uint8Array(plan.activePlayers * plan.treasures);
+    const competitors = plan.teams ? plan.teams : plan.activePlayers;
+    this.found = new Uint8Array(competitors * plan.treasures);
+    this.hinted = new Uint8Array(competitors * plan.treasures);
+    this.pending = new Uint8Array(competitors * plan.treasures);
+  }
+
+  /** The competitor of player `p`: their team in a team hunt (players join teams in turn). */
+  private competitor(p: number): number {
+    return this.plan.teams ? p % this.plan.teams : p;
+  }
+
+  /** Whether treasure `t` is proven by a reviewed submission (organiser mode: the last two). */
+  private reviewed(t: number): boolean {
+    return this.plan.organiser !== undefined && this.plan.treasures >= 6 && t >= this.plan.treasures - 2;
   }
 
   private subject(): string {
@@ -129,16 +164,23 @@ export class GameSimulator {
 
   /** The HuntCreated event of the plan. */
   private huntCreated(): string {
-    const { huntId, treasures } = this.plan;
+    const { huntId, treasures, teams, organiser, players, durationSec } = this.plan;
     const defs = [];
     for (let t = 0; t < treasures; t++) {
-      defs.push(
-        t % 5 === 4
-          ? { id: `t-${t}`, points: 10 + (t % 7) * 5, answerSha256: ANSWER_SHA }
-          : { id: `t-${t}`, points: 10 + (t % 7) * 5 },
-      );
+      const def: Record<string, unknown> = { id: `t-${t}`, points: 10 + (t % 7) * 5 };
+      if (t % 5 === 4) def.answerSha256 = ANSWER_SHA;
+      if (organiser && treasures >= 6) {
+        // A clue chain t-0 → t-1 → t-2, a treasure open for a window of play, decaying points.
+        if (t === 1 || t === 2) def.requires = [`t-${t - 1}`];
+        if (t === 3) Object.assign(def, { opensAfterMs: 1_000, closesAfterMs: durationSec * 1000 });
+        if (t % 7 === 6) def.decay = { everyMs: 1_000, step: 1, min: 5 };
+        if (this.reviewed(t)) def.review = true;
+      }
+      defs.push(def);
     }
-    const rules = { firstFinderBonus: [50, 25, 10], hintPenalty: 5 };
+    const rules: Record<string, unknown> = { firstFinderBonus: [50, 25, 10], hintPenalty: 5 };
+    if (teams) rules.teams = { maxSize: Math.ceil(players / teams) };
+    if (organiser) rules.durationMs = (durationSec + organiser.graceSec) * 1000;
     return this.event("HuntCreated", `${huntId}-created`, {
       title: `Hunt ${huntId}`,
       treasures: defs,
@@ -149,31 +191,43 @@ export class GameSimulator {
   /** Creates and starts the hunt, and joins every player; `progress` sees the joins. */
   async setup(progress?: (joined: number) => void): Promise<void> {
     const { huntId, players } = this.plan;
+    const teams = this.plan.teams ?? 0;
     const js = jetstream(this.nc);
-    await js.publish(this.subject(), this.huntCreated(), { msgID: `${huntId}-created` });
-    const started = await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
-      msgID: `${huntId}-started`,
-    });
-    // Joins go out as core publishes in chunks, each chunk confirmed by a flush: fast, and a load
-    // generator needs no per-message ack.
+    const created = await js.publish(this.subject(), this.huntCreated(), { msgID: `${huntId}-created` });
+    let published = 0;
+    const start = async () => {
+      await this.nc.flush();
+      await js.publish(this.subject(), this.event("HuntStarted", `${huntId}-started`), {
+        msgID: `${huntId}-started`,
+      });
+      published++;
+    };
+    // An organiser's hunt runs on the clock: it starts once everyone is in.
+    if (!this.plan.organiser) await start();
+    // Teams and joins go out as core publishes in chunks, each chunk confirmed by a flush: fast, and a
+    // load generator needs no per-message ack.
+    for (let team = 0; team < teams; team++) {
+      const id = `${huntId}-team-${team}`;
+      this.publishEvent(this.subject(), this.event("TeamCreated", id, { teamId: `team-${team}` }), id);
+      published++;
+      if (team % 5000 === 4999) await this.nc.flush();
+    }
     for (let p = 0; p < players; p++) {
       const id = `${huntId}-join-${p}`;
-      this.publishEvent(
-        this.subject(),
-        this.event("PlayerJoined", id, { playerId: `p-${p}`, name: `Player ${p}` }),
-        id,
-      );
+      this.publishEvent(this.subject(), this.event("PlayerJoined", id, this.joinData(p)), id);
+      published++;
       if (p % 5000 === 4999) {
         await this.nc.flush();
         progress?.(p + 1);
       }
     }
-    await this.nc.flush();
     progress?.(players);
+    if (this.plan.organiser) await start();
+    await this.nc.flush();
     // A flush means the server has read the joins, not that the stream has stored them all; play
     // maps seqs from the stream's last one, so wait until every join is in.
     const jsm = await jetstreamManager(this.nc);
-    const want = started.seq + players;
+    const want = created.seq + published;
     const deadline = performance.now() + 60_000;
     while ((await jsm.streams.info("HUNT_EVENTS")).state.last_seq < want) {
       if (performance.now() > deadline)
@@ -225,12 +279,42 @@ export class GameSimulator {
     return w;
   }
 
-  /** One random play event for player `p`. */
+  /** The data of player `p`'s PlayerJoined: players join the teams in turn. */
+  private joinData(p: number): Record<string, unknown> {
+    const data: Record<string, unknown> = { playerId: `p-${p}`, name: `Player ${p}` };
+    if (this.plan.teams) data.teamId = `team-${this.competitor(p)}`;
+    return data;
+  }
+
+  /**
+   * Play event k: its body, and the player whose rank message it gives (-1 when it gives none: an
+   * invalid event, a rejected review, a team's own adjustment).
+   */
   private playEvent(k: number): { body: string; player: number } {
-    const { huntId, activePlayers, treasures } = this.plan;
+    const { huntId, activePlayers, treasures, organiser, teams } = this.plan;
     const r = this.random();
-    const p = Math.floor(this.random() * activePlayers);
+    let p = Math.floor(this.random() * activePlayers);
     const id = `${huntId}-${k}`;
+    if (organiser) {
+      if (this.disqualified < 0 && k > 0 && k === Math.floor((this.plan.rate * this.plan.durationSec) / 2)) {
+        this.disqualified = p;
+        return {
+          body: this.event("PlayerDisqualified", id, {
+            playerId: `p-${p}`,
+            reason: "shared the answers",
+            by: ORGANISER,
+          }),
+          player: p,
+        };
+      }
+      if (this.freezeDue && !this.frozen) {
+        this.frozen = true;
+        return { body: this.event("StandingsFrozen", id, { by: ORGANISER }), player: -1 };
+      }
+      if (p === this.disqualified) p = (p + 1) % activePlayers;
+      const review = this.organiserPlay(k, r, p);
+      if (review) return review;
+    }
     const findShare = this.plan.findShare ?? 0.55;
     const hintShare = this.plan.hintShare ?? 0.08;
     const invalidShare = this.plan.invalidShare ?? 0.005;
@@ -242,8 +326,8 @@ export class GameSimulator {
     }
     if (r < invalidShare + findShare + hintShare) {
       const t = Math.floor(this.random() * treasures);
-      const slot = p * treasures + t;
-      if (!this.found[slot]) {
+      const slot = this.competitor(p) * treasures + t;
+      if (!this.found[slot] && !this.reviewed(t)) {
         if (r >= invalidShare + findShare) {
           if (!this.hinted[slot]) {
             this.hinted[slot] = 1;
@@ -264,10 +348,74 @@ export class GameSimulator {
       }
     }
     const delta = Math.floor(this.random() * 21) - 8 || 1;
+    if (organiser && teams && r > 0.99) {
+      return {
+        body: this.event("ScoreAdjusted", id, {
+          teamId: `team-${this.competitor(p)}`,
+          delta,
+          reason: "team bonus round",
+          by: ORGANISER,
+        }),
+        player: -1,
+      };
+    }
     return {
       body: this.event("ScoreAdjusted", id, { playerId: `p-${p}`, delta, reason: "bonus round" }),
       player: p,
     };
+  }
+
+  /**
+   * Organiser mode: now and then a submission for a reviewed treasure, and the organiser's review of
+   * the oldest one waiting (four in five approved); otherwise undefined.
+   */
+  private organiserPlay(k: number, r: number, p: number): { body: string; player: number } | undefined {
+    const { huntId, treasures } = this.plan;
+    const id = `${huntId}-${k}`;
+    if (r > 0.985 && this.reviewQueue.length > 0) {
+      const [submissionId, player, slot] = this.reviewQueue.shift()!;
+      this.pending[slot] = 0;
+      const approved = player !== this.disqualified && this.random() < 0.8;
+      if (approved) this.found[slot] = 1;
+      const data: Record<string, unknown> = { submissionId, approved, reviewer: ORGANISER };
+      if (!approved) data.reason = "the photo does not show the treasure";
+      return { body: this.event("SubmissionReviewed", id, data), player: approved ? player : -1 };
+    }
+    if (r > 0.97 && r <= 0.985 && treasures >= 6) {
+      const t = treasures - 1 - (k % 2);
+      const slot = this.competitor(p) * treasures + t;
+      if (this.found[slot] || this.pending[slot]) return undefined;
+      this.pending[slot] = 1;
+      const submissionId = `${huntId}-sub-${k}`;
+      this.reviewQueue.push([submissionId, p, slot]);
+      return {
+        body: this.event("SubmissionMade", id, {
+          submissionId,
+          playerId: `p-${p}`,
+          treasureId: `t-${t}`,
+          evidence: `https://photos.example/${huntId}/${k}.jpg`,
+        }),
+        player: -1,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Organiser mode, once the hunt has ended: reveals the standings and finalises the result; returns
+   * the seq of HuntFinalized.
+   */
+  async revealAndFinalize(): Promise<number> {
+    if (this.frozen) await this.organiserAction("StandingsRevealed", "revealed");
+    return this.organiserAction("HuntFinalized", "finalized");
+  }
+
+  private async organiserAction(type: string, name: string): Promise<number> {
+    const id = `${this.plan.huntId}-${name}`;
+    const ack = await jetstream(this.nc).publish(this.subject(), this.event(type, id, { by: ORGANISER }), {
+      msgID: id,
+    });
+    return ack.seq;
   }
 
   /**
@@ -303,6 +451,7 @@ export class GameSimulator {
         lastRun = now;
         if (gap > this.windowMaxTickGap) this.windowMaxTickGap = gap;
         const elapsed = (now - start) / 1000;
+        if (elapsed >= durationSec - GameSimulator.FREEZE_LAST_SEC) this.freezeDue = true;
         const until = Math.min(now, start + durationSec * 1000);
         const due = this.rateBaseSent + Math.floor(((until - this.rateBaseMs) / 1000) * this.rate);
         if (due > this.sendTimes.length) this.grow(due);
@@ -378,10 +527,14 @@ export class GameSimulator {
   *offlineEvents(plays: number): Generator<string> {
     const { huntId, players } = this.plan;
     yield this.huntCreated();
-    yield this.event("HuntStarted", `${huntId}-started`);
-    for (let p = 0; p < players; p++) {
-      yield this.event("PlayerJoined", `${huntId}-join-${p}`, { playerId: `p-${p}`, name: `Player ${p}` });
+    const started = this.event("HuntStarted", `${huntId}-started`);
+    if (!this.plan.organiser) yield started;
+    for (let team = 0; team < (this.plan.teams ?? 0); team++) {
+      yield this.event("TeamCreated", `${huntId}-team-${team}`, { teamId: `team-${team}` });
     }
+    for (let p = 0; p < players; p++)
+      yield this.event("PlayerJoined", `${huntId}-join-${p}`, this.joinData(p));
+    if (this.plan.organiser) yield started;
     for (let k = 0; k < plays; k++) yield this.playEvent(k).body;
   }
 

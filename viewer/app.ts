@@ -2,11 +2,13 @@
 // board live from hunt.<id>.top (movement arrows, a brief highlight on change), the hunt's status, a
 // player search that follows them, and a ticker of changes. The engine is never in the path of a live
 // update: the page only listens to hunt.<id>.top and asks hunt.<id>.public.* when it needs more.
-// Venue mode (?screen=1) pages through the whole board with large type and takes no input.
+// Venue mode (?screen=1) pages through the whole board with large type and takes no input; when frozen
+// standings are revealed it uncovers the final board from the last place upward, one row at a time.
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import {
   type Board,
   type BoardEntry,
+  clock,
   type Movement,
   movements,
   parseBoard,
@@ -31,6 +33,8 @@ const PAGE_REFRESH_MS = 1_000;
 /** Ticker lines kept. */
 const TICKER_KEEP = 12;
 const REQUEST_TIMEOUT_MS = 5_000;
+/** Venue mode: the pause between two rows of the reveal. */
+const REVEAL_STEP_MS = 700;
 
 const config = JSON.parse(document.getElementById("cairn-config")!.textContent!) as ViewerConfig;
 const screenMode = document.body.classList.contains("screen");
@@ -40,6 +44,9 @@ const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)").matches;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T | null;
 const el = {
   status: $("status")!,
+  timeLeftFact: $("time-left-fact")!,
+  timeLeft: $("time-left")!,
+  frozen: $("frozen")!,
   players: $("players")!,
   seq: $("seq")!,
   conn: $("conn")!,
@@ -63,6 +70,14 @@ let teamsLive: Board | undefined;
 const lastMove = new Map<string, Movement & { at: number }>();
 const teamMove = new Map<string, Movement & { at: number }>();
 let followed: string | undefined;
+/** Whether the followed id is a player's or a team's (found out by asking). */
+let followedBoard: "player" | "team" = "player";
+/** Whether the public standings are frozen, as the last state reply said. */
+let frozen = false;
+/** Venue mode: while the reveal runs, paging waits. */
+let revealing = false;
+/** Time left at the last state reply, and when it came (page clock), while the hunt has a duration. */
+let timeLeft: { ms: number; at: number; running: boolean } | undefined;
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const STATUS_TEXT: Record<string, string> = {
@@ -71,6 +86,7 @@ const STATUS_TEXT: Record<string, string> = {
   running: "running",
   paused: "paused",
   ended: "ended",
+  finalized: "final result",
 };
 
 async function ask(op: "top" | "around" | "state", body: unknown): Promise<unknown> {
@@ -174,6 +190,8 @@ function onBoard(board: Board): void {
   live = board;
   setText(el.seq, fmt(board.seq));
   addTicker(tickerLines(prev?.entries, board.entries));
+  // The live board comes back at the reveal: ask the state now rather than at the next poll.
+  if (frozen) stateSoon();
   if (screenMode) {
     if (page === 0) refreshPage();
   } else {
@@ -203,12 +221,31 @@ async function refreshState(): Promise<void> {
   }
   const state = parseState(body);
   if (!state) return;
-  const frozen = state.frozenAt !== undefined && state.frozenAt !== null;
+  const wasFrozen = frozen;
+  frozen = state.frozenAt !== undefined && state.frozenAt !== null;
+  el.frozen.hidden = !frozen;
   setText(el.status, (STATUS_TEXT[state.status] ?? state.status) + (frozen ? " · standings frozen" : ""));
+  if (wasFrozen && !frozen && screenMode) void reveal().catch(() => {});
+  const duration = config.durationMs;
+  if (duration && state.runningMs !== undefined) {
+    timeLeft = { ms: duration - state.runningMs, at: Date.now(), running: state.status === "running" };
+    if (state.status === "ended" || state.status === "finalized") timeLeft.ms = 0;
+    el.timeLeftFact.hidden = false;
+    renderTimeLeft();
+  }
   document.body.dataset.status = state.status;
   setText(el.players, fmt(state.players));
   if (!live || state.seq > live.seq) setText(el.seq, fmt(state.seq));
   el.boardEmpty.hidden = state.players > 0;
+}
+
+const stateSoon = throttle(refreshState, 1_000);
+
+/** The countdown: from the last state reply, counting on while the hunt runs. */
+function renderTimeLeft(): void {
+  if (!timeLeft) return;
+  const left = timeLeft.running ? timeLeft.ms - (Date.now() - timeLeft.at) : timeLeft.ms;
+  setText(el.timeLeft, left > 0 ? clock(left) : "time's up");
 }
 
 // --- venue mode: paging through the board -----------------------------------------------------------
@@ -224,6 +261,7 @@ function pageSize(): number {
 }
 
 async function loadPage(): Promise<void> {
+  if (revealing) return;
   const body = await ask("top", { n: pageSize(), ...(cursors[page] ? { after: cursors[page] } : {}) });
   const board = parseBoard(body);
   if (!board) return;
@@ -248,8 +286,39 @@ async function loadPage(): Promise<void> {
 
 const refreshPage = throttle(loadPage, PAGE_REFRESH_MS);
 
+/**
+ * Venue mode, at the reveal: the first page of the final board, uncovered from the last place upward
+ * one row at a time; paging resumes once the winner is shown.
+ */
+async function reveal(): Promise<void> {
+  if (revealing) return;
+  revealing = true;
+  try {
+    page = 0;
+    cursors = [undefined];
+    const board = parseBoard(await ask("top", { n: pageSize() }));
+    if (!board) return;
+    shown = board;
+    setText(el.boardTitle, "Final standings");
+    renderRows(el.board, board.entries, new Map(), Date.now());
+    const rows = Array.from(el.board.rows);
+    for (const row of rows) row.classList.add("veiled");
+    for (let i = rows.length - 1; i >= 0; i--) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, reducedMotion ? REVEAL_STEP_MS / 4 : REVEAL_STEP_MS),
+      );
+      rows[i]!.classList.remove("veiled");
+      flash(rows[i]!);
+    }
+    await new Promise((resolve) => setTimeout(resolve, dwellMs));
+  } finally {
+    revealing = false;
+  }
+}
+
 function startPaging(): void {
   setInterval(() => {
+    if (revealing) return;
     page = cursors[page + 1] ? page + 1 : 0;
     if (page === 0) cursors = [undefined];
     shown = undefined;
@@ -259,24 +328,44 @@ function startPaging(): void {
 
 // --- search and follow ------------------------------------------------------------------------------
 
-async function loadAround(): Promise<void> {
-  const player = followed;
-  if (!player || !el.around || !el.searchStatus) return;
-  const body = await ask("around", { playerId: player, before: 5, after: 5 });
-  if (player !== followed) return;
+/** The ranks around `id` on one board, and its own entry there (absent when it is not on that board). */
+async function aroundOn(kind: "player" | "team", id: string) {
+  const body = await ask("around", {
+    ...(kind === "player" ? { playerId: id } : { teamId: id }),
+    before: 5,
+    after: 5,
+  });
   const err = replyError(body);
   const board = err ? undefined : parseBoard(body);
-  if (!board) {
-    setText(el.searchStatus, err ? `Could not look up ${player}: ${err.message}` : "");
+  return { err, board, me: board?.entries.find((e) => e.id === id) };
+}
+
+async function loadAround(): Promise<void> {
+  const id = followed;
+  if (!id || !el.around || !el.searchStatus) return;
+  let found = await aroundOn(followedBoard, id);
+  // Not on the board searched: the other board may know the id (a team hunt has both).
+  if (!found.me) {
+    const other = followedBoard === "player" ? "team" : "player";
+    const there = await aroundOn(other, id);
+    if (there.me) {
+      followedBoard = other;
+      found = there;
+    }
+  }
+  if (id !== followed) return;
+  const { err, board, me } = found;
+  if (!board && err) {
+    setText(el.searchStatus, `Could not look up ${id}: ${err.message}`);
     return;
   }
-  const me = board.entries.find((e) => e.id === player);
-  if (!me) {
+  if (!board || !me) {
     el.around.hidden = true;
-    setText(el.searchStatus, `No player “${player}” in this hunt (yet); still looking on each update.`);
+    setText(el.searchStatus, `No player or team “${id}” in this hunt (yet); still looking on each update.`);
     return;
   }
-  setText(el.searchStatus, `Following ${player}: #${me.rank} with ${fmt(me.score)} pts.`);
+  const what = followedBoard === "team" ? "team " : "";
+  setText(el.searchStatus, `Following ${what}${id}: #${me.rank} with ${fmt(me.score)} pts.`);
   el.around.hidden = false;
   renderRows(el.around.tBodies[0]!, board.entries, lastMove, Date.now());
 }
@@ -285,6 +374,7 @@ const followRefresh = throttle(loadAround, FOLLOW_MS);
 
 function follow(player: string): void {
   followed = player || undefined;
+  followedBoard = "player";
   const url = new URL(location.href);
   if (followed) url.searchParams.set("player", followed);
   else url.searchParams.delete("player");
@@ -376,7 +466,10 @@ async function start(): Promise<void> {
   });
   await fill();
   setInterval(() => void refreshState().catch(() => {}), STATE_MS);
-  setInterval(scheduleRender, 1_000); // lets arrows expire on a quiet board
+  setInterval(() => {
+    scheduleRender(); // lets arrows expire on a quiet board
+    renderTimeLeft();
+  }, 1_000);
   if (screenMode) startPaging();
   (async () => {
     for await (const s of nc.status()) {

@@ -24,6 +24,8 @@ export interface PublicState {
   players: number;
   /** Where the standings were frozen; absent on engines without the standings freeze. */
   frozenAt?: number | null;
+  /** Running time at the last handled input, ms; absent on engines that do not report it. */
+  runningMs?: number;
 }
 
 /** How a row moved since the previous board. */
@@ -66,12 +68,22 @@ export function parseBoard(body: unknown): Board | undefined {
 /** A public state reply, or undefined when it is not one. */
 export function parseState(body: unknown): PublicState | undefined {
   if (typeof body !== "object" || body === null) return undefined;
-  const { seq, status, players, frozenAt } = body as Record<string, unknown>;
+  const { seq, status, players, frozenAt, runningMs } = body as Record<string, unknown>;
   if (!isCount(seq) || typeof status !== "string" || status.length > 32 || !isCount(players))
     return undefined;
   const state: PublicState = { seq, status, players };
   if (frozenAt === null || isCount(frozenAt)) state.frozenAt = frozenAt;
+  if (isCount(runningMs)) state.runningMs = runningMs;
   return state;
+}
+
+/** "1:05:09", "4:09", "0:07": a duration for a countdown, never negative. */
+export function clock(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
 /** The error of a query reply (`{"error":{"code","message"}}`), if it is one. */

@@ -11,6 +11,8 @@ export interface ViewerConfig {
   inboxPrefix: string;
   /** Entries the engine puts in `hunt.<id>.top`. */
   topN: number;
+  /** The hunt's `rules.durationMs` when the engine serving the page holds the hunt: the page counts down. */
+  durationMs?: number | null;
 }
 
 /** One line of the index. */
@@ -19,6 +21,8 @@ export interface HuntSummary {
   status: string;
   players: number;
   seq: number;
+  /** `rules.durationMs`, null when the hunt has no time limit. */
+  durationMs: number | null;
 }
 
 const ESCAPES: Record<string, string> = {
@@ -86,15 +90,15 @@ export function huntPage(config: ViewerConfig, screen: boolean): string {
   const search = screen
     ? ""
     : `<section class="search" aria-labelledby="search-title">
-<h2 id="search-title">Find a player</h2>
+<h2 id="search-title">Find a player or a team</h2>
 <form id="search-form" role="search">
-<label for="search">Player id</label>
+<label for="search">Player or team id</label>
 <input id="search" name="player" required maxlength="256" autocomplete="off" spellcheck="false">
 <button>Find</button>
 </form>
 <p id="search-status" role="status"></p>
 <table id="around" class="board" hidden><caption class="sr-only">Ranks around the player</caption>
-<thead><tr><th scope="col" class="num">Rank</th><th scope="col"><span class="sr-only">Movement</span></th><th scope="col">Player</th><th scope="col" class="num">Score</th></tr></thead>
+<thead><tr><th scope="col" class="num">Rank</th><th scope="col"><span class="sr-only">Movement</span></th><th scope="col">Name</th><th scope="col" class="num">Score</th></tr></thead>
 <tbody></tbody></table>
 </section>`;
   return layout(
@@ -104,9 +108,11 @@ export function huntPage(config: ViewerConfig, screen: boolean): string {
 <h1><span class="label">Hunt</span> ${id}</h1>
 <dl class="facts">
 <div><dt>Status</dt><dd id="status">…</dd></div>
+<div id="time-left-fact" hidden><dt>Time left</dt><dd id="time-left" role="timer">…</dd></div>
 <div><dt>Players</dt><dd id="players">…</dd></div>
 <div><dt>Event</dt><dd id="seq">…</dd></div>
 </dl>
+<p id="frozen" class="frozen" role="status" hidden>Standings frozen: the board shows them as they were at the freeze, until the reveal.</p>
 <p id="conn" role="status" data-state="connecting">Connecting…</p>
 </header>
 <main>

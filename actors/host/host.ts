@@ -12,6 +12,7 @@ import {
   partitionOf,
   SnapshotStore,
 } from "../../streams/index.ts";
+import type { HuntSummary } from "../../viewer/pages.ts";
 import { DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
 import { Deadlines } from "./deadlines.ts";
 import { type Lane, Lanes } from "./lanes.ts";
@@ -184,12 +185,19 @@ export class ActorHost {
   }
 
   /** What anyone may see of each live hunt that had input since the start (the viewer's index page). */
-  publicHunts(): { huntId: string; status: string; players: number; seq: number }[] {
-    const hunts = [];
+  publicHunts(): HuntSummary[] {
+    const hunts: HuntSummary[] = [];
     for (const huntId of this.fedHunts) {
       const fold = this.registry.get(huntId)?.fold;
       // The public count: while the standings are frozen, the players ranked at the freeze.
-      if (fold) hunts.push({ huntId, status: fold.status, players: fold.publicBoard.size, seq: fold.seq });
+      if (fold)
+        hunts.push({
+          huntId,
+          status: fold.status,
+          players: fold.publicBoard.size,
+          seq: fold.seq,
+          durationMs: fold.rules.durationMs,
+        });
       else this.fedHunts.delete(huntId);
     }
     return hunts.sort((a, b) => (a.huntId < b.huntId ? -1 : a.huntId > b.huntId ? 1 : 0));

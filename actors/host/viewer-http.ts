@@ -131,8 +131,9 @@ export function viewerRoutes(options: ViewerOptions): (req: IncomingMessage, res
         res.end("not a hunt id: 1-64 characters of [A-Za-z0-9_-]\n");
         return true;
       }
+      const durationMs = options.hunts().find((h) => h.huntId === huntId)?.durationMs;
       const page = huntPage(
-        { huntId, wsUrl: options.wsUrl, inboxPrefix, topN: options.topN },
+        { huntId, wsUrl: options.wsUrl, inboxPrefix, topN: options.topN, durationMs },
         url.searchParams.get("screen") === "1",
       );
       html(req, res, 200, page);

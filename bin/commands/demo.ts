@@ -14,6 +14,7 @@ import { type GamePlan, GameSimulator } from "../game-simulator.ts";
 
 const FLAGS = {
   players: { type: "string" },
+  teams: { type: "string" },
   treasures: { type: "string" },
   rate: { type: "string" },
   duration: { type: "string" },
@@ -22,22 +23,36 @@ const FLAGS = {
   linger: { type: "string" },
 } as const;
 
-/** Waits until the engine has handled `seq`, with a deadline and progress. */
-async function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
+/** Waits until the hunt's state satisfies `done` (polling `state`), with a deadline and progress. */
+async function waitState(
+  nc: NatsConnection,
+  huntId: string,
+  done: (state: StateReply) => boolean,
+  waitingFor: string,
+  say: (s: string) => void,
+): Promise<StateReply> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const state = await queryHunt<StateReply>(nc, huntId, "state").catch(() => undefined);
-    if (state && state.seq >= seq) return state;
+    if (state && done(state)) return state;
     if (Date.now() > deadline)
       throw new RuntimeError(
         "engine_behind",
-        `the engine had not handled seq ${seq} after 120 s`,
+        `the engine had not reached ${waitingFor} after 120 s (it is at seq ${state?.seq ?? "?"}, ${state?.status ?? "no answer"})`,
         "run with a lower --rate",
       );
-    say(`waiting for the engine to catch up: seq ${state?.seq ?? "?"} of ${seq}`);
+    say(`waiting for the engine: ${waitingFor} (seq ${state?.seq ?? "?"}, ${state?.status ?? "no answer"})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** Waits until the engine has handled `seq`. */
+function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
+  return waitState(nc, huntId, (s) => s.seq >= seq, `seq ${seq}`, say);
+}
+
+/** The team of a teams.top entry. */
+const teamIdOf = (e: LeaderboardEntry) => (e as { teamId?: string }).teamId;
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
@@ -47,11 +62,15 @@ export const command: Command = {
   usage: [
     "usage: cairn demo [flags]     (npm start runs this)",
     "",
-    "Starts nats-server, the engine in its own process, and a simulated game server that creates a hunt,",
-    "joins the players and plays; shows a live leaderboard; then ends the hunt, replays it from the log",
-    "and checks the replay reproduces the live stateHash.",
+    "Starts nats-server, the engine in its own process, and a simulated game server that runs a team hunt",
+    "the way organisers do: teams, a clue chain, a treasure open for a window, decaying points, photo",
+    "submissions reviewed by an organiser, one disqualification, the standings frozen for the last",
+    `${GameSimulator.FREEZE_LAST_SEC} seconds; the hunt ends on the clock, the standings are revealed and the result finalised.`,
+    "It shows both live boards, then replays the hunt from the log and checks the replay reproduces the",
+    "live stateHash.",
     "",
     "  --players N     players who join and play (default 10000)",
+    "  --teams N       teams the players join in turn (default 500; 0: a solo hunt)",
     "  --treasures N   treasures in the hunt (default 50)",
     "  --rate N        events per second (default 20000)",
     "  --duration S    seconds of play (default 20)",
@@ -69,7 +88,16 @@ export const command: Command = {
       treasures: intFlag("demo", "treasures", values.treasures, 50, 1, 10_000),
       rate: intFlag("demo", "rate", values.rate, 20_000, 1, 1_000_000),
       durationSec: intFlag("demo", "duration", values.duration, 20, 1, 3600),
+      teams: intFlag("demo", "teams", values.teams, 500, 0, 1_000_000),
+      // The hunt's clock runs out a second after play: the engine itself ends it.
+      organiser: { graceSec: 1 },
     };
+    if (plan.teams! > players) {
+      throw new UsageError(
+        `--teams ${plan.teams} is more than --players ${players}: some teams would have nobody`,
+        "give at most as many teams as players",
+      );
+    }
     const index = values.index ?? "auto";
     if (!["auto", "native", "js"].includes(index)) {
       throw new UsageError(`--index must be auto, native or js, got "${index}"`, "omit it to use auto");
@@ -98,7 +126,7 @@ export const command: Command = {
     process.once("SIGINT", onSignal);
     try {
       console.log(
-        `cairn demo: hunt ${plan.huntId}: ${fmt(plan.players)} players, ${plan.treasures} treasures, ${fmt(plan.rate)} events/s for ${plan.durationSec} s`,
+        `cairn demo: hunt ${plan.huntId}: ${fmt(plan.players)} players${plan.teams ? ` in ${fmt(plan.teams)} teams` : ""}, ${plan.treasures} treasures, ${fmt(plan.rate)} events/s for ${plan.durationSec} s`,
       );
       nats = await startEmbeddedNats({ storeDir, viewers: {} });
       console.log(`cairn demo: nats-server ${nats.url} (store ${storeDir})`);
@@ -163,6 +191,12 @@ export const command: Command = {
           top = next;
         },
       });
+      let teamTop: LeaderboardEntry[] = [];
+      nc.subscribe(`hunt.${plan.huntId}.teams.top`, {
+        callback: (_e, m) => {
+          teamTop = m.json<TopN>().entries;
+        },
+      });
       let rejectedCount = 0;
       nc.subscribe(`hunt.${plan.huntId}.rejected`, {
         callback: () => {
@@ -195,12 +229,17 @@ export const command: Command = {
           `  event→rank latency  p50 ${ms(windowStats.p50Ms).padStart(6)} ms   p99 ${ms(windowStats.p99Ms).padStart(6)} ms   max ${ms(windowStats.maxMs).padStart(6)} ms`,
           `  consumer lag        ${fmt(latest?.lag ?? 0).padStart(8)}     engine RSS ${((latest?.rss ?? 0) / 2 ** 20).toFixed(0).padStart(5)} MB`,
           `  GC pauses (1 s)     ${String(gcWindow.count).padStart(8)}     longest ${gcWindow.maxMs.toFixed(2)} ms   rejected so far ${fmt(rejectedCount)}`,
-          "",
-          "  rank  player        score  move",
-          ...top.map(
-            (e) =>
-              `  ${String(e.rank).padStart(4)}  ${e.playerId.padEnd(12)} ${fmt(e.score).padStart(6)}  ${movement.get(e.playerId) ?? ""}`,
-          ),
+          gen.frozen
+            ? `  standings frozen: the public boards below stay as they were at the freeze; the engine goes on scoring`
+            : "",
+          `  rank  player        score  move ${plan.teams ? "   rank  team          score" : ""}`,
+          ...top.map((e, i) => {
+            const team = teamTop[i];
+            const teamCol = team
+              ? `   ${String(team.rank).padStart(4)}  ${(teamIdOf(team) ?? "").padEnd(12)} ${fmt(team.score).padStart(6)}`
+              : "";
+            return `  ${String(e.rank).padStart(4)}  ${(e.playerId ?? "").padEnd(12)} ${fmt(e.score).padStart(6)}  ${(movement.get(e.playerId ?? "") ?? "").padEnd(4)}${teamCol}`;
+          }),
         ];
         if (tty) process.stdout.write(`\x1b[H\x1b[J${lines.join("\n")}\n`);
         else if (now - lastPlainLine >= 1000) {
@@ -212,7 +251,11 @@ export const command: Command = {
       };
       if (tty) process.stdout.write("\x1b[2J");
       await gen.run(draw, () => interrupted);
-      const lastSeq = await gen.end();
+      // The hunt ends on the clock: the engine appends HuntEnded {reason: "time_up"} itself (an
+      // interrupted run ends it at once instead). Then the organiser reveals and finalises.
+      if (interrupted) await gen.end();
+      else await waitState(nc, plan.huntId, (s) => s.status === "ended", "the hunt's time-up", say);
+      const lastSeq = await gen.revealAndFinalize();
       const live = await waitHandled(nc, plan.huntId, lastSeq, say);
       if (tty) process.stdout.write("\n");
       gen.close();
@@ -235,6 +278,8 @@ export const command: Command = {
       console.log(`  engine peak RSS          ${(peakRss / 2 ** 20).toFixed(0)} MB`);
       console.log(`  rejections               ${fmt(rejectedCount)}`);
       console.log(`  final state              ${live.status}, ${fmt(live.players)} players, seq ${live.seq}`);
+      if (teamTop[0])
+        console.log(`  winning team             ${teamIdOf(teamTop[0])} (${fmt(teamTop[0].score)})`);
 
       const replay = await replayHunt(nc, plan.huntId, {
         untilSeq: live.seq,

@@ -1,7 +1,7 @@
 // The viewer's pure part (viewer/board.ts): shape checks of what arrives over NATS, movements between two
 // boards, and the ticker lines they make.
 import { describe, expect, it } from "vitest";
-import { movements, parseBoard, parseState, replyError, tickerLines } from "../../viewer/board.ts";
+import { clock, movements, parseBoard, parseState, replyError, tickerLines } from "../../viewer/board.ts";
 
 const board = (...ids: [string, number][]) => ids.map(([id, score], i) => ({ rank: i + 1, id, score }));
 
@@ -67,5 +67,16 @@ describe("viewer board", () => {
     expect(tickerLines(board(["a", 1]), board(["a", 6]))[0]?.text).toBe("a +5 at #1 (6 pts)");
     expect(tickerLines(undefined, next)).toEqual([]);
     expect(tickerLines(prev, next, 1)).toHaveLength(1);
+  });
+});
+
+describe("clock", () => {
+  it("counts down in whole seconds, rounding up, with hours only when needed, never below zero", () => {
+    expect(clock(0)).toBe("0:00");
+    expect(clock(-5_000)).toBe("0:00");
+    expect(clock(1)).toBe("0:01");
+    expect(clock(7_000)).toBe("0:07");
+    expect(clock(249_000)).toBe("4:09");
+    expect(clock(3_909_000)).toBe("1:05:09");
   });
 });
