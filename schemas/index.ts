@@ -16,6 +16,7 @@ import playerJoinedSchema from "./events/player-joined.json" with { type: "json"
 import playerLeftSchema from "./events/player-left.json" with { type: "json" };
 import scoreAdjustedSchema from "./events/score-adjusted.json" with { type: "json" };
 import treasureFoundSchema from "./events/treasure-found.json" with { type: "json" };
+import checkpointSchema from "./outputs/checkpoint.json" with { type: "json" };
 import rankChangeSchema from "./outputs/rank-change.json" with { type: "json" };
 import rejectionSchema from "./outputs/rejection.json" with { type: "json" };
 import topSchema from "./outputs/top.json" with { type: "json" };
@@ -186,6 +187,7 @@ const allSchemas = [
   playerDisqualifiedSchema,
   rankChangeSchema,
   rejectionSchema,
+  checkpointSchema,
   topSchema,
   topRequestSchema,
   topReplySchema,
@@ -262,6 +264,7 @@ const queryValidators: Record<QueryOp, Validator> = {
 export const outputValidators = {
   rankChange: compiled(ajv, rankChangeSchema),
   rejection: compiled(ajv, rejectionSchema),
+  checkpoint: compiled(ajv, checkpointSchema),
   top: compiled(ajv, topSchema),
   topReply: compiled(ajv, topReplySchema),
   rankReply: compiled(ajv, rankReplySchema),

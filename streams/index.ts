@@ -51,6 +51,7 @@ export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./pub
 export { QueryFailedError, queryHunt } from "./query-client.ts";
 export type { StreamSetupOptions, StreamSetupResult } from "./setup.ts";
 export {
+  CHECKPOINTS_STREAM,
   compareStreamConfig,
   EVENTS_STREAM,
   ensureStreams,

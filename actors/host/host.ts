@@ -7,12 +7,12 @@ import type { RankIndexKind } from "../../native/index.ts";
 import {
   isValidHuntId,
   type LogMessage,
-  lastOutputSeq,
+  lastOutput,
   OutputPublisher,
   partitionOf,
   SnapshotStore,
 } from "../../streams/index.ts";
-import { DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
+import { type CheckpointSigner, DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
 import { Deadlines } from "./deadlines.ts";
 import { type Lane, Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
@@ -60,12 +60,14 @@ export interface HostOptions {
   replicas?: number;
   /** The connection's inbox prefix, when its permissions restrict it to one. */
   inboxPrefix?: string;
+  /** Signs every checkpoint (its `sig` and `key`); unsigned without one. */
+  signer?: CheckpointSigner;
   logger: Logger;
   metrics?: EngineMetrics;
 }
 
 /** Options with no default. */
-type OptionalOption = "filterSubject" | "metrics" | "engineId" | "inboxPrefix";
+type OptionalOption = "filterSubject" | "metrics" | "engineId" | "inboxPrefix" | "signer";
 
 /** What /healthz reports. */
 export interface HostHealth {
@@ -130,7 +132,7 @@ export class ActorHost {
     this.registry = new HuntRegistry(
       this.publisher,
       new SnapshotStore(nc),
-      (huntId) => lastOutputSeq(nc, huntId),
+      (huntId) => lastOutput(nc, huntId),
       {
         ...this.opts,
         metrics,
@@ -154,6 +156,7 @@ export class ActorHost {
       ownInboxes: [this.publisher.inbox],
       logger,
       metrics,
+      signer: this.opts.signer,
     });
   }
 

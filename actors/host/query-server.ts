@@ -6,7 +6,14 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import type { Logger } from "pino";
 import { decodeQuery, type QueryOp } from "../../schemas/index.ts";
 import { isValidHuntId } from "../../streams/index.ts";
-import { answer, publicStateReply, type QueryReply, queryError, stateReply } from "../hunt/index.ts";
+import {
+  answer,
+  type CheckpointSigner,
+  publicStateReply,
+  type QueryReply,
+  queryError,
+  stateReply,
+} from "../hunt/index.ts";
 import type { Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntBrokenError, type HuntRegistry, type LiveHunt } from "./registry.ts";
@@ -52,6 +59,8 @@ export interface QueryServerDeps {
   ownInboxes: readonly string[];
   logger: Logger;
   metrics: EngineMetrics | undefined;
+  /** Signs the last checkpoint in `state` replies, as the published ones are. */
+  signer?: CheckpointSigner | undefined;
 }
 
 export class QueryServer {
@@ -193,7 +202,7 @@ export class QueryServer {
     const now = performance.now();
     const cached = this.stateCache.get(hunt);
     if (cached && (cached.seq === hunt.fold.seq || now < this.nextHashAt)) return cached.reply;
-    const reply = stateReply(hunt.fold);
+    const reply = stateReply(hunt.fold, this.deps.signer);
     const done = performance.now();
     this.nextHashAt = done + (done - now) * STATE_COST_RATIO;
     this.stateCache.set(hunt, { seq: hunt.fold.seq, reply });

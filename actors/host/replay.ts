@@ -3,8 +3,14 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import { EventLog } from "../../streams/index.ts";
-import { HuntFold, type OutputSink } from "../hunt/index.ts";
+import { EventLog, type LogMessage } from "../../streams/index.ts";
+import {
+  type CheckpointMessage,
+  type CheckpointSigner,
+  checkpointMessage,
+  HuntFold,
+  type OutputSink,
+} from "../hunt/index.ts";
 
 /** What a replay produced. */
 export interface ReplayResult {
@@ -14,6 +20,8 @@ export interface ReplayResult {
   /** Rank messages and rejections the fold produced. */
   ranks: number;
   rejections: number;
+  /** Every checkpoint the fold produced, in order (signed when a signer was given). */
+  checkpoints: CheckpointMessage[];
   /** Wall time, ms. */
   ms: number;
 }
@@ -27,7 +35,11 @@ export async function replayHunt(
     /** The server's partition count (0: none); unset, the log looks up where the hunt is stored. */
     partitions?: number;
     indexKind?: RankIndexKind;
+    /** Signs the checkpoints, as an engine with this key did. */
+    signer?: CheckpointSigner;
     onProgress?: (events: number, seq: number) => void;
+    /** Each batch of the log as read, before it is folded (an export writes it out). */
+    onBatch?: (batch: readonly LogMessage[]) => void | Promise<void>;
   } = {},
 ): Promise<ReplayResult> {
   const started = performance.now();
@@ -35,6 +47,7 @@ export async function replayHunt(
   const fold = new HuntFold(huntId, createRankIndex(options.indexKind ?? "auto"));
   let ranks = 0;
   let rejections = 0;
+  const checkpoints: CheckpointMessage[] = [];
   const sink: OutputSink = {
     rank: () => {
       ranks++;
@@ -42,10 +55,14 @@ export async function replayHunt(
     rejected: () => {
       rejections++;
     },
+    checkpoint: (seq, events, stateHash, prev, chain) => {
+      checkpoints.push(checkpointMessage({ seq, events, stateHash, prev, chain }, options.signer));
+    },
   };
   let events = 0;
   let lastReport = started;
   for await (const batch of log.readBatches(huntId, 1, { untilSeq: options.untilSeq })) {
+    await options.onBatch?.(batch);
     fold.applyBatch(batch, sink);
     events += batch.length;
     const now = performance.now();
@@ -55,5 +72,5 @@ export async function replayHunt(
     }
   }
   options.onProgress?.(events, fold.seq);
-  return { fold, events, ranks, rejections, ms: performance.now() - started };
+  return { fold, events, ranks, rejections, checkpoints, ms: performance.now() - started };
 }

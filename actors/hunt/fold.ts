@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
 import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
+import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
+import { stateHash } from "./codec.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 
 /** One input message of the hunt's log. */
@@ -38,6 +40,11 @@ export interface OutputSink {
     code: RejectionCode,
     message: string,
   ): void;
+  /**
+   * A checkpoint (schemas/CONTRACT.md, "Audit"), after the other outputs of its input: `n` is its
+   * index among that input's outputs.
+   */
+  checkpoint(seq: number, events: number, stateHash: string, prev: string, chain: string, n: number): void;
 }
 
 /** The definition of one treasure. */
@@ -129,6 +136,10 @@ interface PreparedBatch {
   /** Index ops queued in the scratch arrays. */
   ops: number;
   rejections: PendingRejection[] | undefined;
+  /** Where the next part of the batch starts: a batch ends early at an input that needs a checkpoint. */
+  next: number;
+  /** The checkpoint's index among its input's outputs, or -1 when the part ends without one. */
+  checkpointN: number;
 }
 
 /** A rejection waiting for its batch's index call, so that outputs leave in input order. */
@@ -213,6 +224,16 @@ export class HuntFold {
   readonly found = new Set<number>();
   readonly hinted = new Set<number>();
 
+  /**
+   * Inputs of the hunt folded so far, applied or rejected (what checkpoints count), and the last
+   * checkpoint. Hunt state that snapshots keep, but outside the bytes `stateHash` hashes, so that a
+   * version-1 hunt keeps its hash (codec.ts).
+   */
+  inputs = 0;
+  checkpoint: Checkpoint | null = null;
+  /** False for a fold restored from a snapshot written before checkpoints: its input count is unknown. */
+  inputsKnown = true;
+
   /** Events applied by this fold instance (a counter for metrics; not hunt state). */
   appliedCount = 0;
 
@@ -238,33 +259,43 @@ export class HuntFold {
 
   /**
    * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
-   * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index.
+   * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index; an
+   * input that needs a checkpoint ends that call, so that its stateHash is the state right after it.
    */
   applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
-    const prepared = this.prepareBatch(msgs);
-    if (prepared.ops > 0)
-      this.index.applyBatch(
-        scratch.ops,
-        scratch.slots,
-        scratch.scores,
-        scratch.tiebreaks,
-        prepared.ops,
-        scratch.out,
-      );
-    this.finishBatch(prepared, sink);
+    let from = 0;
+    while (from < msgs.length) {
+      const prepared = this.prepareBatch(msgs, from);
+      if (prepared.ops > 0)
+        this.index.applyBatch(
+          scratch.ops,
+          scratch.slots,
+          scratch.scores,
+          scratch.tiebreaks,
+          prepared.ops,
+          scratch.out,
+        );
+      this.finishBatch(prepared, sink);
+      if (prepared.checkpointN >= 0) this.emitCheckpoint(prepared.checkpointN, sink);
+      from = prepared.next;
+    }
   }
 
-  /** First half of `applyBatch`: checks and scores every message, leaving the index ops in the scratch arrays. */
-  private prepareBatch(msgs: readonly FoldInput[]): PreparedBatch {
-    scratch.ensure(msgs.length);
+  /**
+   * First half of `applyBatch`: checks and scores the messages from `from`, leaving the index ops in
+   * the scratch arrays, up to the end or to the first input that needs a checkpoint.
+   */
+  private prepareBatch(msgs: readonly FoldInput[], from: number): PreparedBatch {
+    scratch.ensure(msgs.length - from);
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
-    for (let i = 0; i < msgs.length; i++) {
+    for (let i = from; i < msgs.length; i++) {
       const msg = msgs[i]!;
       const seq = msg.seq;
       if (seq <= this.seq) continue;
       this.seq = seq;
       const decoded: DecodedEvent = decodeEvent(msg.data);
+      const opsBefore = nOps;
       let problem: PendingRejection | undefined;
       if (!decoded.ok) {
         problem = {
@@ -297,8 +328,33 @@ export class HuntFold {
       } else {
         this.appliedCount++;
       }
+      this.inputs++;
+      const ends =
+        !problem &&
+        decoded.ok &&
+        (decoded.event.type === "HuntEnded" || decoded.event.type === "HuntFinalized");
+      if (ends || this.inputs % CHECKPOINT_EVERY === 0) {
+        // The checkpoint comes after the input's other outputs: its rejection, or its rank messages.
+        const checkpointN = problem ? 1 : nOps - opsBefore;
+        return { ops: nOps, rejections, next: i + 1, checkpointN };
+      }
     }
-    return { ops: nOps, rejections };
+    return { ops: nOps, rejections, next: msgs.length, checkpointN: -1 };
+  }
+
+  /** Emits the checkpoint of the input just folded, and keeps it as the last one. */
+  private emitCheckpoint(n: number, sink: OutputSink): void {
+    const prev = this.checkpoint?.chain ?? GENESIS_CHAIN;
+    const hash = stateHash(this);
+    const checkpoint = {
+      seq: this.seq,
+      events: this.inputs,
+      stateHash: hash,
+      prev,
+      chain: chainOf(prev, this.seq, hash),
+    };
+    this.checkpoint = checkpoint;
+    sink.checkpoint(checkpoint.seq, checkpoint.events, hash, prev, checkpoint.chain, n);
   }
 
   /** Second half of `applyBatch`: emits the outputs once the index has filled the ranks. */

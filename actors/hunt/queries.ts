@@ -2,6 +2,7 @@
 // already decoded and checked against the schemas (`decodeQuery`), so every limit lives there.
 import type { RankEntry } from "../../native/index.ts";
 import type { ErrorReply, QueryOp, QueryRequestMap } from "../../schemas/index.ts";
+import { type CheckpointSigner, checkpointMessage } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
 import type { HuntFold } from "./fold.ts";
 
@@ -34,9 +35,13 @@ function decodeCursor(fold: HuntFold, cursor: string): number | undefined {
   }
 }
 
-/** The `state` reply: what the hunt is, and the hash of its whole state. */
-export function stateReply(fold: HuntFold): QueryReply {
-  return { seq: fold.seq, status: fold.status, players: fold.joined, stateHash: stateHash(fold) };
+/**
+ * The `state` reply: what the hunt is, the hash of its whole state, and its last checkpoint (signed
+ * as it was published when the engine has a signing key).
+ */
+export function stateReply(fold: HuntFold, signer?: CheckpointSigner): QueryReply {
+  const checkpoint = fold.checkpoint ? checkpointMessage(fold.checkpoint, signer) : null;
+  return { seq: fold.seq, status: fold.status, players: fold.joined, stateHash: stateHash(fold), checkpoint };
 }
 
 /**
