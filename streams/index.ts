@@ -10,6 +10,7 @@ export type {
   BatchConsumerStatus,
 } from "./batch-consumer.ts";
 export { batchConsumerConfig, consumeBatches } from "./batch-consumer.ts";
+export { readCheckpoints, type StoredCheckpoint } from "./checkpoints.ts";
 export type { ConnectOptions, ServerFeatures } from "./connection.ts";
 export {
   connect,
