@@ -72,7 +72,7 @@ export const command: Command = {
         ...(partitions !== undefined ? { partitions } : {}),
         onProgress: (events, seq) => {
           const line = `exporting ${huntId}: ${events.toLocaleString("en-US")} events, seq ${seq}`;
-          process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+          if (tty) process.stderr.write(`\r\x1b[2K${line}`);
         },
       }).catch((err: NodeJS.ErrnoException) => {
         if (!err.code || !err.syscall) throw err;

@@ -58,7 +58,9 @@ export const command: Command = {
       ...(publicKey !== undefined ? { publicKey } : {}),
       requireSignatures: values["require-signatures"] === true,
       indexKind: choiceFlag<RankIndexKind>("index", values.index, ["auto", "native", "js"], "auto"),
-      onProgress: (what) => process.stderr.write(tty ? `\r\x1b[2K${what}` : `${what}\n`),
+      onProgress: (what) => {
+        if (tty) process.stderr.write(`\r\x1b[2K${what}`);
+      },
     }).catch((err: unknown) => {
       if (err instanceof ArchiveError) {
         throw new RuntimeError(
