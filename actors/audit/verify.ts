@@ -33,7 +33,7 @@ export interface VerifyResult {
   /** How many checkpoints carry a signature, and the key they carry (the first one seen). */
   signed: number;
   key: string | undefined;
-  /** The recomputed stateHash at the last event, and the last chain. */
+  /** The last chain the events give (what an auditor compares with a published one). */
   lastChain: string | undefined;
   standings: number;
 }
