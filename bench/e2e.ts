@@ -402,6 +402,7 @@ function measureAllocations(
         updates++;
       },
       rejected() {},
+      checkpoint() {},
     };
     const encoder = new TextEncoder();
     const warmEnd = 2 + players + warm;

@@ -159,6 +159,8 @@ class PeerSink implements OutputSink {
   readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", huntId: this.huntId, seq, eventId, type, code, message });
   };
+  // The peer is compared on rank changes; its fold still hashes the state for each checkpoint.
+  readonly checkpoint: OutputSink["checkpoint"] = () => {};
 }
 
 /** Ranks a batch's changes in Redis with one pipeline, then publishes its outputs in input order. */

@@ -12,6 +12,9 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   watch: () => import("./commands/watch.ts"),
   bench: () => import("./commands/bench.ts"),
   publish: () => import("./commands/publish.ts"),
+  keygen: () => import("./commands/keygen.ts"),
+  export: () => import("./commands/export.ts"),
+  verify: () => import("./commands/verify.ts"),
 };
 
 async function help(): Promise<string> {

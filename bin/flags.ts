@@ -36,15 +36,17 @@ function flagsHint(command: string): string {
 
 /**
  * Parses flags strictly; unknown flags and bad values become a UsageError naming the command
- * (`serve`, or `bench e2e` for a benchmark).
+ * (`serve`, or `bench e2e` for a benchmark). Arguments that are not flags are refused unless
+ * `allowPositionals` (a command that names a file, like `cairn verify FILE`).
  */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
   argv: string[],
   options: T,
+  allowPositionals = false,
 ) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
   } catch (err) {
     throw new UsageError((err as Error).message, flagsHint(command));
   }

@@ -28,6 +28,7 @@ const schemaFiles: ReadonlyArray<readonly [name: string, file: string]> = [
   ["StandingsRevealedData", "events/standings-revealed.json"],
   ["RankChange", "outputs/rank-change.json"],
   ["Rejection", "outputs/rejection.json"],
+  ["Checkpoint", "outputs/checkpoint.json"],
   ["TopN", "outputs/top.json"],
   ["TopRequest", "queries/top-request.json"],
   ["TopReply", "queries/top-reply.json"],
@@ -75,15 +76,20 @@ export async function generateTypes(): Promise<string> {
   return text;
 }
 
+/** References into common.json, or to a whole schema file of the list, become local references. */
 function localiseRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(localiseRefs);
   if (node === null || typeof node !== "object") return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
-    out[k] =
-      k === "$ref" && typeof v === "string" ? v.replace(/^(\.\.\/)?common\.json#/, "#") : localiseRefs(v);
+    out[k] = k === "$ref" && typeof v === "string" ? localRef(v) : localiseRefs(v);
   }
   return out;
+}
+
+function localRef(ref: string): string {
+  const file = schemaFiles.find(([, f]) => ref.replace(/^\.\.\//, "").replace(/^\.\//, "") === f);
+  return file ? `#/$defs/${file[0]}` : ref.replace(/^(\.\.\/)?common\.json#/, "#");
 }
 
 const outFile = join(here, "types.ts");

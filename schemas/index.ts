@@ -20,6 +20,7 @@ import standingsRevealedSchema from "./events/standings-revealed.json" with { ty
 import submissionMadeSchema from "./events/submission-made.json" with { type: "json" };
 import submissionReviewedSchema from "./events/submission-reviewed.json" with { type: "json" };
 import treasureFoundSchema from "./events/treasure-found.json" with { type: "json" };
+import checkpointSchema from "./outputs/checkpoint.json" with { type: "json" };
 import rankChangeSchema from "./outputs/rank-change.json" with { type: "json" };
 import rejectionSchema from "./outputs/rejection.json" with { type: "json" };
 import topSchema from "./outputs/top.json" with { type: "json" };
@@ -216,6 +217,7 @@ const allSchemas = [
   standingsRevealedSchema,
   rankChangeSchema,
   rejectionSchema,
+  checkpointSchema,
   topSchema,
   topRequestSchema,
   topReplySchema,
@@ -301,6 +303,7 @@ const queryValidators: Record<QueryOp, Validator> = {
 export const outputValidators = {
   rankChange: compiled(ajv, rankChangeSchema),
   rejection: compiled(ajv, rejectionSchema),
+  checkpoint: compiled(ajv, checkpointSchema),
   top: compiled(ajv, topSchema),
   topReply: compiled(ajv, topReplySchema),
   rankReply: compiled(ajv, rankReplySchema),

@@ -52,6 +52,13 @@ export type NonNegativeSafeInteger = number;
  */
 export type PositiveSafeInteger = number;
 /**
+ * A sha256 digest in lowercase hex.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Sha256Hex".
+ */
+export type Sha256Hex = string;
+/**
  * An input stream sequence number.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -603,6 +610,39 @@ export interface Rejection {
   message: string;
 }
 /**
+ * A message on hunt.<id>.checkpoints: one link of the hunt's chain of checkpoints.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "Checkpoint".
+ */
+export interface Checkpoint {
+  seq: Seq;
+  /**
+   * A safe integer >= 0.
+   */
+  events: number;
+  /**
+   * The hunt's stateHash right after input seq: lowercase hex sha256.
+   */
+  stateHash: string;
+  /**
+   * The previous checkpoint's chain; 64 zeros for the first.
+   */
+  prev: string;
+  /**
+   * sha256(prev + ":" + seq + ":" + stateHash) in lowercase hex, seq in decimal.
+   */
+  chain: string;
+  /**
+   * With a signing key: the Ed25519 signature over the ASCII bytes of chain, base64 (standard alphabet, padded: 88 characters).
+   */
+  sig?: string;
+  /**
+   * With a signing key: the Ed25519 public key, its raw 32 bytes in base64 (standard alphabet, padded: 44 characters).
+   */
+  key?: string;
+}
+/**
  * A message on hunt.<id>.top (core NATS): the coalesced top-N.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -752,6 +792,10 @@ export interface StateReply {
    * The seq of the StandingsFrozen that froze the public standings, or null when they are not frozen.
    */
   frozenAt: Seq | null;
+  /**
+   * The hunt's last checkpoint (as published on hunt.<id>.checkpoints), or null before its first.
+   */
+  checkpoint: Checkpoint | null;
 }
 /**
  * Reply to hunt.<id>.public.state: what a viewer may see of the hunt's state (no stateHash).

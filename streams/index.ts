@@ -10,6 +10,7 @@ export type {
   BatchConsumerStatus,
 } from "./batch-consumer.ts";
 export { batchConsumerConfig, consumeBatches } from "./batch-consumer.ts";
+export { readCheckpoints, type StoredCheckpoint } from "./checkpoints.ts";
 export type { ConnectOptions, ServerFeatures } from "./connection.ts";
 export {
   connect,
@@ -51,6 +52,7 @@ export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./pub
 export { QueryFailedError, queryHunt } from "./query-client.ts";
 export type { StreamSetupOptions, StreamSetupResult } from "./setup.ts";
 export {
+  CHECKPOINTS_STREAM,
   compareStreamConfig,
   EVENTS_STREAM,
   ensureStreams,

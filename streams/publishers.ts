@@ -11,9 +11,9 @@ import {
   type PublishOptions,
   type Subscription,
 } from "@nats-io/transport-node";
-import type { RankChange, Rejection, TopN } from "../schemas/index.ts";
+import type { Checkpoint, RankChange, Rejection, TopN } from "../schemas/index.ts";
 import { assertHuntId } from "./errors.ts";
-import { RANKS_STREAM, REJECTED_STREAM } from "./setup.ts";
+import { CHECKPOINTS_STREAM, RANKS_STREAM, REJECTED_STREAM } from "./setup.ts";
 
 /** The Nats-Msg-Id header name. */
 const MSG_ID = "Nats-Msg-Id";
@@ -97,6 +97,11 @@ export class OutputPublisher {
   /** Publishes a rejection to `hunt.<id>.rejected` with Nats-Msg-Id `<id>:<seq>:<n>`. */
   rejected(huntId: string, seq: number, n: number, msg: Rejection): void {
     this.publishWithId(`hunt.${huntId}.rejected`, huntId, seq, n, JSON.stringify(msg));
+  }
+
+  /** Publishes a checkpoint to `hunt.<id>.checkpoints` with Nats-Msg-Id `<id>:<seq>:<n>`. */
+  checkpoint(huntId: string, seq: number, n: number, msg: Checkpoint): void {
+    this.publishWithId(`hunt.${huntId}.checkpoints`, huntId, seq, n, JSON.stringify(msg));
   }
 
   /**
@@ -271,8 +276,9 @@ export function parseOutputId(id: string | undefined | null): OutputPosition | u
 }
 
 /**
- * The position of the last output stored for the hunt on `hunt.<id>.ranks` and `hunt.<id>.rejected`
- * (the later of the two), read from the Nats-Msg-Id of the last message of each; undefined when none.
+ * The position of the last output stored for the hunt on `hunt.<id>.ranks`, `hunt.<id>.rejected` and
+ * `hunt.<id>.checkpoints` (the latest of them), read from the Nats-Msg-Id of the last message of
+ * each; undefined when none.
  */
 export async function lastOutput(
   conn: JetStreamManager | NatsConnection,
@@ -280,12 +286,13 @@ export async function lastOutput(
 ): Promise<OutputPosition | undefined> {
   assertHuntId(huntId);
   const jsm = "direct" in conn ? conn : await jetstreamManager(conn);
-  const [ranks, rejected] = await Promise.all([
+  const stored = await Promise.all([
     jsm.direct.getMessage(RANKS_STREAM, { last_by_subj: `hunt.${huntId}.ranks` }),
     jsm.direct.getMessage(REJECTED_STREAM, { last_by_subj: `hunt.${huntId}.rejected` }),
+    jsm.direct.getMessage(CHECKPOINTS_STREAM, { last_by_subj: `hunt.${huntId}.checkpoints` }),
   ]);
   let best: OutputPosition | undefined;
-  for (const m of [ranks, rejected]) {
+  for (const m of stored) {
     const p = parseOutputId(m?.header?.get(MSG_ID));
     if (p && (!best || p.seq > best.seq || (p.seq === best.seq && p.n > best.n))) best = p;
   }

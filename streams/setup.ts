@@ -10,6 +10,8 @@ export const EVENTS_STREAM = "HUNT_EVENTS";
 export const RANKS_STREAM = "HUNT_RANKS";
 /** The rejection output stream. */
 export const REJECTED_STREAM = "HUNT_REJECTED";
+/** The chained checkpoints of every hunt, kept forever. */
+export const CHECKPOINTS_STREAM = "HUNT_CHECKPOINTS";
 /** The stream holding snapshots, chunked (they can exceed the 1 MiB message limit). */
 export const SNAPSHOT_STREAM = "CAIRN_SNAPSHOTS";
 
@@ -78,6 +80,15 @@ export function wantedStreams(
       max_age: nanos(options.rejectedMaxAgeMs ?? 0),
       allow_direct: true,
     },
+    {
+      ...base,
+      name: CHECKPOINTS_STREAM,
+      description: "Cairn chained checkpoints: hunt.<id>.checkpoints",
+      subjects: ["hunt.*.checkpoints"],
+      // An audit trail: never aged out.
+      max_age: 0,
+      allow_direct: true,
+    },
     ...(options.snapshots === false
       ? []
       : [
@@ -118,7 +129,8 @@ export function compareStreamConfig(
 }
 
 /**
- * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED and CAIRN_SNAPSHOTS when missing. Idempotent.
+ * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED, HUNT_CHECKPOINTS and CAIRN_SNAPSHOTS when missing
+ * (a deployment made before one of them gains it, and nothing else changes). Idempotent.
  * When a stream exists with different subjects, storage, retention, replicas, duplicate window or max age, it
  * throws StreamConfigConflictError listing every difference, and changes nothing.
  */

@@ -7,13 +7,13 @@ import type { RankIndexKind } from "../../native/index.ts";
 import {
   isValidHuntId,
   type LogMessage,
-  lastOutputSeq,
+  lastOutput,
   OutputPublisher,
   partitionOf,
   SnapshotStore,
 } from "../../streams/index.ts";
 import type { HuntSummary } from "../../viewer/pages.ts";
-import { DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
+import { type CheckpointSigner, DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
 import { Deadlines } from "./deadlines.ts";
 import { type Lane, Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
@@ -61,12 +61,14 @@ export interface HostOptions {
   replicas?: number;
   /** The connection's inbox prefix, when its permissions restrict it to one. */
   inboxPrefix?: string;
+  /** Signs every checkpoint (its `sig` and `key`); unsigned without one. */
+  signer?: CheckpointSigner;
   logger: Logger;
   metrics?: EngineMetrics;
 }
 
 /** Options with no default. */
-type OptionalOption = "filterSubject" | "metrics" | "engineId" | "inboxPrefix";
+type OptionalOption = "filterSubject" | "metrics" | "engineId" | "inboxPrefix" | "signer";
 
 /** What /healthz reports. */
 export interface HostHealth {
@@ -131,7 +133,7 @@ export class ActorHost {
     this.registry = new HuntRegistry(
       this.publisher,
       new SnapshotStore(nc),
-      (huntId) => lastOutputSeq(nc, huntId),
+      (huntId) => lastOutput(nc, huntId),
       {
         ...this.opts,
         metrics,
@@ -156,6 +158,7 @@ export class ActorHost {
       indexKind: this.opts.indexKind,
       logger,
       metrics,
+      signer: this.opts.signer,
     });
   }
 

@@ -1,12 +1,16 @@
 import type { OutputPublisher } from "../../streams/index.ts";
-import type { HuntFold, OutputSink } from "../hunt/index.ts";
+import { type CheckpointSigner, checkpointMessage, type HuntFold, type OutputSink } from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
 
 /** What the sink needs to know of the hunt being folded. */
 export interface OutputTarget {
   fold: HuntFold;
-  /** Outputs of inputs up to this seq are already stored (found on activation); not published again. */
+  /**
+   * The last output already stored (found on activation): the input seq, and its index among that
+   * input's outputs. Outputs up to it are not published again.
+   */
   publishAfter: number;
+  publishAfterN: number;
   /** The fold's `topVersion` last published on `hunt.<id>.top`. */
   topPublished: number;
 }
@@ -18,7 +22,15 @@ export class HuntOutputs implements OutputSink {
   constructor(
     private readonly publisher: OutputPublisher,
     private readonly metrics: EngineMetrics | undefined,
+    /** Signs each checkpoint, when the engine has a signing key. */
+    private readonly signer: CheckpointSigner | undefined,
   ) {}
+
+  /** Whether output `n` of input `seq` was stored before the hunt was activated. */
+  private stored(seq: number, n: number): boolean {
+    const t = this.target;
+    return seq < t.publishAfter || (seq === t.publishAfter && n <= t.publishAfterN);
+  }
 
   // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
   readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
@@ -30,6 +42,12 @@ export class HuntOutputs implements OutputSink {
     if (seq <= this.target.publishAfter) return;
     this.metrics?.rejected.inc({ code });
     this.publisher.rejected(this.target.fold.huntId, seq, 0, { seq, eventId, type, code, message });
+  };
+
+  readonly checkpoint: OutputSink["checkpoint"] = (seq, events, stateHash, prev, chain, n) => {
+    if (this.stored(seq, n)) return;
+    const message = checkpointMessage({ seq, events, stateHash, prev, chain }, this.signer);
+    this.publisher.checkpoint(this.target.fold.huntId, seq, n, message);
   };
 
   /**

@@ -9,6 +9,7 @@ import { decodeQuery, QUERY_OPS, type QueryRequestMap } from "../../schemas/inde
 import { isValidHuntId } from "../../streams/index.ts";
 import {
   answer,
+  type CheckpointSigner,
   type LiveQueryOp,
   publicStateReply,
   type QueryReply,
@@ -66,6 +67,8 @@ export interface QueryServerDeps {
   indexKind: RankIndexKind;
   logger: Logger;
   metrics: EngineMetrics | undefined;
+  /** Signs the last checkpoint in `state` replies, as the published ones are. */
+  signer?: CheckpointSigner | undefined;
 }
 
 export class QueryServer {
@@ -224,7 +227,7 @@ export class QueryServer {
     const now = performance.now();
     const cached = this.stateCache.get(hunt);
     if (cached && (cached.seq === hunt.fold.seq || now < this.nextHashAt)) return cached.reply;
-    const reply = stateReply(hunt.fold);
+    const reply = stateReply(hunt.fold, this.deps.signer);
     const done = performance.now();
     this.nextHashAt = done + (done - now) * STATE_COST_RATIO;
     this.stateCache.set(hunt, { seq: hunt.fold.seq, reply });

@@ -4,8 +4,20 @@
 // on a broken one.
 import type { Logger } from "pino";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import type { EventLog, LogMessage, OutputPublisher, SnapshotStore } from "../../streams/index.ts";
-import { CorruptSnapshotError, decodeHunt, encodeHunt, HuntFold } from "../hunt/index.ts";
+import type {
+  EventLog,
+  LogMessage,
+  OutputPosition,
+  OutputPublisher,
+  SnapshotStore,
+} from "../../streams/index.ts";
+import {
+  type CheckpointSigner,
+  CorruptSnapshotError,
+  decodeHunt,
+  encodeHunt,
+  HuntFold,
+} from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntOutputs, type OutputTarget } from "./outputs.ts";
 
@@ -38,6 +50,8 @@ export interface RegistryOptions {
   activationTimeoutMs: number;
   logger: Logger;
   metrics: EngineMetrics | undefined;
+  /** Signs the checkpoints, when the engine has a signing key. */
+  signer?: CheckpointSigner | undefined;
   /** Told after a live hunt's fold changed (activated, or a batch folded). */
   onChange?: (huntId: string, hunt: LiveHunt) => void;
   /** Told when a live hunt is dropped (passivated, set aside, or its lane lost). */
@@ -75,10 +89,10 @@ export class HuntRegistry {
   constructor(
     private readonly publisher: OutputPublisher,
     private readonly snapshots: SnapshotStore,
-    private readonly lastStoredOutput: (huntId: string) => Promise<number>,
+    private readonly lastStoredOutput: (huntId: string) => Promise<OutputPosition | undefined>,
     private readonly opts: RegistryOptions,
   ) {
-    this.outputs = new HuntOutputs(publisher, opts.metrics);
+    this.outputs = new HuntOutputs(publisher, opts.metrics, opts.signer);
   }
 
   /** The live hunt, if any. */
@@ -179,13 +193,21 @@ export class HuntRegistry {
         logger.warn({ huntId, reason }, "ignoring the snapshot; rebuilding from the log");
       }
     }
+    if (fold && !fold.inputsKnown) {
+      // Written before checkpoints: it does not say how many inputs it covers, so the checkpoints
+      // after it could not be numbered. Once rebuilt, the next snapshot carries the count.
+      logger.info({ huntId }, "the snapshot predates checkpoints; rebuilding from the log");
+      fold.lifecycle.stop();
+      fold = undefined;
+    }
     const snapshotSeq = fold?.seq ?? 0;
     fold ??= new HuntFold(huntId, createRankIndex(indexKind), topN);
     const stored = await this.lastStoredOutput(huntId);
     const now = Date.now();
     const hunt: LiveHunt = {
       fold,
-      publishAfter: stored,
+      publishAfter: stored?.seq ?? 0,
+      publishAfterN: stored?.n ?? 0,
       topPublished: -1,
       events: 0,
       eventsAtSnapshot: 0,
@@ -208,7 +230,7 @@ export class HuntRegistry {
         snapshotSeq,
         replayed,
         seq: fold.seq,
-        outputsStoredUpTo: stored,
+        outputsStoredUpTo: stored?.seq ?? 0,
         ms: Math.round(performance.now() - started),
       },
       "hunt activated",

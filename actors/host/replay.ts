@@ -4,7 +4,15 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import { EventLog, type LogMessage } from "../../streams/index.ts";
-import { type Competitor, HuntAudit, HuntFold, type OutputSink } from "../hunt/index.ts";
+import {
+  type CheckpointMessage,
+  type CheckpointSigner,
+  type Competitor,
+  checkpointMessage,
+  HuntAudit,
+  HuntFold,
+  type OutputSink,
+} from "../hunt/index.ts";
 
 /** What a replay produced. */
 export interface ReplayResult {
@@ -14,6 +22,8 @@ export interface ReplayResult {
   /** Rank messages and rejections the fold produced. */
   ranks: number;
   rejections: number;
+  /** Every checkpoint the fold produced, in order (signed when a signer was given). */
+  checkpoints: CheckpointMessage[];
   /** Wall time, ms. */
   ms: number;
 }
@@ -25,7 +35,11 @@ export interface ReplayOptions {
   /** The server's partition count (0: none); unset, the log looks up where the hunt is stored. */
   partitions?: number;
   indexKind?: RankIndexKind;
+  /** Signs the checkpoints, as an engine with this key did. */
+  signer?: CheckpointSigner;
   onProgress?: (events: number, seq: number) => void;
+  /** Each batch of the log as read, before it is folded (an export writes it out). */
+  onBatch?: (batch: readonly LogMessage[]) => void | Promise<void>;
 }
 
 /** Folds the hunt's log from seq 1 up to `untilSeq` (default: its end when reading starts). */
@@ -38,6 +52,7 @@ export async function replayHunt(
   const fold = new HuntFold(huntId, createRankIndex(options.indexKind ?? "auto"));
   let ranks = 0;
   let rejections = 0;
+  const checkpoints: CheckpointMessage[] = [];
   const sink: OutputSink = {
     rank: () => {
       ranks++;
@@ -45,17 +60,21 @@ export async function replayHunt(
     rejected: () => {
       rejections++;
     },
+    checkpoint: (seq, events, stateHash, prev, chain) => {
+      checkpoints.push(checkpointMessage({ seq, events, stateHash, prev, chain }, options.signer));
+    },
   };
   const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
   const events = await readLog(
     log.readBatches(huntId, 1, { untilSeq: options.untilSeq }),
     options,
-    (batch) => {
+    async (batch) => {
+      await options.onBatch?.(batch);
       fold.applyBatch(batch, sink);
       return fold.seq;
     },
   );
-  return { fold, events, ranks, rejections, ms: performance.now() - started };
+  return { fold, events, ranks, rejections, checkpoints, ms: performance.now() - started };
 }
 
 /**
@@ -83,13 +102,13 @@ export async function auditHunt(
 async function readLog(
   batches: AsyncIterable<LogMessage[]>,
   options: ReplayOptions,
-  fold: (batch: LogMessage[]) => number,
+  fold: (batch: LogMessage[]) => number | Promise<number>,
 ): Promise<number> {
   let events = 0;
   let seq = 0;
   let lastReport = performance.now();
   for await (const batch of batches) {
-    seq = fold(batch);
+    seq = await fold(batch);
     events += batch.length;
     const now = performance.now();
     if (options.onProgress && now - lastReport > 250) {

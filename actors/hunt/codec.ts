@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { deserializeRankIndex, type RankIndexKind } from "../../native/index.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import {
   HuntFold,
   PLAYER_DISQUALIFIED,
@@ -18,6 +19,12 @@ import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
 import { SUBMISSION_CLOSED, SUBMISSION_PENDING } from "./submissions.ts";
 
 const MAGIC = 0x484e5243; // "CRNH" little-endian
+/**
+ * A snapshot starts with an audit header (the input count and the last checkpoint: hunt state that
+ * `stateHash` does not cover, so that a version-1 hunt keeps its hash), then the hashed bytes.
+ */
+const AUDIT_MAGIC = 0x414e5243; // "CRNA" little-endian
+const AUDIT_VERSION = 1;
 /**
  * Version 1 is the layout of a hunt that uses none of the second version's rules, so that such a hunt
  * keeps its bytes and its stateHash; version 2 adds a block with those rules and their state; version
@@ -56,6 +63,8 @@ class ByteWriter {
   length = 0;
   /** CRC-32 of the bytes already handed to the sink. */
   private crc = 0;
+  /** Where the bytes the next `finishWithCrc` covers start (without a sink). */
+  private crcFrom = 0;
 
   constructor(
     capacity: number,
@@ -119,10 +128,15 @@ class ByteWriter {
     this.length = 0;
   }
 
-  /** The bytes so far, followed by their CRC-32 (with a sink: hands them over, returns nothing). */
+  /**
+   * The bytes so far, followed by the CRC-32 of those since the last `finishWithCrc` (with a sink:
+   * hands them over, returns nothing).
+   */
   finishWithCrc(): Uint8Array {
-    this.crc = crc32(this.buf.subarray(0, this.length), this.crc);
+    this.crc = crc32(this.buf.subarray(this.crcFrom, this.length), this.crc);
     this.u32(this.crc);
+    this.crc = 0;
+    this.crcFrom = this.length;
     if (!this.sink) return this.buf.subarray(0, this.length);
     this.sink(this.buf.subarray(0, this.length));
     return new Uint8Array(0);
@@ -169,13 +183,69 @@ class ByteReader {
   }
 }
 
-/** The canonical bytes of a hunt: header, definition, players in join order, finds, hints, index. */
+/**
+ * A hunt's snapshot: the audit header, then its canonical bytes (header, definition, players in join
+ * order, finds, hints, index), which are what `stateHash` hashes.
+ */
 export function encodeHunt(fold: HuntFold): Uint8Array {
   const index = fold.index.serialize();
   // Room for ids of about 16 ASCII characters; longer ones make the writer grow once or twice.
   const capacity =
     1024 + fold.playerIds.length * 41 + (fold.found.size + fold.hinted.size) * 8 + index.length;
-  return writeHunt(fold, index, new ByteWriter(capacity + fold.treasures.length * 128));
+  const w = new ByteWriter(capacity + fold.treasures.length * 128);
+  writeAudit(fold, w);
+  return writeHunt(fold, index, w);
+}
+
+/** The audit header: the input count and the last checkpoint, with their own CRC-32. */
+function writeAudit(fold: HuntFold, w: ByteWriter): void {
+  w.u32(AUDIT_MAGIC);
+  w.u32(AUDIT_VERSION);
+  w.f64(fold.inputs);
+  const c = fold.checkpoint;
+  w.u8(c ? 1 : 0);
+  if (c) {
+    w.f64(c.seq);
+    w.f64(c.events);
+    w.string(c.stateHash);
+    w.string(c.prev);
+    w.string(c.chain);
+  }
+  w.finishWithCrc();
+}
+
+/** Reads the audit header, if the snapshot has one; returns the offset of the hashed bytes. */
+function readAudit(
+  bytes: Uint8Array,
+): { offset: number; inputs: number; checkpoint: Checkpoint | null } | undefined {
+  if (
+    bytes.length < 4 ||
+    new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) !== AUDIT_MAGIC
+  ) {
+    return undefined;
+  }
+  const r = new ByteReader(bytes);
+  r.u32("audit magic");
+  const version = r.u32("audit version");
+  if (version !== AUDIT_VERSION) {
+    throw new CorruptSnapshotError(`audit header version ${version}, this engine reads ${AUDIT_VERSION}`);
+  }
+  const inputs = r.f64("input count");
+  let checkpoint: Checkpoint | null = null;
+  if (r.u8("checkpoint flag") === 1) {
+    checkpoint = {
+      seq: r.f64("checkpoint seq"),
+      events: r.f64("checkpoint events"),
+      stateHash: r.string("checkpoint stateHash"),
+      prev: r.string("checkpoint prev"),
+      chain: r.string("checkpoint chain"),
+    };
+  }
+  const end = r.offset;
+  if (r.u32("audit checksum") !== crc32(bytes.subarray(0, end))) {
+    throw new CorruptSnapshotError("audit header checksum mismatch");
+  }
+  return { offset: r.offset, inputs, checkpoint };
 }
 
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
@@ -385,11 +455,31 @@ function readSections(r: ByteReader, treasures: Treasure[]): Sections {
   return out;
 }
 
-/** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
+/**
+ * Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. A snapshot
+ * written before checkpoints (no audit header) loads with `inputsKnown` false.
+ */
 export function decodeHunt(
   huntId: string,
-  bytes: Uint8Array,
+  snapshot: Uint8Array,
   options: { indexKind?: RankIndexKind; topN?: number } = {},
+): HuntFold {
+  const audit = readAudit(snapshot);
+  const fold = decodeHashed(huntId, audit ? snapshot.subarray(audit.offset) : snapshot, options);
+  if (audit) {
+    fold.inputs = audit.inputs;
+    fold.checkpoint = audit.checkpoint;
+  } else {
+    fold.inputsKnown = false;
+  }
+  return fold;
+}
+
+/** Rebuilds a hunt from its hashed bytes. */
+function decodeHashed(
+  huntId: string,
+  bytes: Uint8Array,
+  options: { indexKind?: RankIndexKind; topN?: number },
 ): HuntFold {
   if (bytes.length < 12) throw new CorruptSnapshotError(`only ${bytes.length} bytes`);
   const body = bytes.subarray(0, bytes.length - 4);

@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
 import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
+import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
+import { stateHash } from "./codec.ts";
 import { FrozenStandings } from "./frozen-standings.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
@@ -40,6 +42,13 @@ export interface OutputSink {
     code: RejectionCode,
     message: string,
   ): void;
+  /**
+   * A checkpoint (schemas/CONTRACT.md, "Audit"), after the other outputs of its input: `n` is its
+   * index among that input's outputs. A sink without it spares the fold the stateHash each checkpoint
+   * costs (a replay that only reads rank messages, as a ledger does); that fold's chain is then not
+   * kept, so it is never one to snapshot or to answer `state` from.
+   */
+  checkpoint?(seq: number, events: number, stateHash: string, prev: string, chain: string, n: number): void;
 }
 
 /** The definition of one treasure. */
@@ -134,10 +143,12 @@ interface PreparedBatch {
   /** Index ops queued in the scratch arrays. */
   ops: number;
   rejections: PendingRejection[] | undefined;
-  /** Where the next part of the batch starts: after a StandingsFrozen, or at its end. */
+  /** Where the next part of the batch starts: after a StandingsFrozen or an input that needs a checkpoint, or at its end. */
   next: number;
   /** The seq of the StandingsFrozen the part ends with, or 0: the boards are copied once its ops are applied. */
   freezeAt: number;
+  /** The checkpoint's index among its input's outputs, or -1 when the part ends without one. */
+  checkpointN: number;
 }
 
 /** A rejection waiting for its batch's index call, so that outputs leave in input order. */
@@ -229,6 +240,16 @@ export class HuntFold {
   /** The public standings while they are frozen; null when the public sees the live ones. */
   frozen: FrozenStandings | null = null;
 
+  /**
+   * Inputs of the hunt folded so far, applied or rejected (what checkpoints count), and the last
+   * checkpoint. Hunt state that snapshots keep, but outside the bytes `stateHash` hashes, so that a
+   * version-1 hunt keeps its hash (codec.ts).
+   */
+  inputs = 0;
+  checkpoint: Checkpoint | null = null;
+  /** False for a fold restored from a snapshot written before checkpoints: its input count is unknown. */
+  inputsKnown = true;
+
   /** Events applied by this fold instance (a counter for metrics; not hunt state). */
   appliedCount = 0;
 
@@ -265,11 +286,12 @@ export class HuntFold {
   /**
    * Folds a batch in order. Messages at or below `seq` were folded before and are skipped (a
    * redelivery). Outputs go to `sink` in input order, after one `applyBatch` call on the index: one
-   * per batch, or one per part of it when a StandingsFrozen needs the boards as they are at its seq.
+   * per batch, or one per part of it when a StandingsFrozen needs the boards as they are at its seq,
+   * or an input needs a checkpoint of the state right after it.
    */
   applyBatch(msgs: readonly FoldInput[], sink: OutputSink): void {
     let from = 0;
-    do {
+    while (from < msgs.length) {
       const prepared = this.prepareBatch(msgs, from);
       if (prepared.ops > 0)
         this.index.applyBatch(
@@ -284,16 +306,18 @@ export class HuntFold {
       if (prepared.freezeAt !== 0) {
         this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerIds.length);
       }
+      if (prepared.checkpointN >= 0) this.emitCheckpoint(prepared.checkpointN, sink);
       from = prepared.next;
-    } while (from < msgs.length);
+    }
   }
 
   /**
    * First half of `applyBatch`: checks and scores the messages from `from`, leaving the index ops in
-   * the scratch arrays; it stops after an applied StandingsFrozen, which needs them applied first.
+   * the scratch arrays, up to the end, an applied StandingsFrozen (which needs them applied first) or
+   * the first input that needs a checkpoint.
    */
   private prepareBatch(msgs: readonly FoldInput[], from: number): PreparedBatch {
-    scratch.ensure(msgs.length);
+    scratch.ensure(msgs.length - from);
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
     for (let i = from; i < msgs.length; i++) {
@@ -302,6 +326,7 @@ export class HuntFold {
       if (seq <= this.seq) continue;
       this.seq = seq;
       const decoded: DecodedEvent = decodeEvent(msg.data);
+      const opsBefore = nOps;
       let problem: PendingRejection | undefined;
       if (!decoded.ok) {
         problem = {
@@ -333,14 +358,38 @@ export class HuntFold {
         rejections.push(problem);
       } else {
         this.appliedCount++;
-        if (this.freezing !== 0) {
-          const freezeAt = this.freezing;
-          this.freezing = 0;
-          return { ops: nOps, rejections, next: i + 1, freezeAt };
-        }
+      }
+      this.inputs++;
+      const freezeAt = this.freezing;
+      this.freezing = 0;
+      const ends =
+        !problem &&
+        decoded.ok &&
+        (decoded.event.type === "HuntEnded" || decoded.event.type === "HuntFinalized");
+      const checkpoint = ends || this.inputs % CHECKPOINT_EVERY === 0;
+      if (freezeAt !== 0 || checkpoint) {
+        // The checkpoint comes after the input's other outputs: its rejection, or its rank messages.
+        const checkpointN = !checkpoint ? -1 : problem ? 1 : nOps - opsBefore;
+        return { ops: nOps, rejections, next: i + 1, freezeAt, checkpointN };
       }
     }
-    return { ops: nOps, rejections, next: msgs.length, freezeAt: 0 };
+    return { ops: nOps, rejections, next: msgs.length, freezeAt: 0, checkpointN: -1 };
+  }
+
+  /** Emits the checkpoint of the input just folded, and keeps it as the last one. */
+  private emitCheckpoint(n: number, sink: OutputSink): void {
+    if (sink.checkpoint === undefined) return;
+    const prev = this.checkpoint?.chain ?? GENESIS_CHAIN;
+    const hash = stateHash(this);
+    const checkpoint = {
+      seq: this.seq,
+      events: this.inputs,
+      stateHash: hash,
+      prev,
+      chain: chainOf(prev, this.seq, hash),
+    };
+    this.checkpoint = checkpoint;
+    sink.checkpoint(checkpoint.seq, checkpoint.events, hash, prev, checkpoint.chain, n);
   }
 
   /** The seq of a StandingsFrozen accepted in the part of the batch being prepared; 0 when none. */

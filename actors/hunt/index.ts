@@ -2,6 +2,17 @@
 // its canonical bytes (snapshots and stateHash), and the answers to queries. No promise, no I/O, no
 // clock: the host feeds it log messages and carries its outputs to NATS.
 export { HuntAudit, type HuntReport, ORGANISER_ACTIONS, type OrganiserAction } from "./audit.ts";
+export {
+  CHECKPOINT_EVERY,
+  type Checkpoint,
+  type CheckpointMessage,
+  CheckpointSigner,
+  chainOf,
+  checkpointMessage,
+  GENESIS_CHAIN,
+  SigningKeyError,
+  signatureValid,
+} from "./checkpoint.ts";
 export { CorruptSnapshotError, decodeHunt, encodeHunt, stateHash } from "./codec.ts";
 export {
   DEFAULT_TOP_N,

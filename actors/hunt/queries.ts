@@ -2,6 +2,7 @@
 // already decoded and checked against the schemas (`decodeQuery`), so every limit lives there.
 import type { RankEntry, RankIndex } from "../../native/index.ts";
 import type { ErrorReply, QueryOp, QueryRequestMap } from "../../schemas/index.ts";
+import { type CheckpointSigner, checkpointMessage } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
 import type { HuntFold } from "./fold.ts";
 
@@ -40,14 +41,19 @@ function decodeCursor(board: RankIndex, cursor: string): number | undefined {
   }
 }
 
-/** The `state` reply: what the hunt is, whether its standings are frozen, and the hash of its whole state. */
-export function stateReply(fold: HuntFold): QueryReply {
+/**
+ * The `state` reply: what the hunt is, whether its standings are frozen, the hash of its whole state,
+ * and its last checkpoint (signed as it was published when the engine has a signing key).
+ */
+export function stateReply(fold: HuntFold, signer?: CheckpointSigner): QueryReply {
+  const checkpoint = fold.checkpoint ? checkpointMessage(fold.checkpoint, signer) : null;
   return {
     seq: fold.seq,
     status: fold.status,
     players: fold.joined,
     stateHash: stateHash(fold),
     frozenAt: fold.frozen?.seq ?? null,
+    checkpoint,
   };
 }
 

@@ -11,6 +11,7 @@ import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../
 import { type Command, durationFlag, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
 import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
 import { type GamePlan, GameSimulator } from "../game-simulator.ts";
+import { SIGNING_KEY_USAGE, signingKeyFlag } from "../signing-key.ts";
 
 const FLAGS = {
   players: { type: "string" },
@@ -21,6 +22,7 @@ const FLAGS = {
   index: { type: "string" },
   "store-dir": { type: "string" },
   linger: { type: "string" },
+  "signing-key": { type: "string" },
 } as const;
 
 /** Waits until the hunt's state satisfies `done` (polling `state`), with a deadline and progress. */
@@ -77,6 +79,7 @@ export const command: Command = {
     "  --index KIND    rank index: auto, native or js (default auto)",
     "  --store-dir D   the embedded server's store, wiped first (default .cairn/demo)",
     "  --linger D      keep the engine and the viewer page up for D after the run, e.g. 10m (default 0)",
+    SIGNING_KEY_USAGE,
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("demo", argv, FLAGS);
@@ -98,6 +101,7 @@ export const command: Command = {
         "give at most as many teams as players",
       );
     }
+    const signer = signingKeyFlag("demo", values["signing-key"]);
     const index = values.index ?? "auto";
     if (!["auto", "native", "js"].includes(index)) {
       throw new UsageError(`--index must be auto, native or js, got "${index}"`, "omit it to use auto");
@@ -137,6 +141,7 @@ export const command: Command = {
         "0",
         "--viewer-ws",
         nats.wsUrl!,
+        ...(values["signing-key"] ? ["--signing-key", values["signing-key"]] : []),
       ]);
       console.log(`cairn demo: engine running (pid ${engine.child.pid})`);
       if (engine.viewerUrl) {
@@ -283,6 +288,7 @@ export const command: Command = {
 
       const replay = await replayHunt(nc, plan.huntId, {
         untilSeq: live.seq,
+        ...(signer ? { signer } : {}),
         onProgress: (events) => say(`replaying from the log: ${fmt(events)} events`),
       });
       if (tty) process.stdout.write("\r\x1b[2K");
@@ -294,6 +300,17 @@ export const command: Command = {
         );
         code = 1;
       } else console.log(`replay: stateHash ${hash} matches live (${replay.events} events)`);
+      const last = replay.checkpoints.at(-1) ?? null;
+      if (JSON.stringify(last) !== JSON.stringify(live.checkpoint)) {
+        console.log(
+          `replay: last checkpoint ${JSON.stringify(last)} differs from live ${JSON.stringify(live.checkpoint)}`,
+        );
+        code = 1;
+      } else {
+        console.log(
+          `replay: ${replay.checkpoints.length} checkpoints, the last (seq ${last?.seq}, chain ${last?.chain}) matches live${signer ? `, signed by ${signer.publicKey}` : ""}`,
+        );
+      }
       if (lingerMs > 0 && engine.viewerUrl && !interrupted) {
         console.log(
           `cairn demo: the engine stays up ${Math.round(lingerMs / 1000)} s for a look at ${engine.viewerUrl}hunts/${plan.huntId} (Ctrl-C ends it)`,

@@ -1,9 +1,9 @@
 // `cairn replay`: rebuilds a hunt from its log alone, prints its state at any point, and can verify
 // the live engine's stateHash.
 import { jetstreamManager } from "@nats-io/jetstream";
-import { replayHunt, stateHash } from "../../actors/index.ts";
+import { type CheckpointMessage, replayHunt, signatureValid, stateHash } from "../../actors/index.ts";
 import type { StateReply } from "../../schemas/index.ts";
-import { EVENTS_STREAM } from "../../streams/index.ts";
+import { CHECKPOINTS_STREAM, EVENTS_STREAM, EventLog, readCheckpoints } from "../../streams/index.ts";
 import {
   type Command,
   HUNT_FLAGS,
@@ -20,32 +20,39 @@ import {
   UsageError,
   withConnection,
 } from "../cli.ts";
+import { SIGNING_KEY_USAGE, signingKeyFlag } from "../signing-key.ts";
 
 const FLAGS = {
   ...HUNT_FLAGS,
   ...LOG_FOLD_FLAGS,
   verify: { type: "boolean" },
+  "signing-key": { type: "string" },
 } as const;
 
 export const command: Command = {
-  summary: "rebuild a hunt from its log alone (audits); --verify checks the live engine's stateHash",
+  summary:
+    "rebuild a hunt from its log alone (audits); --verify checks the live engine's stateHash and stored checkpoints",
   usage: [
     "usage: cairn replay --hunt ID [--until-seq N] [--verify] [--json] [flags]",
     "",
     "Folds hunt.<ID>.events from the first event, in a fresh fold, and prints the status, players, the top",
-    "of the leaderboard and the stateHash at that point. On a partitioned deployment (a server mapping",
-    "to hunt.<ID>.events.<p>) it finds where the hunt's events are stored by itself.",
+    "of the leaderboard, the stateHash and the checkpoints at that point (every one reproduced bit for",
+    "bit). On a partitioned deployment (a server mapping to hunt.<ID>.events.<p>) it finds where the",
+    "hunt's events are stored by itself.",
     "",
     "  --hunt ID        the hunt (required)",
     "  --until-seq N    stop after stream sequence N (default: the end of the log)",
     "  --verify         ask the live engine for its state, replay to the same seq and compare the",
-    "                   stateHash; exits 1 on a mismatch",
+    "                   stateHash, and compare every checkpoint with those stored in HUNT_CHECKPOINTS",
+    "                   (signatures too: reproduced with --signing-key, else checked); exits 1 on a",
+    "                   mismatch, naming the first",
     "  --json           print the result as JSON",
     "  --top N          leaderboard rows to print (default 10)",
     "  --index KIND     rank index for the replay: auto, native or js (default auto)",
     "  --partitions N   read the subject the server's partition mapping gives with N partitions (0:",
     "                   hunt.<ID>.events) instead of finding it; needed only when the hunt's events",
     "                   are stored under several subjects (the mapping changed while it ran)",
+    SIGNING_KEY_USAGE,
     NATS_FLAGS_USAGE,
   ].join("\n"),
   async run(argv) {
@@ -53,6 +60,7 @@ export const command: Command = {
     const huntId = huntFlag("replay", values.hunt);
     const { topN, indexKind: index, partitions, ...until } = logFoldFlags("replay", values);
     let untilSeq = until.untilSeq;
+    const signer = signingKeyFlag("replay", values["signing-key"]);
     if (values.verify && untilSeq !== undefined) {
       throw new UsageError(
         "--verify replays to the live engine's seq, so it takes no --until-seq",
@@ -74,6 +82,7 @@ export const command: Command = {
         untilSeq,
         partitions,
         indexKind: index,
+        ...(signer ? { signer } : {}),
         onProgress: (events, seq) => {
           const line = `replaying ${huntId}: ${events.toLocaleString("en-US")} events, seq ${seq}`;
           if (tty) process.stderr.write(`\r\x1b[2K${line}`);
@@ -97,6 +106,7 @@ export const command: Command = {
             ranks: result.ranks,
             rejections: result.rejections,
             top: entries,
+            checkpoints: result.checkpoints,
             ...(live ? { live, matches: live.stateHash === hash } : {}),
           }),
         );
@@ -107,6 +117,12 @@ export const command: Command = {
         );
         if (entries.length > 0) printEntries(entries);
         console.log(`stateHash ${hash}`);
+        const last = result.checkpoints.at(-1);
+        console.log(
+          last
+            ? `${result.checkpoints.length} checkpoints, the last at seq ${last.seq}: chain ${last.chain}${last.sig ? ` (signed by ${last.key})` : ""}`
+            : "no checkpoint yet",
+        );
       }
       if (live) {
         if (live.stateHash !== hash || live.seq !== fold.seq) {
@@ -116,8 +132,56 @@ export const command: Command = {
           return 1;
         }
         if (!values.json) console.log(`verify: live engine matches at seq ${live.seq}`);
+        await requireStream(nc, jsm, CHECKPOINTS_STREAM);
+        const stored = (await readCheckpoints(nc, huntId, jsm)).filter(
+          (c) => (JSON.parse(c.body) as CheckpointMessage).seq <= fold.seq,
+        );
+        const difference = firstDifference(
+          stored.map((c) => c.body),
+          result.checkpoints,
+          signer !== undefined,
+        );
+        if (difference) {
+          console.error(`verify: MISMATCH in the stored checkpoints: ${difference}`);
+          return 1;
+        }
+        if (!values.json) console.log(`verify: the ${stored.length} stored checkpoints match the replay`);
       }
       return 0;
     });
   },
 };
+
+/**
+ * The first difference between the stored checkpoints (bodies as published) and the replay's. With
+ * the engine's signing key the replay signs too, and the bodies must be equal byte for byte;
+ * without it, the unsigned fields must be, and each stored signature must verify.
+ */
+function firstDifference(
+  stored: readonly string[],
+  replayed: readonly CheckpointMessage[],
+  signed: boolean,
+): string | undefined {
+  for (let i = 0; i < Math.max(stored.length, replayed.length); i++) {
+    const body = stored[i];
+    const mine = replayed[i];
+    if (body === undefined) return `checkpoint ${i + 1} (seq ${mine!.seq}) is not stored`;
+    const theirs = JSON.parse(body) as CheckpointMessage;
+    if (mine === undefined)
+      return `checkpoint ${i + 1} (seq ${theirs.seq}) is stored, but the replay gives none`;
+    if (signed) {
+      if (body !== JSON.stringify(mine))
+        return `checkpoint ${i + 1}: stored ${body}, replay ${JSON.stringify(mine)}`;
+      continue;
+    }
+    for (const field of ["seq", "events", "stateHash", "prev", "chain"] as const) {
+      if (theirs[field] !== mine[field]) {
+        return `checkpoint ${i + 1} (seq ${mine.seq}): stored ${field} ${theirs[field]}, replay ${mine[field]}`;
+      }
+    }
+    if (theirs.sig !== undefined && !signatureValid(theirs.chain, theirs.sig, theirs.key ?? "")) {
+      return `checkpoint ${i + 1} (seq ${theirs.seq}): its stored signature does not verify with its key ${theirs.key}`;
+    }
+  }
+  return undefined;
+}

@@ -17,6 +17,7 @@ import {
   UsageError,
 } from "../cli.ts";
 import { createLogger } from "../logger.ts";
+import { SIGNING_KEY_USAGE, signingKeyFlag } from "../signing-key.ts";
 
 /** The longest a graceful stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 10_000;
@@ -43,6 +44,7 @@ const FLAGS = {
   lease: { type: "string" },
   "log-level": { type: "string" },
   "viewer-ws": { type: "string" },
+  "signing-key": { type: "string" },
 } as const;
 
 export const command: Command = {
@@ -78,6 +80,7 @@ export const command: Command = {
     "  --log-level L         trace, debug, info, warn, error (env CAIRN_LOG_LEVEL; default info)",
     "  --viewer-ws URL       NATS WebSocket URL the viewer pages connect to (wss://… in production); default",
     "                        the embedded server's loopback listener. The pages are served on --metrics-port",
+    SIGNING_KEY_USAGE,
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
@@ -99,6 +102,7 @@ export const command: Command = {
         "for example --viewer-ws wss://nats.example.org:443",
       );
     }
+    const signer = signingKeyFlag("serve", values["signing-key"]);
     const logger = createLogger("cairn-engine", values["log-level"]);
     // Listen for stop signals before anything starts, so a SIGTERM during start-up (or right after
     // the ready message) still stops. A stop that cannot finish (NATS gone, a stuck call) ends the
@@ -147,6 +151,7 @@ export const command: Command = {
       leaseMs: durationFlag("serve", "lease", values.lease, 3000),
       filterSubject: values["filter-subject"],
       viewerWsUrl: viewerWs,
+      signer,
       streams: {
         replicas: intFlag("serve", "replicas", values.replicas, 1, 1, 5),
         ranksMaxAgeMs: durationFlag("serve", "ranks-max-age", values["ranks-max-age"], 24 * 3_600_000),
@@ -190,6 +195,7 @@ export const command: Command = {
       `cairn serve: engine running on ${engine.url}${engine.metricsPort ? `, metrics on :${engine.metricsPort}` : ""}; Ctrl-C stops it`,
     );
     if (engine.viewerUrl) console.error(`cairn serve: watch the hunts at ${engine.viewerUrl}`);
+    if (signer) console.error(`cairn serve: signing checkpoints with public key ${signer.publicKey}`);
     await stopRequested;
     if (reporter) clearInterval(reporter);
     await engine.stop();

@@ -1,6 +1,7 @@
 // kill -9 of the engine mid-stream, repeatedly: after the last restart the leaderboard is exact and
-// HUNT_RANKS / HUNT_REJECTED hold every output exactly once, in order.
+// HUNT_RANKS / HUNT_REJECTED / HUNT_CHECKPOINTS hold every output exactly once, in order.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { replayHunt } from "../../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
 import { ensureStreams, queryHunt } from "../../streams/index.ts";
 import { encode } from "../support/hunt-arbitraries.ts";
@@ -139,6 +140,25 @@ describe("engine killed with SIGKILL mid-stream", () => {
     expect(ranks.length).toBe(expectedRanks.length);
     expect(ranks.map((r) => r.body)).toEqual(expectedRanks);
     expect(rejected.map(({ body: { message, ...r } }) => r)).toEqual(expectedRejected);
+
+    // 40,000 inputs: a checkpoint after every 10,000th, each stored once, as a replay of the log gives it.
+    const checkpoints = await readSubject(
+      client.js,
+      client.jsm,
+      "HUNT_CHECKPOINTS",
+      `hunt.${HUNT}.checkpoints`,
+    );
+    const replayed = await replayHunt(client.nc, HUNT);
+    replayed.fold.lifecycle.stop();
+    expect(replayed.checkpoints.map((c) => c.seq)).toEqual([10_000, 20_000, 30_000, 40_000]);
+    expect(checkpoints.map((c) => c.body)).toEqual(replayed.checkpoints);
+    expect(checkpoints.map((c) => c.msgId)).toEqual(
+      replayed.checkpoints.map((c) => {
+        const output =
+          expectedRanks.some((r) => r.seq === c.seq) || expectedRejected.some((r) => r.seq === c.seq);
+        return `${HUNT}:${c.seq}:${output ? 1 : 0}`;
+      }),
+    );
 
     const top = await queryHunt<{ entries: { playerId: string; score: number }[] }>(client.nc, HUNT, "top", {
       n: 1000,

@@ -1,10 +1,8 @@
 // Every `cairn` error path, through the real command line in a child process: the exit code (2 for a
 // usage error, 1 for a failure), two lines on stderr (what went wrong, what to do) and never a stack trace.
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, startEngine } from "../../actors/index.ts";
@@ -17,31 +15,9 @@ import {
   type TestNats,
   waitFor,
 } from "../support/nats.ts";
+import { cairn, type Run } from "../support/process.ts";
 
-const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
 const NOBODY = "nats://127.0.0.1:1";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/cairn.js ...args` to completion (a hung command fails the test by its time-out). */
-function cairn(args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: timeoutMs, env: { ...process.env, NATS_URL: "", CAIRN_DEBUG: "" } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
-        resolve({ code: child.killed ? null : code, stdout, stderr });
-      },
-    );
-    child.stdin?.end();
-  });
-}
 
 /** The run failed with `code` and printed exactly what-and-what-to-do, prefixed by the command. */
 function expectTwoLines(run: Run, code: number, prefix: string): [string, string] {
@@ -53,7 +29,7 @@ function expectTwoLines(run: Run, code: number, prefix: string): [string, string
   return lines as [string, string];
 }
 
-const COMMANDS = ["demo", "serve", "replay", "top", "rank", "watch", "publish"];
+const COMMANDS = ["demo", "serve", "replay", "top", "rank", "watch", "publish", "keygen", "export", "verify"];
 const BENCHES = ["index", "consume", "e2e", "replay", "soak", "smoke"];
 
 describe("cairn --help, bad flags and missing flags", () => {
@@ -77,6 +53,9 @@ describe("cairn --help, bad flags and missing flags", () => {
     ["rank --hunt h", "--player"],
     ["watch", "--hunt"],
     ["publish", "--hunt"],
+    ["export", "--hunt"],
+    ["export --hunt h", "--out"],
+    ["keygen", "--out"],
   ])("%s without %s is a usage error", async (cmd, flag) => {
     const run = await cairn(cmd.split(" "));
     const [what] = expectTwoLines(run, 2, cmd.split(" ")[0]!);
@@ -106,10 +85,56 @@ describe("cairn against a NATS URL where nothing listens", () => {
     ["watch", "--hunt", "h"],
     ["publish", "--hunt", "h", "--file", events],
     ["bench", "consume", "--smoke"],
+    ["export", "--hunt", "h", "--out", join(dir, "h.ndjson")],
   ])("%s fails with what to do", async (...args) => {
     const [what, hint] = expectTwoLines(await cairn([...args, "--nats", NOBODY]), 1, args[0]!);
     expect(what).toContain(`cannot connect to NATS at ${NOBODY}`);
     expect(hint).toMatch(/--nats URL/);
+  });
+});
+
+describe("signing keys", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-cli-keys-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keygen writes a private key of mode 0600 and refuses to overwrite it without --force", async () => {
+    const file = join(dir, "k.pem");
+    const made = await cairn(["keygen", "--out", file, "--json"]);
+    expect(made.code, made.stderr).toBe(0);
+    const { publicKey } = JSON.parse(made.stdout) as { publicKey: string };
+    expect(Buffer.from(publicKey, "base64")).toHaveLength(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const [what, hint] = expectTwoLines(await cairn(["keygen", "--out", file]), 2, "keygen");
+    expect(what).toContain("already exists");
+    expect(hint).toContain("--force");
+    expect((await cairn(["keygen", "--out", file, "--force"])).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  });
+
+  it.each([
+    ["serve", "--metrics-port", "off", "--nats", NOBODY],
+    ["replay", "--hunt", "h", "--nats", NOBODY],
+    ["demo"],
+  ])("%s --signing-key names what is wrong with the file", async (...args) => {
+    const missing = await cairn([...args, "--signing-key", join(dir, "nope.pem")]);
+    const [what, hint] = expectTwoLines(missing, 2, args[0]!);
+    expect(what).toMatch(/--signing-key: cannot read ".*nope.pem" \(ENOENT\)/);
+    expect(hint).toContain("cairn keygen --out");
+    const bad = join(dir, "bad.key");
+    writeFileSync(bad, "0123");
+    const [badWhat] = expectTwoLines(await cairn([...args, "--signing-key", bad]), 2, args[0]!);
+    expect(badWhat).toMatch(
+      /is not a usable key: it is neither a PEM PKCS#8 Ed25519 private key nor a 32-byte/,
+    );
+  });
+
+  it("verify takes one archive and a 32-byte public key", async () => {
+    expect(expectTwoLines(await cairn(["verify"]), 2, "verify")[0]).toContain("name the archive to verify");
+    expect(expectTwoLines(await cairn(["verify", "a", "b"]), 2, "verify")[0]).toContain(
+      "one archive at a time",
+    );
+    const [what] = expectTwoLines(await cairn(["verify", "a", "--public-key", "AAAA"]), 2, "verify");
+    expect(what).toContain("must be 32 bytes");
   });
 });
 

@@ -2,7 +2,12 @@
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStreams, SNAPSHOT_STREAM, StreamConfigConflictError } from "../../streams/index.ts";
+import {
+  ensureStreams,
+  SNAPSHOT_STREAM,
+  StreamConfigConflictError,
+  wantedStreams,
+} from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
 
 let server: TestNats;
@@ -21,12 +26,22 @@ afterAll(async () => {
 describe("ensureStreams", () => {
   it("creates the streams and the snapshot bucket, and is idempotent", async () => {
     const first = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
-    expect(first.created.sort()).toEqual(["CAIRN_SNAPSHOTS", "HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED"]);
+    expect(first.created.sort()).toEqual([
+      "CAIRN_SNAPSHOTS",
+      "HUNT_CHECKPOINTS",
+      "HUNT_EVENTS",
+      "HUNT_RANKS",
+      "HUNT_REJECTED",
+    ]);
     const second = await ensureStreams(client.jsm, { ranksMaxAgeMs: 3_600_000 });
     expect(second).toEqual({
       created: [],
-      existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED", "CAIRN_SNAPSHOTS"],
+      existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED", "HUNT_CHECKPOINTS", "CAIRN_SNAPSHOTS"],
     });
+    const checkpoints = await client.jsm.streams.info("HUNT_CHECKPOINTS");
+    expect(checkpoints.config.subjects).toEqual(["hunt.*.checkpoints"]);
+    expect(checkpoints.config.storage).toBe(StorageType.File);
+    expect(checkpoints.config.max_age).toBe(0);
     const events = await client.jsm.streams.info("HUNT_EVENTS");
     expect(events.config.subjects.sort()).toEqual(["hunt.*.events", "hunt.*.events.*"]);
     expect(events.config.storage).toBe(StorageType.File);
@@ -39,6 +54,25 @@ describe("ensureStreams", () => {
     const snapshots = await client.jsm.streams.info(SNAPSHOT_STREAM);
     expect(snapshots.config.subjects).toEqual(["cairn.snapshot.>"]);
     expect(snapshots.config.max_msgs_per_subject).toBe(1);
+  });
+
+  it("gives a deployment made before checkpoints its HUNT_CHECKPOINTS, leaving the other streams as they were", async () => {
+    const own = await startTestNats();
+    const oc = await connectTest(own.url);
+    try {
+      const older = wantedStreams().filter((w) => w.name !== "HUNT_CHECKPOINTS");
+      for (const w of older) await oc.jsm.streams.add(w);
+      await oc.js.publish("hunt.old.events", "{}", { msgID: "setup-old-1" });
+      const before = await oc.jsm.streams.info("HUNT_EVENTS");
+      const result = await ensureStreams(oc.jsm);
+      expect(result.created).toEqual(["HUNT_CHECKPOINTS"]);
+      const after = await oc.jsm.streams.info("HUNT_EVENTS");
+      expect(after.config).toEqual(before.config);
+      expect(after.state.messages).toBe(1);
+    } finally {
+      await oc.nc.close();
+      await own.cleanup();
+    }
   });
 
   it("refuses a conflicting existing stream, naming every difference, and changes nothing", async () => {

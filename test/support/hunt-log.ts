@@ -1,6 +1,6 @@
 // Builds hunt logs for tests: events as FoldInput messages, a sink that collects outputs, and a
 // given/when/then harness over the fold.
-import { type FoldInput, HuntFold, type OutputSink } from "../../actors/index.ts";
+import { type Checkpoint, type FoldInput, HuntFold, type OutputSink } from "../../actors/index.ts";
 import { xorshift } from "../../bench/xorshift.ts";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import { defaultTime, type ModelOutput } from "./hunt-model.ts";
@@ -37,15 +37,19 @@ export function log(events: (Record<string, unknown> | string | Uint8Array)[], f
   });
 }
 
-/** Collects outputs as plain objects, in order. */
+/** Collects outputs as plain objects, in order; checkpoints apart (the reference model has none). */
 export class CollectingSink implements OutputSink {
   readonly outputs: (ModelOutput & { message?: string })[] = [];
+  readonly checkpoints: (Checkpoint & { n: number })[] = [];
   // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
   readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
     this.outputs.push({ kind: "rank", seq, playerId, score, rank, previousRank, players });
   };
   readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", seq, eventId, type, code, message });
+  };
+  readonly checkpoint: OutputSink["checkpoint"] = (seq, events, stateHash, prev, chain, n) => {
+    this.checkpoints.push({ seq, events, stateHash, prev, chain, n });
   };
 }
 

@@ -1,6 +1,37 @@
-// Waiting for a test's child process to end: on its exit event, with a deadline after which the test
-// kills it and fails, so that a hung process fails its test instead of stalling the suite.
-import type { ChildProcess } from "node:child_process";
+// Test child processes: running the real `cairn` command line to completion, and waiting for a child
+// to end on its exit event, with a deadline after which the test kills it and fails, so that a hung
+// process fails its test instead of stalling the suite.
+import { type ChildProcess, execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
+
+/** How a `cairn` run ended. */
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node bin/cairn.js ...args` to completion, without NATS_URL or CAIRN_DEBUG from the test's
+ * environment (a hung command fails the test by its time-out: code null).
+ */
+export function cairn(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: timeoutMs, env: { ...process.env, NATS_URL: "", CAIRN_DEBUG: "" } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
+        resolve({ code: child.killed ? null : code, stdout, stderr });
+      },
+    );
+    child.stdin?.end();
+  });
+}
 
 /** How a child process ended, and how long after `since` (ms). */
 export interface Exit {

@@ -21,6 +21,7 @@ describe("schemas/asyncapi.yaml", () => {
       .map((c) => c.address());
     expect(channels.sort()).toEqual(
       [
+        "hunt.{huntId}.checkpoints",
         "hunt.{huntId}.events",
         "hunt.{huntId}.ranks",
         "hunt.{huntId}.top",

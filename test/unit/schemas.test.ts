@@ -814,6 +814,13 @@ describe("output schemas", () => {
     expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 1, playerId: "p", score: -5 }] })).toBe(
       true,
     );
+    const checkpoint = {
+      seq: 10,
+      events: 10,
+      stateHash: "a".repeat(64),
+      prev: "0".repeat(64),
+      chain: "b".repeat(64),
+    };
     expect(
       outputValidators.stateReply({
         seq: 1,
@@ -821,19 +828,33 @@ describe("output schemas", () => {
         players: 3,
         stateHash: "ab12",
         frozenAt: null,
+        checkpoint: null,
       }),
     ).toBe(true);
     expect(
-      outputValidators.stateReply({ seq: 9, status: "ended", players: 3, stateHash: "ab12", frozenAt: 7 }),
+      outputValidators.stateReply({
+        seq: 10,
+        status: "ended",
+        players: 3,
+        stateHash: "ab12",
+        frozenAt: 7,
+        checkpoint,
+      }),
     ).toBe(true);
     expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2, frozenAt: 7 })).toBe(
       true,
     );
     // frozenAt is always there: null when the standings are not frozen.
     expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2 })).toBe(false);
-    expect(outputValidators.stateReply({ seq: 1, status: "running", players: 3, stateHash: "ab12" })).toBe(
-      false,
-    );
+    expect(
+      outputValidators.stateReply({
+        seq: 1,
+        status: "running",
+        players: 3,
+        stateHash: "ab12",
+        checkpoint: null,
+      }),
+    ).toBe(false);
     expect(
       outputValidators.stateReply({
         seq: 1,
@@ -841,8 +862,14 @@ describe("output schemas", () => {
         players: 3,
         stateHash: "ab12",
         frozenAt: null,
+        checkpoint: null,
       }),
     ).toBe(false);
+    expect(outputValidators.checkpoint(checkpoint)).toBe(true);
+    const signed = { ...checkpoint, sig: `${"A".repeat(86)}==`, key: `${"B".repeat(43)}=` };
+    expect(outputValidators.checkpoint(signed)).toBe(true);
+    expect(outputValidators.checkpoint({ ...signed, key: undefined })).toBe(false);
+    expect(outputValidators.checkpoint({ ...checkpoint, chain: "B".repeat(64) })).toBe(false);
     expect(outputValidators.errorReply({ error: { code: "invalid_request", message: "n: must be" } })).toBe(
       true,
     );
