@@ -15,9 +15,12 @@ import playerDisqualifiedSchema from "./events/player-disqualified.json" with { 
 import playerJoinedSchema from "./events/player-joined.json" with { type: "json" };
 import playerLeftSchema from "./events/player-left.json" with { type: "json" };
 import scoreAdjustedSchema from "./events/score-adjusted.json" with { type: "json" };
+import teamCreatedSchema from "./events/team-created.json" with { type: "json" };
 import treasureFoundSchema from "./events/treasure-found.json" with { type: "json" };
 import rankChangeSchema from "./outputs/rank-change.json" with { type: "json" };
 import rejectionSchema from "./outputs/rejection.json" with { type: "json" };
+import teamRankChangeSchema from "./outputs/team-rank-change.json" with { type: "json" };
+import teamsTopSchema from "./outputs/teams-top.json" with { type: "json" };
 import topSchema from "./outputs/top.json" with { type: "json" };
 import aroundReplySchema from "./queries/around-reply.json" with { type: "json" };
 import aroundRequestSchema from "./queries/around-request.json" with { type: "json" };
@@ -46,6 +49,7 @@ import type {
   RejectionCode,
   ScoreAdjustedData,
   StateRequest,
+  TeamCreatedData,
   TopRequest,
   TreasureFoundData,
 } from "./types.ts";
@@ -74,6 +78,8 @@ export const REJECTION_CODES = [
   "invalid_event",
   "finalized",
   "invalid_state",
+  "not_team_hunt",
+  "team_exists",
   "time_up",
   "disqualified",
   "already_joined",
@@ -81,6 +87,7 @@ export const REJECTION_CODES = [
   "hunt_full",
   "unknown_player",
   "unknown_team",
+  "team_full",
   "unknown_treasure",
   "already_found",
   "not_open",
@@ -105,6 +112,7 @@ export interface HuntEventDataMap {
   HintTaken: HintTakenData;
   ScoreAdjusted: ScoreAdjustedData;
   PlayerDisqualified: PlayerDisqualifiedData;
+  TeamCreated: TeamCreatedData;
 }
 
 /** An input event type name. */
@@ -124,6 +132,7 @@ export const HUNT_EVENT_TYPES = [
   "HintTaken",
   "ScoreAdjusted",
   "PlayerDisqualified",
+  "TeamCreated",
 ] as const satisfies readonly HuntEventType[];
 
 /** A validated CloudEvent of one input type, with normalised `data`. */
@@ -184,7 +193,10 @@ const allSchemas = [
   hintTakenSchema,
   scoreAdjustedSchema,
   playerDisqualifiedSchema,
+  teamCreatedSchema,
   rankChangeSchema,
+  teamRankChangeSchema,
+  teamsTopSchema,
   rejectionSchema,
   topSchema,
   topRequestSchema,
@@ -243,6 +255,7 @@ const dataValidators: Record<HuntEventType, Validator> = {
   HintTaken: compiled(ajv, hintTakenSchema),
   ScoreAdjusted: compiled(ajv, scoreAdjustedSchema),
   PlayerDisqualified: compiled(ajv, playerDisqualifiedSchema),
+  TeamCreated: compiled(ajv, teamCreatedSchema),
 };
 const noFieldTypes = new Set<string>([
   "HuntStarted",
@@ -261,8 +274,10 @@ const queryValidators: Record<QueryOp, Validator> = {
 /** Validators for the output and reply messages (used by tests and by clients checking what the engine sends). */
 export const outputValidators = {
   rankChange: compiled(ajv, rankChangeSchema),
+  teamRankChange: compiled(ajv, teamRankChangeSchema),
   rejection: compiled(ajv, rejectionSchema),
   top: compiled(ajv, topSchema),
+  teamsTop: compiled(ajv, teamsTopSchema),
   topReply: compiled(ajv, topReplySchema),
   rankReply: compiled(ajv, rankReplySchema),
   aroundReply: compiled(ajv, aroundReplySchema),
@@ -478,7 +493,14 @@ export function decodeQuery(op: string, bytes: Uint8Array): DecodedQuery {
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     return { ok: false, code: "invalid_request", message: "request must be a JSON object" };
   }
-  if (!validate(parsed))
-    return { ok: false, code: "invalid_request", message: describe("", validate.errors![0]!) };
+  if (!validate(parsed)) {
+    const errors = validate.errors!;
+    // rank and around name one competitor (a oneOf): a bad id is described, a missing one or two are
+    // not ajv's "playerId is required", which would speak of one of the two only.
+    const named = errors.some((e) => e.keyword === "oneOf");
+    const first = named ? errors.find((e) => e.keyword !== "required" && e.keyword !== "oneOf") : errors[0];
+    const message = first ? describe("", first) : "request must have exactly one of playerId and teamId";
+    return { ok: false, code: "invalid_request", message };
+  }
   return { ok: true, request: parsed as QueryRequestMap[QueryOp] };
 }

@@ -7,7 +7,7 @@ import type { RankIndexKind } from "../../native/index.ts";
 import {
   isValidHuntId,
   type LogMessage,
-  lastOutputSeq,
+  lastOutput,
   OutputPublisher,
   partitionOf,
   SnapshotStore,
@@ -130,7 +130,7 @@ export class ActorHost {
     this.registry = new HuntRegistry(
       this.publisher,
       new SnapshotStore(nc),
-      (huntId) => lastOutputSeq(nc, huntId),
+      (huntId) => lastOutput(nc, huntId),
       {
         ...this.opts,
         metrics,

@@ -4,7 +4,13 @@
 // on a broken one.
 import type { Logger } from "pino";
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
-import type { EventLog, LogMessage, OutputPublisher, SnapshotStore } from "../../streams/index.ts";
+import type {
+  EventLog,
+  LogMessage,
+  OutputPosition,
+  OutputPublisher,
+  SnapshotStore,
+} from "../../streams/index.ts";
 import { CorruptSnapshotError, decodeHunt, encodeHunt, HuntFold } from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { HuntOutputs, type OutputTarget } from "./outputs.ts";
@@ -75,7 +81,7 @@ export class HuntRegistry {
   constructor(
     private readonly publisher: OutputPublisher,
     private readonly snapshots: SnapshotStore,
-    private readonly lastStoredOutput: (huntId: string) => Promise<number>,
+    private readonly lastStoredOutput: (huntId: string) => Promise<OutputPosition | undefined>,
     private readonly opts: RegistryOptions,
   ) {
     this.outputs = new HuntOutputs(publisher, opts.metrics);
@@ -185,8 +191,10 @@ export class HuntRegistry {
     const now = Date.now();
     const hunt: LiveHunt = {
       fold,
-      publishAfter: stored,
+      publishAfter: stored?.seq ?? 0,
+      publishAfterN: stored?.n ?? -1,
       topPublished: -1,
+      teamTopPublished: -1,
       events: 0,
       eventsAtSnapshot: 0,
       snapshotAt: now,
@@ -208,7 +216,7 @@ export class HuntRegistry {
         snapshotSeq,
         replayed,
         seq: fold.seq,
-        outputsStoredUpTo: stored,
+        outputsStoredUpTo: stored?.seq ?? 0,
         ms: Math.round(performance.now() - started),
       },
       "hunt activated",

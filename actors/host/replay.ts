@@ -39,6 +39,9 @@ export async function replayHunt(
     rank: () => {
       ranks++;
     },
+    teamRank: () => {
+      ranks++;
+    },
     rejected: () => {
       rejections++;
     },

@@ -224,7 +224,8 @@ function fromOptional(v: number): number | null {
 
 /**
  * The second version's block: the running time (only for hunts whose rules read it: a hunt without
- * them never depends on it, so its bytes do not either), the duration, and each treasure's rules.
+ * them never depends on it, so its bytes do not either), the duration, each treasure's rules, and the
+ * teams of a team hunt.
  */
 function writeVersion2(fold: HuntFold, w: ByteWriter): void {
   const timed = hasTimeRules(fold);
@@ -252,10 +253,78 @@ function writeVersion2(fold: HuntFold, w: ByteWriter): void {
       w.f64(t.location.radiusM);
     }
   }
+  writeTeams(fold, w);
 }
 
-/** Reads the second version's block into the treasures; returns the running time and the duration. */
-function readVersion2(r: ByteReader, treasures: Treasure[]) {
+/**
+ * A team hunt's teams: the rule, each team in creation order, each player's team, the member behind
+ * each find and hint (in the order of `found` and `hinted`), and the team board.
+ */
+function writeTeams(fold: HuntFold, w: ByteWriter): void {
+  const rules = fold.rules.teams;
+  w.u8(rules ? 1 : 0);
+  if (!rules) return;
+  w.f64(optional(rules.maxSize));
+  w.u32(fold.teamIds.length);
+  for (let tid = 0; tid < fold.teamIds.length; tid++) {
+    w.string(fold.teamIds[tid]!);
+    w.f64(fold.teamScore[tid]!);
+    w.f64(fold.teamTiebreak[tid]!);
+    w.u32(fold.teamMembers[tid]!);
+  }
+  for (let pid = 0; pid < fold.playerIds.length; pid++) w.u32(fold.playerTeam[pid]!);
+  for (const key of fold.found) w.u32(fold.foundBy.get(key)!);
+  for (const key of fold.hinted) w.u32(fold.hintedBy.get(key)!);
+  w.bytes(fold.teamIndex!.serialize());
+}
+
+/** What `writeTeams` wrote, read back; applied to the fold once its players exist. */
+interface TeamsBlock {
+  maxSize: number | null;
+  teams: { id: string; score: number; tiebreak: number; members: number }[];
+  playerTeam: number[];
+  foundBy: number[];
+  hintedBy: number[];
+  index: Uint8Array;
+}
+
+function readTeams(r: ByteReader, nPlayers: number, nFound: number, nHinted: number): TeamsBlock | null {
+  if (r.u8("teams flag") !== 1) return null;
+  const maxSize = fromOptional(r.f64("team maxSize"));
+  const nTeams = r.u32("team count");
+  const teams = [];
+  for (let i = 0; i < nTeams; i++) {
+    teams.push({
+      id: r.string("team id"),
+      score: r.f64("team score"),
+      tiebreak: r.f64("team tiebreak"),
+      members: r.u32("team members"),
+    });
+  }
+  const team = (what: string) => {
+    const tid = r.u32(what);
+    if (tid >= nTeams) throw new CorruptSnapshotError(`${what} names no team`);
+    return tid;
+  };
+  const member = (what: string) => {
+    const pid = r.u32(what);
+    if (pid >= nPlayers) throw new CorruptSnapshotError(`${what} names no player`);
+    return pid;
+  };
+  const playerTeam = Array.from({ length: nPlayers }, () => team("player team"));
+  const foundBy = Array.from({ length: nFound }, () => member("finder"));
+  const hintedBy = Array.from({ length: nHinted }, () => member("hint taker"));
+  return { maxSize, teams, playerTeam, foundBy, hintedBy, index: r.bytes("team index") };
+}
+
+/** Reads the second version's block into the treasures; returns the running time, the duration and the teams. */
+function readVersion2(
+  r: ByteReader,
+  treasures: Treasure[],
+  nPlayers: number,
+  nFound: number,
+  nHinted: number,
+) {
   const timed = r.u8("time flag") === 1;
   const runClosedMs = timed ? r.f64("running time") : 0;
   const runSpanStart = timed ? r.f64("running span") : 0;
@@ -276,7 +345,8 @@ function readVersion2(r: ByteReader, treasures: Treasure[]) {
       t.location = { lat: r.f64("lat"), lon: r.f64("lon"), radiusM: r.f64("radius") };
     }
   }
-  return { runClosedMs, runSpanStart, durationMs };
+  const teams = readTeams(r, nPlayers, nFound, nHinted);
+  return { runClosedMs, runSpanStart, durationMs, teams };
 }
 
 /** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
@@ -333,13 +403,9 @@ export function decodeHunt(
   const hinted: number[] = [];
   const nHinted = r.u32("hinted count");
   for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
-  const v2 = version === VERSION_2 ? readVersion2(r, treasures) : undefined;
-  let index: ReturnType<typeof deserializeRankIndex>;
-  try {
-    index = deserializeRankIndex(r.bytes("rank index"), options.indexKind);
-  } catch (err) {
-    throw new CorruptSnapshotError(`rank index: ${(err as Error).message}`);
-  }
+  const v2 = version === VERSION_2 ? readVersion2(r, treasures, nPlayers, nFound, nHinted) : undefined;
+  const index = readIndex(r.bytes("rank index"), options.indexKind, "rank index");
+  const teamIndex = v2?.teams ? readIndex(v2.teams.index, options.indexKind, "team index") : null;
   if (r.offset !== body.length) throw new CorruptSnapshotError("trailing bytes");
 
   const fold = new HuntFold(huntId, index, options.topN, status);
@@ -356,7 +422,15 @@ export function decodeHunt(
     hintPenalty,
     maxPlayers: maxPlayers < 0 ? null : maxPlayers,
     durationMs: v2?.durationMs ?? null,
+    teams: v2?.teams ? { maxSize: v2.teams.maxSize } : null,
   };
+  fold.teamIndex = teamIndex;
+  for (const t of v2?.teams?.teams ?? []) {
+    const tid = fold.addTeam(t.id);
+    fold.teamScore[tid] = t.score;
+    fold.teamTiebreak[tid] = t.tiebreak;
+    fold.teamMembers[tid] = t.members;
+  }
   fold.runClosedMs = v2?.runClosedMs ?? 0;
   fold.runSpanStart = v2?.runSpanStart ?? 0;
   for (const p of players) {
@@ -371,7 +445,24 @@ export function decodeHunt(
   if (fold.joined !== index.size) {
     throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);
   }
+  const teams = v2?.teams;
+  if (teams) {
+    fold.playerTeam.set(teams.playerTeam);
+    for (let i = 0; i < found.length; i++) fold.foundBy.set(found[i]!, teams.foundBy[i]!);
+    for (let i = 0; i < hinted.length; i++) fold.hintedBy.set(hinted[i]!, teams.hintedBy[i]!);
+    if (fold.teamIds.length !== teamIndex!.size) {
+      throw new CorruptSnapshotError(`${fold.teamIds.length} teams but ${teamIndex!.size} ranked`);
+    }
+  }
   return fold;
+}
+
+function readIndex(bytes: Uint8Array, kind: RankIndexKind | undefined, what: string) {
+  try {
+    return deserializeRankIndex(bytes, kind);
+  } catch (err) {
+    throw new CorruptSnapshotError(`${what}: ${(err as Error).message}`);
+  }
 }
 
 const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();

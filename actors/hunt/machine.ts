@@ -31,6 +31,7 @@ export const huntMachine = setup({
     created: {
       on: {
         HuntStarted: "running",
+        TeamCreated: stay,
         PlayerJoined: stay,
         PlayerLeft: stay,
         ScoreAdjusted: stay,
@@ -41,6 +42,7 @@ export const huntMachine = setup({
       on: {
         HuntPaused: "paused",
         HuntEnded: "ended",
+        TeamCreated: stay,
         PlayerJoined: stay,
         PlayerLeft: stay,
         TreasureFound: stay,

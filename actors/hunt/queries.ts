@@ -1,6 +1,6 @@
 // Answers the contract's queries (top, rank, around, state) from a hunt's fold. Pure: requests come
 // already decoded and checked against the schemas (`decodeQuery`), so every limit lives there.
-import type { RankEntry } from "../../native/index.ts";
+import type { RankEntry, RankIndex } from "../../native/index.ts";
 import type { ErrorReply, QueryOp, QueryRequestMap } from "../../schemas/index.ts";
 import { stateHash } from "./codec.ts";
 import type { HuntFold } from "./fold.ts";
@@ -14,20 +14,21 @@ export function queryError(code: string, message: string): ErrorReply {
 }
 
 /**
- * A `top` cursor names the last entry of the page (player and rank). The next page starts after that
- * player's current rank if it is still ranked, otherwise after the rank it had.
+ * A `top` cursor names the last entry of the page (competitor and rank). The next page starts after
+ * that competitor's current rank on the board asked for if it is still ranked, otherwise after the
+ * rank it had.
  */
 function encodeCursor(entry: RankEntry): string {
   return Buffer.from(JSON.stringify([entry.playerId, entry.rank]), "utf8").toString("base64url");
 }
 
-function decodeCursor(fold: HuntFold, cursor: string): number | undefined {
+function decodeCursor(board: RankIndex, cursor: string): number | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
     const [playerId, rank] = parsed as [unknown, unknown];
     if (typeof playerId !== "string" || !Number.isSafeInteger(rank) || (rank as number) < 0) return undefined;
-    const now = fold.index.rank(playerId);
+    const now = board.rank(playerId);
     return now > 0 ? now : (rank as number);
   } catch {
     return undefined;
@@ -36,7 +37,7 @@ function decodeCursor(fold: HuntFold, cursor: string): number | undefined {
 
 /** The `state` reply: what the hunt is, and the hash of its whole state. */
 export function stateReply(fold: HuntFold): QueryReply {
-  return { seq: fold.seq, status: fold.status, players: fold.joined, stateHash: stateHash(fold) };
+  return { ...publicStateReply(fold), stateHash: stateHash(fold) };
 }
 
 /**
@@ -44,7 +45,12 @@ export function stateReply(fold: HuntFold): QueryReply {
  * public standings are the live ones: this engine has no standings freeze yet.
  */
 export function publicStateReply(fold: HuntFold): QueryReply {
-  return { seq: fold.seq, status: fold.status, players: fold.joined };
+  return { seq: fold.seq, status: fold.status, players: fold.joined, teams: fold.teamIds.length };
+}
+
+/** The team board's entries name teams: `teamId` where the index says `playerId`. */
+function teamEntries(entries: RankEntry[]): { rank: number; teamId: string; score: number }[] {
+  return entries.map((e) => ({ rank: e.rank, teamId: e.playerId, score: e.score }));
 }
 
 /** Answers one decoded query for a hunt. */
@@ -53,28 +59,45 @@ export function answer(fold: HuntFold, op: QueryOp, request: QueryRequestMap[Que
   const seq = fold.seq;
   switch (op) {
     case "top": {
-      const { n, after } = request as QueryRequestMap["top"];
+      const { n, after, board: boardName } = request as QueryRequestMap["top"];
+      const teams = boardName === "teams";
+      // A solo hunt's team board is empty.
+      const board = teams ? fold.teamIndex : fold.index;
+      if (board === null) return { seq, entries: [] };
       let offset = 0;
       if (after !== undefined) {
-        const decoded = decodeCursor(fold, after);
+        const decoded = decodeCursor(board, after);
         if (decoded === undefined)
           return queryError("invalid_request", "after: is not a cursor from a top reply");
         offset = decoded;
       }
-      const entries = fold.index.top(n, offset);
+      const entries = board.top(n, offset);
       const last = entries[entries.length - 1];
-      const reply: Record<string, unknown> = { seq, entries };
-      if (last !== undefined && last.rank < fold.index.size) reply.next = encodeCursor(last);
+      const reply: Record<string, unknown> = { seq, entries: teams ? teamEntries(entries) : entries };
+      if (last !== undefined && last.rank < board.size) reply.next = encodeCursor(last);
       return reply;
     }
     case "rank": {
-      const { playerId } = request as QueryRequestMap["rank"];
-      const pid = fold.pids.get(playerId);
-      return { seq, rank: fold.index.rank(playerId), score: pid === undefined ? 0 : fold.playerScore[pid]! };
+      const r = request as QueryRequestMap["rank"];
+      if ("teamId" in r) {
+        const tid = fold.teamNumbers.get(r.teamId);
+        if (tid === undefined) return { seq, rank: 0, score: 0 };
+        return { seq, rank: fold.teamIndex!.rank(r.teamId), score: fold.teamScore[tid]! };
+      }
+      const pid = fold.pids.get(r.playerId);
+      return {
+        seq,
+        rank: fold.index.rank(r.playerId),
+        score: pid === undefined ? 0 : fold.playerScore[pid]!,
+      };
     }
     case "around": {
-      const { playerId, before, after } = request as QueryRequestMap["around"];
-      return { seq, entries: fold.index.around(playerId, before, after) };
+      const r = request as QueryRequestMap["around"];
+      if ("teamId" in r) {
+        const entries = fold.teamIndex?.around(r.teamId, r.before, r.after) ?? [];
+        return { seq, entries: teamEntries(entries) };
+      }
+      return { seq, entries: fold.index.around(r.playerId, r.before, r.after) };
     }
     case "state":
       return stateReply(fold);

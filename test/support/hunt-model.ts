@@ -25,6 +25,15 @@ export type ModelOutput =
       previousRank: number;
       players: number;
     }
+  | {
+      kind: "teamRank";
+      seq: number;
+      teamId: string;
+      score: number;
+      rank: number;
+      previousRank: number;
+      teams: number;
+    }
   | { kind: "rejected"; seq: number; eventId: string | null; type: string | null; code: string };
 
 interface ModelPlayer {

@@ -162,6 +162,7 @@ describe("decodeEvent accepts", () => {
       "PlayerJoined",
       "PlayerLeft",
       "ScoreAdjusted",
+      "TeamCreated",
       "TreasureFound",
     ]);
   });
@@ -683,11 +684,26 @@ describe("decodeQuery", () => {
     expect(decodeQuery("state", new Uint8Array())).toEqual({ ok: true, request: {} });
   });
 
+  it("accepts the team board's requests: top with board, rank and around by teamId", () => {
+    expect(decodeQuery("top", bytes({ board: "teams" }))).toEqual({
+      ok: true,
+      request: { n: 10, board: "teams" },
+    });
+    expect(decodeQuery("rank", bytes({ teamId: "red" }))).toEqual({ ok: true, request: { teamId: "red" } });
+    expect(decodeQuery("around", bytes({ teamId: "red", before: 1 }))).toEqual({
+      ok: true,
+      request: { teamId: "red", before: 1, after: 5 },
+    });
+  });
+
   it.each([
     ["top", "{", /^not valid JSON/],
     ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
     ["top", { n: "5" }, /^n: must be/],
-    ["rank", {}, /^playerId: is required$/],
+    ["rank", {}, /^request must have exactly one of playerId and teamId$/],
+    ["rank", { playerId: "p", teamId: "t" }, /^request must have exactly one of playerId and teamId$/],
+    ["around", { teamId: "" }, /^teamId: must be a non-empty string$/],
+    ["top", { board: "clubs" }, /^board: must be one of "players", "teams"$/],
     ["around", { playerId: "p", before: -1 }, /^before: must be an integer from 0 to 500$/],
     ["state", { x: 1 }, /^x: is not allowed$/],
     ["nope", {}, /^unknown query "nope"/],
@@ -734,15 +750,33 @@ describe("output schemas", () => {
     expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 1, playerId: "p", score: -5 }] })).toBe(
       true,
     );
-    expect(outputValidators.stateReply({ seq: 1, status: "running", players: 3, stateHash: "ab12" })).toBe(
-      true,
-    );
-    expect(outputValidators.stateReply({ seq: 1, status: "sleeping", players: 3, stateHash: "ab12" })).toBe(
-      false,
-    );
+    expect(
+      outputValidators.stateReply({ seq: 1, status: "running", players: 3, teams: 0, stateHash: "ab12" }),
+    ).toBe(true);
+    expect(
+      outputValidators.stateReply({ seq: 1, status: "sleeping", players: 3, teams: 0, stateHash: "ab12" }),
+    ).toBe(false);
     expect(outputValidators.errorReply({ error: { code: "invalid_request", message: "n: must be" } })).toBe(
       true,
     );
+  });
+
+  it("accept the team board's shapes", () => {
+    const change = { seq: 9, teamId: "red", score: 30, rank: 1, previousRank: 2, teams: 3 };
+    expect(outputValidators.teamRankChange(change)).toBe(true);
+    expect(outputValidators.teamRankChange({ ...change, playerId: "p" })).toBe(false);
+    expect(outputValidators.teamsTop({ seq: 1, entries: [{ rank: 1, teamId: "red", score: 5 }] })).toBe(true);
+    expect(outputValidators.teamsTop({ seq: 1, entries: [{ rank: 1, playerId: "p", score: 5 }] })).toBe(
+      false,
+    );
+    expect(outputValidators.topReply({ seq: 1, entries: [{ rank: 1, teamId: "red", score: 5 }] })).toBe(true);
+    expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 2, teamId: "b", score: 0 }] })).toBe(
+      true,
+    );
+    expect(
+      outputValidators.stateReply({ seq: 1, status: "running", players: 3, teams: 2, stateHash: "ab12" }),
+    ).toBe(true);
+    expect(outputValidators.publicStateReply({ seq: 1, status: "running", players: 3, teams: 0 })).toBe(true);
   });
 
   it("list the rejection codes of the contract", () => {
@@ -750,6 +784,8 @@ describe("output schemas", () => {
       "invalid_event",
       "finalized",
       "invalid_state",
+      "not_team_hunt",
+      "team_exists",
       "time_up",
       "disqualified",
       "already_joined",
@@ -757,6 +793,7 @@ describe("output schemas", () => {
       "hunt_full",
       "unknown_player",
       "unknown_team",
+      "team_full",
       "unknown_treasure",
       "already_found",
       "not_open",
