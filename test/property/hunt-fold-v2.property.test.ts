@@ -1,15 +1,15 @@
-// Property tests of the fold on version 2 solo hunts (time rules, treasure conditions, disqualification,
-// finalisation): random logs against the reference model, and snapshot + tail against a full replay,
-// cut at random or right after the events that change a hunt for good.
+// Property tests of the fold on version 2 hunts, solo and team (time rules, treasure conditions,
+// disqualification, finalisation, teams): random logs against the reference model, and snapshot + tail
+// against a full replay, cut at random or right after the events that change a hunt for good.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
 import { createRankIndex } from "../../native/index.ts";
-import { encode, expectFoldLikeModel, logArbV2 } from "../support/hunt-arbitraries.ts";
+import { encode, expectFoldLikeModel, logArbTeams, logArbV2 } from "../support/hunt-arbitraries.ts";
 import { CollectingSink } from "../support/hunt-log.ts";
 import type { ModelInput } from "../support/hunt-model.ts";
 
-const LASTING = new Set(["PlayerDisqualified", "HuntEnded", "HuntFinalized"]);
+const LASTING = new Set(["PlayerDisqualified", "HuntEnded", "HuntFinalized", "TeamCreated"]);
 
 /** A cut point: anywhere, or just after a disqualification, an end or a finalisation. */
 function cutAt(inputs: ModelInput[], seed: number, afterLasting: boolean): number {
@@ -20,39 +20,44 @@ function cutAt(inputs: ModelInput[], seed: number, afterLasting: boolean): numbe
   return seed % (inputs.length + 1);
 }
 
-describe("the fold against the reference model, version 2 solo hunts", () => {
-  for (const kind of ["native", "js"] as const) {
-    it(`gives the model's outputs, leaderboard and status (${kind} index), in batches of any size`, () => {
+for (const [hunts, logs] of [
+  ["solo", logArbV2],
+  ["team", logArbTeams],
+] as const) {
+  describe(`the fold against the reference model, version 2 ${hunts} hunts`, () => {
+    for (const kind of ["native", "js"] as const) {
+      it(`gives the model's outputs, leaderboard and status (${kind} index), in batches of any size`, () => {
+        fc.assert(
+          fc.property(logs, fc.integer({ min: 1, max: 40 }), (inputs, batch) =>
+            expectFoldLikeModel(inputs, kind, batch),
+          ),
+          { numRuns: 300 },
+        );
+      });
+    }
+
+    it("gives the same stateHash after snapshot + tail as after a full replay, with either index", () => {
       fc.assert(
-        fc.property(logArbV2, fc.integer({ min: 1, max: 40 }), (inputs, batch) =>
-          expectFoldLikeModel(inputs, kind, batch),
-        ),
+        fc.property(logs, fc.nat(), fc.boolean(), (inputs, seed, afterLasting) => {
+          const msgs = encode(inputs);
+          const cut = cutAt(inputs, seed, afterLasting);
+          const full = new HuntFold("h", createRankIndex("native"));
+          const fullSink = new CollectingSink();
+          full.applyBatch(msgs, fullSink);
+
+          const head = new HuntFold("h", createRankIndex("js"));
+          const headSink = new CollectingSink();
+          head.applyBatch(msgs.slice(0, cut), headSink);
+          const restored = decodeHunt("h", encodeHunt(head), { indexKind: "native" });
+          expect(stateHash(restored)).toBe(stateHash(head));
+          const tailSink = new CollectingSink();
+          restored.applyBatch(msgs.slice(cut), tailSink);
+          expect(stateHash(restored)).toBe(stateHash(full));
+          expect(restored.status).toBe(full.status);
+          expect([...headSink.outputs, ...tailSink.outputs]).toEqual(fullSink.outputs);
+        }),
         { numRuns: 300 },
       );
     });
-  }
-
-  it("gives the same stateHash after snapshot + tail as after a full replay, with either index", () => {
-    fc.assert(
-      fc.property(logArbV2, fc.nat(), fc.boolean(), (inputs, seed, afterLasting) => {
-        const msgs = encode(inputs);
-        const cut = cutAt(inputs, seed, afterLasting);
-        const full = new HuntFold("h", createRankIndex("native"));
-        const fullSink = new CollectingSink();
-        full.applyBatch(msgs, fullSink);
-
-        const head = new HuntFold("h", createRankIndex("js"));
-        const headSink = new CollectingSink();
-        head.applyBatch(msgs.slice(0, cut), headSink);
-        const restored = decodeHunt("h", encodeHunt(head), { indexKind: "native" });
-        expect(stateHash(restored)).toBe(stateHash(head));
-        const tailSink = new CollectingSink();
-        restored.applyBatch(msgs.slice(cut), tailSink);
-        expect(stateHash(restored)).toBe(stateHash(full));
-        expect(restored.status).toBe(full.status);
-        expect([...headSink.outputs, ...tailSink.outputs]).toEqual(fullSink.outputs);
-      }),
-      { numRuns: 300 },
-    );
   });
-});
+}
