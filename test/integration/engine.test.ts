@@ -143,10 +143,10 @@ describe("engine against nats-server", () => {
   it.each([
     ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
     ["top", { n: 5000 }, /^n: must be an integer from 1 to 1000$/],
-    ["top", { n: 5, board: "teams" }, /^board: is not allowed$/],
+    ["top", { n: 5, board: "clubs" }, /^board: must be one of "players", "teams"$/],
     ["around", { playerId: "a", before: 800 }, /^before: must be an integer from 0 to 500$/],
     ["rank", { playerId: "\ud83d" }, /^playerId: must be well-formed Unicode/],
-    ["rank", {}, /^playerId: is required$/],
+    ["rank", {}, /^request must have exactly one of playerId and teamId$/],
     ["state", { verbose: true }, /^verbose: is not allowed$/],
   ])("answers %s %j with invalid_request naming the field, as the schemas say", async (op, body, message) => {
     const reply = await client.nc.request(`hunt.${HUNT}.query.${op}`, JSON.stringify(body), {
@@ -164,7 +164,12 @@ describe("engine against nats-server", () => {
     });
     expect(reply.json()).toEqual(live);
     const state = (await client.nc.request(`hunt.${HUNT}.public.state`, "{}", { timeout: 5000 })).json();
-    expect(state).toEqual({ seq: inputs.length, status: model.status, players: model.leaderboard().length });
+    expect(state).toEqual({
+      seq: inputs.length,
+      status: model.status,
+      players: model.leaderboard().length,
+      teams: 0,
+    });
     expect(outputValidators.publicStateReply(state)).toBe(true);
   });
 

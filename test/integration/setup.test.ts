@@ -2,7 +2,12 @@
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStreams, SNAPSHOT_STREAM, StreamConfigConflictError } from "../../streams/index.ts";
+import {
+  ensureStreams,
+  SNAPSHOT_STREAM,
+  StreamConfigConflictError,
+  wantedStreams,
+} from "../../streams/index.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
 
 let server: TestNats;
@@ -26,6 +31,7 @@ describe("ensureStreams", () => {
     expect(second).toEqual({
       created: [],
       existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED", "CAIRN_SNAPSHOTS"],
+      updated: [],
     });
     const events = await client.jsm.streams.info("HUNT_EVENTS");
     expect(events.config.subjects.sort()).toEqual(["hunt.*.events", "hunt.*.events.*"]);
@@ -33,12 +39,39 @@ describe("ensureStreams", () => {
     expect(events.config.retention).toBe(RetentionPolicy.Limits);
     expect(events.config.duplicate_window).toBe(nanos(120_000));
     const ranks = await client.jsm.streams.info("HUNT_RANKS");
+    expect(ranks.config.subjects).toEqual(["hunt.*.ranks", "hunt.*.teams.ranks"]);
     expect(ranks.config.max_age).toBe(nanos(3_600_000));
     expect(ranks.config.allow_direct).toBe(true);
     expect((await client.jsm.streams.info("HUNT_REJECTED")).config.allow_direct).toBe(true);
     const snapshots = await client.jsm.streams.info(SNAPSHOT_STREAM);
     expect(snapshots.config.subjects).toEqual(["cairn.snapshot.>"]);
     expect(snapshots.config.max_msgs_per_subject).toBe(1);
+  });
+
+  it("adds hunt.*.teams.ranks to a HUNT_RANKS created the old way, keeping what it stores", async () => {
+    const own = await startTestNats();
+    const oc = await connectTest(own.url);
+    try {
+      // HUNT_RANKS as the engine created it before team hunts: one subject, no allow_direct.
+      const old = wantedStreams().find((w) => w.name === "HUNT_RANKS")!;
+      await oc.jsm.streams.add({ ...old, subjects: ["hunt.*.ranks"], allow_direct: false });
+      await oc.js.publish("hunt.h.ranks", "{}", { msgID: "h:1:0" });
+      const result = await ensureStreams(oc.jsm);
+      expect(result.created.sort()).toEqual(["CAIRN_SNAPSHOTS", "HUNT_EVENTS", "HUNT_REJECTED"]);
+      expect(result.existing).toEqual(["HUNT_RANKS"]);
+      expect(result.updated).toEqual(["HUNT_RANKS"]);
+      const info = await oc.jsm.streams.info("HUNT_RANKS");
+      expect(info.config.subjects).toEqual(["hunt.*.ranks", "hunt.*.teams.ranks"]);
+      expect(info.config.allow_direct).toBe(true);
+      expect(info.state.messages).toBe(1);
+      const ack = await oc.js.publish("hunt.h.teams.ranks", "{}", { msgID: "h:1:1" });
+      expect(ack.stream).toBe("HUNT_RANKS");
+      // Once updated, the next start finds nothing to do.
+      expect((await ensureStreams(oc.jsm)).updated).toEqual([]);
+    } finally {
+      await oc.nc.close();
+      await own.cleanup();
+    }
   });
 
   it("refuses a conflicting existing stream, naming every difference, and changes nothing", async () => {
@@ -63,7 +96,7 @@ describe("ensureStreams", () => {
       ]);
       expect(conflict.message).toContain('HUNT_RANKS.storage: existing "memory" vs wanted "file"');
       expect(conflict.message).toContain(
-        'HUNT_RANKS.subjects: existing ["extra.>","hunt.*.ranks"] vs wanted ["hunt.*.ranks"]',
+        'HUNT_RANKS.subjects: existing ["extra.>","hunt.*.ranks"] vs wanted ["hunt.*.ranks","hunt.*.teams.ranks"]',
       );
       expect(conflict.message).toContain("HUNT_RANKS.max_age: existing 60000000000 vs wanted 86400000000000");
       const names: string[] = [];

@@ -550,6 +550,45 @@ const logArb2 = (teams: boolean): fc.Arbitrary<ModelInput[]> =>
       return resolveDrafts([...head, ...rest]);
     });
 
+/**
+ * Inputs of a team hunt that read no time (for a log published to a real server, whose times are its
+ * own): teams created, joined, left, adjusted; finds, hints and disqualifications.
+ */
+export const teamInputArb: fc.Arbitrary<ModelInput> = fc.oneof(
+  { weight: 1, arbitrary: teamId.map((t) => eventDraft("TeamCreated", { teamId: t })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ playerId: player, teamId: sometimes(teamId, 12, 1) })
+      .map((data) => eventDraft("PlayerJoined", defined(data))),
+  },
+  { weight: 1, arbitrary: player.map((playerId) => eventDraft("PlayerLeft", { playerId })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({ playerId: player, treasureId: treasureV2, answer: fc.constantFrom(undefined, "ans", "nope") })
+      .map((data) => eventDraft("TreasureFound", defined(data))),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(player, treasureV2)
+      .map(([playerId, treasureId]) => eventDraft("HintTaken", { playerId, treasureId })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.boolean(), player, teamId, fc.integer({ min: -9, max: 9 }))
+      .map(([toTeam, playerId, t, delta]) =>
+        eventDraft("ScoreAdjusted", { ...(toTeam ? { teamId: t } : { playerId }), delta, reason: "it" }),
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: player.map((playerId) => eventDraft("PlayerDisqualified", { playerId, reason: "it" })),
+  },
+);
+
 /** A version 2 solo log. */
 export const logArbV2: fc.Arbitrary<ModelInput[]> = logArb2(false);
 
