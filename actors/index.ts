@@ -3,6 +3,7 @@
 // NATS, metrics, ownership of partitions, replay). Nothing outside this folder imports deeper.
 export { type Engine, type EngineConfig, EngineStartError, startEngine } from "./host/engine.ts";
 export { ActorHost, type HostOptions } from "./host/host.ts";
+export { HuntOutputs, type OutputTarget } from "./host/outputs.ts";
 export { OWNERS_BUCKET, PartitionOwnership, preferredOwner } from "./host/ownership.ts";
 export { isReplySubjectAllowed } from "./host/query-server.ts";
 export { type ReplayResult, replayHunt } from "./host/replay.ts";
