@@ -23,7 +23,9 @@ describe("schemas/asyncapi.yaml", () => {
       [
         "hunt.{huntId}.events",
         "hunt.{huntId}.ranks",
+        "hunt.{huntId}.teams.ranks",
         "hunt.{huntId}.top",
+        "hunt.{huntId}.teams.top",
         "hunt.{huntId}.rejected",
         "hunt.{huntId}.query.top",
         "hunt.{huntId}.query.rank",
@@ -40,7 +42,7 @@ describe("schemas/asyncapi.yaml", () => {
       .messages()
       .all()
       .map((m) => m.id());
-    for (const t of [...HUNT_EVENT_TYPES, "RankChange", "Rejection", "TopN", "ErrorReply"]) {
+    for (const t of [...HUNT_EVENT_TYPES, "RankChange", "TeamRankChange", "Rejection", "TopN", "TeamsTopN", "ErrorReply"]) {
       expect(messages).toContain(t);
     }
   });

@@ -186,8 +186,11 @@ describe("schemas/CONTRACT.md", () => {
       for (const [field, raw] of properties) {
         const p = resolve(raw);
         const row = rows.get(field)!;
-        const range =
-          p.type === "integer" ? `${p.minimum}–${p.maximum}` : `${p.minLength}–${p.maxLength} characters`;
+        const range = p.enum
+          ? p.enum.join(" or ")
+          : p.type === "integer"
+            ? `${p.minimum}–${p.maximum}`
+            : `${p.minLength}–${p.maxLength} characters`;
         expect(row.slice(1, 5), `${op}.${field}`).toEqual([
           p.type,
           (schema.required ?? []).includes(field) ? "yes" : "no",
@@ -255,6 +258,7 @@ interface Schema {
   minItems?: number;
   maxItems?: number;
   default?: unknown;
+  enum?: string[];
 }
 
 function readJson(path: string): unknown {
