@@ -204,6 +204,9 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   for (const key of fold.hinted) w.f64(key);
   if (v2) writeVersion2(fold, w);
   w.bytes(index);
+  // Last, and only in a team hunt, so that a version 2 hunt without teams keeps the bytes it had
+  // before teams were served.
+  if (fold.rules.teams !== null) writeTeams(fold, w);
   return w.finishWithCrc();
 }
 
@@ -224,8 +227,7 @@ function fromOptional(v: number): number | null {
 
 /**
  * The second version's block: the running time (only for hunts whose rules read it: a hunt without
- * them never depends on it, so its bytes do not either), the duration, each treasure's rules, and the
- * teams of a team hunt.
+ * them never depends on it, so its bytes do not either), the duration, and each treasure's rules.
  */
 function writeVersion2(fold: HuntFold, w: ByteWriter): void {
   const timed = hasTimeRules(fold);
@@ -253,18 +255,14 @@ function writeVersion2(fold: HuntFold, w: ByteWriter): void {
       w.f64(t.location.radiusM);
     }
   }
-  writeTeams(fold, w);
 }
 
 /**
- * A team hunt's teams: the rule, each team in creation order, each player's team, the member behind
- * each find and hint (in the order of `found` and `hinted`), and the team board.
+ * A team hunt's teams, after the player board: the rule, each team in creation order, each player's
+ * team, the member behind each find and hint (in the order of `found` and `hinted`), and the team board.
  */
 function writeTeams(fold: HuntFold, w: ByteWriter): void {
-  const rules = fold.rules.teams;
-  w.u8(rules ? 1 : 0);
-  if (!rules) return;
-  w.f64(optional(rules.maxSize));
+  w.f64(optional(fold.rules.teams!.maxSize));
   w.u32(fold.teamIds.length);
   for (let tid = 0; tid < fold.teamIds.length; tid++) {
     w.string(fold.teamIds[tid]!);
@@ -288,8 +286,7 @@ interface TeamsBlock {
   index: Uint8Array;
 }
 
-function readTeams(r: ByteReader, nPlayers: number, nFound: number, nHinted: number): TeamsBlock | null {
-  if (r.u8("teams flag") !== 1) return null;
+function readTeams(r: ByteReader, nPlayers: number, nFound: number, nHinted: number): TeamsBlock {
   const maxSize = fromOptional(r.f64("team maxSize"));
   const nTeams = r.u32("team count");
   const teams = [];
@@ -317,14 +314,8 @@ function readTeams(r: ByteReader, nPlayers: number, nFound: number, nHinted: num
   return { maxSize, teams, playerTeam, foundBy, hintedBy, index: r.bytes("team index") };
 }
 
-/** Reads the second version's block into the treasures; returns the running time, the duration and the teams. */
-function readVersion2(
-  r: ByteReader,
-  treasures: Treasure[],
-  nPlayers: number,
-  nFound: number,
-  nHinted: number,
-) {
+/** Reads the second version's block into the treasures; returns the running time and the duration. */
+function readVersion2(r: ByteReader, treasures: Treasure[]) {
   const timed = r.u8("time flag") === 1;
   const runClosedMs = timed ? r.f64("running time") : 0;
   const runSpanStart = timed ? r.f64("running span") : 0;
@@ -345,8 +336,7 @@ function readVersion2(
       t.location = { lat: r.f64("lat"), lon: r.f64("lon"), radiusM: r.f64("radius") };
     }
   }
-  const teams = readTeams(r, nPlayers, nFound, nHinted);
-  return { runClosedMs, runSpanStart, durationMs, teams };
+  return { runClosedMs, runSpanStart, durationMs };
 }
 
 /** Rebuilds a hunt from `encodeHunt` bytes; throws CorruptSnapshotError on any damage. */
@@ -403,9 +393,11 @@ export function decodeHunt(
   const hinted: number[] = [];
   const nHinted = r.u32("hinted count");
   for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
-  const v2 = version === VERSION_2 ? readVersion2(r, treasures, nPlayers, nFound, nHinted) : undefined;
+  const v2 = version === VERSION_2 ? readVersion2(r, treasures) : undefined;
   const index = readIndex(r.bytes("rank index"), options.indexKind, "rank index");
-  const teamIndex = v2?.teams ? readIndex(v2.teams.index, options.indexKind, "team index") : null;
+  // Only a version 2 hunt has teams, and then only when bytes follow the player board.
+  const teams = v2 && r.offset < body.length ? readTeams(r, nPlayers, nFound, nHinted) : null;
+  const teamIndex = teams ? readIndex(teams.index, options.indexKind, "team index") : null;
   if (r.offset !== body.length) throw new CorruptSnapshotError("trailing bytes");
 
   const fold = new HuntFold(huntId, index, options.topN, status);
@@ -422,10 +414,10 @@ export function decodeHunt(
     hintPenalty,
     maxPlayers: maxPlayers < 0 ? null : maxPlayers,
     durationMs: v2?.durationMs ?? null,
-    teams: v2?.teams ? { maxSize: v2.teams.maxSize } : null,
+    teams: teams ? { maxSize: teams.maxSize } : null,
   };
   fold.teamIndex = teamIndex;
-  for (const t of v2?.teams?.teams ?? []) {
+  for (const t of teams?.teams ?? []) {
     const tid = fold.addTeam(t.id);
     fold.teamScore[tid] = t.score;
     fold.teamTiebreak[tid] = t.tiebreak;
@@ -445,7 +437,6 @@ export function decodeHunt(
   if (fold.joined !== index.size) {
     throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);
   }
-  const teams = v2?.teams;
   if (teams) {
     fold.playerTeam.set(teams.playerTeam);
     for (let i = 0; i < found.length; i++) fold.foundBy.set(found[i]!, teams.foundBy[i]!);

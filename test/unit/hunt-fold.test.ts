@@ -504,6 +504,37 @@ describe("ScoreAdjusted in version 2", () => {
 });
 
 describe("snapshots of version 2 hunts", () => {
+  it("keep, for a hunt without teams, the bytes and stateHash they had before team hunts were served", () => {
+    const events = [
+      ev(
+        "HuntCreated",
+        {
+          title: "v2 solo",
+          treasures: [
+            { id: "a", points: 10, decay: { everyMs: 1000, step: 1, min: 2 } },
+            { id: "b", points: 5, requires: ["a"], location: { lat: 1, lon: 2, radiusM: 50 } },
+          ],
+          rules: { firstFinderBonus: [3], hintPenalty: 1, durationMs: 3_600_000 },
+        },
+        "x-1",
+      ),
+      ev("HuntStarted", undefined, "x-2"),
+      join("p1"),
+      ev("PlayerJoined", { playerId: "p2", teamId: "ignored" }),
+      find("p1", "a"),
+      hint("p2", "b"),
+      ev("TreasureFound", { playerId: "p1", treasureId: "b", location: { lat: 1, lon: 2 } }),
+      adjust("p2", 4),
+      ev("PlayerDisqualified", { playerId: "p2", reason: "r" }),
+      ev("ScoreAdjusted", { teamId: "t", delta: 4, reason: "r" }),
+    ];
+    const fold = new HuntFold("h-v2", new JsRankIndex());
+    fold.applyBatch(log(events), new CollectingSink());
+    // Computed by the engine before it served teams.
+    expect(stateHash(fold)).toBe("730620b072f12f1acf63162292dbc44bc050d7ecf340b5a2bdd07f58e8ea83d9");
+    expect(encodeHunt(fold)).toHaveLength(375);
+  });
+
   it("keep the rules and the running time, so a restored hunt judges the tail the same", () => {
     const events: [number, Record<string, unknown>][] = [
       [
