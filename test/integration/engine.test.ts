@@ -8,7 +8,7 @@ import { outputValidators } from "../../schemas/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { encode, inputArb } from "../support/hunt-arbitraries.ts";
 import { HuntModel, type ModelInput } from "../support/hunt-model.ts";
-import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
+import { connectTest, publishHunt, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";
 
 const HUNT = "it-hunt";
@@ -56,17 +56,7 @@ describe("engine against nats-server", () => {
       topIntervalMs: 20,
     });
     client = await connectTest(nats.url);
-    for (const msg of encode(inputs)) {
-      const ack = await client.js.publish(`hunt.${HUNT}.events`, msg.data, { msgID: msg.msgId! });
-      expect(ack.seq).toBe(msg.seq);
-    }
-    await waitFor(
-      async () => (await queryHunt<{ seq: number }>(client.nc, HUNT, "state")).seq >= inputs.length,
-      {
-        timeoutMs: 30_000,
-        message: "the engine to handle every event",
-      },
-    );
+    await publishHunt(client, HUNT, encode(inputs));
   });
 
   afterAll(async () => {

@@ -42,7 +42,15 @@ describe("schemas/asyncapi.yaml", () => {
       .messages()
       .all()
       .map((m) => m.id());
-    for (const t of [...HUNT_EVENT_TYPES, "RankChange", "TeamRankChange", "Rejection", "TopN", "TeamsTopN", "ErrorReply"]) {
+    for (const t of [
+      ...HUNT_EVENT_TYPES,
+      "RankChange",
+      "TeamRankChange",
+      "Rejection",
+      "TopN",
+      "TeamsTopN",
+      "ErrorReply",
+    ]) {
       expect(messages).toContain(t);
     }
   });
