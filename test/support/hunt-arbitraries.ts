@@ -245,71 +245,77 @@ const badRequiresArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("unknown", "not-in-hunt", "self", "cycle2", "cycle3") },
 );
 
-/** A version 2 HuntCreated; with `teams`, a team hunt (sometimes with a team size limit). */
-const huntCreatedArb = (teams: boolean): fc.Arbitrary<ModelInput> =>
-  fc
-    .record({
-      // Which treasures, in which order (requirements point back along it); all three most of the time.
-      ids: fc.oneof(
-        { weight: 3, arbitrary: fc.shuffledSubarray(TREASURES, { minLength: 3 }) },
-        { weight: 1, arbitrary: fc.shuffledSubarray(TREASURES, { minLength: 1 }) },
-      ),
-      fields: fc.tuple(treasureV2Arb, treasureV2Arb, treasureV2Arb),
-      bad: badRequiresArb,
-      bonus: fc.oneof(
-        { weight: 12, arbitrary: fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 3 }) },
-        { weight: 1, arbitrary: fc.constant([HUGE]) },
-      ),
-      hintPenalty: fc.integer({ min: -2, max: 4 }),
-      maxPlayers: sometimes(fc.integer({ min: 1, max: 5 }), 1, 3),
-      durationMs: sometimes(fc.integer({ min: 1, max: 600_000 }), 1, 2),
-      maxSize: sometimes(fc.integer({ min: 1, max: 3 })),
-    })
-    .map((r) => {
-      const list = r.ids.map((id, i) => ({ id, ...r.fields[i]! }));
-      const requires = list.map((t, i) =>
-        list
-          .slice(0, i)
-          .filter((_, j) => (t.requiresMask >> j) & 1)
-          .map((u) => u.id),
-      );
-      const add = (i: number, treasureId: string) => {
-        if (!requires[i]!.includes(treasureId)) requires[i]!.push(treasureId);
-      };
-      const absent = TREASURES.find((t) => !list.some((u) => u.id === t)) ?? "t-missing";
-      if (r.bad === "unknown") add(list.length - 1, "t-missing");
-      if (r.bad === "not-in-hunt") add(0, absent);
-      // A cycle through the first k treasures, each requiring the one before; k = 1 is a treasure requiring itself.
-      const k = Math.min(
-        list.length,
-        { none: 0, unknown: 0, "not-in-hunt": 0, self: 1, cycle2: 2, cycle3: 3 }[r.bad]!,
-      );
-      for (let i = 0; i < k; i++) add(i, list[(i + k - 1) % k]!.id);
-      const treasures = list.map((t, i) => {
-        const opens = t.opensAfterMs;
-        const closes =
-          t.closesAfterMs &&
-          (t.closesAfterMs.relative ? (opens ?? 0) + t.closesAfterMs.ms : t.closesAfterMs.ms);
-        return defined({
-          id: t.id,
-          points: t.points,
-          answerSha256: t.withAnswer ? ANSWER_SHA : undefined,
-          requires: requires[i]!.length > 0 || t.listEmptyRequires ? requires[i] : undefined,
-          opensAfterMs: opens,
-          closesAfterMs: closes,
-          decay: t.decay,
-          location: t.location && { ...t.location.centre, radiusM: t.location.radiusM },
-        });
+const huntCreatedV2Arb: fc.Arbitrary<ModelInput> = fc
+  .record({
+    // Which treasures, in which order (requirements point back along it); all three most of the time.
+    ids: fc.oneof(
+      { weight: 3, arbitrary: fc.shuffledSubarray(TREASURES, { minLength: 3 }) },
+      { weight: 1, arbitrary: fc.shuffledSubarray(TREASURES, { minLength: 1 }) },
+    ),
+    fields: fc.tuple(treasureV2Arb, treasureV2Arb, treasureV2Arb),
+    bad: badRequiresArb,
+    bonus: fc.oneof(
+      { weight: 12, arbitrary: fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 3 }) },
+      { weight: 1, arbitrary: fc.constant([HUGE]) },
+    ),
+    hintPenalty: fc.integer({ min: -2, max: 4 }),
+    maxPlayers: sometimes(fc.integer({ min: 1, max: 5 }), 1, 3),
+    durationMs: sometimes(fc.integer({ min: 1, max: 600_000 }), 1, 2),
+  })
+  .map((r) => {
+    const list = r.ids.map((id, i) => ({ id, ...r.fields[i]! }));
+    const requires = list.map((t, i) =>
+      list
+        .slice(0, i)
+        .filter((_, j) => (t.requiresMask >> j) & 1)
+        .map((u) => u.id),
+    );
+    const add = (i: number, treasureId: string) => {
+      if (!requires[i]!.includes(treasureId)) requires[i]!.push(treasureId);
+    };
+    const absent = TREASURES.find((t) => !list.some((u) => u.id === t)) ?? "t-missing";
+    if (r.bad === "unknown") add(list.length - 1, "t-missing");
+    if (r.bad === "not-in-hunt") add(0, absent);
+    // A cycle through the first k treasures, each requiring the one before; k = 1 is a treasure requiring itself.
+    const k = Math.min(
+      list.length,
+      { none: 0, unknown: 0, "not-in-hunt": 0, self: 1, cycle2: 2, cycle3: 3 }[r.bad]!,
+    );
+    for (let i = 0; i < k; i++) add(i, list[(i + k - 1) % k]!.id);
+    const treasures = list.map((t, i) => {
+      const opens = t.opensAfterMs;
+      const closes =
+        t.closesAfterMs &&
+        (t.closesAfterMs.relative ? (opens ?? 0) + t.closesAfterMs.ms : t.closesAfterMs.ms);
+      return defined({
+        id: t.id,
+        points: t.points,
+        answerSha256: t.withAnswer ? ANSWER_SHA : undefined,
+        requires: requires[i]!.length > 0 || t.listEmptyRequires ? requires[i] : undefined,
+        opensAfterMs: opens,
+        closesAfterMs: closes,
+        decay: t.decay,
+        location: t.location && { ...t.location.centre, radiusM: t.location.radiusM },
       });
-      const rules = defined({
-        firstFinderBonus: r.bonus,
-        hintPenalty: r.hintPenalty,
-        maxPlayers: r.maxPlayers,
-        durationMs: r.durationMs,
-        teams: teams ? defined({ maxSize: r.maxSize }) : undefined,
-      });
-      return eventDraft("HuntCreated", { title: "prop v2", treasures, rules });
     });
+    const rules = defined({
+      firstFinderBonus: r.bonus,
+      hintPenalty: r.hintPenalty,
+      maxPlayers: r.maxPlayers,
+      durationMs: r.durationMs,
+    });
+    return eventDraft("HuntCreated", { title: "prop v2", treasures, rules });
+  });
+
+/** A team hunt's HuntCreated: a version 2 one with `rules.teams`, sometimes with a team size limit. */
+const huntCreatedTeamsArb: fc.Arbitrary<ModelInput> = fc
+  .tuple(huntCreatedV2Arb, sometimes(fc.integer({ min: 1, max: 3 })))
+  .map(([input, maxSize]) => {
+    if (input.kind !== "event") return input;
+    const data = input.event.data as { rules: Record<string, unknown> };
+    const rules = { ...data.rules, teams: defined({ maxSize }) };
+    return { ...input, event: { ...input.event, data: { ...data, rules } } };
+  });
 
 /** A status change; HuntEnded may give a reason and HuntFinalized who finalised. */
 function lifecycleV2(type: string): fc.Arbitrary<{ input: ModelInput }> {
@@ -336,95 +342,83 @@ const whereArb: fc.Arbitrary<Where> = fc.record({
   bearingDeg: fc.oneof(fc.constantFrom(0, 90, 180, 270), fc.integer({ min: 0, max: 359 })),
 });
 
-/** Team ids: the ones team hunts create, and one they never do. */
-const TEAMS = ["red", "blue", "grün"];
-const teamId = fc.constantFrom(...TEAMS, "none");
-
-/** The events of a version 2 log; with `teams`, of a team hunt (teams created, joined and adjusted). */
-const eventArb = (teams: boolean): fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }> =>
-  fc.oneof(
-    // A hunt ends about once in 150 events and is resumed soon after a pause, so most of a log runs.
-    { weight: 2, arbitrary: huntCreatedArb(teams).map((input) => ({ input })) },
-    {
-      weight: teams ? 3 : 1,
-      arbitrary: fc
-        .record({ teamId, name: sometimes(fc.constant("Les Rouges")) })
-        .map((data) => ({ input: eventDraft("TeamCreated", defined(data)) })),
-    },
-    { weight: 2, arbitrary: lifecycleV2("HuntStarted") },
-    { weight: 2, arbitrary: lifecycleV2("HuntPaused") },
-    { weight: 8, arbitrary: lifecycleV2("HuntResumed") },
-    { weight: 1, arbitrary: lifecycleV2("HuntEnded") },
-    { weight: 2, arbitrary: lifecycleV2("HuntFinalized") },
-    {
-      weight: 10,
-      arbitrary: fc
-        .record({
-          playerId: player,
-          // A solo hunt ignores a teamId; a team hunt needs one.
-          teamId: teams ? sometimes(teamId, 12, 1) : sometimes(fc.constant("red"), 1, 5),
-          name: sometimes(fc.constant("Ada")),
-        })
-        .map((data) => ({ input: eventDraft("PlayerJoined", defined(data)) })),
-    },
-    { weight: 2, arbitrary: player.map((playerId) => ({ input: eventDraft("PlayerLeft", { playerId }) })) },
-    {
-      weight: 60,
-      arbitrary: fc
-        .record({
-          playerId: player,
-          treasureId: treasureV2,
-          answer: fc.constantFrom(undefined, "ans", "ans", "nope"),
-          where: sometimes(whereArb, 3, 1),
-        })
-        .map(({ where, ...data }) => ({ input: eventDraft("TreasureFound", defined(data)), where })),
-    },
-    {
-      weight: 8,
-      arbitrary: fc
-        .tuple(player, treasureV2)
-        .map(([playerId, treasureId]) => ({ input: eventDraft("HintTaken", { playerId, treasureId }) })),
-    },
-    {
-      weight: 12,
-      arbitrary: fc
-        .record({
-          names: fc.oneof(
-            { weight: 12, arbitrary: fc.constant("player") },
-            { weight: teams ? 6 : 1, arbitrary: fc.constant("team") },
-            { weight: 1, arbitrary: fc.constantFrom("both", "neither") },
-          ),
-          playerId: player,
-          team: teamId,
-          delta: fc.oneof(
-            { weight: 20, arbitrary: fc.integer({ min: -15, max: 15 }) },
-            { weight: 1, arbitrary: fc.constantFrom(HUGE, -HUGE) },
-          ),
-          by: sometimes(fc.constantFrom(...BY)),
-        })
-        .map(({ names, playerId, team, delta, by }) => {
-          const who = {
-            playerId: names === "player" || names === "both" ? playerId : undefined,
-            teamId: names === "team" || names === "both" ? team : undefined,
-          };
-          return { input: eventDraft("ScoreAdjusted", defined({ ...who, delta, reason: "prop", by })) };
-        }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc
-        .record({
-          playerId: player,
-          reason: fc.constantFrom("cheating", "left the area", "\u{1F6AB} rules"),
-          by: sometimes(fc.constantFrom(...BY)),
-        })
-        .map((data) => ({ input: eventDraft("PlayerDisqualified", defined(data)) })),
-    },
-    {
-      weight: 2,
-      arbitrary: fc.constant({ input: { kind: "invalid", eventId: null, type: null } as ModelInput }),
-    },
-  );
+const eventV2Arb: fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }> = fc.oneof(
+  // A hunt ends about once in 150 events and is resumed soon after a pause, so most of a log runs.
+  { weight: 2, arbitrary: huntCreatedV2Arb.map((input) => ({ input })) },
+  { weight: 2, arbitrary: lifecycleV2("HuntStarted") },
+  { weight: 2, arbitrary: lifecycleV2("HuntPaused") },
+  { weight: 8, arbitrary: lifecycleV2("HuntResumed") },
+  { weight: 1, arbitrary: lifecycleV2("HuntEnded") },
+  { weight: 2, arbitrary: lifecycleV2("HuntFinalized") },
+  // In a solo hunt: not_team_hunt.
+  { weight: 1, arbitrary: fc.constant({ input: eventDraft("TeamCreated", { teamId: "red" }) }) },
+  {
+    weight: 10,
+    arbitrary: fc
+      .record({
+        playerId: player,
+        // A solo hunt ignores a teamId.
+        teamId: sometimes(fc.constant("red"), 1, 5),
+        name: sometimes(fc.constant("Ada")),
+      })
+      .map((data) => ({ input: eventDraft("PlayerJoined", defined(data)) })),
+  },
+  { weight: 2, arbitrary: player.map((playerId) => ({ input: eventDraft("PlayerLeft", { playerId }) })) },
+  {
+    weight: 60,
+    arbitrary: fc
+      .record({
+        playerId: player,
+        treasureId: treasureV2,
+        answer: fc.constantFrom(undefined, "ans", "ans", "nope"),
+        where: sometimes(whereArb, 3, 1),
+      })
+      .map(({ where, ...data }) => ({ input: eventDraft("TreasureFound", defined(data)), where })),
+  },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(player, treasureV2)
+      .map(([playerId, treasureId]) => ({ input: eventDraft("HintTaken", { playerId, treasureId }) })),
+  },
+  {
+    weight: 12,
+    arbitrary: fc
+      .record({
+        names: fc.oneof(
+          { weight: 12, arbitrary: fc.constant("player") },
+          { weight: 1, arbitrary: fc.constantFrom("team", "both", "neither") },
+        ),
+        playerId: player,
+        delta: fc.oneof(
+          { weight: 20, arbitrary: fc.integer({ min: -15, max: 15 }) },
+          { weight: 1, arbitrary: fc.constantFrom(HUGE, -HUGE) },
+        ),
+        by: sometimes(fc.constantFrom(...BY)),
+      })
+      .map(({ names, playerId, delta, by }) => {
+        const who = {
+          playerId: names === "player" || names === "both" ? playerId : undefined,
+          teamId: names === "team" || names === "both" ? "red" : undefined,
+        };
+        return { input: eventDraft("ScoreAdjusted", defined({ ...who, delta, reason: "prop", by })) };
+      }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        playerId: player,
+        reason: fc.constantFrom("cheating", "left the area", "\u{1F6AB} rules"),
+        by: sometimes(fc.constantFrom(...BY)),
+      })
+      .map((data) => ({ input: eventDraft("PlayerDisqualified", defined(data)) })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constant({ input: { kind: "invalid", eventId: null, type: null } as ModelInput }),
+  },
+);
 
 const gapArb: fc.Arbitrary<Gap> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: "ms" as const, ms: 0 }) },
@@ -440,8 +434,42 @@ const gapArb: fc.Arbitrary<Gap> = fc.oneof(
   },
 );
 
-const draftArb = (teams: boolean): fc.Arbitrary<Draft> =>
-  fc.tuple(eventArb(teams), gapArb).map(([e, gap]) => ({ ...e, gap }));
+const draftV2Arb: fc.Arbitrary<Draft> = fc.tuple(eventV2Arb, gapArb).map(([e, gap]) => ({ ...e, gap }));
+
+/** Team ids: the ones team hunts create, and one they never do. */
+const TEAMS = ["red", "blue", "grün"];
+const teamId = fc.constantFrom(...TEAMS, "none");
+
+/** The events of a team hunt: those of a solo one, and teams created, joined and adjusted. */
+const eventTeamsArb: fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }> = fc.oneof(
+  { weight: 100, arbitrary: eventV2Arb },
+  { weight: 2, arbitrary: huntCreatedTeamsArb.map((input) => ({ input })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ teamId, name: sometimes(fc.constant("Les Rouges")) })
+      .map((data) => ({ input: eventDraft("TeamCreated", defined(data)) })),
+  },
+  {
+    weight: 10,
+    arbitrary: fc
+      .record({ playerId: player, teamId: sometimes(teamId, 12, 1) })
+      .map((data) => ({ input: eventDraft("PlayerJoined", defined(data)) })),
+  },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        teamId,
+        delta: fc.oneof(
+          { weight: 20, arbitrary: fc.integer({ min: -15, max: 15 }) },
+          { weight: 1, arbitrary: fc.constantFrom(HUGE, -HUGE) },
+        ),
+        by: sometimes(fc.constantFrom(...BY)),
+      })
+      .map((data) => ({ input: eventDraft("ScoreAdjusted", defined({ ...data, reason: "prop" })) })),
+  },
+);
 
 /** The running times ahead of `rt` at which some treasure changes: it opens or closes, or its points decay. */
 function edgesAhead(model: HuntModel, rt: number): number[] {
@@ -517,38 +545,54 @@ function resolveDrafts(drafts: Draft[]): ModelInput[] {
   });
 }
 
+/** A version 2 solo log that, most of the time, creates a hunt with random v2 rules, starts it and lets some players join. */
+export const logArbV2: fc.Arbitrary<ModelInput[]> = fc
+  .tuple(
+    fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    huntCreatedV2Arb,
+    gapArb,
+    gapArb,
+    fc.shuffledSubarray(PLAYERS, { minLength: 3 }),
+    fc.array(draftV2Arb, { minLength: 0, maxLength: 150, size: "large" }),
+  )
+  .map(([start, create, g1, g2, joining, rest]) => {
+    const head: Draft[] = start
+      ? [
+          { input: create, gap: g1 },
+          { input: eventDraft("HuntStarted"), gap: g2 },
+          ...joining.map((playerId) => ({ input: eventDraft("PlayerJoined", { playerId }), gap: g2 })),
+        ]
+      : [];
+    return resolveDrafts([...head, ...rest]);
+  });
+
 /**
- * A version 2 log that, most of the time, creates a hunt with random v2 rules, starts it and lets some
- * players join; with `teams`, a team hunt that first creates some teams, which the players join.
+ * A version 2 team-hunt log that, most of the time, creates a team hunt, starts it, creates two or
+ * three teams and lets some players join them.
  */
-const logArb2 = (teams: boolean): fc.Arbitrary<ModelInput[]> =>
-  fc
-    .tuple(
-      fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-      huntCreatedArb(teams),
-      gapArb,
-      gapArb,
-      fc.shuffledSubarray(TEAMS, { minLength: teams ? 2 : 0, maxLength: teams ? 3 : 0 }),
-      fc.array(fc.nat({ max: 2 }), { minLength: PLAYERS.length, maxLength: PLAYERS.length }),
-      fc.shuffledSubarray(PLAYERS, { minLength: 3 }),
-      fc.array(draftArb(teams), { minLength: 0, maxLength: 150, size: "large" }),
-    )
-    .map(([start, create, g1, g2, created, picks, joining, rest]) => {
-      const team = (i: number) =>
-        created.length > 0 ? { teamId: created[picks[i]! % created.length]! } : {};
-      const head: Draft[] = start
-        ? [
-            { input: create, gap: g1 },
-            { input: eventDraft("HuntStarted"), gap: g2 },
-            ...created.map((teamId) => ({ input: eventDraft("TeamCreated", { teamId }), gap: g2 })),
-            ...joining.map((playerId, i) => ({
-              input: eventDraft("PlayerJoined", { playerId, ...team(i) }),
-              gap: g2,
-            })),
-          ]
-        : [];
-      return resolveDrafts([...head, ...rest]);
-    });
+export const logArbTeams: fc.Arbitrary<ModelInput[]> = fc
+  .tuple(
+    fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    huntCreatedTeamsArb,
+    gapArb,
+    fc.shuffledSubarray(TEAMS, { minLength: 2 }),
+    fc.array(fc.tuple(player, fc.nat({ max: 2 })), { minLength: 3, maxLength: PLAYERS.length }),
+    fc.array(fc.tuple(eventTeamsArb, gapArb), { minLength: 0, maxLength: 150, size: "large" }),
+  )
+  .map(([start, create, gap, teams, joins, rest]) => {
+    const at = (input: ModelInput): Draft => ({ input, gap });
+    const head: Draft[] = start
+      ? [
+          at(create),
+          at(eventDraft("HuntStarted")),
+          ...teams.map((t) => at(eventDraft("TeamCreated", { teamId: t }))),
+          ...joins.map(([playerId, k]) =>
+            at(eventDraft("PlayerJoined", { playerId, teamId: teams[k % teams.length]! })),
+          ),
+        ]
+      : [];
+    return resolveDrafts([...head, ...rest.map(([e, g]) => ({ ...e, gap: g }))]);
+  });
 
 /**
  * Inputs of a team hunt that read no time (for a log published to a real server, whose times are its
@@ -588,12 +632,6 @@ export const teamInputArb: fc.Arbitrary<ModelInput> = fc.oneof(
     arbitrary: player.map((playerId) => eventDraft("PlayerDisqualified", { playerId, reason: "it" })),
   },
 );
-
-/** A version 2 solo log. */
-export const logArbV2: fc.Arbitrary<ModelInput[]> = logArb2(false);
-
-/** A version 2 team-hunt log. */
-export const logArbTeams: fc.Arbitrary<ModelInput[]> = logArb2(true);
 
 /**
  * Folds a log in batches of `batch` and checks the fold against the reference model: the same
