@@ -15,6 +15,7 @@ export { type VerifyResult, verifyArchive } from "./audit/verify.ts";
 export { Deadlines } from "./host/deadlines.ts";
 export { type Engine, type EngineConfig, EngineStartError, startEngine } from "./host/engine.ts";
 export { ActorHost, type HostOptions } from "./host/host.ts";
+export { HuntOutputs, type OutputTarget } from "./host/outputs.ts";
 export { OWNERS_BUCKET, PartitionOwnership, preferredOwner } from "./host/ownership.ts";
 export { isReplySubjectAllowed } from "./host/query-server.ts";
 export { auditHunt, type ReplayOptions, type ReplayResult, replayHunt } from "./host/replay.ts";

@@ -401,6 +401,7 @@ function measureAllocations(
       rank() {
         updates++;
       },
+      teamRank() {},
       rejected() {},
       checkpoint() {},
     };

@@ -156,6 +156,9 @@ class PeerSink implements OutputSink {
       players,
     });
   };
+  readonly teamRank: OutputSink["teamRank"] = () => {
+    throw new Error("the Redis peer ranks solo hunts only");
+  };
   readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", huntId: this.huntId, seq, eventId, type, code, message });
   };

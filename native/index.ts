@@ -31,6 +31,11 @@ export function createRankIndex(kind: RankIndexKind = "auto"): RankIndex {
   return useNative(kind) ? new NativeRankIndex() : new JsRankIndex();
 }
 
+/** A new empty index of the same implementation as `index` (a hunt's team board beside its player board). */
+export function createRankIndexLike(index: RankIndex): RankIndex {
+  return index instanceof NativeRankIndex ? new NativeRankIndex() : new JsRankIndex();
+}
+
 /**
  * An index rebuilt from `serialize()` bytes of either implementation. Throws CorruptRankIndexError on
  * bad bytes. Ids are interned in rank order, so slots after the round trip may differ from before.

@@ -19,10 +19,13 @@ import standingsFrozenSchema from "./events/standings-frozen.json" with { type: 
 import standingsRevealedSchema from "./events/standings-revealed.json" with { type: "json" };
 import submissionMadeSchema from "./events/submission-made.json" with { type: "json" };
 import submissionReviewedSchema from "./events/submission-reviewed.json" with { type: "json" };
+import teamCreatedSchema from "./events/team-created.json" with { type: "json" };
 import treasureFoundSchema from "./events/treasure-found.json" with { type: "json" };
 import checkpointSchema from "./outputs/checkpoint.json" with { type: "json" };
 import rankChangeSchema from "./outputs/rank-change.json" with { type: "json" };
 import rejectionSchema from "./outputs/rejection.json" with { type: "json" };
+import teamRankChangeSchema from "./outputs/team-rank-change.json" with { type: "json" };
+import teamsTopSchema from "./outputs/teams-top.json" with { type: "json" };
 import topSchema from "./outputs/top.json" with { type: "json" };
 import aroundReplySchema from "./queries/around-reply.json" with { type: "json" };
 import aroundRequestSchema from "./queries/around-request.json" with { type: "json" };
@@ -58,6 +61,7 @@ import type {
   StateRequest,
   SubmissionMadeData,
   SubmissionReviewedData,
+  TeamCreatedData,
   TopRequest,
   TreasureFoundData,
 } from "./types.ts";
@@ -86,6 +90,8 @@ export const REJECTION_CODES = [
   "invalid_event",
   "finalized",
   "invalid_state",
+  "not_team_hunt",
+  "team_exists",
   "time_up",
   "disqualified",
   "already_joined",
@@ -93,6 +99,7 @@ export const REJECTION_CODES = [
   "hunt_full",
   "unknown_player",
   "unknown_team",
+  "team_full",
   "unknown_treasure",
   "needs_review",
   "no_review",
@@ -127,6 +134,7 @@ export interface HuntEventDataMap {
   SubmissionReviewed: SubmissionReviewedData;
   StandingsFrozen: StandingsFrozenData;
   StandingsRevealed: StandingsRevealedData;
+  TeamCreated: TeamCreatedData;
 }
 
 /** An input event type name. */
@@ -150,6 +158,7 @@ export const HUNT_EVENT_TYPES = [
   "SubmissionReviewed",
   "StandingsFrozen",
   "StandingsRevealed",
+  "TeamCreated",
 ] as const satisfies readonly HuntEventType[];
 
 /** A validated CloudEvent of one input type, with normalised `data`. */
@@ -215,7 +224,10 @@ const allSchemas = [
   submissionReviewedSchema,
   standingsFrozenSchema,
   standingsRevealedSchema,
+  teamCreatedSchema,
   rankChangeSchema,
+  teamRankChangeSchema,
+  teamsTopSchema,
   rejectionSchema,
   checkpointSchema,
   topSchema,
@@ -281,6 +293,7 @@ const dataValidators: Record<HuntEventType, Validator> = {
   SubmissionReviewed: compiled(ajv, submissionReviewedSchema),
   StandingsFrozen: compiled(ajv, standingsFrozenSchema),
   StandingsRevealed: compiled(ajv, standingsRevealedSchema),
+  TeamCreated: compiled(ajv, teamCreatedSchema),
 };
 const noFieldTypes = new Set<string>([
   "HuntStarted",
@@ -302,9 +315,11 @@ const queryValidators: Record<QueryOp, Validator> = {
 /** Validators for the output and reply messages (used by tests and by clients checking what the engine sends). */
 export const outputValidators = {
   rankChange: compiled(ajv, rankChangeSchema),
+  teamRankChange: compiled(ajv, teamRankChangeSchema),
   rejection: compiled(ajv, rejectionSchema),
   checkpoint: compiled(ajv, checkpointSchema),
   top: compiled(ajv, topSchema),
+  teamsTop: compiled(ajv, teamsTopSchema),
   topReply: compiled(ajv, topReplySchema),
   rankReply: compiled(ajv, rankReplySchema),
   aroundReply: compiled(ajv, aroundReplySchema),
@@ -524,8 +539,15 @@ export function decodeQuery(op: string, bytes: Uint8Array): DecodedQuery {
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     return { ok: false, code: "invalid_request", message: "request must be a JSON object" };
   }
-  if (!validate(parsed))
-    return { ok: false, code: "invalid_request", message: describe("", validate.errors![0]!) };
+  if (!validate(parsed)) {
+    const errors = validate.errors!;
+    // rank and around name one competitor (a oneOf): a bad id is described, a missing one or two are
+    // not ajv's "playerId is required", which would speak of one of the two only.
+    const named = errors.some((e) => e.keyword === "oneOf");
+    const first = named ? errors.find((e) => e.keyword !== "required" && e.keyword !== "oneOf") : errors[0];
+    const message = first ? describe("", first) : "request must have exactly one of playerId and teamId";
+    return { ok: false, code: "invalid_request", message };
+  }
   if (op === "ledger") {
     const r = parsed as LedgerRequest;
     if ((r.playerId === undefined) === (r.teamId === undefined)) {

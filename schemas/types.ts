@@ -80,6 +80,13 @@ export type Rank = number;
  */
 export type Cursor = string;
 /**
+ * A team id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamId".
+ */
+export type TeamId = string;
+/**
  * Why an input event was not applied.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -89,6 +96,8 @@ export type RejectionCode =
   | "invalid_event"
   | "finalized"
   | "invalid_state"
+  | "not_team_hunt"
+  | "team_exists"
   | "time_up"
   | "disqualified"
   | "already_joined"
@@ -96,6 +105,7 @@ export type RejectionCode =
   | "hunt_full"
   | "unknown_player"
   | "unknown_team"
+  | "team_full"
   | "unknown_treasure"
   | "needs_review"
   | "no_review"
@@ -118,19 +128,38 @@ export type RejectionCode =
  */
 export type HuntStatus = "none" | "created" | "running" | "paused" | "ended" | "finalized";
 /**
- * A team id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
- *
- * This interface was referenced by `CairnSchemas`'s JSON-Schema
- * via the `definition` "TeamId".
- */
-export type TeamId = string;
-/**
  * Who did an organiser's action (a name or an id), for the audit trail.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "Actor".
  */
 export type Actor = string;
+/**
+ * Request on hunt.<id>.query.rank: exactly one of playerId and teamId.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "RankRequest".
+ */
+export type RankRequest =
+  | {
+      playerId: PlayerId;
+    }
+  | {
+      teamId: TeamId;
+    };
+/**
+ * Request on hunt.<id>.query.around: exactly one of playerId and teamId.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "AroundRequest".
+ */
+export type AroundRequest =
+  | {
+      playerId: PlayerId;
+    }
+  | {
+      teamId: TeamId;
+    };
 
 export interface CairnSchemas {}
 /**
@@ -142,6 +171,17 @@ export interface CairnSchemas {}
 export interface LeaderboardEntry {
   rank: Rank;
   playerId: PlayerId;
+  score: SafeInteger;
+}
+/**
+ * One row of the team board.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamEntry".
+ */
+export interface TeamLeaderboardEntry {
+  rank: Rank;
+  teamId: TeamId;
   score: SafeInteger;
 }
 /**
@@ -342,6 +382,17 @@ export interface HuntRules {
    * A safe integer >= 1.
    */
   durationMs?: number;
+  teams?: TeamRules;
+  [k: string]: unknown | undefined;
+}
+/**
+ * Present: a team hunt, where teams are the competitors (TeamCreated, PlayerJoined.teamId).
+ */
+export interface TeamRules {
+  /**
+   * A safe integer >= 1.
+   */
+  maxSize?: number;
   [k: string]: unknown | undefined;
 }
 /**
@@ -387,7 +438,7 @@ export interface HuntEndedData {
   [k: string]: unknown | undefined;
 }
 /**
- * data of PlayerJoined.
+ * data of PlayerJoined; in a team hunt teamId names the player's team.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "PlayerJoinedData".
@@ -398,6 +449,10 @@ export interface PlayerJoinedData {
    * Display name.
    */
   name?: string;
+  /**
+   * A team id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
+   */
+  teamId?: string;
   [k: string]: unknown | undefined;
 }
 /**
@@ -479,7 +534,7 @@ export interface PlayerDisqualifiedData {
 export interface ScoreAdjustedData {
   playerId?: PlayerId;
   /**
-   * A team's id (team hunts); in a hunt without teams: unknown_team.
+   * A team id: 1-128 characters (code points) of well-formed Unicode with no control characters (C0, DEL, C1), compared code point by code point.
    */
   teamId?: string;
   /**
@@ -562,6 +617,20 @@ export interface StandingsRevealedData {
   [k: string]: unknown | undefined;
 }
 /**
+ * data of TeamCreated: a team of a team hunt enters the team board with score 0.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamCreatedData".
+ */
+export interface TeamCreatedData {
+  teamId: TeamId;
+  /**
+   * Display name.
+   */
+  name?: string;
+  [k: string]: unknown | undefined;
+}
+/**
  * A message on hunt.<id>.ranks: one player's rank changed.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -586,6 +655,32 @@ export interface RankChange {
    * A safe integer >= 0.
    */
   players: number;
+}
+/**
+ * A message on hunt.<id>.teams.ranks: one team's rank or score changed.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamRankChange".
+ */
+export interface TeamRankChange {
+  /**
+   * Input sequence that caused it.
+   */
+  seq: number;
+  teamId: TeamId;
+  score: SafeInteger;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  rank: number;
+  /**
+   * A 1-based rank; 0 means not ranked.
+   */
+  previousRank: number;
+  /**
+   * A safe integer >= 0.
+   */
+  teams: number;
 }
 /**
  * A message on hunt.<id>.rejected: an input event that was not applied.
@@ -653,6 +748,16 @@ export interface TopN {
   entries: LeaderboardEntry[];
 }
 /**
+ * A message on hunt.<id>.teams.top (core NATS): the coalesced top-N of the team board.
+ *
+ * This interface was referenced by `CairnSchemas`'s JSON-Schema
+ * via the `definition` "TeamsTopN".
+ */
+export interface TeamsTopN {
+  seq: Seq;
+  entries: TeamLeaderboardEntry[];
+}
+/**
  * Request on hunt.<id>.query.top.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -667,29 +772,24 @@ export interface TopRequest {
    * Cursor from a previous reply's next.
    */
   after?: string;
+  /**
+   * Which board: players (when absent) or teams (a team hunt's; empty in a solo hunt).
+   */
+  board?: "players" | "teams";
 }
 /**
- * Reply to hunt.<id>.query.top.
+ * Reply to hunt.<id>.query.top: entries of the player board, or of the team board (with teamId) when asked for board teams.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
  * via the `definition` "TopReply".
  */
 export interface TopReply {
   seq: Seq;
-  entries: LeaderboardEntry[];
+  entries: (LeaderboardEntry | TeamLeaderboardEntry)[];
   /**
    * Cursor for the next page; absent at the end.
    */
   next?: string;
-}
-/**
- * Request on hunt.<id>.query.rank.
- *
- * This interface was referenced by `CairnSchemas`'s JSON-Schema
- * via the `definition` "RankRequest".
- */
-export interface RankRequest {
-  playerId: PlayerId;
 }
 /**
  * Reply to hunt.<id>.query.rank.
@@ -706,23 +806,6 @@ export interface RankReply {
   score: SafeInteger;
 }
 /**
- * Request on hunt.<id>.query.around.
- *
- * This interface was referenced by `CairnSchemas`'s JSON-Schema
- * via the `definition` "AroundRequest".
- */
-export interface AroundRequest {
-  playerId: PlayerId;
-  /**
-   * Entries above the player (0-500, default 5).
-   */
-  before?: number;
-  /**
-   * Entries below the player (0-500, default 5).
-   */
-  after?: number;
-}
-/**
  * Reply to hunt.<id>.query.around.
  *
  * This interface was referenced by `CairnSchemas`'s JSON-Schema
@@ -730,7 +813,7 @@ export interface AroundRequest {
  */
 export interface AroundReply {
   seq: Seq;
-  entries: LeaderboardEntry[];
+  entries: (LeaderboardEntry | TeamLeaderboardEntry)[];
 }
 /**
  * Request on hunt.<id>.query.ledger: exactly one of playerId and teamId.
@@ -785,6 +868,10 @@ export interface StateReply {
   status: HuntStatus;
   players: NonNegativeSafeInteger;
   /**
+   * A safe integer >= 0.
+   */
+  teams: number;
+  /**
    * Hash of the canonical hunt state.
    */
   stateHash: string;
@@ -792,6 +879,10 @@ export interface StateReply {
    * The seq of the StandingsFrozen that froze the public standings, or null when they are not frozen.
    */
   frozenAt: Seq | null;
+  /**
+   * A safe integer >= 0.
+   */
+  runningMs: number;
   /**
    * The hunt's last checkpoint (as published on hunt.<id>.checkpoints), or null before its first.
    */
@@ -808,9 +899,17 @@ export interface PublicStateReply {
   status: HuntStatus;
   players: NonNegativeSafeInteger;
   /**
+   * A safe integer >= 0.
+   */
+  teams: number;
+  /**
    * The seq of the StandingsFrozen that froze the public standings, or null when they are not frozen.
    */
   frozenAt: Seq | null;
+  /**
+   * A safe integer >= 0.
+   */
+  runningMs: number;
 }
 /**
  * Error reply to any query.

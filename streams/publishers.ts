@@ -121,6 +121,24 @@ export class OutputPublisher {
     this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, 0, json);
   }
 
+  /**
+   * Publishes a team's rank change to `hunt.<id>.teams.ranks` with Nats-Msg-Id `<id>:<seq>:<n>`: n is
+   * 1 after the same input's player message, 0 when the team message is the input's only output.
+   */
+  teamRankChange(
+    huntId: string,
+    seq: number,
+    n: number,
+    teamId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    teams: number,
+  ): void {
+    const json = `{"seq":${seq},"teamId":${JSON.stringify(teamId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"teams":${teams}}`;
+    this.publishWithId(`hunt.${huntId}.teams.ranks`, huntId, seq, n, json);
+  }
+
   /** Like rank(), with a body already serialised to JSON. */
   rankRaw(huntId: string, seq: number, n: number, body: Uint8Array | string): void {
     this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, n, body);
@@ -129,6 +147,11 @@ export class OutputPublisher {
   /** Like top(), with a body already serialised to JSON. */
   topRaw(huntId: string, body: Uint8Array | string): void {
     this.nc.publish(`hunt.${huntId}.top`, body);
+  }
+
+  /** Publishes the team board's coalesced top-N, already JSON, to `hunt.<id>.teams.top` (core NATS only). */
+  teamsTopRaw(huntId: string, body: Uint8Array | string): void {
+    this.nc.publish(`hunt.${huntId}.teams.top`, body);
   }
 
   /** Publishes the coalesced top-N to `hunt.<id>.top` (core NATS only, no id, not confirmed). */
@@ -276,8 +299,8 @@ export function parseOutputId(id: string | undefined | null): OutputPosition | u
 }
 
 /**
- * The position of the last output stored for the hunt on `hunt.<id>.ranks`, `hunt.<id>.rejected` and
- * `hunt.<id>.checkpoints` (the latest of them), read from the Nats-Msg-Id of the last message of
+ * The position of the last output stored for the hunt on `hunt.<id>.ranks`, `hunt.<id>.teams.ranks`,
+ * `hunt.<id>.rejected` and `hunt.<id>.checkpoints` (the latest of them), read from the Nats-Msg-Id of the last message of
  * each; undefined when none.
  */
 export async function lastOutput(
@@ -286,13 +309,14 @@ export async function lastOutput(
 ): Promise<OutputPosition | undefined> {
   assertHuntId(huntId);
   const jsm = "direct" in conn ? conn : await jetstreamManager(conn);
-  const stored = await Promise.all([
+  const last = await Promise.all([
     jsm.direct.getMessage(RANKS_STREAM, { last_by_subj: `hunt.${huntId}.ranks` }),
+    jsm.direct.getMessage(RANKS_STREAM, { last_by_subj: `hunt.${huntId}.teams.ranks` }),
     jsm.direct.getMessage(REJECTED_STREAM, { last_by_subj: `hunt.${huntId}.rejected` }),
     jsm.direct.getMessage(CHECKPOINTS_STREAM, { last_by_subj: `hunt.${huntId}.checkpoints` }),
   ]);
   let best: OutputPosition | undefined;
-  for (const m of stored) {
+  for (const m of last) {
     const p = parseOutputId(m?.header?.get(MSG_ID));
     if (p && (!best || p.seq > best.seq || (p.seq === best.seq && p.n > best.n))) best = p;
   }

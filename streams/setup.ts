@@ -1,4 +1,5 @@
-// Creates Cairn's streams and snapshot bucket if missing; refuses (never overwrites) a conflicting existing stream.
+// Creates Cairn's streams and snapshot bucket if missing, adds the subjects an existing stream lacks;
+// refuses (never overwrites) a conflicting existing stream.
 import type { JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
 import { JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
@@ -37,6 +38,8 @@ export interface StreamSetupResult {
   created: string[];
   /** Streams that already existed with a compatible configuration. */
   existing: string[];
+  /** Existing streams (also listed in `existing`) that gained the subjects they lacked, by an update that only adds subjects. */
+  updated: string[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -67,8 +70,8 @@ export function wantedStreams(
     {
       ...base,
       name: RANKS_STREAM,
-      description: "Cairn rank changes: hunt.<id>.ranks",
-      subjects: ["hunt.*.ranks"],
+      description: "Cairn rank changes: hunt.<id>.ranks (players) and hunt.<id>.teams.ranks (teams)",
+      subjects: ["hunt.*.ranks", "hunt.*.teams.ranks"],
       max_age: nanos(options.ranksMaxAgeMs ?? DAY_MS),
       allow_direct: true,
     },
@@ -107,7 +110,16 @@ export function wantedStreams(
   ];
 }
 
-/** Lists the conflicting fields between an existing stream and the wanted config. */
+/** The wanted subjects an existing stream lacks: it gains them by an update that only adds subjects. */
+export function missingSubjects(existing: StreamConfig, wanted: Partial<StreamConfig>): string[] {
+  const have = new Set(existing.subjects ?? []);
+  return (wanted.subjects ?? []).filter((s) => !have.has(s));
+}
+
+/**
+ * Lists the conflicting fields between an existing stream and the wanted config. Subjects conflict
+ * only when the existing stream has one that is not wanted: the ones it lacks are added, not refused.
+ */
 export function compareStreamConfig(
   existing: StreamConfig,
   wanted: Partial<StreamConfig>,
@@ -117,7 +129,7 @@ export function compareStreamConfig(
   const sortedSubjects = (s: string[] | undefined) => [...(s ?? [])].sort();
   const es = sortedSubjects(existing.subjects);
   const ws = sortedSubjects(wanted.subjects);
-  if (es.join("\n") !== ws.join("\n"))
+  if (es.some((s) => !ws.includes(s)))
     diffs.push({ stream: name, field: "subjects", existing: es, wanted: ws });
   const fields = ["storage", "retention", "num_replicas", "duplicate_window", "max_age"] as const;
   for (const f of fields) {
@@ -130,9 +142,11 @@ export function compareStreamConfig(
 
 /**
  * Creates HUNT_EVENTS, HUNT_RANKS, HUNT_REJECTED, HUNT_CHECKPOINTS and CAIRN_SNAPSHOTS when missing
- * (a deployment made before one of them gains it, and nothing else changes). Idempotent.
- * When a stream exists with different subjects, storage, retention, replicas, duplicate window or max age, it
- * throws StreamConfigConflictError listing every difference, and changes nothing.
+ * (a deployment made before one of them gains it, and nothing else changes). Idempotent. An
+ * existing stream that lacks some of the wanted subjects (one created by an earlier version, such as
+ * HUNT_RANKS without `hunt.*.teams.ranks`) gains them by an update that only adds subjects: nothing
+ * stored is rewritten. When a stream exists with other subjects, storage, retention, replicas, duplicate
+ * window or max age, it throws StreamConfigConflictError listing every difference, and changes nothing.
  */
 export async function ensureStreams(
   jsm: JetStreamManager,
@@ -155,13 +169,11 @@ export async function ensureStreams(
     return info ? compareStreamConfig(info.config, w) : [];
   });
   if (diffs.length > 0) throw new StreamConfigConflictError(diffs);
-  const result: StreamSetupResult = { created: [], existing: [] };
+  const result: StreamSetupResult = { created: [], existing: [], updated: [] };
   for (const w of wanted) {
     const info = infos.get(w.name);
     if (info) {
-      result.existing.push(w.name);
-      // allow_direct is compatible to turn on; turn it on if someone created the stream without it.
-      if (!info.config.allow_direct) await jsm.streams.update(w.name, { ...info.config, allow_direct: true });
+      await completeExisting(jsm, info.config, w, result);
       continue;
     }
     try {
@@ -173,8 +185,24 @@ export async function ensureStreams(
       if (!again) throw err;
       const d = compareStreamConfig(again.config, w);
       if (d.length > 0) throw new StreamConfigConflictError(d);
-      result.existing.push(w.name);
+      await completeExisting(jsm, again.config, w, result);
     }
   }
   return result;
+}
+
+/** Brings a compatible existing stream up to the wanted one: adds the subjects it lacks, turns allow_direct on. */
+async function completeExisting(
+  jsm: JetStreamManager,
+  config: StreamConfig,
+  wanted: Partial<StreamConfig> & { name: string },
+  result: StreamSetupResult,
+): Promise<void> {
+  result.existing.push(wanted.name);
+  const missing = missingSubjects(config, wanted);
+  // allow_direct is compatible to turn on; turn it on if someone created the stream without it.
+  if (missing.length === 0 && config.allow_direct) return;
+  const subjects = [...(config.subjects ?? []), ...missing];
+  await jsm.streams.update(wanted.name, { ...config, subjects, allow_direct: true });
+  if (missing.length > 0) result.updated.push(wanted.name);
 }

@@ -59,6 +59,7 @@ export async function verifyArchive(
   const recomputed: Checkpoint[] = [];
   const sink: OutputSink = {
     rank: () => {},
+    teamRank: () => {},
     rejected: () => {},
     checkpoint: (seq, events, stateHash, prev, chain) => {
       recomputed.push({ seq, events, stateHash, prev, chain });

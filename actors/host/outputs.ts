@@ -10,14 +10,22 @@ export interface OutputTarget {
    * input's outputs. Outputs up to it are not published again.
    */
   publishAfter: number;
+  /**
+   * The index among its input's outputs of the last one stored for input `publishAfter` (-1: none):
+   * the later outputs of that input are still published.
+   */
   publishAfterN: number;
   /** The fold's `topVersion` last published on `hunt.<id>.top`. */
   topPublished: number;
+  /** The fold's `teamTopVersion` last published on `hunt.<id>.teams.top`. */
+  teamTopPublished: number;
 }
 
 /** Publishes the outputs of one hunt at a time: set `target` before folding its batch. */
 export class HuntOutputs implements OutputSink {
   target!: OutputTarget;
+  /** The input of the last player rank message: that input's team message is its second output (n = 1). */
+  private lastRankSeq = -1;
 
   constructor(
     private readonly publisher: OutputPublisher,
@@ -34,12 +42,19 @@ export class HuntOutputs implements OutputSink {
 
   // Properties typed by OutputSink rather than methods, so the parameters take their types from there.
   readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
-    if (seq <= this.target.publishAfter) return;
+    this.lastRankSeq = seq;
+    if (this.stored(seq, 0)) return;
     this.publisher.rankChange(this.target.fold.huntId, seq, playerId, score, rank, previousRank, players);
   };
 
+  readonly teamRank: OutputSink["teamRank"] = (seq, teamId, score, rank, previousRank, teams) => {
+    const n = this.lastRankSeq === seq ? 1 : 0;
+    if (this.stored(seq, n)) return;
+    this.publisher.teamRankChange(this.target.fold.huntId, seq, n, teamId, score, rank, previousRank, teams);
+  };
+
   readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
-    if (seq <= this.target.publishAfter) return;
+    if (this.stored(seq, 0)) return;
     this.metrics?.rejected.inc({ code });
     this.publisher.rejected(this.target.fold.huntId, seq, 0, { seq, eventId, type, code, message });
   };
@@ -51,13 +66,21 @@ export class HuntOutputs implements OutputSink {
   };
 
   /**
-   * Publishes `hunt.<id>.top` if the public top changed since the last time (while the standings are
-   * frozen, the top at the freeze; its `seq` is still the last input handled, so it never goes back).
+   * Publishes `hunt.<id>.top`, and a team hunt's `hunt.<id>.teams.top`, if the public tops changed
+   * since the last time (while the standings are frozen, the tops at the freeze; their `seq` is still
+   * the last input handled, so it never goes back).
    */
   top(target: OutputTarget, n: number): void {
     const fold = target.fold;
-    if (fold.topVersion === target.topPublished) return;
-    target.topPublished = fold.topVersion;
-    this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
+    if (fold.topVersion !== target.topPublished) {
+      target.topPublished = fold.topVersion;
+      this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
+    }
+    const teams = fold.publicTeamBoard;
+    if (teams !== null && fold.teamTopVersion !== target.teamTopPublished) {
+      target.teamTopPublished = fold.teamTopVersion;
+      const entries = teams.top(n).map((e) => ({ rank: e.rank, teamId: e.playerId, score: e.score }));
+      this.publisher.teamsTopRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries }));
+    }
   }
 }

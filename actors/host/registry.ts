@@ -207,8 +207,9 @@ export class HuntRegistry {
     const hunt: LiveHunt = {
       fold,
       publishAfter: stored?.seq ?? 0,
-      publishAfterN: stored?.n ?? 0,
+      publishAfterN: stored?.n ?? -1,
       topPublished: -1,
+      teamTopPublished: -1,
       events: 0,
       eventsAtSnapshot: 0,
       snapshotAt: now,

@@ -57,6 +57,9 @@ export async function replayHunt(
     rank: () => {
       ranks++;
     },
+    teamRank: () => {
+      ranks++;
+    },
     rejected: () => {
       rejections++;
     },

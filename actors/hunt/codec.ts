@@ -202,6 +202,7 @@ function writeAudit(fold: HuntFold, w: ByteWriter): void {
   w.u32(AUDIT_MAGIC);
   w.u32(AUDIT_VERSION);
   w.f64(fold.inputs);
+  w.f64(fold.lastTime);
   const c = fold.checkpoint;
   w.u8(c ? 1 : 0);
   if (c) {
@@ -217,7 +218,7 @@ function writeAudit(fold: HuntFold, w: ByteWriter): void {
 /** Reads the audit header, if the snapshot has one; returns the offset of the hashed bytes. */
 function readAudit(
   bytes: Uint8Array,
-): { offset: number; inputs: number; checkpoint: Checkpoint | null } | undefined {
+): { offset: number; inputs: number; lastTime: number; checkpoint: Checkpoint | null } | undefined {
   if (
     bytes.length < 4 ||
     new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) !== AUDIT_MAGIC
@@ -231,6 +232,7 @@ function readAudit(
     throw new CorruptSnapshotError(`audit header version ${version}, this engine reads ${AUDIT_VERSION}`);
   }
   const inputs = r.f64("input count");
+  const lastTime = r.f64("last input time");
   let checkpoint: Checkpoint | null = null;
   if (r.u8("checkpoint flag") === 1) {
     checkpoint = {
@@ -245,7 +247,7 @@ function readAudit(
   if (r.u32("audit checksum") !== crc32(bytes.subarray(0, end))) {
     throw new CorruptSnapshotError("audit header checksum mismatch");
   }
-  return { offset: r.offset, inputs, checkpoint };
+  return { offset: r.offset, inputs, lastTime, checkpoint };
 }
 
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
@@ -288,6 +290,9 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   if (v2) writeVersion2(fold, w);
   if (sections) writeSections(fold, w);
   w.bytes(index);
+  // Last, and only in a team hunt, so that a version 2 hunt without teams keeps the bytes it had
+  // before teams were served.
+  if (fold.rules.teams !== null) writeTeams(fold, w);
   return w.finishWithCrc();
 }
 
@@ -336,6 +341,63 @@ function writeVersion2(fold: HuntFold, w: ByteWriter): void {
       w.f64(t.location.radiusM);
     }
   }
+}
+
+/**
+ * A team hunt's teams, after the player board: the rule, each team in creation order, each player's
+ * team, the member behind each find and hint (in the order of `found` and `hinted`), and the team board.
+ */
+function writeTeams(fold: HuntFold, w: ByteWriter): void {
+  w.f64(optional(fold.rules.teams!.maxSize));
+  w.u32(fold.teamIds.length);
+  for (let tid = 0; tid < fold.teamIds.length; tid++) {
+    w.string(fold.teamIds[tid]!);
+    w.f64(fold.teamScore[tid]!);
+    w.f64(fold.teamTiebreak[tid]!);
+    w.u32(fold.teamMembers[tid]!);
+  }
+  for (let pid = 0; pid < fold.playerIds.length; pid++) w.u32(fold.playerTeam[pid]!);
+  for (const key of fold.found) w.u32(fold.foundBy.get(key)!);
+  for (const key of fold.hinted) w.u32(fold.hintedBy.get(key)!);
+  w.bytes(fold.teamIndex!.serialize());
+}
+
+/** What `writeTeams` wrote, read back; applied to the fold once its players exist. */
+interface TeamsBlock {
+  maxSize: number | null;
+  teams: { id: string; score: number; tiebreak: number; members: number }[];
+  playerTeam: number[];
+  foundBy: number[];
+  hintedBy: number[];
+  index: Uint8Array;
+}
+
+function readTeams(r: ByteReader, nPlayers: number, nFound: number, nHinted: number): TeamsBlock {
+  const maxSize = fromOptional(r.f64("team maxSize"));
+  const nTeams = r.u32("team count");
+  const teams = [];
+  for (let i = 0; i < nTeams; i++) {
+    teams.push({
+      id: r.string("team id"),
+      score: r.f64("team score"),
+      tiebreak: r.f64("team tiebreak"),
+      members: r.u32("team members"),
+    });
+  }
+  const team = (what: string) => {
+    const tid = r.u32(what);
+    if (tid >= nTeams) throw new CorruptSnapshotError(`${what} names no team`);
+    return tid;
+  };
+  const member = (what: string) => {
+    const pid = r.u32(what);
+    if (pid >= nPlayers) throw new CorruptSnapshotError(`${what} names no player`);
+    return pid;
+  };
+  const playerTeam = Array.from({ length: nPlayers }, () => team("player team"));
+  const foundBy = Array.from({ length: nFound }, () => member("finder"));
+  const hintedBy = Array.from({ length: nHinted }, () => member("hint taker"));
+  return { maxSize, teams, playerTeam, foundBy, hintedBy, index: r.bytes("team index") };
 }
 
 /** Reads the second version's block into the treasures; returns the running time and the duration. */
@@ -468,6 +530,7 @@ export function decodeHunt(
   const fold = decodeHashed(huntId, audit ? snapshot.subarray(audit.offset) : snapshot, options);
   if (audit) {
     fold.inputs = audit.inputs;
+    fold.lastTime = audit.lastTime;
     fold.checkpoint = audit.checkpoint;
   } else {
     fold.inputsKnown = false;
@@ -531,12 +594,10 @@ function decodeHashed(
   for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
   const v2 = version >= VERSION_2 ? readVersion2(r, treasures) : undefined;
   const sections = version === VERSION_3 ? readSections(r, treasures) : undefined;
-  let index: ReturnType<typeof deserializeRankIndex>;
-  try {
-    index = deserializeRankIndex(r.bytes("rank index"), options.indexKind);
-  } catch (err) {
-    throw new CorruptSnapshotError(`rank index: ${(err as Error).message}`);
-  }
+  const index = readIndex(r.bytes("rank index"), options.indexKind, "rank index");
+  // Only a hunt of the second layout or later has teams, and then only when bytes follow the player board.
+  const teams = v2 && r.offset < body.length ? readTeams(r, nPlayers, nFound, nHinted) : null;
+  const teamIndex = teams ? readIndex(teams.index, options.indexKind, "team index") : null;
   if (r.offset !== body.length) throw new CorruptSnapshotError("trailing bytes");
 
   const fold = new HuntFold(huntId, index, options.topN, status);
@@ -553,7 +614,15 @@ function decodeHashed(
     hintPenalty,
     maxPlayers: maxPlayers < 0 ? null : maxPlayers,
     durationMs: v2?.durationMs ?? null,
+    teams: teams ? { maxSize: teams.maxSize } : null,
   };
+  fold.teamIndex = teamIndex;
+  for (const t of teams?.teams ?? []) {
+    const tid = fold.addTeam(t.id);
+    fold.teamScore[tid] = t.score;
+    fold.teamTiebreak[tid] = t.tiebreak;
+    fold.teamMembers[tid] = t.members;
+  }
   fold.runClosedMs = v2?.runClosedMs ?? 0;
   fold.runSpanStart = v2?.runSpanStart ?? 0;
   for (const p of players) {
@@ -584,7 +653,23 @@ function decodeHashed(
   if (fold.joined !== index.size) {
     throw new CorruptSnapshotError(`${fold.joined} joined players but ${index.size} ranked`);
   }
+  if (teams) {
+    fold.playerTeam.set(teams.playerTeam);
+    for (let i = 0; i < found.length; i++) fold.foundBy.set(found[i]!, teams.foundBy[i]!);
+    for (let i = 0; i < hinted.length; i++) fold.hintedBy.set(hinted[i]!, teams.hintedBy[i]!);
+    if (fold.teamIds.length !== teamIndex!.size) {
+      throw new CorruptSnapshotError(`${fold.teamIds.length} teams but ${teamIndex!.size} ranked`);
+    }
+  }
   return fold;
+}
+
+function readIndex(bytes: Uint8Array, kind: RankIndexKind | undefined, what: string) {
+  try {
+    return deserializeRankIndex(bytes, kind);
+  } catch (err) {
+    throw new CorruptSnapshotError(`${what}: ${(err as Error).message}`);
+  }
 }
 
 const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();

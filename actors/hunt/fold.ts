@@ -3,7 +3,7 @@
 // messages is checked and scored in JS, then crosses into the rank index once.
 import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
-import { OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
+import { createRankIndexLike, OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
 import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
@@ -33,6 +33,15 @@ export interface OutputSink {
     rank: number,
     previousRank: number,
     players: number,
+  ): void;
+  /** A team's rank change (team hunts; schemas/CONTRACT.md, "Ranking"): after the same input's player message. */
+  teamRank(
+    seq: number,
+    teamId: string,
+    score: number,
+    rank: number,
+    previousRank: number,
+    teams: number,
   ): void;
   /** An input that was not applied, with its reason. */
   rejected(
@@ -93,6 +102,8 @@ export interface HuntRules {
   maxPlayers: number | null;
   /** Running time after which finds and hints are refused (`time_up`); null: no limit. */
   durationMs: number | null;
+  /** Present in a team hunt: how many players may ever join one team (null: no limit). */
+  teams: { maxSize: number | null } | null;
 }
 
 /** Why an event was not applied. */
@@ -121,6 +132,14 @@ class BatchScratch {
   /** Per op: the player's pid, and the number of ranked players after it. */
   pids = new Uint32Array(0);
   players = new Uint32Array(0);
+  /** The team board's ops (upserts only: teams never leave it), with the team number and the team count. */
+  teamSlots = new Uint32Array(0);
+  teamOps = new Uint8Array(0);
+  teamScores = new Float64Array(0);
+  teamTiebreaks = new Float64Array(0);
+  teamOut = new Int32Array(0);
+  tids = new Uint32Array(0);
+  teams = new Uint32Array(0);
 
   ensure(n: number): void {
     if (n <= this.capacity) return;
@@ -133,6 +152,13 @@ class BatchScratch {
     this.out = new Int32Array(cap * 2);
     this.pids = new Uint32Array(cap);
     this.players = new Uint32Array(cap);
+    this.teamSlots = new Uint32Array(cap);
+    this.teamOps = new Uint8Array(cap); // all OP_UPSERT (0)
+    this.teamScores = new Float64Array(cap);
+    this.teamTiebreaks = new Float64Array(cap);
+    this.teamOut = new Int32Array(cap * 2);
+    this.tids = new Uint32Array(cap);
+    this.teams = new Uint32Array(cap);
   }
 }
 
@@ -140,8 +166,9 @@ const scratch = new BatchScratch();
 
 /** What the checking half of a batch leaves for the emitting half. */
 interface PreparedBatch {
-  /** Index ops queued in the scratch arrays. */
+  /** Index ops queued in the scratch arrays, for the player board and for the team board. */
   ops: number;
+  teamOps: number;
   rejections: PendingRejection[] | undefined;
   /** Where the next part of the batch starts: after a StandingsFrozen or an input that needs a checkpoint, or at its end. */
   next: number;
@@ -153,8 +180,6 @@ interface PreparedBatch {
 
 /** A rejection waiting for its batch's index call, so that outputs leave in input order. */
 interface PendingRejection {
-  /** How many index ops were queued before it. */
-  afterOps: number;
   seq: number;
   eventId: string | null;
   type: string | null;
@@ -203,9 +228,15 @@ export class HuntFold {
   treasures: Treasure[] = [];
   /** Treasure id → index into `treasures`. */
   treasureIndex = new Map<string, number>();
-  /** Per treasure: how many players found it. */
+  /** Per treasure: how many competitors found it (a disqualified member's find still counts). */
   findCounts = new Uint32Array(0);
-  rules: HuntRules = { firstFinderBonus: [], hintPenalty: 0, maxPlayers: null, durationMs: null };
+  rules: HuntRules = {
+    firstFinderBonus: [],
+    hintPenalty: 0,
+    maxPlayers: null,
+    durationMs: null,
+    teams: null,
+  };
   /**
    * Running time: the ms of running spans already closed by a pause or the end, and the JetStream
    * time that opened the current span (while running).
@@ -247,14 +278,42 @@ export class HuntFold {
    */
   inputs = 0;
   checkpoint: Checkpoint | null = null;
+  /**
+   * The JetStream time of the last input handled (0 before any), for the running time `state` reports.
+   * Kept with the input count: outside the hashed bytes.
+   */
+  lastTime = 0;
   /** False for a fold restored from a snapshot written before checkpoints: its input count is unknown. */
   inputsKnown = true;
+
+  /** The team board of a team hunt (an index of the same kind as `index`); null in a solo hunt. */
+  teamIndex: RankIndex | null = null;
+  /** Team id → team number (creation order), and back. */
+  readonly teamNumbers = new Map<string, number>();
+  readonly teamIds: string[] = [];
+  /** Team number → score, tie-break (seq of the last change), slot in `teamIndex`, members who ever joined. */
+  teamScore: Float64Array = new Float64Array(0);
+  teamTiebreak: Float64Array = new Float64Array(0);
+  teamSlot: Uint32Array = new Uint32Array(0);
+  teamMembers: Uint32Array = new Uint32Array(0);
+  /** pid → team number (team hunts). */
+  playerTeam: Uint32Array = new Uint32Array(1024);
+  /**
+   * In a team hunt, the member behind each key of `found` and `hinted`: a disqualified member's finds
+   * and hints stop being the team's.
+   */
+  readonly foundBy = new Map<number, number>();
+  readonly hintedBy = new Map<number, number>();
+  /** Team-board ops queued by the batch being prepared. */
+  private teamOpCount = 0;
 
   /** Events applied by this fold instance (a counter for metrics; not hunt state). */
   appliedCount = 0;
 
   /** Increases whenever a rank within the first `topN` changes: the host publishes top-N on change. */
   topVersion = 0;
+  /** The same for the team board. */
+  teamTopVersion = 0;
 
   constructor(
     /** The hunt's id. */
@@ -273,14 +332,20 @@ export class HuntFold {
     return this.lifecycle.status;
   }
 
-  /** Every board of the hunt, in the order a freeze keeps them: the player board first. */
+  /** Every board of the hunt, in the order a freeze keeps them: the player board, then the team board. */
   get boards(): RankIndex[] {
-    return [this.index];
+    return this.teamIndex === null ? [this.index] : [this.index, this.teamIndex];
   }
 
   /** The board the public sees: the frozen copy while the standings are frozen, else the live one. */
   get publicBoard(): RankIndex {
     return this.frozen === null ? this.index : this.frozen.players;
+  }
+
+  /** The team board the public sees (null in a solo hunt): frozen like the player board. */
+  get publicTeamBoard(): RankIndex | null {
+    if (this.teamIndex === null) return null;
+    return this.frozen === null ? this.teamIndex : (this.frozen.boards[1] ?? this.teamIndex);
   }
 
   /**
@@ -302,6 +367,15 @@ export class HuntFold {
           prepared.ops,
           scratch.out,
         );
+      if (prepared.teamOps > 0)
+        this.teamIndex!.applyBatch(
+          scratch.teamOps,
+          scratch.teamSlots,
+          scratch.teamScores,
+          scratch.teamTiebreaks,
+          prepared.teamOps,
+          scratch.teamOut,
+        );
       this.finishBatch(prepared, sink);
       if (prepared.freezeAt !== 0) {
         this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerIds.length);
@@ -318,6 +392,7 @@ export class HuntFold {
    */
   private prepareBatch(msgs: readonly FoldInput[], from: number): PreparedBatch {
     scratch.ensure(msgs.length - from);
+    this.teamOpCount = 0;
     let nOps = 0;
     let rejections: PendingRejection[] | undefined;
     for (let i = from; i < msgs.length; i++) {
@@ -325,12 +400,12 @@ export class HuntFold {
       const seq = msg.seq;
       if (seq <= this.seq) continue;
       this.seq = seq;
+      this.lastTime = msg.time;
       const decoded: DecodedEvent = decodeEvent(msg.data);
-      const opsBefore = nOps;
+      const opsBefore = nOps + this.teamOpCount;
       let problem: PendingRejection | undefined;
       if (!decoded.ok) {
         problem = {
-          afterOps: nOps,
           seq,
           eventId: decoded.eventId,
           type: decoded.type,
@@ -344,7 +419,6 @@ export class HuntFold {
           nOps = result;
         } else {
           problem = {
-            afterOps: nOps,
             seq,
             eventId: event.id,
             type: event.type,
@@ -369,11 +443,18 @@ export class HuntFold {
       const checkpoint = ends || this.inputs % CHECKPOINT_EVERY === 0;
       if (freezeAt !== 0 || checkpoint) {
         // The checkpoint comes after the input's other outputs: its rejection, or its rank messages.
-        const checkpointN = !checkpoint ? -1 : problem ? 1 : nOps - opsBefore;
-        return { ops: nOps, rejections, next: i + 1, freezeAt, checkpointN };
+        const checkpointN = !checkpoint ? -1 : problem ? 1 : nOps + this.teamOpCount - opsBefore;
+        return { ops: nOps, teamOps: this.teamOpCount, rejections, next: i + 1, freezeAt, checkpointN };
       }
     }
-    return { ops: nOps, rejections, next: msgs.length, freezeAt: 0, checkpointN: -1 };
+    return {
+      ops: nOps,
+      teamOps: this.teamOpCount,
+      rejections,
+      next: msgs.length,
+      freezeAt: 0,
+      checkpointN: -1,
+    };
   }
 
   /** Emits the checkpoint of the input just folded, and keeps it as the last one. */
@@ -395,26 +476,54 @@ export class HuntFold {
   /** The seq of a StandingsFrozen accepted in the part of the batch being prepared; 0 when none. */
   private freezing = 0;
 
-  /** Second half of `applyBatch`: emits the outputs once the index has filled the ranks. */
+  /**
+   * Second half of `applyBatch`: emits the outputs once the indexes have filled the ranks, in input
+   * order (every op and rejection carries its input's seq), one input's player message before its team
+   * message.
+   */
   private finishBatch(prepared: PreparedBatch, sink: OutputSink): void {
     const s = scratch;
-    const { ops: nOps, rejections } = prepared;
+    const { ops: nOps, teamOps: nTeamOps, rejections } = prepared;
     const topN = this.topN;
-    let r = 0;
     const nRej = rejections ? rejections.length : 0;
-    for (let op = 0; op <= nOps; op++) {
-      while (r < nRej && rejections![r]!.afterOps === op) {
+    let op = 0;
+    let teamOp = 0;
+    let r = 0;
+    for (;;) {
+      const opSeq = op < nOps ? s.tiebreaks[op]! : Number.POSITIVE_INFINITY;
+      const teamSeq = teamOp < nTeamOps ? s.teamTiebreaks[teamOp]! : Number.POSITIVE_INFINITY;
+      const rejSeq = r < nRej ? rejections![r]!.seq : Number.POSITIVE_INFINITY;
+      if (rejSeq < opSeq && rejSeq < teamSeq) {
         const p = rejections![r++]!;
         sink.rejected(p.seq, p.eventId, p.type, p.code, p.message);
+      } else if (opSeq <= teamSeq) {
+        if (opSeq === Number.POSITIVE_INFINITY) break;
+        const rank = s.out[2 * op]!;
+        const previousRank = s.out[2 * op + 1]!;
+        // While frozen, the public tops do not move with the live boards.
+        if (
+          this.frozen === null &&
+          ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN))
+        )
+          this.topVersion++;
+        sink.rank(opSeq, this.playerIds[s.pids[op]!]!, s.scores[op]!, rank, previousRank, s.players[op]!);
+        op++;
+      } else {
+        const rank = s.teamOut[2 * teamOp]!;
+        const previousRank = s.teamOut[2 * teamOp + 1]!;
+        if (this.frozen === null && (rank <= topN || (previousRank > 0 && previousRank <= topN)))
+          this.teamTopVersion++;
+        const tid = s.tids[teamOp]!;
+        sink.teamRank(
+          teamSeq,
+          this.teamIds[tid]!,
+          s.teamScores[teamOp]!,
+          rank,
+          previousRank,
+          s.teams[teamOp]!,
+        );
+        teamOp++;
       }
-      if (op === nOps) break;
-      const rank = s.out[2 * op]!;
-      const previousRank = s.out[2 * op + 1]!;
-      const pid = s.pids[op]!;
-      // While frozen, the public top does not move with the live board.
-      if (this.frozen === null && ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN)))
-        this.topVersion++;
-      sink.rank(s.tiebreaks[op]!, this.playerIds[pid]!, s.scores[op]!, rank, previousRank, s.players[op]!);
     }
   }
 
@@ -457,6 +566,22 @@ export class HuntFold {
     s.pids[nOps] = pid;
     s.players[nOps] = this.joined;
     return nOps + 1;
+  }
+
+  /** Queues a team-board upsert of team `tid` to `score` at `seq` (its tie-break). */
+  private queueTeam(tid: number, score: number, seq: number): void {
+    const s = scratch;
+    const k = this.teamOpCount++;
+    s.teamSlots[k] = this.teamSlot[tid]!;
+    s.teamScores[k] = score;
+    s.teamTiebreaks[k] = seq;
+    s.tids[k] = tid;
+    s.teams[k] = this.teamIds.length;
+  }
+
+  /** The competitor of a player: the player in a solo hunt, their team in a team hunt. */
+  private competitor(pid: number): number {
+    return this.rules.teams === null ? pid : this.playerTeam[pid]!;
   }
 
   /**
@@ -502,7 +627,9 @@ export class HuntFold {
           hintPenalty: d.rules?.hintPenalty ?? 0,
           maxPlayers: d.rules?.maxPlayers ?? null,
           durationMs: d.rules?.durationMs ?? null,
+          teams: d.rules?.teams ? { maxSize: d.rules.teams.maxSize ?? null } : null,
         };
+        if (this.rules.teams !== null) this.teamIndex = createRankIndexLike(this.index);
         this.createdAt = time;
         this.lifecycle.transition(type);
         return nOps;
@@ -522,6 +649,17 @@ export class HuntFold {
       case "HuntFinalized":
         this.lifecycle.transition(type);
         return nOps;
+      case "TeamCreated": {
+        const id = event.data.teamId;
+        if (this.rules.teams === null) {
+          return { code: "not_team_hunt", message: `hunt "${this.huntId}" has no teams (no rules.teams)` };
+        }
+        if (this.teamNumbers.has(id)) return { code: "team_exists", message: `team "${id}" exists` };
+        const tid = this.addTeam(id);
+        this.teamTiebreak[tid] = seq;
+        this.queueTeam(tid, 0, seq);
+        return nOps;
+      }
       case "PlayerJoined": {
         const id = event.data.playerId;
         const known = this.pids.get(id);
@@ -536,7 +674,11 @@ export class HuntFold {
         if (max !== null && this.seated >= max) {
           return { code: "hunt_full", message: `the hunt is full (maxPlayers ${max})` };
         }
+        const tid = this.joiningTeam(event.data.teamId);
+        if (typeof tid !== "number") return tid;
         const pid = this.addPlayer(id);
+        this.playerTeam[pid] = tid;
+        if (this.rules.teams !== null) this.teamMembers[tid] = this.teamMembers[tid]! + 1;
         this.playerTiebreak[pid] = seq;
         this.joined++;
         this.seated++;
@@ -560,15 +702,24 @@ export class HuntFold {
         if (state >= PLAYER_DISQUALIFIED) {
           return { code: "disqualified", message: `player "${id}" is already disqualified` };
         }
+        const score = this.playerScore[pid]!;
+        const teamHunt = this.rules.teams !== null;
+        if (teamHunt) {
+          const overflow = this.checkTeamScore(this.playerTeam[pid]!, -score);
+          if (overflow) return overflow;
+        }
+        let ops = nOps;
         if (state === PLAYER_LEFT) {
           this.playerState[pid] = PLAYER_LEFT_DISQUALIFIED;
-          return nOps;
+        } else {
+          // Off the board, but still in their seat: a disqualification frees no place in the hunt.
+          this.playerState[pid] = PLAYER_DISQUALIFIED;
+          this.joined--;
+          this.submissions.closeAllOf(pid);
+          ops = this.queue(nOps, OP_REMOVE, pid, score, seq);
         }
-        // Off the board, but still in their seat: a disqualification frees no place in the hunt.
-        this.playerState[pid] = PLAYER_DISQUALIFIED;
-        this.joined--;
-        this.submissions.closeAllOf(pid);
-        return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
+        if (teamHunt) this.leaveTeam(pid, seq);
+        return ops;
       }
       case "TreasureFound": {
         const d = event.data;
@@ -577,7 +728,7 @@ export class HuntFold {
         if (problem) return problem;
         const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
-        const blocked = this.findBlocked(treasure, pid, running, d.location);
+        const blocked = this.findBlocked(treasure, this.competitor(pid), running, d.location);
         if (blocked) return blocked;
         if (treasure.answerSha256 !== null) {
           if (d.answer === undefined) {
@@ -592,6 +743,7 @@ export class HuntFold {
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
         this.found.add(key);
+        if (this.rules.teams !== null) this.foundBy.set(key, pid);
         this.findCounts[t] = k + 1;
         return this.addScore(nOps, pid, points, seq);
       }
@@ -609,12 +761,18 @@ export class HuntFold {
         const overflow = this.checkScore(pid, -this.rules.hintPenalty);
         if (overflow) return overflow;
         this.hinted.add(key);
+        if (this.rules.teams !== null) this.hintedBy.set(key, pid);
         return this.addScore(nOps, pid, -this.rules.hintPenalty, seq);
       }
       case "ScoreAdjusted": {
         const d = event.data;
         if (d.playerId === undefined) {
-          return { code: "unknown_team", message: `the hunt has no team "${d.teamId}" (it has no teams)` };
+          const tid = this.teamNumbers.get(d.teamId!);
+          if (tid === undefined) return unknownTeam(d.teamId!, this.rules.teams !== null);
+          const overflow = this.checkTeamScore(tid, d.delta);
+          if (overflow) return overflow;
+          this.addTeamScore(tid, d.delta, seq);
+          return nOps;
         }
         const pid = this.activePid(d.playerId);
         if (typeof pid !== "number") return pid;
@@ -629,7 +787,7 @@ export class HuntFold {
         if (problem) return problem;
         const { pid, t, key } = this.target;
         const treasure = this.treasures[t]!;
-        const blocked = this.findBlocked(treasure, pid, running, d.location);
+        const blocked = this.findBlocked(treasure, this.competitor(pid), running, d.location);
         if (blocked) return blocked;
         if (this.submissions.pending.has(key)) {
           return {
@@ -663,7 +821,9 @@ export class HuntFold {
         const points = d.points ?? subs.points[sid]!;
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
-        this.found.add(subs.keys[sid]!);
+        const key = subs.keys[sid]!;
+        this.found.add(key);
+        if (this.rules.teams !== null) this.foundBy.set(key, pid);
         this.findCounts[t]!++;
         subs.close(sid, SUBMISSION_APPROVED);
         return this.addScore(nOps, pid, points, seq);
@@ -681,15 +841,61 @@ export class HuntFold {
       case "StandingsRevealed":
         if (this.frozen === null) return { code: "invalid_state", message: "the standings are not frozen" };
         this.frozen = null;
-        // The public top is the live one again.
+        // The public tops are the live ones again.
         this.topVersion++;
+        this.teamTopVersion++;
         return nOps;
     }
+  }
+
+  /** The running time at the last input handled (what `state` reports). */
+  get runningMs(): number {
+    return this.runningAt(this.lastTime);
   }
 
   /** Running time at a JetStream time: closed spans, plus the open one while running (never negative). */
   runningAt(time: number): number {
     return this.runClosedMs + (this.status === "running" ? Math.max(0, time - this.runSpanStart) : 0);
+  }
+
+  /**
+   * The team a player joins: in a team hunt, the existing team `teamId` names if it has room (counting
+   * everyone who ever joined it), or why not; in a solo hunt, where a teamId is ignored, 0.
+   */
+  private joiningTeam(teamId: string | undefined): number | Rejection {
+    const rules = this.rules.teams;
+    if (rules === null) return 0;
+    const tid = teamId === undefined ? undefined : this.teamNumbers.get(teamId);
+    if (tid === undefined) {
+      return teamId === undefined
+        ? { code: "unknown_team", message: "a team hunt needs the teamId of the player's team" }
+        : unknownTeam(teamId, true);
+    }
+    if (rules.maxSize !== null && this.teamMembers[tid]! >= rules.maxSize) {
+      return { code: "team_full", message: `team "${teamId}" is full (maxSize ${rules.maxSize})` };
+    }
+    return tid;
+  }
+
+  /**
+   * A disqualified member leaves their team's score and its finds and hints (the team may make them
+   * again), but keeps their place in the first-finder counts. Checked by `checkTeamScore` before.
+   */
+  private leaveTeam(pid: number, seq: number): void {
+    const tid = this.playerTeam[pid]!;
+    const n = this.treasures.length;
+    for (let t = 0; t < n; t++) {
+      const key = tid * n + t;
+      if (this.foundBy.get(key) === pid) {
+        this.found.delete(key);
+        this.foundBy.delete(key);
+      }
+      if (this.hintedBy.get(key) === pid) {
+        this.hinted.delete(key);
+        this.hintedBy.delete(key);
+      }
+    }
+    this.addTeamScore(tid, -this.playerScore[pid]!, seq);
   }
 
   /** The check that comes right after the status for a find or a hint: the clock. */
@@ -705,7 +911,7 @@ export class HuntFold {
   /** The rules that may keep a treasure from being found now, in the contract's order. */
   private findBlocked(
     treasure: Treasure,
-    pid: number,
+    competitor: number,
     running: number,
     at: { lat: number; lon: number } | undefined,
   ): Rejection | undefined {
@@ -721,7 +927,7 @@ export class HuntFold {
         message: `treasure "${treasure.id}" closed at running time ${treasure.closesAfterMs} ms`,
       };
     }
-    const base = this.competitor(pid) * this.treasures.length;
+    const base = competitor * this.treasures.length;
     for (const r of treasure.requires) {
       if (!this.found.has(base + r)) {
         return {
@@ -759,7 +965,13 @@ export class HuntFold {
 
   /** Whether the hunt uses any rule of the contract's second version (its bytes then carry them). */
   get usesVersion2(): boolean {
-    if (this.rules.durationMs !== null || this.status === "finalized" || this.frozen !== null) return true;
+    if (
+      this.rules.durationMs !== null ||
+      this.rules.teams !== null ||
+      this.status === "finalized" ||
+      this.frozen !== null
+    )
+      return true;
     for (const t of this.treasures) {
       if (t.requires.length > 0 || t.opensAfterMs !== null || t.closesAfterMs !== null) return true;
       if (t.decay !== null || t.location !== null || t.review) return true;
@@ -772,15 +984,6 @@ export class HuntFold {
 
   /** The (player, treasure) pair `unfoundTreasure` checked, reused so the hot path allocates nothing. */
   private readonly target = { pid: 0, t: 0, key: 0 };
-
-  /**
-   * The competitor a player's finds, hints and submissions count for: in a solo hunt, the player.
-   * Per-competitor state (`found`, `hinted`, pending submissions) is keyed
-   * `competitor * treasureCount + treasure`.
-   */
-  private competitor(pid: number): number {
-    return pid;
-  }
 
   /**
    * The checks TreasureFound, HintTaken and SubmissionMade share, in schemas/CONTRACT.md's order: the
@@ -819,7 +1022,8 @@ export class HuntFold {
     }
     const key = this.competitor(pid) * this.treasures.length + t;
     if (this.found.has(key)) {
-      return { code: "already_found", message: `player "${d.playerId}" already found "${d.treasureId}"` };
+      const who = this.rules.teams === null ? "player" : `the team of player`;
+      return { code: "already_found", message: `${who} "${d.playerId}" already found "${d.treasureId}"` };
     }
     this.target.pid = pid;
     this.target.t = t;
@@ -827,23 +1031,49 @@ export class HuntFold {
     return undefined;
   }
 
-  /** Scores stay safe integers: a change that would leave that range is rejected, not wrapped. */
+  /**
+   * Scores stay safe integers: a change that would leave that range, for the player or (in a team hunt)
+   * their team, is rejected, not wrapped.
+   */
   private checkScore(pid: number, delta: number): Rejection | undefined {
     const next = this.playerScore[pid]! + delta;
-    if (Number.isSafeInteger(next)) return undefined;
+    if (!Number.isSafeInteger(next)) {
+      return {
+        code: "invalid_event",
+        message: `the score of "${this.playerIds[pid]}" would leave the safe-integer range`,
+      };
+    }
+    return this.rules.teams === null ? undefined : this.checkTeamScore(this.playerTeam[pid]!, delta);
+  }
+
+  private checkTeamScore(tid: number, delta: number): Rejection | undefined {
+    if (Number.isSafeInteger(this.teamScore[tid]! + delta)) return undefined;
     return {
       code: "invalid_event",
-      message: `the score of "${this.playerIds[pid]}" would leave the safe-integer range`,
+      message: `the score of team "${this.teamIds[tid]}" would leave the safe-integer range`,
     };
   }
 
-  /** Applies a score delta; a zero delta changes neither score nor tie-break and publishes nothing. */
+  /**
+   * Applies a player's score delta, and in a team hunt the same to their team; a zero delta changes
+   * neither score nor tie-break and publishes nothing.
+   */
   private addScore(nOps: number, pid: number, delta: number, seq: number): number {
     if (delta === 0) return nOps;
     const score = this.playerScore[pid]! + delta;
     this.playerScore[pid] = score;
     this.playerTiebreak[pid] = seq;
+    if (this.rules.teams !== null) this.addTeamScore(this.playerTeam[pid]!, delta, seq);
     return this.queue(nOps, OP_UPSERT, pid, score, seq);
+  }
+
+  /** Applies a team's score delta (a zero delta does nothing, like a player's). */
+  private addTeamScore(tid: number, delta: number, seq: number): void {
+    if (delta === 0) return;
+    const score = this.teamScore[tid]! + delta;
+    this.teamScore[tid] = score;
+    this.teamTiebreak[tid] = seq;
+    this.queueTeam(tid, score, seq);
   }
 
   /** Registers a new player in join order; returns its pid. */
@@ -856,6 +1086,7 @@ export class HuntFold {
     this.playerScore = growF64(this.playerScore, n);
     this.playerTiebreak = growF64(this.playerTiebreak, n);
     this.playerSlot = growU32(this.playerSlot, n);
+    this.playerTeam = growU32(this.playerTeam, n);
     const slot = this.index.intern(playerId);
     this.playerIds.push(playerId);
     this.pids.set(playerId, pid);
@@ -863,6 +1094,23 @@ export class HuntFold {
     this.playerScore[pid] = 0;
     this.playerSlot[pid] = slot;
     return pid;
+  }
+
+  /** Registers a new team of a team hunt in creation order, with score 0; returns its number. */
+  addTeam(teamId: string): number {
+    const tid = this.teamIds.length;
+    const n = tid + 1;
+    this.teamScore = growF64(this.teamScore, n);
+    this.teamTiebreak = growF64(this.teamTiebreak, n);
+    this.teamSlot = growU32(this.teamSlot, n);
+    this.teamMembers = growU32(this.teamMembers, n);
+    const slot = this.teamIndex!.intern(teamId);
+    this.teamIds.push(teamId);
+    this.teamNumbers.set(teamId, tid);
+    this.teamScore[tid] = 0;
+    this.teamMembers[tid] = 0;
+    this.teamSlot[tid] = slot;
+    return tid;
   }
 }
 
@@ -872,6 +1120,15 @@ function unknownPlayer(playerId: string) {
 
 function unknownTreasure(treasureId: string) {
   return { code: "unknown_treasure" as const, message: `the hunt has no treasure "${treasureId}"` };
+}
+
+function unknownTeam(teamId: string, teamHunt: boolean) {
+  return {
+    code: "unknown_team" as const,
+    message: teamHunt
+      ? `the hunt has no team "${teamId}"`
+      : `the hunt has no team "${teamId}" (it has no teams)`,
+  };
 }
 
 function disqualified(playerId: string) {

@@ -64,9 +64,13 @@ export class LedgerFold {
   ) {
     this.fold = new HuntFold(huntId, index);
     const playerId = competitor?.playerId;
+    const teamId = competitor?.teamId;
     this.sink = {
       rank: (seq, id, score, rank) => {
         if (id === playerId) this.record(seq, score, rank);
+      },
+      teamRank: (seq, id, score, rank) => {
+        if (id === teamId) this.record(seq, score, rank);
       },
       rejected: (_seq, _eventId, _type, code, message) => {
         this.rejection = { code, message };
@@ -144,12 +148,15 @@ export function decodeLedgerCursor(cursor: string): number | undefined {
  */
 export function ledgerShortcut(fold: HuntFold, competitor: Competitor): QueryReply | undefined {
   if (competitor.teamId !== undefined) {
-    // This engine serves no teams yet: every hunt is a solo hunt, and has no team, as a ScoreAdjusted
-    // with a teamId is told (unknown_team).
-    return queryError(
-      "unknown_team",
-      `hunt "${fold.huntId}" has no team "${competitor.teamId}" (it has no teams); ask for a playerId`,
-    );
+    // A solo hunt has no team, as a ScoreAdjusted with a teamId is told (unknown_team).
+    if (fold.rules.teams === null) {
+      return queryError(
+        "unknown_team",
+        `hunt "${fold.huntId}" has no team "${competitor.teamId}" (it is a solo hunt); ask for a playerId`,
+      );
+    }
+    if (!fold.teamNumbers.has(competitor.teamId)) return { seq: fold.seq, entries: [] };
+    return undefined;
   }
   if (!fold.pids.has(competitor.playerId)) return { seq: fold.seq, entries: [] };
   return undefined;

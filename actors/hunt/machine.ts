@@ -31,6 +31,7 @@ export const huntMachine = setup({
     created: {
       on: {
         HuntStarted: "running",
+        TeamCreated: stay,
         PlayerJoined: stay,
         PlayerLeft: stay,
         ScoreAdjusted: stay,
@@ -42,6 +43,7 @@ export const huntMachine = setup({
       on: {
         HuntPaused: "paused",
         HuntEnded: "ended",
+        TeamCreated: stay,
         PlayerJoined: stay,
         PlayerLeft: stay,
         TreasureFound: stay,

@@ -21,8 +21,9 @@ export function queryError(code: string, message: string): ErrorReply {
 }
 
 /**
- * A `top` cursor names the last entry of the page (player and rank). The next page starts after that
- * player's current rank if it is still ranked, otherwise after the rank it had.
+ * A `top` cursor names the last entry of the page (competitor and rank). The next page starts after
+ * that competitor's current rank on the board asked for if it is still ranked, otherwise after the
+ * rank it had.
  */
 function encodeCursor(entry: RankEntry): string {
   return Buffer.from(JSON.stringify([entry.playerId, entry.rank]), "utf8").toString("base64url");
@@ -51,8 +52,10 @@ export function stateReply(fold: HuntFold, signer?: CheckpointSigner): QueryRepl
     seq: fold.seq,
     status: fold.status,
     players: fold.joined,
+    teams: fold.teamIds.length,
     stateHash: stateHash(fold),
     frozenAt: fold.frozen?.seq ?? null,
+    runningMs: fold.runningMs,
     checkpoint,
   };
 }
@@ -66,14 +69,24 @@ export function publicStateReply(fold: HuntFold): QueryReply {
     seq: fold.seq,
     status: fold.status,
     players: fold.publicBoard.size,
+    teams: fold.teamIds.length,
     frozenAt: fold.frozen?.seq ?? null,
+    runningMs: fold.runningMs,
   };
+}
+
+/** The team board's entries name teams: `teamId` where the index says `playerId`. */
+function teamEntries(entries: RankEntry[]): { rank: number; teamId: string; score: number }[] {
+  return entries.map((e) => ({ rank: e.rank, teamId: e.playerId, score: e.score }));
 }
 
 /** The queries answered from the live fold at once (`ledger` reads the log: see ledger.ts). */
 export type LiveQueryOp = Exclude<QueryOp, "ledger">;
 
-/** A player's score in the frozen standings: on the frozen board, or as it was when they left it (0 if unknown then). */
+/**
+ * A competitor's score in the frozen standings: on the frozen board, or as it was when they left it
+ * (0 if unknown then). Teams never leave their board, so this is a player's question.
+ */
 function frozenScore(fold: HuntFold, board: RankIndex, playerId: string, knownPlayers: number): number {
   const score = board.score(playerId);
   if (score !== undefined) return score;
@@ -96,10 +109,15 @@ export function answer(
 ): QueryReply {
   const seq = fold.seq;
   const frozen = standings === "public" ? fold.frozen : null;
-  const board = frozen === null ? fold.index : frozen.players;
+  const players = frozen === null ? fold.index : frozen.players;
+  // A solo hunt has no team board.
+  const teamBoard = standings === "public" ? fold.publicTeamBoard : fold.teamIndex;
   switch (op) {
     case "top": {
-      const { n, after } = request as QueryRequestMap["top"];
+      const { n, after, board: boardName } = request as QueryRequestMap["top"];
+      const teams = boardName === "teams";
+      const board = teams ? teamBoard : players;
+      if (board === null) return { seq, entries: [] };
       let offset = 0;
       if (after !== undefined) {
         const decoded = decodeCursor(board, after);
@@ -109,22 +127,34 @@ export function answer(
       }
       const entries = board.top(n, offset);
       const last = entries[entries.length - 1];
-      const reply: Record<string, unknown> = { seq, entries };
+      const reply: Record<string, unknown> = { seq, entries: teams ? teamEntries(entries) : entries };
       if (last !== undefined && last.rank < board.size) reply.next = encodeCursor(last);
       return reply;
     }
     case "rank": {
-      const { playerId } = request as QueryRequestMap["rank"];
-      if (frozen !== null) {
-        const score = frozenScore(fold, board, playerId, frozen.knownPlayers);
-        return { seq, rank: board.rank(playerId), score };
+      const r = request as QueryRequestMap["rank"];
+      if ("teamId" in r) {
+        if (teamBoard === null) return { seq, rank: 0, score: 0 };
+        const rank = teamBoard.rank(r.teamId);
+        const score = teamBoard.score(r.teamId) ?? 0;
+        return { seq, rank, score };
       }
-      const pid = fold.pids.get(playerId);
-      return { seq, rank: fold.index.rank(playerId), score: pid === undefined ? 0 : fold.playerScore[pid]! };
+      if (frozen !== null) {
+        const score = frozenScore(fold, players, r.playerId, frozen.knownPlayers);
+        return { seq, rank: players.rank(r.playerId), score };
+      }
+      const pid = fold.pids.get(r.playerId);
+      return {
+        seq,
+        rank: fold.index.rank(r.playerId),
+        score: pid === undefined ? 0 : fold.playerScore[pid]!,
+      };
     }
     case "around": {
-      const { playerId, before, after } = request as QueryRequestMap["around"];
-      return { seq, entries: board.around(playerId, before, after) };
+      const r = request as QueryRequestMap["around"];
+      if ("teamId" in r)
+        return { seq, entries: teamEntries(teamBoard?.around(r.teamId, r.before, r.after) ?? []) };
+      return { seq, entries: players.around(r.playerId, r.before, r.after) };
     }
     case "state":
       return standings === "public" ? publicStateReply(fold) : stateReply(fold);

@@ -1,6 +1,7 @@
 // The hunt input log against a real nats-server: append, dedup, optimistic concurrency, replay, snapshots, outputs.
 import { headers } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outputValidators } from "../../schemas/index.ts";
 import {
   ConcurrencyError,
   EVENTS_STREAM,
@@ -22,6 +23,7 @@ import {
   type TestNats,
   waitFor,
 } from "../support/nats.ts";
+import { readSubject } from "../support/outputs.ts";
 
 let server: TestNats;
 let client: TestClient;
@@ -171,6 +173,35 @@ describe("OutputPublisher and lastOutputSeq", () => {
     await pub.flush();
     await waitFor(async () => (await lastOutput(client.jsm, "out"))?.seq === 12, { message: "rank stored" });
     expect(await lastOutput(client.jsm, "out")).toEqual({ seq: 12, n: 2 });
+  });
+
+  it("counts a team rank message on hunt.<id>.teams.ranks as an output, numbered after the player message", async () => {
+    const pub = new OutputPublisher(client.nc);
+    pub.rankChange("team-out", 4, "p", 3, 1, 1, 1);
+    pub.teamRankChange("team-out", 4, 1, "red", 3, 1, 1, 2);
+    await pub.flush();
+    await waitFor(async () => (await lastOutput(client.jsm, "team-out"))?.n === 1, { message: "team rank" });
+    expect(await lastOutput(client.jsm, "team-out")).toEqual({ seq: 4, n: 1 });
+    // A team message alone (a team's adjustment) is its input's output 0, and the latest output.
+    pub.teamRankChange("team-out", 6, 0, "red", 5, 1, 1, 2);
+    await pub.flush();
+    await waitFor(async () => (await lastOutput(client.jsm, "team-out"))?.seq === 6, {
+      message: "team rank",
+    });
+    const stored = await readSubject(client.js, client.jsm, "HUNT_RANKS", "hunt.team-out.teams.ranks");
+    expect(stored).toEqual([
+      {
+        body: { seq: 4, teamId: "red", score: 3, rank: 1, previousRank: 1, teams: 2 },
+        msgId: "team-out:4:1",
+      },
+      {
+        body: { seq: 6, teamId: "red", score: 5, rank: 1, previousRank: 1, teams: 2 },
+        msgId: "team-out:6:0",
+      },
+    ]);
+    for (const m of stored) expect(outputValidators.teamRankChange(m.body)).toBe(true);
+    await pub.settle();
+    pub.close();
   });
 });
 

@@ -1,7 +1,10 @@
 // Outputs are confirmed by JetStream's acks and sent again until they are: an output published
 // while its stream cannot store it is stored once the stream is back, exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HuntFold, HuntOutputs } from "../../actors/index.ts";
+import { JsRankIndex } from "../../native/index.ts";
 import { ensureStreams, OutputPublisher, RANKS_STREAM } from "../../streams/index.ts";
+import { ev, log } from "../support/hunt-log.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";
 
@@ -41,6 +44,29 @@ describe("OutputPublisher confirmations", () => {
     const stored = await readSubject(client.js, client.jsm, RANKS_STREAM, "hunt.conf.ranks");
     expect(stored.map((m) => m.msgId)).toEqual(["conf:1:0", "conf:2:0"]);
     expect(await publisher.settle(1000)).toBe(0);
+    publisher.close();
+  });
+
+  it("publishes, after a restart, the outputs of an input that were not stored yet: a team message after a stored player message", async () => {
+    await ensureStreams(client.jsm);
+    const publisher = new OutputPublisher(client.nc, { retryAfterMs: 100 });
+    const outputs = new HuntOutputs(publisher, undefined, undefined);
+    const fold = new HuntFold("resume", new JsRankIndex());
+    const events = [
+      ev("HuntCreated", { title: "t", treasures: [{ id: "t", points: 5 }], rules: { teams: {} } }),
+      ev("HuntStarted"),
+      ev("TeamCreated", { teamId: "red" }),
+      ev("PlayerJoined", { playerId: "p", teamId: "red" }),
+      ev("TreasureFound", { playerId: "p", treasureId: "t" }),
+      ev("ScoreAdjusted", { teamId: "red", delta: 2, reason: "r" }),
+    ];
+    // As found on activation: the last stored output is input 5's player message (n 0), not its team message.
+    outputs.target = { fold, publishAfter: 5, publishAfterN: 0, topPublished: -1, teamTopPublished: -1 };
+    fold.applyBatch(log(events), outputs);
+    expect(await publisher.settle(5000)).toBe(0);
+    const teams = await readSubject(client.js, client.jsm, RANKS_STREAM, "hunt.resume.teams.ranks");
+    expect(teams.map((m) => m.msgId)).toEqual(["resume:5:1", "resume:6:0"]);
+    expect(await readSubject(client.js, client.jsm, RANKS_STREAM, "hunt.resume.ranks")).toEqual([]);
     publisher.close();
   });
 });

@@ -37,6 +37,7 @@ describe("ensureStreams", () => {
     expect(second).toEqual({
       created: [],
       existing: ["HUNT_EVENTS", "HUNT_RANKS", "HUNT_REJECTED", "HUNT_CHECKPOINTS", "CAIRN_SNAPSHOTS"],
+      updated: [],
     });
     const checkpoints = await client.jsm.streams.info("HUNT_CHECKPOINTS");
     expect(checkpoints.config.subjects).toEqual(["hunt.*.checkpoints"]);
@@ -48,6 +49,7 @@ describe("ensureStreams", () => {
     expect(events.config.retention).toBe(RetentionPolicy.Limits);
     expect(events.config.duplicate_window).toBe(nanos(120_000));
     const ranks = await client.jsm.streams.info("HUNT_RANKS");
+    expect(ranks.config.subjects).toEqual(["hunt.*.ranks", "hunt.*.teams.ranks"]);
     expect(ranks.config.max_age).toBe(nanos(3_600_000));
     expect(ranks.config.allow_direct).toBe(true);
     expect((await client.jsm.streams.info("HUNT_REJECTED")).config.allow_direct).toBe(true);
@@ -69,6 +71,37 @@ describe("ensureStreams", () => {
       const after = await oc.jsm.streams.info("HUNT_EVENTS");
       expect(after.config).toEqual(before.config);
       expect(after.state.messages).toBe(1);
+    } finally {
+      await oc.nc.close();
+      await own.cleanup();
+    }
+  });
+
+  it("adds hunt.*.teams.ranks to a HUNT_RANKS created the old way, keeping what it stores", async () => {
+    const own = await startTestNats();
+    const oc = await connectTest(own.url);
+    try {
+      // HUNT_RANKS as the engine created it before team hunts: one subject, no allow_direct.
+      const old = wantedStreams().find((w) => w.name === "HUNT_RANKS")!;
+      await oc.jsm.streams.add({ ...old, subjects: ["hunt.*.ranks"], allow_direct: false });
+      await oc.js.publish("hunt.h.ranks", "{}", { msgID: "h:1:0" });
+      const result = await ensureStreams(oc.jsm);
+      expect(result.created.sort()).toEqual([
+        "CAIRN_SNAPSHOTS",
+        "HUNT_CHECKPOINTS",
+        "HUNT_EVENTS",
+        "HUNT_REJECTED",
+      ]);
+      expect(result.existing).toEqual(["HUNT_RANKS"]);
+      expect(result.updated).toEqual(["HUNT_RANKS"]);
+      const info = await oc.jsm.streams.info("HUNT_RANKS");
+      expect(info.config.subjects).toEqual(["hunt.*.ranks", "hunt.*.teams.ranks"]);
+      expect(info.config.allow_direct).toBe(true);
+      expect(info.state.messages).toBe(1);
+      const ack = await oc.js.publish("hunt.h.teams.ranks", "{}", { msgID: "h:1:1" });
+      expect(ack.stream).toBe("HUNT_RANKS");
+      // Once updated, the next start finds nothing to do.
+      expect((await ensureStreams(oc.jsm)).updated).toEqual([]);
     } finally {
       await oc.nc.close();
       await own.cleanup();
@@ -97,7 +130,7 @@ describe("ensureStreams", () => {
       ]);
       expect(conflict.message).toContain('HUNT_RANKS.storage: existing "memory" vs wanted "file"');
       expect(conflict.message).toContain(
-        'HUNT_RANKS.subjects: existing ["extra.>","hunt.*.ranks"] vs wanted ["hunt.*.ranks"]',
+        'HUNT_RANKS.subjects: existing ["extra.>","hunt.*.ranks"] vs wanted ["hunt.*.ranks","hunt.*.teams.ranks"]',
       );
       expect(conflict.message).toContain("HUNT_RANKS.max_age: existing 60000000000 vs wanted 86400000000000");
       const names: string[] = [];

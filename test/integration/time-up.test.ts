@@ -19,7 +19,7 @@ import { readSubject } from "../support/outputs.ts";
 const quiet = pino({ level: "silent" });
 
 /** A sink for a fold whose outputs the test does not need. */
-const discard: OutputSink = { rank() {}, rejected() {} };
+const discard: OutputSink = { rank() {}, teamRank() {}, rejected() {} };
 
 describe("time's up", () => {
   let nats: TestNats;

@@ -1,7 +1,7 @@
 // fast-check arbitraries for hunt logs: random valid and invalid inputs over a small universe of
 // players and treasures, so that every rule and rejection code is reached. `inputArb` and `logArb` stay
 // within version 1; `logArbV2` adds the solo part of version 2 (reviews and the standings freeze included),
-// with times chosen to land on its edges.
+// with times chosen to land on its edges; `logArbTeams` plays the same in team hunts.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { expect } from "vitest";
@@ -324,6 +324,16 @@ const huntCreatedV2Arb: fc.Arbitrary<ModelInput> = fc
     return eventDraft("HuntCreated", { title: "prop v2", treasures, rules });
   });
 
+/** A team hunt's HuntCreated: a version 2 one with `rules.teams`, sometimes with a team size limit. */
+const huntCreatedTeamsArb: fc.Arbitrary<ModelInput> = fc
+  .tuple(huntCreatedV2Arb, sometimes(fc.integer({ min: 1, max: 3 })))
+  .map(([input, maxSize]) => {
+    if (input.kind !== "event") return input;
+    const data = input.event.data as { rules: Record<string, unknown> };
+    const rules = { ...data.rules, teams: defined({ maxSize }) };
+    return { ...input, event: { ...input.event, data: { ...data, rules } } };
+  });
+
 /** A status change; HuntEnded may give a reason and HuntFinalized who finalised. */
 function lifecycleV2(type: string): fc.Arbitrary<{ input: ModelInput }> {
   return fc
@@ -359,6 +369,8 @@ const eventV2Arb: fc.Arbitrary<Omit<Draft, "gap">> = fc.oneof(
   { weight: 8, arbitrary: lifecycleV2("HuntResumed") },
   { weight: 1, arbitrary: lifecycleV2("HuntEnded") },
   { weight: 2, arbitrary: lifecycleV2("HuntFinalized") },
+  // In a solo hunt: not_team_hunt.
+  { weight: 1, arbitrary: fc.constant({ input: eventDraft("TeamCreated", { teamId: "red" }) }) },
   {
     weight: 10,
     arbitrary: fc
@@ -483,6 +495,41 @@ const gapArb: fc.Arbitrary<Gap> = fc.oneof(
 
 const draftV2Arb: fc.Arbitrary<Draft> = fc.tuple(eventV2Arb, gapArb).map(([e, gap]) => ({ ...e, gap }));
 
+/** Team ids: the ones team hunts create, and one they never do. */
+const TEAMS = ["red", "blue", "grün"];
+const teamId = fc.constantFrom(...TEAMS, "none");
+
+/** The events of a team hunt: those of a solo one, and teams created, joined and adjusted. */
+const eventTeamsArb: fc.Arbitrary<{ input: ModelInput; where?: Where | undefined }> = fc.oneof(
+  { weight: 100, arbitrary: eventV2Arb },
+  { weight: 2, arbitrary: huntCreatedTeamsArb.map((input) => ({ input })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ teamId, name: sometimes(fc.constant("Les Rouges")) })
+      .map((data) => ({ input: eventDraft("TeamCreated", defined(data)) })),
+  },
+  {
+    weight: 10,
+    arbitrary: fc
+      .record({ playerId: player, teamId: sometimes(teamId, 12, 1) })
+      .map((data) => ({ input: eventDraft("PlayerJoined", defined(data)) })),
+  },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        teamId,
+        delta: fc.oneof(
+          { weight: 20, arbitrary: fc.integer({ min: -15, max: 15 }) },
+          { weight: 1, arbitrary: fc.constantFrom(HUGE, -HUGE) },
+        ),
+        by: sometimes(fc.constantFrom(...BY)),
+      })
+      .map((data) => ({ input: eventDraft("ScoreAdjusted", defined({ ...data, reason: "prop" })) })),
+  },
+);
+
 /** The running times ahead of `rt` at which some treasure changes: it opens or closes, or its points decay. */
 function edgesAhead(model: HuntModel, rt: number): number[] {
   const edges = new Set<number>();
@@ -601,6 +648,73 @@ export const logArbV2: fc.Arbitrary<ModelInput[]> = fc
   });
 
 /**
+ * A version 2 team-hunt log that, most of the time, creates a team hunt, starts it, creates two or
+ * three teams and lets some players join them.
+ */
+export const logArbTeams: fc.Arbitrary<ModelInput[]> = fc
+  .tuple(
+    fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    huntCreatedTeamsArb,
+    gapArb,
+    fc.shuffledSubarray(TEAMS, { minLength: 2 }),
+    fc.array(fc.tuple(player, fc.nat({ max: 2 })), { minLength: 3, maxLength: PLAYERS.length }),
+    fc.array(fc.tuple(eventTeamsArb, gapArb), { minLength: 0, maxLength: 150, size: "large" }),
+  )
+  .map(([start, create, gap, teams, joins, rest]) => {
+    const at = (input: ModelInput): Draft => ({ input, gap });
+    const head: Draft[] = start
+      ? [
+          at(create),
+          at(eventDraft("HuntStarted")),
+          ...teams.map((t) => at(eventDraft("TeamCreated", { teamId: t }))),
+          ...joins.map(([playerId, k]) =>
+            at(eventDraft("PlayerJoined", { playerId, teamId: teams[k % teams.length]! })),
+          ),
+        ]
+      : [];
+    return resolveDrafts([...head, ...rest.map(([e, g]) => ({ ...e, gap: g }))]);
+  });
+
+/**
+ * Inputs of a team hunt that read no time (for a log published to a real server, whose times are its
+ * own): teams created, joined, left, adjusted; finds, hints and disqualifications.
+ */
+export const teamInputArb: fc.Arbitrary<ModelInput> = fc.oneof(
+  { weight: 1, arbitrary: teamId.map((t) => eventDraft("TeamCreated", { teamId: t })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ playerId: player, teamId: sometimes(teamId, 12, 1) })
+      .map((data) => eventDraft("PlayerJoined", defined(data))),
+  },
+  { weight: 1, arbitrary: player.map((playerId) => eventDraft("PlayerLeft", { playerId })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({ playerId: player, treasureId: treasureV2, answer: fc.constantFrom(undefined, "ans", "nope") })
+      .map((data) => eventDraft("TreasureFound", defined(data))),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(player, treasureV2)
+      .map(([playerId, treasureId]) => eventDraft("HintTaken", { playerId, treasureId })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.boolean(), player, teamId, fc.integer({ min: -9, max: 9 }))
+      .map(([toTeam, playerId, t, delta]) =>
+        eventDraft("ScoreAdjusted", { ...(toTeam ? { teamId: t } : { playerId }), delta, reason: "it" }),
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: player.map((playerId) => eventDraft("PlayerDisqualified", { playerId, reason: "it" })),
+  },
+);
+
+/**
  * Folds a log in batches of `batch` and checks the fold against the reference model: the same
  * outputs (messages aside), and after every batch the same live and public standings, status and seq.
  */
@@ -623,6 +737,9 @@ export function expectFoldLikeModel(inputs: ModelInput[], kind: RankIndexKind, b
 export function expectStandingsLikeModel(fold: HuntFold, model: HuntModel): void {
   expect(fold.index.top(100).map((e) => [e.playerId, e.score])).toEqual(
     model.leaderboard().map((p) => [p.id, p.score]),
+  );
+  expect(fold.teamIndex?.top(100).map((e) => [e.playerId, e.score]) ?? []).toEqual(
+    model.teamBoard().map((t) => [t.id, t.score]),
   );
   expect(fold.status).toBe(model.status);
   const seq = fold.seq;

@@ -45,6 +45,9 @@ export class CollectingSink implements OutputSink {
   readonly rank: OutputSink["rank"] = (seq, playerId, score, rank, previousRank, players) => {
     this.outputs.push({ kind: "rank", seq, playerId, score, rank, previousRank, players });
   };
+  readonly teamRank: OutputSink["teamRank"] = (seq, teamId, score, rank, previousRank, teams) => {
+    this.outputs.push({ kind: "teamRank", seq, teamId, score, rank, previousRank, teams });
+  };
   readonly rejected: OutputSink["rejected"] = (seq, eventId, type, code, message) => {
     this.outputs.push({ kind: "rejected", seq, eventId, type, code, message });
   };

@@ -1,7 +1,7 @@
 // A deliberately simple reference model of the hunt rules (schemas/CONTRACT.md): plain objects, and ranks by
 // sorting everybody after every change. Property tests compare the engine's fold with it. It covers version 1
-// and the solo part of version 2 (time rules, treasure conditions, disqualification, finalisation, reviews,
-// the standings freeze); a log that uses no version 2 event or field gets exactly the version 1 results.
+// and of version 2 the time rules, treasure conditions, disqualification, finalisation, teams, reviews
+// and the standings freeze; a log that uses no version 2 event or field gets exactly the version 1 results.
 import { createHash } from "node:crypto";
 
 /** The JetStream time (ms) of an input that does not give its own: one second per sequence number. */
@@ -25,6 +25,15 @@ export type ModelOutput =
       previousRank: number;
       players: number;
     }
+  | {
+      kind: "teamRank";
+      seq: number;
+      teamId: string;
+      score: number;
+      rank: number;
+      previousRank: number;
+      teams: number;
+    }
   | { kind: "rejected"; seq: number; eventId: string | null; type: string | null; code: string };
 
 interface ModelPlayer {
@@ -35,6 +44,17 @@ interface ModelPlayer {
   joined: boolean;
   left: boolean;
   disqualified: boolean;
+  /** The team joined, in a team hunt. */
+  team?: string;
+}
+
+/** A team of a team hunt: it never leaves the team board. */
+interface ModelTeam {
+  id: string;
+  score: number;
+  changedAt: number;
+  /** Everyone who ever joined it. */
+  members: number;
 }
 
 /** A treasure as HuntCreated defines it; the version 2 conditions are null when absent. */
@@ -109,6 +129,7 @@ const ALLOWED: Record<string, string[]> = {
   HuntEnded: ["running", "paused"],
   HuntFinalized: ["ended"],
   PlayerJoined: ["created", "running"],
+  TeamCreated: ["created", "running"],
   PlayerLeft: ["created", "running", "paused", "ended"],
   PlayerDisqualified: ["created", "running", "paused", "ended"],
   TreasureFound: ["running"],
@@ -139,8 +160,12 @@ export class HuntModel {
   maxPlayers: number | null = null;
   durationMs: number | null = null;
   players = new Map<string, ModelPlayer>();
-  found = new Set<string>();
-  hinted = new Set<string>();
+  /** null in a solo hunt; in a team hunt, the most members a team may ever have (null: any). */
+  teamRule: { maxSize: number | null } | null = null;
+  teams = new Map<string, ModelTeam>();
+  /** "competitor\u0000treasure" → the player who found it (or took the hint). */
+  found = new Map<string, string>();
+  hinted = new Map<string, string>();
   outputs: ModelOutput[] = [];
   /** Running time of the spans closed so far, ms. */
   closedRunningMs = 0;
@@ -180,6 +205,45 @@ export class HuntModel {
 
   rankOf(id: string): number {
     return this.leaderboard().findIndex((p) => p.id === id) + 1;
+  }
+
+  /** Every team, sorted by the contract's order. */
+  teamBoard(): ModelTeam[] {
+    return [...this.teams.values()].sort((a, b) => {
+      if (a.score !== b.score) return b.score - a.score;
+      if (a.changedAt !== b.changedAt) return a.changedAt - b.changedAt;
+      return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    });
+  }
+
+  teamRankOf(id: string): number {
+    return this.teamBoard().findIndex((t) => t.id === id) + 1;
+  }
+
+  /** Who competes for a player: the player, or their team in a team hunt. */
+  private competitor(p: ModelPlayer): string {
+    return this.teamRule === null ? `player ${p.id}` : `team ${p.team}`;
+  }
+
+  /** Changes a team's score; a zero change does nothing, any other publishes the team's message. */
+  private moveTeam(seq: number, team: ModelTeam, delta: number): void {
+    if (delta === 0) return;
+    const previousRank = this.teamRankOf(team.id);
+    team.score += delta;
+    team.changedAt = seq;
+    this.teamOutput(seq, team, previousRank);
+  }
+
+  private teamOutput(seq: number, t: ModelTeam, previousRank: number): void {
+    this.outputs.push({
+      kind: "teamRank",
+      seq,
+      teamId: t.id,
+      score: t.score,
+      rank: this.teamRankOf(t.id),
+      previousRank,
+      teams: this.teams.size,
+    });
   }
 
   /** The hunt's running time at an event of the given time. */
@@ -235,8 +299,22 @@ export class HuntModel {
     const rt = this.runningTime(time);
     const timed = type === "TreasureFound" || type === "HintTaken" || type === "SubmissionMade";
     if (timed && this.durationMs !== null && rt >= this.durationMs) return "time_up";
-    // A solo hunt has no teams: an adjustment of a team names an unknown one.
-    if (type === "ScoreAdjusted" && d.teamId !== undefined) return "unknown_team";
+    if (type === "TeamCreated") {
+      if (this.teamRule === null) return "not_team_hunt";
+      if (this.teams.has(d.teamId)) return "team_exists";
+      const team = { id: d.teamId, score: 0, changedAt: seq, members: 0 };
+      this.teams.set(team.id, team);
+      this.teamOutput(seq, team, 0);
+      return null;
+    }
+    if (type === "ScoreAdjusted" && d.teamId !== undefined) {
+      // A solo hunt has no teams: an adjustment of a team names an unknown one.
+      const team = this.teams.get(d.teamId);
+      if (!team) return "unknown_team";
+      if (!Number.isSafeInteger(team.score + d.delta)) return "invalid_event";
+      this.moveTeam(seq, team, d.delta);
+      return null;
+    }
     const p = this.players.get(d.playerId);
     if (type === "PlayerDisqualified") return this.disqualify(seq, p);
     if (p?.disqualified) return "disqualified";
@@ -245,7 +323,22 @@ export class HuntModel {
       if (p) return "player_left";
       const seats = [...this.players.values()].filter((q) => !q.left).length;
       if (this.maxPlayers !== null && seats >= this.maxPlayers) return "hunt_full";
-      const np = { id: d.playerId, score: 0, changedAt: seq, joined: true, left: false, disqualified: false };
+      let team: ModelTeam | undefined;
+      if (this.teamRule !== null) {
+        team = d.teamId === undefined ? undefined : this.teams.get(d.teamId);
+        if (!team) return "unknown_team";
+        if (this.teamRule.maxSize !== null && team.members >= this.teamRule.maxSize) return "team_full";
+        team.members++;
+      }
+      const np: ModelPlayer = {
+        id: d.playerId,
+        score: 0,
+        changedAt: seq,
+        joined: true,
+        left: false,
+        disqualified: false,
+        team: team?.id,
+      };
       this.players.set(np.id, np);
       this.rankOutput(seq, np, 0);
       return null;
@@ -269,13 +362,18 @@ export class HuntModel {
         if (!t.review) return "no_review";
         if (this.submissions.has(d.submissionId)) return "submission_exists";
       }
-      const key = `${p.id}\u0000${d.treasureId}`;
+      const key = `${this.competitor(p)}\u0000${d.treasureId}`;
       if (this.found.has(key)) return "already_found";
       if (type === "SubmissionMade") {
-        const problem = this.unfindable(p.id, t, rt, d, false);
+        const problem = this.unfindable(this.competitor(p), t, rt, d, false);
         if (problem) return problem;
         for (const sub of this.submissions.values()) {
-          if (sub.state === "pending" && sub.playerId === p.id && sub.treasureId === d.treasureId) {
+          const by = this.players.get(sub.playerId)!;
+          if (
+            sub.state === "pending" &&
+            this.competitor(by) === this.competitor(p) &&
+            sub.treasureId === d.treasureId
+          ) {
             return "already_pending";
           }
         }
@@ -288,26 +386,29 @@ export class HuntModel {
         return null;
       }
       if (type === "TreasureFound") {
-        const problem = this.unfindable(p.id, t, rt, d, true);
+        const problem = this.unfindable(this.competitor(p), t, rt, d, true);
         if (problem) return problem;
         const k = this.finds.get(d.treasureId) ?? 0;
         delta = decayedPoints(t, rt) + (k < this.bonus.length ? this.bonus[k]! : 0);
         record = () => {
           this.finds.set(d.treasureId, k + 1);
-          this.found.add(key);
+          this.found.set(key, p.id);
         };
       } else {
         if (this.hinted.has(key)) return "already_hinted";
         delta = -this.hintPenalty;
-        record = () => this.hinted.add(key);
+        record = () => this.hinted.set(key, p.id);
       }
     }
+    const team = p.team === undefined ? undefined : this.teams.get(p.team);
     if (!Number.isSafeInteger(p.score + delta)) return "invalid_event";
+    if (team && !Number.isSafeInteger(team.score + delta)) return "invalid_event";
     record();
     if (delta === 0) return null;
     p.score += delta;
     p.changedAt = seq;
     this.rankOutput(seq, p, previousRank);
+    if (team) this.moveTeam(seq, team, delta);
     return null;
   }
 
@@ -332,6 +433,7 @@ export class HuntModel {
       this.hintPenalty = d.rules?.hintPenalty ?? 0;
       this.maxPlayers = d.rules?.maxPlayers ?? null;
       this.durationMs = d.rules?.durationMs ?? null;
+      this.teamRule = d.rules?.teams ? { maxSize: d.rules.teams.maxSize ?? null } : null;
     }
     if (type === "HuntStarted" || type === "HuntResumed") this.spanStart = time;
     if ((type === "HuntPaused" || type === "HuntEnded") && this.status === "running") {
@@ -341,9 +443,9 @@ export class HuntModel {
     return null;
   }
 
-  /** The version 2 conditions of a find or a submission (the answer: finds only), in the contract's order. */
+  /** The version 2 conditions of a find or a submission (the answer: finds only), after `already_found`, in the contract's order. */
   private unfindable(
-    playerId: string,
+    competitor: string,
     t: ModelTreasure,
     rt: number,
     // biome-ignore lint/suspicious/noExplicitAny: the model reads event data loosely on purpose
@@ -352,7 +454,7 @@ export class HuntModel {
   ): string | null {
     if (t.opensAfterMs !== null && rt < t.opensAfterMs) return "not_open";
     if (t.closesAfterMs !== null && rt >= t.closesAfterMs) return "closed";
-    if (!t.requires.every((r) => this.found.has(`${playerId}\u0000${r}`))) return "locked";
+    if (!t.requires.every((r) => this.found.has(`${competitor}\u0000${r}`))) return "locked";
     if (
       t.location !== null &&
       (d.location === undefined || distanceM(t.location, d.location) > t.location.radiusM)
@@ -378,15 +480,18 @@ export class HuntModel {
     }
     const p = this.players.get(sub.playerId)!;
     const delta: number = d.points ?? sub.points;
+    const team = p.team === undefined ? undefined : this.teams.get(p.team);
     if (!Number.isSafeInteger(p.score + delta)) return "invalid_event";
+    if (team && !Number.isSafeInteger(team.score + delta)) return "invalid_event";
     sub.state = "approved";
-    this.found.add(`${p.id}\u0000${sub.treasureId}`);
+    this.found.set(`${this.competitor(p)}\u0000${sub.treasureId}`, p.id);
     this.finds.set(sub.treasureId, (this.finds.get(sub.treasureId) ?? 0) + 1);
     if (delta === 0) return null;
     const previousRank = this.rankOf(p.id);
     p.score += delta;
     p.changedAt = seq;
     this.rankOutput(seq, p, previousRank);
+    if (team) this.moveTeam(seq, team, delta);
     return null;
   }
 
@@ -397,16 +502,27 @@ export class HuntModel {
     }
   }
 
-  /** PlayerDisqualified after the status checks: off the board (with a rank message if on it), for good. */
+  /**
+   * PlayerDisqualified after the status checks: off the board (with a rank message if on it), for good;
+   * in a team hunt, out of the team's score, finds and hints too.
+   */
   private disqualify(seq: number, p: ModelPlayer | undefined): string | null {
     if (!p) return "unknown_player";
     if (p.disqualified) return "disqualified";
+    const team = p.team === undefined ? undefined : this.teams.get(p.team);
+    if (team && !Number.isSafeInteger(team.score - p.score)) return "invalid_event";
     p.disqualified = true;
     this.closeSubmissions(p.id);
     if (p.joined) {
       const previousRank = this.rankOf(p.id);
       p.joined = false;
       this.rankOutput(seq, p, previousRank);
+    }
+    if (team) {
+      for (const map of [this.found, this.hinted]) {
+        for (const [key, by] of [...map]) if (by === p.id) map.delete(key);
+      }
+      this.moveTeam(seq, team, -p.score);
     }
     return null;
   }

@@ -5,7 +5,8 @@ import { join, relative, resolve } from "node:path";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connect, type EmbeddedNats, freePort, startEmbeddedNats } from "../../streams/index.ts";
+import type { FoldInput } from "../../actors/index.ts";
+import { connect, type EmbeddedNats, freePort, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 
 /** A suite's own nats-server. */
 export interface TestNats extends EmbeddedNats {
@@ -123,4 +124,19 @@ export function cloudEvent(
   const e: Record<string, unknown> = { specversion: "1.0", id, source: "test", type };
   if (data !== undefined) e.data = data;
   return e;
+}
+
+/**
+ * Publishes a hunt's log messages (seq 1.. on a fresh server), checking each lands at its seq, and
+ * waits until the engine has handled them all.
+ */
+export async function publishHunt(client: TestClient, huntId: string, msgs: FoldInput[]): Promise<void> {
+  for (const msg of msgs) {
+    const ack = await client.js.publish(`hunt.${huntId}.events`, msg.data, { msgID: msg.msgId! });
+    if (ack.seq !== msg.seq) throw new Error(`event stored at seq ${ack.seq}, expected ${msg.seq}`);
+  }
+  await waitFor(
+    async () => (await queryHunt<{ seq: number }>(client.nc, huntId, "state")).seq >= msgs.length,
+    { timeoutMs: 30_000, message: "the engine to handle every event" },
+  );
 }

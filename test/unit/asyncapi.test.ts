@@ -24,7 +24,9 @@ describe("schemas/asyncapi.yaml", () => {
         "hunt.{huntId}.checkpoints",
         "hunt.{huntId}.events",
         "hunt.{huntId}.ranks",
+        "hunt.{huntId}.teams.ranks",
         "hunt.{huntId}.top",
+        "hunt.{huntId}.teams.top",
         "hunt.{huntId}.rejected",
         "hunt.{huntId}.query.top",
         "hunt.{huntId}.query.rank",
@@ -42,7 +44,15 @@ describe("schemas/asyncapi.yaml", () => {
       .messages()
       .all()
       .map((m) => m.id());
-    for (const t of [...HUNT_EVENT_TYPES, "RankChange", "Rejection", "TopN", "ErrorReply"]) {
+    for (const t of [
+      ...HUNT_EVENT_TYPES,
+      "RankChange",
+      "TeamRankChange",
+      "Rejection",
+      "TopN",
+      "TeamsTopN",
+      "ErrorReply",
+    ]) {
       expect(messages).toContain(t);
     }
   });

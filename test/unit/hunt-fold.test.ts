@@ -1,6 +1,6 @@
 // The fold as a specification: given these events, when this one arrives, then these outputs.
 import { describe, expect, it } from "vitest";
-import { decodeHunt, encodeHunt, HuntFold, stateHash } from "../../actors/index.ts";
+import { answer, decodeHunt, encodeHunt, HuntFold, publicStateReply, stateHash } from "../../actors/index.ts";
 import { JsRankIndex } from "../../native/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 
@@ -504,6 +504,37 @@ describe("ScoreAdjusted in version 2", () => {
 });
 
 describe("snapshots of version 2 hunts", () => {
+  it("keep, for a hunt without teams, the bytes and stateHash they had before team hunts were served", () => {
+    const events = [
+      ev(
+        "HuntCreated",
+        {
+          title: "v2 solo",
+          treasures: [
+            { id: "a", points: 10, decay: { everyMs: 1000, step: 1, min: 2 } },
+            { id: "b", points: 5, requires: ["a"], location: { lat: 1, lon: 2, radiusM: 50 } },
+          ],
+          rules: { firstFinderBonus: [3], hintPenalty: 1, durationMs: 3_600_000 },
+        },
+        "x-1",
+      ),
+      ev("HuntStarted", undefined, "x-2"),
+      join("p1"),
+      ev("PlayerJoined", { playerId: "p2", teamId: "ignored" }),
+      find("p1", "a"),
+      hint("p2", "b"),
+      ev("TreasureFound", { playerId: "p1", treasureId: "b", location: { lat: 1, lon: 2 } }),
+      adjust("p2", 4),
+      ev("PlayerDisqualified", { playerId: "p2", reason: "r" }),
+      ev("ScoreAdjusted", { teamId: "t", delta: 4, reason: "r" }),
+    ];
+    const fold = new HuntFold("h-v2", new JsRankIndex());
+    fold.applyBatch(log(events), new CollectingSink());
+    // Computed by the engine before it served teams.
+    expect(stateHash(fold)).toBe("730620b072f12f1acf63162292dbc44bc050d7ecf340b5a2bdd07f58e8ea83d9");
+    expect(encodeHunt(fold)).toHaveLength(375);
+  });
+
   it("keep the rules and the running time, so a restored hunt judges the tail the same", () => {
     const events: [number, Record<string, unknown>][] = [
       [
@@ -539,5 +570,239 @@ describe("snapshots of version 2 hunts", () => {
       expect(stateHash(restored)).toBe(stateHash(full.fold));
       expect(sink.outputs).toEqual(full.outputs.filter((o) => o.seq > cut));
     }
+  });
+});
+
+describe("teams", () => {
+  const team = (teamId: string) => ev("TeamCreated", { teamId });
+  const member = (playerId: string, teamId?: string) =>
+    ev("PlayerJoined", teamId === undefined ? { playerId } : { playerId, teamId });
+  const adjustTeam = (teamId: string, delta: number) => ev("ScoreAdjusted", { teamId, delta, reason: "t" });
+  const disqualify = (playerId: string) => ev("PlayerDisqualified", { playerId, reason: "test" });
+  /** A running team hunt (t-1: 10 points, t-2: 25 with an answer) with teams red and blue, and members. */
+  const teamHunt = (rules: Record<string, unknown> = {}, extra: Record<string, unknown>[] = []) =>
+    given(
+      runningHunt({ teams: { maxSize: 3 }, ...rules }, [
+        team("red"),
+        team("blue"),
+        member("r1", "red"),
+        member("r2", "red"),
+        member("b1", "blue"),
+        ...extra,
+      ]),
+    );
+  const teamRanks = (out: { kind: string }[]) =>
+    out.filter(
+      (o): o is { kind: "teamRank"; teamId: string; score: number; rank: number } => o.kind === "teamRank",
+    );
+
+  it("TeamCreated puts a team on the team board with score 0 and previousRank 0, after the teams created before", () => {
+    const h = given(runningHunt({ teams: {} }));
+    expect(h.when(team("red"))).toEqual([
+      { kind: "teamRank", seq: 3, teamId: "red", score: 0, rank: 1, previousRank: 0, teams: 1 },
+    ]);
+    // Creation counts as a change: the later team ranks below on equal score.
+    expect(h.when(team("blue"))).toEqual([
+      { kind: "teamRank", seq: 4, teamId: "blue", score: 0, rank: 2, previousRank: 0, teams: 2 },
+    ]);
+    expect(h.fold.teamIndex!.top(5).map((e) => e.playerId)).toEqual(["red", "blue"]);
+  });
+
+  it("TeamCreated checks the status, then not_team_hunt, then team_exists", () => {
+    expect(codes(given(runningHunt()).when(team("red")))).toEqual(["not_team_hunt"]);
+    const created = given([
+      ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: 1 }], rules: { teams: {} } }),
+    ]);
+    expect(codes(created.when(team("red"), team("red")))).toEqual(["teamRank", "team_exists"]);
+    const paused = given(runningHunt({ teams: {} }, [ev("HuntPaused")]));
+    expect(codes(paused.when(team("red")))).toEqual(["invalid_state"]);
+    const ended = given(runningHunt({}, [ev("HuntEnded")]));
+    expect(codes(ended.when(team("red")))).toEqual(["invalid_state"]);
+  });
+
+  it("PlayerJoined needs an existing team with room, counting everyone who ever joined it, after hunt_full", () => {
+    const h = given(runningHunt({ teams: { maxSize: 2 }, maxPlayers: 4 }, [team("red"), team("blue")]));
+    expect(codes(h.when(member("a")))).toEqual(["unknown_team"]);
+    expect(codes(h.when(member("a", "green")))).toEqual(["unknown_team"]);
+    // Joining publishes the player's message only: the team's score does not change.
+    expect(codes(h.when(member("a", "red"), member("b", "red")))).toEqual(["rank", "rank"]);
+    expect(codes(h.when(member("c", "red")))).toEqual(["team_full"]);
+    h.when(ev("PlayerLeft", { playerId: "a" }), disqualify("b"));
+    expect(codes(h.when(member("c", "red")))).toEqual(["team_full"]);
+    expect(codes(h.when(member("c", "blue"), member("d", "blue")))).toEqual(["rank", "rank"]);
+    // b is disqualified and still seated (a left): c, d and b fill maxPlayers 4 with one more.
+    expect(codes(h.when(member("e", "blue")))).toEqual(["team_full"]);
+    expect(codes(h.when(member("a", "blue")))).toEqual(["player_left"]);
+  });
+
+  it("a solo hunt ignores a PlayerJoined teamId", () => {
+    const h = given(runningHunt());
+    expect(codes(h.when(member("a", "red")))).toEqual(["rank"]);
+    expect(h.fold.teamIds).toEqual([]);
+  });
+
+  it("gives a find's points to the member and the team at the same input, the player message first", () => {
+    const h = teamHunt({ firstFinderBonus: [5, 2] });
+    expect(h.when(find("r2", "t-1"))).toEqual([
+      { kind: "rank", seq: 8, playerId: "r2", score: 15, rank: 1, previousRank: 2, players: 3 },
+      { kind: "teamRank", seq: 8, teamId: "red", score: 15, rank: 1, previousRank: 1, teams: 2 },
+    ]);
+    // One find per team, by any member: r1 cannot find it again for red.
+    expect(codes(h.when(find("r1", "t-1")))).toEqual(["already_found"]);
+    // The first-finder order counts teams: blue is the second finder.
+    const out = h.when(find("b1", "t-1"));
+    expect(out.map((o) => (o.kind === "rejected" ? o.code : [o.kind, o.score, o.rank]))).toEqual([
+      ["rank", 12, 2],
+      ["teamRank", 12, 2],
+    ]);
+  });
+
+  it("counts hints per team, and a teammate's find forbids the hint", () => {
+    const h = teamHunt({ hintPenalty: 3 });
+    expect(teamRanks(h.when(hint("r1", "t-2")))).toMatchObject([{ teamId: "red", score: -3 }]);
+    expect(codes(h.when(hint("r2", "t-2")))).toEqual(["already_hinted"]);
+    h.when(find("r2", "t-1"));
+    expect(codes(h.when(hint("r1", "t-1")))).toEqual(["already_found"]);
+  });
+
+  it("judges locked on the team's finds", () => {
+    const h = given(
+      runningHunt({ teams: {} }, [team("red"), member("r1", "red"), member("r2", "red")]).map((e) =>
+        e.type === "HuntCreated"
+          ? ev("HuntCreated", {
+              title: "chain",
+              treasures: [
+                { id: "a", points: 1 },
+                { id: "b", points: 2, requires: ["a"] },
+              ],
+              rules: { teams: {} },
+            })
+          : e,
+      ),
+    );
+    expect(codes(h.when(find("r1", "b")))).toEqual(["locked"]);
+    expect(codes(h.when(find("r1", "a"), find("r2", "b")))).toEqual(["rank", "teamRank", "rank", "teamRank"]);
+  });
+
+  it("ScoreAdjusted of a player moves the team too; of a team, the team only", () => {
+    const h = teamHunt();
+    expect(codes(h.when(adjust("r1", 4)))).toEqual(["rank", "teamRank"]);
+    expect(h.when(adjustTeam("blue", 7))).toEqual([
+      { kind: "teamRank", seq: 9, teamId: "blue", score: 7, rank: 1, previousRank: 2, teams: 2 },
+    ]);
+    expect(codes(h.when(adjustTeam("green", 1)))).toEqual(["unknown_team"]);
+    expect(h.when(adjustTeam("red", 0))).toEqual([]);
+    // Team adjustments are accepted in every status but none, like a player's.
+    h.when(ev("HuntEnded"));
+    expect(codes(h.when(adjustTeam("red", -1)))).toEqual(["teamRank"]);
+  });
+
+  it("rejects a change that would take a team's score out of the safe-integer range, for the player too", () => {
+    const h = teamHunt();
+    h.when(adjustTeam("red", Number.MAX_SAFE_INTEGER - 1));
+    expect(codes(h.when(adjust("r1", 2), adjustTeam("red", 2)))).toEqual(["invalid_event", "invalid_event"]);
+    expect(h.fold.playerScore[h.fold.pids.get("r1")!]).toBe(0);
+    expect(codes(h.when(adjust("r1", 1)))).toEqual(["rank", "teamRank"]);
+  });
+
+  it("a member who leaves keeps their points in the team", () => {
+    const h = teamHunt({}, [adjust("r1", 6)]);
+    expect(h.when(ev("PlayerLeft", { playerId: "r1" }))).toEqual([
+      { kind: "rank", seq: 9, playerId: "r1", score: 6, rank: 0, previousRank: 1, players: 2 },
+    ]);
+    expect(h.fold.teamIndex!.score("red")).toBe(6);
+  });
+
+  it("ranks teams by score, then by the seq of their last score change", () => {
+    const h = teamHunt();
+    h.when(adjust("b1", 5), adjust("r1", 5));
+    expect(h.fold.teamIndex!.top(5).map((e) => e.playerId)).toEqual(["blue", "red"]);
+    h.when(adjustTeam("red", 1), adjustTeam("red", -1));
+    expect(h.fold.teamIndex!.top(5).map((e) => e.playerId)).toEqual(["blue", "red"]);
+    h.when(adjust("b1", 1), adjust("b1", -1));
+    expect(h.fold.teamIndex!.top(5).map((e) => e.playerId)).toEqual(["red", "blue"]);
+  });
+
+  it("disqualification takes the member's score out of the team and frees their finds and hints, not their bonus place", () => {
+    const h = teamHunt({ firstFinderBonus: [5, 2, 1], hintPenalty: 1 }, [adjust("r2", 3)]);
+    h.when(find("r1", "t-1"), hint("r1", "t-2"));
+    // red: r1 has 15 - 1 = 14, r2 has 3.
+    expect(h.when(disqualify("r1"))).toEqual([
+      { kind: "rank", seq: 11, playerId: "r1", score: 14, rank: 0, previousRank: 1, players: 2 },
+      { kind: "teamRank", seq: 11, teamId: "red", score: 3, rank: 1, previousRank: 1, teams: 2 },
+    ]);
+    // red may find t-1 again, as the second finder (r1 keeps the first place), and take the hint again.
+    expect(h.when(find("r2", "t-1"))).toMatchObject([
+      { kind: "rank", playerId: "r2", score: 15 },
+      { kind: "teamRank", teamId: "red", score: 15 },
+    ]);
+    expect(codes(h.when(hint("r2", "t-2")))).toEqual(["rank", "teamRank"]);
+    // blue finds t-1 third.
+    expect(teamRanks(h.when(find("b1", "t-1")))).toMatchObject([{ teamId: "blue", score: 11 }]);
+    expect(codes(h.when(find("r1", "t-2", "golden key")))).toEqual(["disqualified"]);
+  });
+
+  it("disqualifying a member who left takes their points out of the team with a team message only", () => {
+    const h = teamHunt({}, [adjust("r1", 4), ev("PlayerLeft", { playerId: "r1" })]);
+    expect(h.when(disqualify("r1"))).toEqual([
+      { kind: "teamRank", seq: 10, teamId: "red", score: 0, rank: 2, previousRank: 1, teams: 2 },
+    ]);
+    // A member with score 0 changes nothing on the team board.
+    expect(codes(h.when(disqualify("b1")))).toEqual(["rank"]);
+  });
+
+  it("answers top on the team board, rank and around by teamId, and counts teams in state", () => {
+    const h = teamHunt({}, [team("green"), adjustTeam("blue", 2)]);
+    const top = answer(h.fold, "top", { n: 2, board: "teams" }) as { entries: unknown[]; next?: string };
+    expect(top.entries).toEqual([
+      { rank: 1, teamId: "blue", score: 2 },
+      { rank: 2, teamId: "red", score: 0 },
+    ]);
+    const next = answer(h.fold, "top", { n: 2, board: "teams", after: top.next! }) as { entries: unknown[] };
+    expect(next).toEqual({ seq: 9, entries: [{ rank: 3, teamId: "green", score: 0 }] });
+    expect(answer(h.fold, "rank", { teamId: "blue" })).toEqual({ seq: 9, rank: 1, score: 2 });
+    expect(answer(h.fold, "rank", { teamId: "none" })).toEqual({ seq: 9, rank: 0, score: 0 });
+    expect(answer(h.fold, "around", { teamId: "red", before: 1, after: 0 })).toEqual({
+      seq: 9,
+      entries: [
+        { rank: 1, teamId: "blue", score: 2 },
+        { rank: 2, teamId: "red", score: 0 },
+      ],
+    });
+    expect(answer(h.fold, "state", {})).toMatchObject({ players: 3, teams: 3 });
+    expect(publicStateReply(h.fold)).toEqual({ seq: 9, status: "running", players: 3, teams: 3 });
+    // A solo hunt has an empty team board.
+    const solo = given(runningHunt({}, [join("a")]));
+    expect(answer(solo.fold, "top", { n: 5, board: "teams" })).toEqual({ seq: 3, entries: [] });
+    expect(answer(solo.fold, "around", { teamId: "x", before: 1, after: 1 })).toEqual({
+      seq: 3,
+      entries: [],
+    });
+    expect(answer(solo.fold, "state", {})).toMatchObject({ teams: 0 });
+  });
+
+  it("snapshots keep the teams, so a restored hunt judges the tail the same", () => {
+    const h = teamHunt({ teams: { maxSize: 2 }, firstFinderBonus: [4] }, [
+      find("r1", "t-1"),
+      hint("r1", "t-2"),
+    ]);
+    const bytes = encodeHunt(h.fold);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(2);
+    const restored = decodeHunt("h-test", bytes, { indexKind: "native" });
+    expect(stateHash(restored)).toBe(stateHash(h.fold));
+    const tail = [
+      member("r3", "red"),
+      disqualify("r1"),
+      find("r2", "t-1"),
+      hint("r2", "t-2"),
+      adjustTeam("blue", 1),
+    ];
+    const a = new CollectingSink();
+    const b = new CollectingSink();
+    h.fold.applyBatch(log(tail, h.fold.seq + 1), a);
+    restored.applyBatch(log(tail, restored.seq + 1), b);
+    expect(b.outputs).toEqual(a.outputs);
+    expect(codes(a.outputs)).toEqual(["team_full", "rank", "teamRank", "rank", "teamRank", "teamRank"]);
+    expect(stateHash(restored)).toBe(stateHash(h.fold));
   });
 });

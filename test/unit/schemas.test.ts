@@ -193,6 +193,7 @@ describe("decodeEvent accepts", () => {
       "StandingsRevealed",
       "SubmissionMade",
       "SubmissionReviewed",
+      "TeamCreated",
       "TreasureFound",
     ]);
   });
@@ -763,11 +764,26 @@ describe("decodeQuery", () => {
     expect(decodeQuery("state", new Uint8Array())).toEqual({ ok: true, request: {} });
   });
 
+  it("accepts the team board's requests: top with board, rank and around by teamId", () => {
+    expect(decodeQuery("top", bytes({ board: "teams" }))).toEqual({
+      ok: true,
+      request: { n: 10, board: "teams" },
+    });
+    expect(decodeQuery("rank", bytes({ teamId: "red" }))).toEqual({ ok: true, request: { teamId: "red" } });
+    expect(decodeQuery("around", bytes({ teamId: "red", before: 1 }))).toEqual({
+      ok: true,
+      request: { teamId: "red", before: 1, after: 5 },
+    });
+  });
+
   it.each([
     ["top", "{", /^not valid JSON/],
     ["top", { n: 0 }, /^n: must be an integer from 1 to 1000$/],
     ["top", { n: "5" }, /^n: must be/],
-    ["rank", {}, /^playerId: is required$/],
+    ["rank", {}, /^request must have exactly one of playerId and teamId$/],
+    ["rank", { playerId: "p", teamId: "t" }, /^request must have exactly one of playerId and teamId$/],
+    ["around", { teamId: "" }, /^teamId: must be a non-empty string$/],
+    ["top", { board: "clubs" }, /^board: must be one of "players", "teams"$/],
     ["around", { playerId: "p", before: -1 }, /^before: must be an integer from 0 to 500$/],
     ["state", { x: 1 }, /^x: is not allowed$/],
     ["nope", {}, /^unknown query "nope"/],
@@ -826,8 +842,10 @@ describe("output schemas", () => {
         seq: 1,
         status: "running",
         players: 3,
+        teams: 0,
         stateHash: "ab12",
         frozenAt: null,
+        runningMs: 0,
         checkpoint: null,
       }),
     ).toBe(true);
@@ -836,16 +854,17 @@ describe("output schemas", () => {
         seq: 10,
         status: "ended",
         players: 3,
+        teams: 0,
         stateHash: "ab12",
         frozenAt: 7,
+        runningMs: 1500,
         checkpoint,
       }),
     ).toBe(true);
-    expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2, frozenAt: 7 })).toBe(
-      true,
-    );
+    const publicState = { seq: 9, status: "paused", players: 2, teams: 0, frozenAt: 7, runningMs: 900 };
+    expect(outputValidators.publicStateReply(publicState)).toBe(true);
     // frozenAt is always there: null when the standings are not frozen.
-    expect(outputValidators.publicStateReply({ seq: 9, status: "paused", players: 2 })).toBe(false);
+    expect(outputValidators.publicStateReply({ ...publicState, frozenAt: undefined })).toBe(false);
     expect(
       outputValidators.stateReply({
         seq: 1,
@@ -860,8 +879,10 @@ describe("output schemas", () => {
         seq: 1,
         status: "sleeping",
         players: 3,
+        teams: 0,
         stateHash: "ab12",
         frozenAt: null,
+        runningMs: 0,
         checkpoint: null,
       }),
     ).toBe(false);
@@ -875,11 +896,31 @@ describe("output schemas", () => {
     );
   });
 
+  it("accept the team board's shapes", () => {
+    const change = { seq: 9, teamId: "red", score: 30, rank: 1, previousRank: 2, teams: 3 };
+    expect(outputValidators.teamRankChange(change)).toBe(true);
+    expect(outputValidators.teamRankChange({ ...change, playerId: "p" })).toBe(false);
+    expect(outputValidators.teamsTop({ seq: 1, entries: [{ rank: 1, teamId: "red", score: 5 }] })).toBe(true);
+    expect(outputValidators.teamsTop({ seq: 1, entries: [{ rank: 1, playerId: "p", score: 5 }] })).toBe(
+      false,
+    );
+    expect(outputValidators.topReply({ seq: 1, entries: [{ rank: 1, teamId: "red", score: 5 }] })).toBe(true);
+    expect(outputValidators.aroundReply({ seq: 1, entries: [{ rank: 2, teamId: "b", score: 0 }] })).toBe(
+      true,
+    );
+    const common = { seq: 1, status: "running", players: 3, teams: 2, frozenAt: null, runningMs: 10 };
+    expect(outputValidators.stateReply({ ...common, stateHash: "ab12", checkpoint: null })).toBe(true);
+    expect(outputValidators.publicStateReply(common)).toBe(true);
+    expect(outputValidators.publicStateReply({ ...common, teams: undefined })).toBe(false);
+  });
+
   it("list the rejection codes of the contract", () => {
     expect(REJECTION_CODES).toEqual([
       "invalid_event",
       "finalized",
       "invalid_state",
+      "not_team_hunt",
+      "team_exists",
       "time_up",
       "disqualified",
       "already_joined",
@@ -887,6 +928,7 @@ describe("output schemas", () => {
       "hunt_full",
       "unknown_player",
       "unknown_team",
+      "team_full",
       "unknown_treasure",
       "needs_review",
       "no_review",
