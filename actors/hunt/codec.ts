@@ -20,7 +20,8 @@ import { SUBMISSION_CLOSED, SUBMISSION_PENDING } from "./submissions.ts";
 
 const MAGIC = 0x484e5243; // "CRNH" little-endian
 /**
- * A snapshot starts with an audit header (the input count and the last checkpoint: hunt state that
+ * A snapshot starts with an audit header (the input count, the last checkpoint, the time of the last
+ * input and the running time: hunt state that
  * `stateHash` does not cover, so that a version-1 hunt keeps its hash), then the hashed bytes.
  */
 const AUDIT_MAGIC = 0x414e5243; // "CRNA" little-endian
@@ -197,12 +198,16 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
   return writeHunt(fold, index, w);
 }
 
-/** The audit header: the input count and the last checkpoint, with their own CRC-32. */
+/** The audit header: the input count, the last input's time, the running time and the last checkpoint, with their own CRC-32. */
 function writeAudit(fold: HuntFold, w: ByteWriter): void {
   w.u32(AUDIT_MAGIC);
   w.u32(AUDIT_VERSION);
   w.f64(fold.inputs);
+  // The running time, kept here for every hunt: a hunt whose rules do not read it keeps it out of
+  // its hashed bytes (and so keeps its version 1 bytes), yet `state` reports it.
   w.f64(fold.lastTime);
+  w.f64(fold.runClosedMs);
+  w.f64(fold.runSpanStart);
   const c = fold.checkpoint;
   w.u8(c ? 1 : 0);
   if (c) {
@@ -216,9 +221,16 @@ function writeAudit(fold: HuntFold, w: ByteWriter): void {
 }
 
 /** Reads the audit header, if the snapshot has one; returns the offset of the hashed bytes. */
-function readAudit(
-  bytes: Uint8Array,
-): { offset: number; inputs: number; lastTime: number; checkpoint: Checkpoint | null } | undefined {
+function readAudit(bytes: Uint8Array):
+  | {
+      offset: number;
+      inputs: number;
+      lastTime: number;
+      runClosedMs: number;
+      runSpanStart: number;
+      checkpoint: Checkpoint | null;
+    }
+  | undefined {
   if (
     bytes.length < 4 ||
     new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) !== AUDIT_MAGIC
@@ -233,6 +245,8 @@ function readAudit(
   }
   const inputs = r.f64("input count");
   const lastTime = r.f64("last input time");
+  const runClosedMs = r.f64("closed running time");
+  const runSpanStart = r.f64("running span start");
   let checkpoint: Checkpoint | null = null;
   if (r.u8("checkpoint flag") === 1) {
     checkpoint = {
@@ -247,7 +261,7 @@ function readAudit(
   if (r.u32("audit checksum") !== crc32(bytes.subarray(0, end))) {
     throw new CorruptSnapshotError("audit header checksum mismatch");
   }
-  return { offset: r.offset, inputs, lastTime, checkpoint };
+  return { offset: r.offset, inputs, lastTime, runClosedMs, runSpanStart, checkpoint };
 }
 
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
@@ -531,6 +545,8 @@ export function decodeHunt(
   if (audit) {
     fold.inputs = audit.inputs;
     fold.lastTime = audit.lastTime;
+    fold.runClosedMs = audit.runClosedMs;
+    fold.runSpanStart = audit.runSpanStart;
     fold.checkpoint = audit.checkpoint;
   } else {
     fold.inputsKnown = false;

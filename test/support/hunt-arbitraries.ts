@@ -755,7 +755,9 @@ export function expectStandingsLikeModel(fold: HuntFold, model: HuntModel): void
     seq,
     status: model.status,
     players: model.publicBoard().length,
+    teams: model.teamBoard().length,
     frozenAt,
+    runningMs: model.runningMs,
   });
   expect(fold.frozen?.seq ?? null).toBe(frozenAt);
 }

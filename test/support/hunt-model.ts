@@ -258,8 +258,17 @@ export class HuntModel {
     this.outputs.push({ kind: "rank", seq, playerId: p.id, score: p.score, rank, previousRank, players });
   }
 
+  /** The time of the last input applied or rejected: `state`'s running time is read there. */
+  lastTime = 0;
+
+  /** The running time `state` reports: at the last input. */
+  get runningMs(): number {
+    return this.runningTime(this.lastTime);
+  }
+
   apply(seq: number, input: ModelInput): void {
-    const code = this.decide(seq, input, input.time ?? defaultTime(seq));
+    this.lastTime = input.time ?? defaultTime(seq);
+    const code = this.decide(seq, input, this.lastTime);
     if (code === null) return;
     this.outputs.push({
       kind: "rejected",

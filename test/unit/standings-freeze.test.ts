@@ -79,7 +79,14 @@ describe("StandingsFrozen and StandingsRevealed", () => {
       { seq, rank: 0, score: 0 },
     ]);
     expect(frozen.around).toEqual({ seq, entries: (before.top as { entries: unknown[] }).entries });
-    expect(frozen.state).toEqual({ seq, status: "running", players: 2, frozenAt: 8 });
+    expect(frozen.state).toEqual({
+      seq,
+      status: "running",
+      players: 2,
+      teams: 0,
+      frozenAt: 8,
+      runningMs: h.fold.runningMs,
+    });
     // The organisers' queries answer the live standings.
     expect(answer(h.fold, "rank", { playerId: "b" })).toEqual({ seq, rank: 1, score: 9 });
     expect(answer(h.fold, "top", { n: 1 })).toMatchObject({ entries: [{ playerId: "b" }] });
@@ -90,7 +97,9 @@ describe("StandingsFrozen and StandingsRevealed", () => {
       seq: seq + 1,
       status: "running",
       players: 2,
+      teams: 0,
       frozenAt: null,
+      runningMs: h.fold.runningMs,
     });
   });
 
