@@ -3,11 +3,8 @@
 # engine (cairn serve), both on their own free ports with their own store, and stopped afterwards
 # whatever happens. Fails if a build or an example fails.
 #
-#   bash examples/run.sh                          # every example on the solo hunt file
-#   EXAMPLES_TEAM_HUNT=1 bash examples/run.sh     # and on the team hunt file too
+#   bash examples/run.sh                          # every example on the solo and the team hunt files
 #   bash examples/run.sh FILE...                  # on these hunt files instead
-#
-# The team hunt needs an engine that serves teams and reviews (the contract's version 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -16,8 +13,7 @@ say() { echo "--- $* ($(($(date +%s) - start))s)"; }
 if [ $# -gt 0 ]; then
   hunts=("$@")
 else
-  hunts=(examples/hunts/solo-chain.json)
-  [ "${EXAMPLES_TEAM_HUNT:-0}" = 1 ] && hunts+=(examples/hunts/team-hunt.json)
+  hunts=(examples/hunts/solo-chain.json examples/hunts/team-hunt.json)
 fi
 
 missing=()

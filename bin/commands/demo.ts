@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { replayHunt, stateHash } from "../../actors/index.ts";
-import type { LeaderboardEntry, StateReply, TopN } from "../../schemas/index.ts";
+import type {
+  LeaderboardEntry,
+  StateReply,
+  TeamLeaderboardEntry,
+  TeamsTopN,
+  TopN,
+} from "../../schemas/index.ts";
 import { connect, type EmbeddedNats, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
 import { type Command, durationFlag, intFlag, parseFlags, RuntimeError, UsageError } from "../cli.ts";
 import { type EngineProcess, type EngineStats, startEngineProcess } from "../engine-process.ts";
@@ -52,9 +58,6 @@ async function waitState(
 function waitHandled(nc: NatsConnection, huntId: string, seq: number, say: (s: string) => void) {
   return waitState(nc, huntId, (s) => s.seq >= seq, `seq ${seq}`, say);
 }
-
-/** The team of a teams.top entry. */
-const teamIdOf = (e: LeaderboardEntry) => (e as { teamId?: string }).teamId;
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
@@ -196,10 +199,10 @@ export const command: Command = {
           top = next;
         },
       });
-      let teamTop: LeaderboardEntry[] = [];
+      let teamTop: TeamLeaderboardEntry[] = [];
       nc.subscribe(`hunt.${plan.huntId}.teams.top`, {
         callback: (_e, m) => {
-          teamTop = m.json<TopN>().entries;
+          teamTop = m.json<TeamsTopN>().entries;
         },
       });
       let rejectedCount = 0;
@@ -241,7 +244,7 @@ export const command: Command = {
           ...top.map((e, i) => {
             const team = teamTop[i];
             const teamCol = team
-              ? `   ${String(team.rank).padStart(4)}  ${(teamIdOf(team) ?? "").padEnd(12)} ${fmt(team.score).padStart(6)}`
+              ? `   ${String(team.rank).padStart(4)}  ${team.teamId.padEnd(12)} ${fmt(team.score).padStart(6)}`
               : "";
             return `  ${String(e.rank).padStart(4)}  ${(e.playerId ?? "").padEnd(12)} ${fmt(e.score).padStart(6)}  ${(movement.get(e.playerId ?? "") ?? "").padEnd(4)}${teamCol}`;
           }),
@@ -284,7 +287,7 @@ export const command: Command = {
       console.log(`  rejections               ${fmt(rejectedCount)}`);
       console.log(`  final state              ${live.status}, ${fmt(live.players)} players, seq ${live.seq}`);
       if (teamTop[0])
-        console.log(`  winning team             ${teamIdOf(teamTop[0])} (${fmt(teamTop[0].score)})`);
+        console.log(`  winning team             ${teamTop[0].teamId} (${fmt(teamTop[0].score)})`);
 
       const replay = await replayHunt(nc, plan.huntId, {
         untilSeq: live.seq,

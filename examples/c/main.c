@@ -550,8 +550,8 @@ static void state(game *g) {
 }
 
 /* Pages through one competitor's ledger: every rank message but the first (the join or the
- * team's creation) is one of its entries. Returns false when the engine does not serve the query
- * (an engine before contract version 2 answers invalid_request, unknown op). */
+ * team's creation) is one of its entries. Returns true once the ledger was asked (a failure is
+ * recorded like any other). */
 static bool ledger(game *g, const char *field, standing *mine) {
     char *after = NULL;
     int entries = 0;
@@ -564,11 +564,6 @@ static bool ledger(game *g, const char *field, standing *mine) {
         json_t *reply;
         query_error e;
         query_result r = query(g, g->hunt, "ledger", request, &reply, &e);
-        if (r == QUERY_ERROR_REPLY && strcmp(e.code, "invalid_request") == 0) {
-            printf("  ledger of %s: error %s: %s\n  (this engine does not serve the ledger yet; skipped)\n", mine->id,
-                   e.code, e.message);
-            return false;
-        }
         if (r != QUERY_OK) {
             fail(g, "ledger of %s: %s", mine->id, r == QUERY_ERROR_REPLY ? e.message : "no answer");
             return true;

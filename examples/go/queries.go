@@ -140,8 +140,8 @@ type ledgerEntry struct {
 }
 
 // ledger pages through one competitor's ledger: every rank message but the first (the join or
-// the team's creation) is one of its entries. It returns false when the engine does not serve the
-// query (an engine before contract version 2 answers invalid_request, unknown op).
+// the team's creation) is one of its entries. It returns true once the ledger was asked (a failure
+// is recorded like any other).
 func (g *game) ledger(b *board, field, id string) bool {
 	request := map[string]any{field: id, "limit": 2}
 	var entries []ledgerEntry
@@ -152,11 +152,6 @@ func (g *game) ledger(b *board, field, id string) bool {
 			Next    *string       `json:"next"`
 		}
 		err := g.query(g.hunt, "ledger", request, &page)
-		var refused *queryError
-		if errors.As(err, &refused) && refused.Code == "invalid_request" {
-			fmt.Printf("  ledger of %s: error %s: %s\n  (this engine does not serve the ledger yet; skipped)\n", id, refused.Code, refused.Message)
-			return false
-		}
 		if err != nil {
 			g.fail("ledger of %s: %v", id, err)
 			return true

@@ -346,16 +346,6 @@ describe("fuzzing the whole path", () => {
     expect(rejected.size).toBe(replay.rejections);
     expect(stored.ranks.length).toBe(replay.ranks);
     expect(stateHash(replay.fold)).toBe(live.stateHash);
-    console.log(
-      "DBG",
-      run,
-      fuzzedSeqs.length,
-      rejected.size,
-      replay.fold.appliedCount,
-      stored.ranks.length,
-      [...new Set([...rejected.values()].map((r) => r.code))].join(","),
-    );
-
     // The healthy hunt: exactly the model's outputs, whatever its neighbour went through.
     const expectedRanks = model.outputs.filter((o) => o.kind === "rank").map(({ kind, ...o }) => o);
     const expectedRejected = model.outputs.filter((o) => o.kind === "rejected").map(({ kind, ...o }) => o);

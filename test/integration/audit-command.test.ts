@@ -211,7 +211,7 @@ describe("cairn audit", () => {
       [["--hunt", HUNT, "--until-seq", "0"], 2, /--until-seq must be a whole number/],
       [["--hunt", "no-such-hunt"], 1, /hunt "no-such-hunt" has no events on hunt\.no-such-hunt\.events/],
       [["--hunt", HUNT, "--player", "nobody"], 1, /player "nobody" never joined hunt "audit-cli"/],
-      [["--hunt", HUNT, "--team", "red"], 1, /has no team "red" \(it has no teams\)/],
+      [["--hunt", HUNT, "--team", "red"], 1, /has no team "red" \(it is a solo hunt\)/],
     ];
     // In parallel: each is a process of its own.
     const runs = await Promise.all(cases.map(([args]) => cairn(args)));

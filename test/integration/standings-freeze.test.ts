@@ -147,7 +147,14 @@ describe("the standings freeze against nats-server", () => {
       seq: last,
       entries: publicTop.entries.slice(0, 2),
     });
-    expect(await ask("public", "state")).toEqual({ seq: last, status: "running", players: 3, frozenAt });
+    expect(await ask("public", "state")).toEqual({
+      seq: last,
+      status: "running",
+      players: 3,
+      teams: 0,
+      frozenAt,
+      runningMs: expect.any(Number),
+    });
     // Two later runs of the top loop (HUNT's change was there before both): nothing new on hunt.<id>.top.
     await tick(1);
     await tick(2);
@@ -162,7 +169,9 @@ describe("the standings freeze against nats-server", () => {
       seq: revealed,
       status: "running",
       players: 4,
+      teams: 0,
       frozenAt: null,
+      runningMs: expect.any(Number),
     });
   });
 });

@@ -225,7 +225,7 @@ describe("the viewer page in Chromium", () => {
     const page = await browser.context.newPage();
     await page.goto(pageUrl());
     await waitRows(page, "#board", (r) => r.length === TOP_N, "the first board");
-    await page.getByLabel("Player id").fill("annie");
+    await page.getByLabel("Player or team id").fill("annie");
     await page.getByRole("button", { name: "Find" }).click();
     const expected = await queryHunt<{ entries: { rank: number; playerId: string }[] }>(
       operator,
@@ -260,27 +260,37 @@ describe("the viewer page in Chromium", () => {
     await page.close();
   });
 
-  it("shows a teams board only once hunt.<id>.teams.top speaks", async () => {
+  it("shows a team hunt's team board from hunt.<id>.teams.top, and none for a solo hunt", async () => {
+    const solo = await browser.context.newPage();
+    await solo.goto(pageUrl());
+    await waitRows(solo, "#board", (r) => r.length === TOP_N, "the first board");
+    expect(await solo.locator("#teams").isHidden()).toBe(true);
+    await solo.close();
+
+    const hunt = "harbour-teams";
+    const send = async (type: string, data?: Record<string, unknown>) => {
+      const id = `viewer-${++ids}`;
+      return (
+        await js.publish(`hunt.${hunt}.events`, JSON.stringify(cloudEvent(id, type, data)), { msgID: id })
+      ).seq;
+    };
+    await send("HuntCreated", { title: "Teams", treasures: [{ id: "t1", points: 5 }], rules: { teams: {} } });
+    await send("HuntStarted");
+    for (const team of ["lighthouse", "tide"]) await send("TeamCreated", { teamId: team });
+    await send("PlayerJoined", { playerId: "ada", teamId: "lighthouse" });
+    await send("PlayerJoined", { playerId: "grace", teamId: "tide" });
     const page = await browser.context.newPage();
-    await page.goto(pageUrl());
-    await waitRows(page, "#board", (r) => r.length === TOP_N, "the first board");
-    expect(await page.locator("#teams").isHidden()).toBe(true);
-    // This engine does not publish team boards yet; the operator stands in for a later one.
-    operator.publish(
-      `hunt.${HUNT}.teams.top`,
-      JSON.stringify({
-        seq: 1,
-        entries: [
-          { rank: 1, teamId: "lighthouse", score: 420 },
-          { rank: 2, teamId: "tide", score: 300 },
-        ],
-      }),
-    );
+    await page.goto(`http://127.0.0.1:${engine.metricsPort}/hunts/${hunt}`);
+    await send("ScoreAdjusted", { playerId: "grace", delta: 30, reason: "r" });
+    const last = await send("ScoreAdjusted", { teamId: "lighthouse", delta: 50, reason: "team bonus" });
+    await waitFor(async () => (await queryHunt<{ seq: number }>(operator, hunt, "state")).seq >= last, {
+      message: "the team hunt to be handled",
+    });
     await waitRows(
       page,
       "#teams-board",
-      (r) => r.map((x) => x.player).join() === "lighthouse,tide",
-      "the teams",
+      (r) => r.map((x) => `${x.player}:${x.score}`).join() === "lighthouse:50,tide:30",
+      "the team board",
     );
     expect(await page.locator("#teams").isVisible()).toBe(true);
     await page.close();
@@ -300,6 +310,58 @@ describe("the viewer page in Chromium", () => {
     expect(await page.locator("#board-title").textContent()).toMatch(new RegExp(`^Players ${size + 1}–`));
     // After the last page it starts again at rank 1.
     await waitRows(page, "#board", (r) => r[0]?.rank === "1", "the first page again");
+    await page.close();
+  });
+
+  it("holds the board at a freeze while query.top moves on, and reveals the final board from the last place up on a screen", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pageUrl());
+    const before = await waitRows(page, "#board", (r) => r.length === TOP_N, "the first board");
+    expect(before).toBeTruthy();
+    const shown = (await rows(page, "#board")).map((r) => r.player);
+    const screen = await browser.context.newPage();
+    await screen.setViewportSize({ width: 1280, height: 900 });
+    await screen.goto(pageUrl("?screen=1&dwell=60"));
+    await waitRows(screen, "#board", (r) => r[0]?.rank === "1", "the venue screen's first page");
+
+    await handled(await publish("StandingsFrozen", { by: "org" }));
+    // hedy, last, takes the lead: the organisers see it, the public boards do not.
+    const moved = await publish("ScoreAdjusted", { playerId: "hedy", delta: 100_000, reason: "late find" });
+    await handled(moved);
+    expect((await engineTop(1))[0]!.player).toBe("hedy");
+    await waitFor(async () => (await page.locator("#frozen").isVisible()) === true, {
+      timeoutMs: 10_000,
+      message: "the page to say the standings are frozen",
+    });
+    expect((await rows(page, "#board")).map((r) => r.player)).toEqual(shown);
+    const publicTop = await operator.request(`hunt.${HUNT}.public.top`, JSON.stringify({ n: 1 }), {
+      timeout: 5000,
+    });
+    expect((publicTop.json() as { entries: { playerId: string }[] }).entries[0]!.playerId).not.toBe("hedy");
+
+    // A screen learns of the freeze from its next state poll (every few seconds).
+    await waitFor(async () => (await screen.locator("#frozen").isVisible()) === true, {
+      timeoutMs: 10_000,
+      message: "the screen to say the standings are frozen",
+    });
+    // The reveal: the live board comes back; the screen uncovers it from the last row up.
+    await handled(await publish("StandingsRevealed", { by: "org" }));
+    await waitRows(page, "#board", (r) => r[0]?.player === "hedy", "the revealed board on the page");
+    await waitFor(async () => (await screen.locator("#board tbody tr.veiled").count()) > 0, {
+      timeoutMs: 10_000,
+      message: "the screen to start its reveal with the rows covered",
+    });
+    // Rows are uncovered from the bottom: while any is covered, the first (the winner) is one of them.
+    expect(await screen.locator("#board tbody tr").first().getAttribute("class")).toContain("veiled");
+    await waitFor(async () => (await screen.locator("#board tbody tr.veiled").count()) === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: "the reveal to uncover every row",
+    });
+    const final = await rows(screen, "#board");
+    expect(final[0]).toMatchObject({ rank: "1", player: "hedy" });
+    expect(await screen.locator("#board-title").textContent()).toBe("Final standings");
+    await screen.close();
     await page.close();
   });
 
@@ -413,7 +475,7 @@ describe("the embedded dev server's viewer door", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`"wsUrl":"${engine.embedded!.wsUrl}"`);
     const index = await (await fetch(`${engine.viewerUrl}hunts.json`)).json();
-    expect(index).toEqual([{ huntId: "dev", status: "created", players: 0, seq: 1 }]);
+    expect(index).toEqual([{ huntId: "dev", status: "created", players: 0, seq: 1, durationMs: null }]);
     await viewer.close();
     await game.close();
   });
