@@ -77,7 +77,8 @@ export const command: Command = {
     "  --players N     players who join and play (default 10000)",
     "  --teams N       teams the players join in turn (default 500; 0: a solo hunt)",
     "  --treasures N   treasures in the hunt (default 50)",
-    "  --rate N        events per second (default 20000)",
+    "  --rate N        events per second (default 10000 in a team hunt, where an event gives a player and",
+    "                  a team rank message, both stored: 20000 with --teams 0)",
     "  --duration S    seconds of play (default 20)",
     "  --index KIND    rank index: auto, native or js (default auto)",
     "  --store-dir D   the embedded server's store, wiped first (default .cairn/demo)",
@@ -87,14 +88,15 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseFlags("demo", argv, FLAGS);
     const players = intFlag("demo", "players", values.players, 10_000, 1, 2_000_000);
+    const teams = intFlag("demo", "teams", values.teams, 500, 0, 1_000_000);
     const plan: GamePlan = {
       huntId: `demo-${Date.now().toString(36)}`,
       players,
       activePlayers: players,
       treasures: intFlag("demo", "treasures", values.treasures, 50, 1, 10_000),
-      rate: intFlag("demo", "rate", values.rate, 20_000, 1, 1_000_000),
+      rate: intFlag("demo", "rate", values.rate, teams > 0 ? 10_000 : 20_000, 1, 1_000_000),
       durationSec: intFlag("demo", "duration", values.duration, 20, 1, 3600),
-      teams: intFlag("demo", "teams", values.teams, 500, 0, 1_000_000),
+      teams,
       // The hunt's clock runs out a second after play: the engine itself ends it.
       organiser: { graceSec: 1 },
     };
