@@ -317,7 +317,7 @@ export class EventLog {
     } finally {
       // A reader that stops early leaves no pull running and no consumer behind on the server.
       await pull?.catch(() => {});
-      await consumer.delete().catch(() => {});
+      void consumer.delete().catch(() => {});
     }
   }
 
@@ -392,8 +392,9 @@ export class EventLog {
       done = true;
       await messages.close().catch(() => {});
       // An ordered consumer outlives its reader by its inactivity threshold (minutes) unless it is
-      // deleted: one per activation would pile up on the server with thousands of hunts.
-      await consumer.delete().catch(() => {});
+      // deleted: one per activation would pile up on the server with thousands of hunts. Not awaited:
+      // while a server restarts the request may take seconds, and the read is over.
+      void consumer.delete().catch(() => {});
     }
   }
 }

@@ -52,7 +52,7 @@ export type ArchiveCheckpoint = { kind: "checkpoint" } & CheckpointMessage;
 /** The start of one board's final standings; `size` entries follow. */
 export interface ArchiveBoard {
   kind: "board";
-  /** `players` (a team board will be `teams`). */
+  /** `players`, or `teams` for a team hunt's team board (after the players'). */
   board: string;
   /** The input sequence the standings are at: the last event of the archive. */
   seq: number;
@@ -63,7 +63,7 @@ export interface ArchiveBoard {
 export interface ArchiveStanding {
   kind: "standing";
   rank: number;
-  /** `playerId` on the players board (`teamId` on a team board). */
+  /** `playerId` on the players board, `teamId` on the team board. */
   playerId?: string;
   teamId?: string;
   score: number;

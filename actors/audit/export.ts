@@ -66,15 +66,23 @@ export async function exportHunt(
     const fold = replay.fold;
     const checkpoints = stored.filter((c) => c.seq <= fold.seq);
     await writer.write(checkpoints.map((c) => ({ kind: "checkpoint", ...c })));
-    const size = fold.index.size;
-    const board: ArchiveBoard = { kind: "board", board: "players", seq: fold.seq, size };
-    await writer.write([board]);
-    for (let at = 0; at < size; at += PAGE) {
-      await writer.write(
-        fold.index
-          .top(PAGE, at)
-          .map((e) => ({ kind: "standing", rank: e.rank, playerId: e.playerId, score: e.score })),
-      );
+    // Every board: the players', then in a team hunt the teams' (the index names teams as players).
+    const boards =
+      fold.teamIndex === null
+        ? [["players", fold.index] as const]
+        : [["players", fold.index] as const, ["teams", fold.teamIndex] as const];
+    for (const [name, index] of boards) {
+      const size = index.size;
+      const board: ArchiveBoard = { kind: "board", board: name, seq: fold.seq, size };
+      await writer.write([board]);
+      const idField = name === "teams" ? "teamId" : "playerId";
+      for (let at = 0; at < size; at += PAGE) {
+        await writer.write(
+          index
+            .top(PAGE, at)
+            .map((e) => ({ kind: "standing", rank: e.rank, [idField]: e.playerId, score: e.score })),
+        );
+      }
     }
     await writer.write([{ kind: "end", events: replay.events, checkpoints: checkpoints.length }]);
     await writer.close();
@@ -87,7 +95,7 @@ export async function exportHunt(
       events: replay.events,
       seq: fold.seq,
       checkpoints: checkpoints.length,
-      standings: size,
+      standings: fold.index.size + (fold.teamIndex?.size ?? 0),
       notStoredYet: Math.max(0, replay.checkpoints.length - checkpoints.length),
       firstDifferentSeq: differs?.seq,
     };

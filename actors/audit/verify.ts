@@ -1,7 +1,7 @@
 // `cairn verify`'s work, offline: folds the archive's events in a fresh HuntFold (no NATS, no engine)
 // and checks every archived checkpoint (fields, chain, signature) and every board's standings
 // against what the events give, reporting the first difference of each kind.
-import { createRankIndex, type RankEntry, type RankIndexKind } from "../../native/index.ts";
+import { createRankIndex, type RankEntry, type RankIndex, type RankIndexKind } from "../../native/index.ts";
 import {
   type Checkpoint,
   chainOf,
@@ -100,7 +100,9 @@ export async function verifyArchive(
     }
   };
   let archivedPrev = GENESIS_CHAIN;
-  let board: { name: string; size: number; seen: number; page: RankEntry[]; pageAt: number } | undefined;
+  let board:
+    | { name: string; index: RankIndex; size: number; seen: number; page: RankEntry[]; pageAt: number }
+    | undefined;
   const boards = new Set<string>();
   for await (const { line, record } of records) {
     if (record.kind === "event") {
@@ -139,10 +141,16 @@ export async function verifyArchive(
       }
       case "board": {
         if (board && board.seen !== board.size) boardCut(board, problem);
-        if (record.board !== "players") {
+        if (record.board !== "players" && record.board !== "teams") {
           throw new ArchiveError(
-            `line ${line}: board "${record.board}": this cairn knows the players board only`,
+            `line ${line}: board "${record.board}": this cairn knows the players and teams boards only`,
           );
+        }
+        const index = record.board === "teams" ? fold.teamIndex : fold.index;
+        if (index === null) {
+          problem("standings", `the archive has a teams board, but the events make a solo hunt`);
+          board = undefined;
+          break;
         }
         if (boards.has(record.board)) throw new ArchiveError(`line ${line}: board "${record.board}" twice`);
         boards.add(record.board);
@@ -152,13 +160,13 @@ export async function verifyArchive(
             `the ${record.board} board is at seq ${record.seq}, but the last event is seq ${result.seq}`,
           );
         }
-        if (record.size !== fold.index.size) {
+        if (record.size !== index.size) {
           problem(
             "standings",
-            `the ${record.board} board has ${record.size} entries in the archive, the events give ${fold.index.size}`,
+            `the ${record.board} board has ${record.size} entries in the archive, the events give ${index.size}`,
           );
         }
-        board = { name: record.board, size: record.size, seen: 0, page: [], pageAt: 0 };
+        board = { name: record.board, index, size: record.size, seen: 0, page: [], pageAt: 0 };
         break;
       }
       case "standing": {
@@ -167,7 +175,7 @@ export async function verifyArchive(
         if (at >= board.size) throw new ArchiveError(`line ${line}: more standings than the board's size`);
         if (at >= board.pageAt + board.page.length) {
           board.pageAt = at;
-          board.page = fold.index.top(PAGE, at);
+          board.page = board.index.top(PAGE, at);
         }
         compareStanding(board.name, record, board.page[at - board.pageAt], at + 1, problem);
         result.standings++;
@@ -177,6 +185,9 @@ export async function verifyArchive(
       case "end": {
         if (board && board.seen !== board.size) boardCut(board, problem);
         if (!boards.has("players")) problem("standings", "the archive has no players board");
+        if (fold.teamIndex !== null && !boards.has("teams")) {
+          problem("standings", "the events make a team hunt, but the archive has no teams board");
+        }
         if (record.events !== result.events || record.checkpoints !== result.checkpoints) {
           problem(
             "counts",

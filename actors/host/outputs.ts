@@ -24,7 +24,10 @@ export interface OutputTarget {
 /** Publishes the outputs of one hunt at a time: set `target` before folding its batch. */
 export class HuntOutputs implements OutputSink {
   target!: OutputTarget;
-  /** The input of the last player rank message: that input's team message is its second output (n = 1). */
+  /**
+   * The input of the last player rank message: that input's team message is its second output (n = 1).
+   * One for all hunts: an input seq names one message of the one events stream, so of one hunt.
+   */
   private lastRankSeq = -1;
 
   constructor(

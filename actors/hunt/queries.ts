@@ -69,7 +69,7 @@ export function publicStateReply(fold: HuntFold): QueryReply {
     seq: fold.seq,
     status: fold.status,
     players: fold.publicBoard.size,
-    teams: fold.teamIds.length,
+    teams: fold.publicTeamBoard?.size ?? 0,
     frozenAt: fold.frozen?.seq ?? null,
     runningMs: fold.runningMs,
   };

@@ -266,6 +266,59 @@ describe("archive: export, verify, replay against a real engine", () => {
     );
   });
 
+  it("archives a team hunt's team board after the players', and catches it altered", async () => {
+    const teamHunt = "archive-teams";
+    const send = (id: string, type: string, data?: Record<string, unknown>) =>
+      client.js.publish(`hunt.${teamHunt}.events`, event(`tm-${id}`, type, data), { msgID: `ar-tm-${id}` });
+    await send("c", "HuntCreated", {
+      title: "teams",
+      treasures: [{ id: "t1", points: 7 }],
+      rules: { teams: {} },
+    });
+    await send("s", "HuntStarted");
+    for (const team of ["red", "blue", "green"]) await send(`t-${team}`, "TeamCreated", { teamId: team });
+    for (const [p, team] of [
+      ["a", "red"],
+      ["b", "blue"],
+      ["c", "green"],
+      ["d", "red"],
+    ]) {
+      await send(`j-${p}`, "PlayerJoined", { playerId: p, teamId: team });
+    }
+    await send("f", "TreasureFound", { playerId: "b", treasureId: "t1" });
+    const last = await send("adj", "ScoreAdjusted", { teamId: "green", delta: 3, reason: "r" });
+    await waitFor(
+      async () => (await queryHunt<{ seq: number }>(client.nc, teamHunt, "state")).seq >= last.seq,
+      {
+        message: "the team hunt to be handled",
+      },
+    );
+    const file = join(dir, "teams.ndjson");
+    const exported = await cairn(["export", "--nats", nats.url, "--hunt", teamHunt, "--out", file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    const records = lines.slice(1).map((l) => JSON.parse(l));
+    expect(records.filter((r) => r.kind === "board").map((r) => [r.board, r.size])).toEqual([
+      ["players", 4],
+      ["teams", 3],
+    ]);
+    expect(records.filter((r) => r.kind === "standing" && r.teamId !== undefined)).toEqual([
+      { kind: "standing", rank: 1, teamId: "blue", score: 7 },
+      { kind: "standing", rank: 2, teamId: "green", score: 3 },
+      { kind: "standing", rank: 3, teamId: "red", score: 0 },
+    ]);
+    expect((await verifyArchive(file)).ok).toBe(true);
+    const i = lines.findIndex((l) => l.includes('"teamId":"green"'));
+    lines[i] = lines[i]!.replace('"score":3', '"score":4');
+    const altered = join(dir, "teams-altered.ndjson");
+    writeFileSync(altered, `${lines.join("\n")}\n`);
+    const result = await verifyArchive(altered);
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      'the teams board differs at rank 2: the archive has "green" with 4, the events give "green" with 3',
+    ]);
+  });
+
   it("says plainly when the file is not a readable archive", async () => {
     const cut = await tampered((lines) => lines.slice(0, -1)).catch((err: Error) => err);
     expect((cut as Error).message).toMatch(/ends at line \d+ without its end record: it is cut short/);

@@ -790,6 +790,25 @@ describe("teams", () => {
     expect(answer(solo.fold, "state", {})).toMatchObject({ teams: 0 });
   });
 
+  it("freezes the team board with the player board: the public sees neither a later team nor its points", () => {
+    const h = teamHunt({}, [
+      adjustTeam("red", 5),
+      ev("StandingsFrozen"),
+      team("green"),
+      adjustTeam("green", 50),
+    ]);
+    expect(answer(h.fold, "top", { n: 5, board: "teams" }, "public")).toMatchObject({
+      entries: [
+        { rank: 1, teamId: "red", score: 5 },
+        { rank: 2, teamId: "blue", score: 0 },
+      ],
+    });
+    expect(publicStateReply(h.fold)).toMatchObject({ players: 3, teams: 2 });
+    expect(answer(h.fold, "rank", { teamId: "green" }, "public")).toMatchObject({ rank: 0, score: 0 });
+    expect(answer(h.fold, "rank", { teamId: "green" })).toMatchObject({ rank: 1, score: 50 });
+    expect(answer(h.fold, "state", {})).toMatchObject({ teams: 3 });
+  });
+
   it("snapshots keep the teams, so a restored hunt judges the tail the same", () => {
     const h = teamHunt({ teams: { maxSize: 2 }, firstFinderBonus: [4] }, [
       find("r1", "t-1"),
