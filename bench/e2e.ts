@@ -17,7 +17,7 @@ import { type FoldInput, HuntFold } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { numberFlag, UsageError } from "../bin/flags.ts";
 import { FINDS_AND_ADJUSTMENTS, type GamePlan, GameSimulator } from "../bin/game-simulator.ts";
-import { createRankIndex, nativeAvailable, type RankIndexKind } from "../native/index.ts";
+import { createRankIndex, nativeAvailable } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
 import {
   cpuSeconds,
@@ -42,7 +42,8 @@ import {
   writeJson,
 } from "./report.ts";
 
-const CONFIGS = ["ceiling", "native", "js", "redis"] as const;
+/** `teams`: the native engine on the same load as a team hunt (one team per 20 players; every event also moves a team). */
+const CONFIGS = ["ceiling", "native", "js", "redis", "teams"] as const;
 type ConfigName = (typeof CONFIGS)[number];
 
 /** Parameters of one invocation. */
@@ -131,7 +132,8 @@ export const usage = `usage: cairn bench e2e [flags]
   --warmup S        seconds played first and not measured (default 5)
   --ramp A:B:C:S    max-rate phase: start at A/s, +B every S s, up to C (default 20000:10000:150000:5)
   --no-ramp         skip the max-rate phase
-  --only LIST       configurations to run, of ceiling,native,js,redis (default all)
+  --only LIST       configurations to run, of ceiling,native,js,redis,teams (default all; teams is the
+                    native engine on a team hunt of one team per 20 players)
   --redis URL       a Redis for the redis column (e.g. redis://127.0.0.1:6379); without it the column is
                     skipped: the benchmark never touches a Redis it was not given
   --batch N         the engines' --batch (default 1000)
@@ -232,7 +234,8 @@ export async function run(argv: string[]): Promise<number> {
     ],
     [
       "allocations/update",
-      (r) => (r.name === "native" || r.name === "js" ? fmtNum(allocOf(r.name), 3) : "n/a"),
+      (r) =>
+        r.name === "native" || r.name === "js" || r.name === "teams" ? fmtNum(allocOf(r.name), 3) : "n/a",
     ],
     ["engine CPU (of 1 core)", (r) => `${fmtNum(r.steady?.engineCpuPct, 0)}%`],
     ["nats-server CPU", (r) => `${fmtNum(r.steady?.natsCpuPct, 0)}%`],
@@ -376,9 +379,9 @@ function measureAllocations(
   note: string;
 }> {
   const out = [];
-  for (const kind of ["native", "js"] as const) {
+  for (const kind of ["native", "js", "teams"] as const) {
     if (!params.configs.includes(kind)) continue;
-    if (kind === "native" && !nativeAvailable()) {
+    if (kind !== "js" && !nativeAvailable()) {
       out.push({ kind, perUpdate: undefined, updates: 0, allocations: 0, note: "native index not built" });
       continue;
     }
@@ -393,20 +396,25 @@ function measureAllocations(
       rate: 1,
       durationSec: 1,
       ...FINDS_AND_ADJUSTMENTS,
+      ...(kind === "teams" ? { teams: Math.max(1, Math.floor(players / 20)) } : {}),
     };
     const gen = new GameSimulator(undefined as unknown as NatsConnection, plan);
-    const fold = new HuntFold(plan.huntId, createRankIndex(kind as RankIndexKind));
+    const fold = new HuntFold(plan.huntId, createRankIndex(kind === "teams" ? "native" : kind));
+    // Both boards' allocations, and both boards' updates, in a team hunt.
+    const allocationsNow = () => fold.boards.reduce((sum, b) => sum + b.stats().allocations, 0);
     let updates = 0;
     const sink = {
       rank() {
         updates++;
       },
-      teamRank() {},
+      teamRank() {
+        updates++;
+      },
       rejected() {},
       checkpoint() {},
     };
     const encoder = new TextEncoder();
-    const warmEnd = 2 + players + warm;
+    const warmEnd = 2 + (plan.teams ?? 0) + players + warm;
     let seq = 0;
     let batch: FoldInput[] = [];
     let allocs0 = 0;
@@ -419,12 +427,12 @@ function measureAllocations(
         batch = [];
       }
       if (seq === warmEnd) {
-        allocs0 = fold.index.stats().allocations;
+        allocs0 = allocationsNow();
         updates0 = updates;
       }
     }
     fold.applyBatch(batch, sink);
-    const allocations = fold.index.stats().allocations - allocs0;
+    const allocations = allocationsNow() - allocs0;
     const n = updates - updates0;
     fold.lifecycle.stop();
     out.push({
@@ -433,9 +441,9 @@ function measureAllocations(
       updates: n,
       allocations,
       note:
-        kind === "native"
-          ? "arena block allocations counted by the C++ index (stats().allocations), after the joins and a warm-up"
-          : "objects created, as counted by JsRankIndex (stats().allocations)",
+        kind === "js"
+          ? "objects created, as counted by JsRankIndex (stats().allocations)"
+          : `arena block allocations counted by the C++ index (stats().allocations)${kind === "teams" ? " of both boards" : ""}, after the joins and a warm-up`,
     });
   }
   return out;
@@ -480,7 +488,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
       try {
         engine = await startEngineProcess(nats.url, [
           "--index",
-          name,
+          name === "teams" ? "native" : name,
           "--batch",
           String(params.batch),
           "--metrics-port",
@@ -509,6 +517,7 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
       rate: params.rate,
       durationSec: params.warmupSec + params.durationSec,
       ...FINDS_AND_ADJUSTMENTS,
+      ...(name === "teams" ? { teams: Math.max(1, Math.floor(params.players / 20)) } : {}),
     };
     gen = new GameSimulator(nc, plan);
 

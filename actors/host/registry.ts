@@ -388,9 +388,11 @@ export class HuntRegistry {
     let bytes = 0;
     let allocations = 0;
     for (const hunt of this.live.values()) {
-      const s = hunt.fold.index.stats();
-      bytes += s.bytes;
-      allocations += s.allocations;
+      for (const index of hunt.fold.boards) {
+        const s = index.stats();
+        bytes += s.bytes;
+        allocations += s.allocations;
+      }
     }
     return { bytes, allocations };
   }

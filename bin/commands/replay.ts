@@ -3,7 +3,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type CheckpointMessage, replayHunt, signatureValid, stateHash } from "../../actors/index.ts";
 import type { StateReply } from "../../schemas/index.ts";
-import { CHECKPOINTS_STREAM, EVENTS_STREAM, EventLog, readCheckpoints } from "../../streams/index.ts";
+import { CHECKPOINTS_STREAM, EVENTS_STREAM, readCheckpoints } from "../../streams/index.ts";
 import {
   type Command,
   HUNT_FLAGS,
