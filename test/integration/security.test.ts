@@ -275,8 +275,12 @@ describe("deploy/nats/accounts.conf under attack", () => {
     });
 
     it("a subscriber queries the engine and reads HUNT_RANKS by Direct Get, history included", async () => {
-      const state = await queryHunt<{ seq: number; players: number }>(subscriber, HUNT, "state");
-      expect(state.players).toBe(2);
+      // A state reply may be one computed a moment earlier (hashing is budgeted): ask until it is current.
+      await waitFor(
+        async () =>
+          (await queryHunt<{ seq: number; players: number }>(subscriber, HUNT, "state")).players === 2,
+        { message: "the state to count both players" },
+      );
       const jsm = await jetstreamManager(subscriber);
       const last = await jsm.direct.getMessage(RANKS_STREAM, { last_by_subj: `hunt.${HUNT}.ranks` });
       expect(last?.json<{ playerId: string; rank: number }>()).toMatchObject({ playerId: "bob", rank: 1 });

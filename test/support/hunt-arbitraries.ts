@@ -755,7 +755,7 @@ export function expectStandingsLikeModel(fold: HuntFold, model: HuntModel): void
     seq,
     status: model.status,
     players: model.publicBoard().length,
-    teams: model.teamBoard().length,
+    teams: model.publicTeams(),
     frozenAt,
     runningMs: model.runningMs,
   });

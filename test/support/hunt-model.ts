@@ -173,11 +173,16 @@ export class HuntModel {
   spanStart = 0;
   submissions = new Map<string, ModelSubmission>();
   /** The public standings while frozen: the freeze's seq, the board then, and every known player's score then. */
-  frozen: { seq: number; board: ModelEntry[]; scores: Map<string, number> } | null = null;
+  frozen: { seq: number; board: ModelEntry[]; scores: Map<string, number>; teams: number } | null = null;
 
   /** The live board as the queries answer it. */
   board(): ModelEntry[] {
     return this.leaderboard().map((p, i) => ({ rank: i + 1, playerId: p.id, score: p.score }));
+  }
+
+  /** How many teams the public sees: those of the freeze while frozen (teams never leave their board). */
+  publicTeams(): number {
+    return this.frozen === null ? this.teams.size : this.frozen.teams;
   }
 
   /** The public board: the board at the freeze while frozen, the live one otherwise. */
@@ -295,7 +300,7 @@ export class HuntModel {
     if (type === "StandingsFrozen") {
       if (this.frozen !== null) return "invalid_state";
       const scores = new Map([...this.players.values()].map((p) => [p.id, p.score]));
-      this.frozen = { seq, board: this.board(), scores };
+      this.frozen = { seq, board: this.board(), scores, teams: this.teams.size };
       return null;
     }
     if (type === "StandingsRevealed") {
