@@ -249,13 +249,13 @@ export class HuntFold {
   /** pid → player id. */
   readonly playerIds: string[] = [];
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
-  playerState: Uint8Array = new Uint8Array(1024);
+  playerState: Uint8Array = new Uint8Array(16);
   /** pid → score. */
-  playerScore: Float64Array = new Float64Array(1024);
+  playerScore: Float64Array = new Float64Array(16);
   /** pid → input seq of the last score change (the tie-break). */
-  playerTiebreak: Float64Array = new Float64Array(1024);
+  playerTiebreak: Float64Array = new Float64Array(16);
   /** pid → slot in the rank index. */
-  playerSlot: Uint32Array = new Uint32Array(1024);
+  playerSlot: Uint32Array = new Uint32Array(16);
   /** Players currently joined (= ranked). */
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
@@ -297,7 +297,7 @@ export class HuntFold {
   teamSlot: Uint32Array = new Uint32Array(0);
   teamMembers: Uint32Array = new Uint32Array(0);
   /** pid → team number (team hunts). */
-  playerTeam: Uint32Array = new Uint32Array(1024);
+  playerTeam: Uint32Array = new Uint32Array(16);
   /**
    * In a team hunt, the member behind each key of `found` and `hinted`: a disqualified member's finds
    * and hints stop being the team's.
