@@ -98,6 +98,14 @@ const TOP_CHUNK = 1024;
  * JS side keeps no per-player objects beyond those few.
  */
 const TOP_CACHED = 1024;
+
+/**
+ * Where every index's core writes the results of a call (ranks, lengths, slots, scores). Calls are
+ * synchronous and each is read before the next, so all indexes share one pair: a platform with
+ * thousands of small hunts does not pay 12 KB of scratch per board.
+ */
+const SCRATCH = new Int32Array(TOP_CHUNK);
+const SCORES = new Float64Array(TOP_CHUNK);
 const TOP_CACHE_MAX = 4096;
 
 /**
@@ -106,12 +114,15 @@ const TOP_CACHE_MAX = 4096;
  */
 export class NativeRankIndex implements RankIndex {
   readonly #core: NativeCore;
-  readonly #scratch = new Int32Array(TOP_CHUNK);
-  readonly #scores = new Float64Array(TOP_CHUNK);
+  readonly #scratch = SCRATCH;
+  readonly #scores = SCORES;
   readonly #topIds = new Map<number, string>();
-  /** The slot and id last read at each rank up to TOP_CACHED: a top that did not change hits here. */
-  readonly #lastSlots = new Int32Array(TOP_CACHED).fill(-1);
-  readonly #lastIds: string[] = new Array<string>(TOP_CACHED).fill("");
+  /**
+   * The slot and id last read at each rank up to TOP_CACHED: a top that did not change hits here.
+   * They grow with the deepest rank read, so a board read only to its top 10 keeps 10.
+   */
+  #lastSlots = new Int32Array(0);
+  readonly #lastIds: string[] = [];
 
   constructor() {
     this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
@@ -204,12 +215,22 @@ export class NativeRankIndex implements RankIndex {
     this.#core.applyBatch(...batch);
   }
 
+  /** Makes the top cache cover ranks 1 .. n (n <= TOP_CACHED), growing it geometrically. */
+  #growTopCache(n: number): void {
+    const size = Math.min(TOP_CACHED, Math.max(n, this.#lastSlots.length * 2, 16));
+    const slots = new Int32Array(size).fill(-1);
+    slots.set(this.#lastSlots);
+    this.#lastSlots = slots;
+    while (this.#lastIds.length < size) this.#lastIds.push("");
+  }
+
   #range(from: number, n: number): RankEntry[] {
     const out: RankEntry[] = [];
     const end = Math.min(this.#core.size(), from + n);
     for (let at = from, count = 0; at < end; at += count) {
       count = Math.min(at < TOP_CACHED ? TOP_CACHED - at : TOP_CHUNK, end - at);
       if (at < TOP_CACHED) {
+        if (this.#lastSlots.length < at + count) this.#growTopCache(at + count);
         this.#core.topSlots(count, at);
         for (let i = 0; i < count; i++) {
           const bits = this.#scratch[i]!;
