@@ -12,7 +12,7 @@ export {
 } from "./audit/archive.ts";
 export { type ExportResult, exportHunt } from "./audit/export.ts";
 export { type VerifyResult, verifyArchive } from "./audit/verify.ts";
-export { Deadlines } from "./host/deadlines.ts";
+export { DEADLINES_BUCKET, Deadlines } from "./host/deadlines.ts";
 export { type Engine, type EngineConfig, EngineStartError, startEngine } from "./host/engine.ts";
 export { ActorHost, type HostOptions } from "./host/host.ts";
 export { HuntOutputs, type OutputTarget } from "./host/outputs.ts";

@@ -1,6 +1,9 @@
-// kill -9 of the engine around a hunt's deadline, at several moments before and after it: the engine
-// started next ends the hunt, and the log holds exactly one HuntEnded, the engine's own, applied once.
+// kill -9 of the engine around a hunt's deadline, at three moments: with the deadline armed, with its
+// HuntEnded just stored, and once it is folded. The engine started next ends the hunt, and the log
+// holds exactly one HuntEnded, the engine's own, applied once.
+import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEADLINES_BUCKET } from "../../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
 import { ensureStreams, queryHunt } from "../../streams/index.ts";
 import {
@@ -14,8 +17,8 @@ import {
 import { readSubject } from "../support/outputs.ts";
 
 const DURATION_MS = 1_500;
-/** When the engine is killed, relative to the deadline (ms): before it fires (250 ms after), about then, after it. */
-const KILL_AT = [0, 260, 600];
+/** When the engine is killed: deadline armed (not fired), its HuntEnded stored, its HuntEnded folded. */
+const KILL_AT = ["armed", "appended", "folded"] as const;
 
 describe("an engine killed around a hunt's deadline", () => {
   let nats: TestNats;
@@ -36,8 +39,14 @@ describe("an engine killed around a hunt's deadline", () => {
 
   const start = () => startEngineProcess(nats.url, ["--metrics-port", "0"]);
 
-  it.each(KILL_AT)("killed %i ms from the deadline: one HuntEnded, applied once", async (offset) => {
-    const huntId = `tuc${offset < 0 ? "m" : "p"}${Math.abs(offset)}`;
+  /** Whether the hunt's log ends with the engine's own HuntEnded. */
+  async function timeUpStored(huntId: string): Promise<boolean> {
+    const last = await client.jsm.direct.getMessage("HUNT_EVENTS", { last_by_subj: `hunt.${huntId}.events` });
+    return last?.header?.get("Nats-Msg-Id") === `${huntId}:time-up`;
+  }
+
+  it.each(KILL_AT)("killed with the deadline %s: one HuntEnded, applied once", async (moment) => {
+    const huntId = `tuc-${moment}`;
     const publish = (id: string, type: string, data?: Record<string, unknown>) =>
       client.js.publish(`hunt.${huntId}.events`, JSON.stringify(cloudEvent(`${huntId}-${id}`, type, data)), {
         msgID: `${huntId}-${id}`,
@@ -48,17 +57,16 @@ describe("an engine killed around a hunt's deadline", () => {
       treasures: [{ id: "t", points: 5 }],
       rules: { durationMs: DURATION_MS },
     });
-    const started = await publish("s", "HuntStarted");
-    const stored = await client.jsm.streams.getMessage("HUNT_EVENTS", { seq: started.seq });
-    const deadline = stored!.time.getTime() + DURATION_MS;
-    await waitFor(
-      async () => (await queryHunt<{ seq: number }>(client.nc, huntId, "state")).seq >= started.seq,
-      {
-        message: "the start to be handled",
-      },
-    );
-    // The moment of the fault, not a synchronisation: the kill lands at `offset` from the deadline.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline + offset - Date.now())));
+    await publish("s", "HuntStarted");
+    const deadlines = await new Kvm(client.nc).open(DEADLINES_BUCKET);
+    const ready = {
+      // Recorded when the engine arms it, which it does on folding the start (the fire comes later).
+      armed: async () => (await deadlines.get(huntId))?.operation === "PUT" && !(await timeUpStored(huntId)),
+      appended: () => timeUpStored(huntId),
+      folded: async () =>
+        (await queryHunt<{ status: string }>(client.nc, huntId, "state")).status === "ended",
+    }[moment];
+    await waitFor(ready, { timeoutMs: 10_000, intervalMs: 5, message: `the deadline to be ${moment}` });
     await engine.kill();
     engine = await start();
     await waitFor(
