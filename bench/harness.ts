@@ -5,10 +5,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { EngineProcess, EngineStats } from "../bin/engine-process.ts";
 import type { RankReply } from "../schemas/index.ts";
-import { type EmbeddedNats, lastOutputSeq, queryHunt, startEmbeddedNats } from "../streams/index.ts";
+import {
+  type EmbeddedNats,
+  EVENTS_STREAM,
+  lastOutputSeq,
+  queryHunt,
+  startEmbeddedNats,
+} from "../streams/index.ts";
 
 /** A nats-server with a store of its own, wiped on stop. */
 export interface FreshNats extends EmbeddedNats {
@@ -288,4 +295,47 @@ export function probeRedis(host = "127.0.0.1", port = 6379, timeoutMs = 1000): P
 /** Sleeps. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Publishes a hunt's log (event bodies, in order) as core publishes in flushed chunks, each with a
+ * Nats-Msg-Id as every publisher must (`<hunt>-m-<n>`), and waits until the events stream holds
+ * `total` messages; returns its last seq. `progress` sees the count after each chunk.
+ */
+export async function publishLog(
+  nc: NatsConnection,
+  huntId: string,
+  bodies: Iterable<string>,
+  total: number,
+  progress?: (published: number) => void,
+): Promise<number> {
+  const subject = `hunt.${huntId}.events`;
+  let n = 0;
+  for (const body of bodies) {
+    const h = headers();
+    h.set("Nats-Msg-Id", `${huntId}-m-${n}`);
+    nc.publish(subject, body, { headers: h });
+    if (++n % 5000 === 0) {
+      await nc.flush();
+      progress?.(n);
+    }
+  }
+  await nc.flush();
+  return waitStored(nc, total);
+}
+
+/** Waits until the events stream holds `count` messages (2 minutes at most); returns its last seq. */
+export async function waitStored(nc: NatsConnection, count: number): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { state } = await jsm.streams.info(EVENTS_STREAM);
+    if (state.messages >= count) return state.last_seq;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the events stream holds ${state.messages} messages after 2 minutes, expected ${count}`,
+      );
+    }
+    await sleep(20);
+  }
 }

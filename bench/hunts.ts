@@ -10,7 +10,7 @@ import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
-import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled } from "./harness.ts";
+import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled, waitStored } from "./harness.ts";
 import {
   fmtInt,
   fmtMB,
@@ -221,19 +221,6 @@ async function phase(
     await nc?.close().catch(() => {});
     await engine?.kill();
     await nats?.dispose();
-  }
-}
-
-/** Waits until the events stream holds `count` messages; returns its last seq. */
-async function waitStored(nc: NatsConnection, count: number): Promise<number> {
-  const jsm = await jetstreamManager(nc);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const { state } = await jsm.streams.info(EVENTS_STREAM);
-    if (state.messages >= count) return state.last_seq;
-    if (Date.now() > deadline)
-      throw new Error(`the stream stored ${state.messages} of ${count} setup events in 120 s`);
-    await sleep(50);
   }
 }
 

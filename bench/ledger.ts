@@ -8,15 +8,14 @@
 //      resumed), while `rank` queries are timed every 20 ms to see the engine stay responsive.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { headers } from "@nats-io/nats-core";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { GameSimulator } from "../bin/game-simulator.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { LedgerReply } from "../schemas/index.ts";
-import { connect, EVENTS_STREAM, EventLog, ensureStreams, queryHunt } from "../streams/index.ts";
-import { type FreshNats, startFreshNats, waitHandled } from "./harness.ts";
+import { connect, EventLog, ensureStreams, queryHunt } from "../streams/index.ts";
+import { type FreshNats, publishLog, startFreshNats, waitHandled } from "./harness.ts";
 import { fmtInt, fmtMs, parseBenchFlags, table, writeJson } from "./report.ts";
 
 export const usage = `usage: cairn bench ledger [flags]
@@ -95,19 +94,8 @@ export async function run(argv: string[]): Promise<number> {
       rate: 1,
       durationSec: 1,
     });
-    const subject = `hunt.${huntId}.events`;
     let t = performance.now();
-    let n = 0;
-    for (const body of gen.offlineEvents(events - 2 - players)) {
-      const h = headers();
-      h.set("Nats-Msg-Id", `${huntId}-m-${n}`);
-      nc.publish(subject, body, { headers: h });
-      if (++n % 5000 === 0) await nc.flush();
-    }
-    await nc.flush();
-    for (let i = 0; i < 500 && (await jsm.streams.info(EVENTS_STREAM)).state.last_seq < events; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await publishLog(nc, huntId, gen.offlineEvents(events - 2 - players), events);
     say(`built ${fmtInt(events)} events in ${fmtMs(performance.now() - t)}`);
 
     // 2. Raw read ceilings.

@@ -16,15 +16,8 @@ import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { GameSimulator } from "../bin/game-simulator.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { StateReply } from "../schemas/index.ts";
-import {
-  connect,
-  EVENTS_STREAM,
-  EventLog,
-  ensureStreams,
-  queryHunt,
-  SnapshotStore,
-} from "../streams/index.ts";
-import { type FreshNats, startFreshNats, waitHandled } from "./harness.ts";
+import { connect, EventLog, ensureStreams, queryHunt, SnapshotStore } from "../streams/index.ts";
+import { type FreshNats, publishLog, startFreshNats, waitHandled } from "./harness.ts";
 import {
   fmtInt,
   fmtMs,
@@ -100,27 +93,15 @@ export async function run(argv: string[]): Promise<number> {
       rate: 1,
       durationSec: 1,
     });
-    const subject = `hunt.${huntId}.events`;
     let t = performance.now();
-    let n = 0;
     let lastSay = t;
-    for (const body of gen.offlineEvents(events - 2 - players)) {
-      nc.publish(subject, body);
-      if (++n % 5000 === 0) {
-        await nc.flush();
-        if (performance.now() - lastSay > 2000) {
-          lastSay = performance.now();
-          say(`publishing: ${fmtInt(n)} / ${fmtInt(events)}`);
-        }
+    // With Nats-Msg-Ids, as the engine requires: a log without them would be folded as rejections.
+    const lastSeq = await publishLog(nc, huntId, gen.offlineEvents(events - 2 - players), events, (n) => {
+      if (performance.now() - lastSay > 2000) {
+        lastSay = performance.now();
+        say(`publishing: ${fmtInt(n)} / ${fmtInt(events)}`);
       }
-    }
-    await nc.flush();
-    let lastSeq = 0;
-    for (let i = 0; i < 500; i++) {
-      lastSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-      if (lastSeq >= events) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    });
     const buildSec = (performance.now() - t) / 1000;
     if (lastSeq !== events) throw new Error(`the stream holds ${lastSeq} events, expected ${events}`);
     say(
