@@ -24,7 +24,9 @@ import {
   EngineWatch,
   type FreshNats,
   machineBusySeconds,
+  metricValue,
   probeRedis,
+  scrapeMetrics,
   startFreshNats,
   waitHandled,
 } from "./harness.ts";
@@ -647,13 +649,8 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
 /** The rank index bytes the engine reports on /metrics (cairn_native_index_bytes), if it can be read. */
 async function scrapeIndexBytes(port: number | undefined): Promise<number | undefined> {
   if (port === undefined) return undefined;
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const m = /^cairn_native_index_bytes ([0-9.eE+-]+)$/m.exec(text);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = await scrapeMetrics(port);
+  return text === undefined ? undefined : metricValue(text, "cairn_native_index_bytes");
 }
 
 /**

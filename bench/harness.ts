@@ -191,14 +191,12 @@ export class EngineWatch {
 
   private async rawLoopDelayP99(): Promise<number | undefined> {
     if (this.metricsPort !== undefined) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
-        const text = await res.text();
-        const m = /cairn_event_loop_delay_seconds\{quantile="0\.99"\} ([0-9.eE+-]+)/.exec(text);
-        return m ? Number(m[1]) * 1000 : undefined;
-      } catch {
-        return undefined;
-      }
+      const text = await scrapeMetrics(this.metricsPort);
+      const p99 =
+        text === undefined
+          ? undefined
+          : metricValue(text, "cairn_event_loop_delay_seconds", 'quantile="0.99"');
+      return p99 === undefined ? undefined : p99 * 1000;
     }
     const child = this.engine.child;
     if (!child.connected) return undefined;
@@ -338,4 +336,28 @@ export async function waitStored(nc: NatsConnection, count: number): Promise<num
     }
     await sleep(20);
   }
+}
+
+/** The engine's /metrics text, or undefined when it cannot be read. */
+export async function scrapeMetrics(port: number): Promise<string | undefined> {
+  try {
+    return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sum of a metric's series in /metrics text, over those whose labels contain `labels` (every
+ * series when it is empty); undefined when there is none.
+ */
+export function metricValue(text: string, name: string, labels = ""): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (!(rest.startsWith(" ") || rest.startsWith("{")) || !rest.includes(labels)) continue;
+    sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
 }

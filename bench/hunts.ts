@@ -10,7 +10,16 @@ import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
-import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled, waitStored } from "./harness.ts";
+import {
+  EngineWatch,
+  type FreshNats,
+  metricValue,
+  scrapeMetrics,
+  sleep,
+  startFreshNats,
+  waitHandled,
+  waitStored,
+} from "./harness.ts";
 import {
   fmtInt,
   fmtMB,
@@ -59,12 +68,9 @@ interface PhaseResult {
 
 /** A sum read from the engine's /metrics (every series of the metric added up); 0 if absent. */
 async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(" ").pop());
-  }
-  return sum;
+  const text = await scrapeMetrics(port);
+  if (text === undefined) throw new Error(`the engine's /metrics on port ${port} could not be read`);
+  return metricValue(text, name) ?? 0;
 }
 
 const event = (type: string, id: string, data?: unknown) =>
