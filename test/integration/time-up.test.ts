@@ -3,9 +3,10 @@
 // deadline again from the recorded deadlines, without any new event or query for the hunt.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Deadlines, type Engine, HuntFold, type OutputSink, startEngine } from "../../actors/index.ts";
+import { Deadlines, type Engine, HuntFold, startEngine } from "../../actors/index.ts";
 import { createRankIndex } from "../../native/index.ts";
 import { EventLog, ensureStreams, queryHunt } from "../../streams/index.ts";
+import { CollectingSink } from "../support/hunt-log.ts";
 import {
   cloudEvent,
   connectTest,
@@ -17,9 +18,6 @@ import {
 import { readSubject } from "../support/outputs.ts";
 
 const quiet = pino({ level: "silent" });
-
-/** A sink for a fold whose outputs the test does not need. */
-const discard: OutputSink = { rank() {}, teamRank() {}, rejected() {} };
 
 describe("time's up", () => {
   let nats: TestNats;
@@ -145,7 +143,7 @@ describe("time's up", () => {
       const started = await publish("tu4", "s", "HuntStarted");
       const fold = new HuntFold("tu4", createRankIndex("js"));
       for await (const m of new EventLog(client.js, client.jsm).read("tu4", 1)) {
-        fold.applyBatch([{ seq: m.seq, time: m.time, data: m.data, msgId: m.msgId }], discard);
+        fold.applyBatch([m], new CollectingSink());
       }
       expect(fold.seq).toBe(started.seq);
       // Stored before the deadline, not yet folded: the deadline is still armed as if running.
@@ -157,7 +155,7 @@ describe("time's up", () => {
         message: "the engine to try to end the hunt at its deadline",
       });
       for await (const m of new EventLog(client.js, client.jsm).read("tu4", fold.seq + 1)) {
-        fold.applyBatch([{ seq: m.seq, time: m.time, data: m.data, msgId: m.msgId }], discard);
+        fold.applyBatch([m], new CollectingSink());
       }
       expect(fold.seq).toBe(paused.seq);
       expect(fold.status).toBe("paused");
