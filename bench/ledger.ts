@@ -4,8 +4,9 @@
 //   2. raw ceilings: the hunt's log read through EventLog.read (the replay's reader) and
 //      EventLog.readPaced (the ledger's, a batch ahead only), counting only;
 //   3. an engine process folds the whole log; then one player's ledger is asked: the first page
-//      (a fold of the log from seq 1 up to the live seq) and the next page (the paused replay
-//      resumed), while `rank` queries are timed every 20 ms to see the engine stay responsive.
+//      (a fold of the log from seq 1, for at most the engine's page time), the next page (the paused
+//      replay resumed), then every page to the end, while `rank` queries are timed every 20 ms to
+//      see the engine stay responsive.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -139,7 +140,30 @@ export async function run(argv: string[]): Promise<number> {
     t = performance.now();
     const second = await ask(first.result.next);
     const secondMs = performance.now() - t;
-    const probes = first.ms.sort((a, b) => a - b);
+    // The whole ledger, page after page, from the start again (a fresh replay: the paused one has
+    // moved past seq 0).
+    t = performance.now();
+    const whole = await probeWhile(
+      nc,
+      huntId,
+      (async () => {
+        let entries = 0;
+        let pages = 0;
+        let slowest = 0;
+        let after: string | undefined;
+        do {
+          const t0 = performance.now();
+          const page = await ask(after);
+          slowest = Math.max(slowest, performance.now() - t0);
+          entries += page.entries.length;
+          pages++;
+          after = page.next;
+        } while (after !== undefined);
+        return { entries, pages, slowest };
+      })(),
+    );
+    const wholeMs = performance.now() - t;
+    const probes = [...first.ms, ...whole.ms].sort((a, b) => a - b);
     say(
       `first page: ${first.result.entries.length} entries up to seq ${fmtInt(first.result.seq)} in ${fmtMs(firstMs)}; ` +
         `next page: ${second.entries.length} entries in ${fmtMs(secondMs)}`,
@@ -158,6 +182,11 @@ export async function run(argv: string[]): Promise<number> {
           ],
           [`ledger, next page of ${limit} (paused replay resumed)`, fmtMs(secondMs), ""],
           [
+            `whole ledger: ${fmtInt(whole.result.entries)} entries in ${whole.result.pages} pages, slowest page ${fmtMs(whole.result.slowest)}`,
+            fmtMs(wholeMs),
+            fmtInt(events / (wholeMs / 1000)),
+          ],
+          [
             `rank queries meanwhile (${probes.length}): p50 / p99 / max`,
             `${fmtMs(quantile(probes, 0.5))} / ${fmtMs(quantile(probes, 0.99))} / ${fmtMs(probes.at(-1))}`,
             "",
@@ -175,6 +204,7 @@ export async function run(argv: string[]): Promise<number> {
         pacedPerSec: paced,
         firstPage: { ms: firstMs, entries: first.result.entries.length, seq: first.result.seq },
         nextPage: { ms: secondMs, entries: second.entries.length },
+        wholeLedger: { ms: wholeMs, ...whole.result },
         rankProbesMs: {
           count: probes.length,
           p50: quantile(probes, 0.5),

@@ -44,6 +44,8 @@ export interface HostOptions {
   stuckAfterMs?: number;
   /** Messages per pull. */
   batchSize?: number;
+  /** The longest a `ledger` page replays the log before it replies (it then carries a `next` to go on). */
+  ledgerPageMs?: number;
   /** Durable consumer name (the prefix of the per-partition names). */
   durable?: string;
   /** One subject filter for the single lane; the whole of HUNT_EVENTS when unset. */
@@ -115,6 +117,7 @@ export class ActorHost {
       activationTimeoutMs: 120_000,
       stuckAfterMs: STUCK_MS,
       batchSize: 1000,
+      ledgerPageMs: 1500,
       durable: "cairn-engine",
       partitions: 0,
       leaseMs: 3000,
@@ -156,6 +159,7 @@ export class ActorHost {
       answers: this.opts.partitions > 0 ? (huntId) => this.whoAnswers(huntId) : undefined,
       ownInboxes: [this.publisher.inbox],
       indexKind: this.opts.indexKind,
+      ledgerPageMs: this.opts.ledgerPageMs,
       logger,
       metrics,
       signer: this.opts.signer,

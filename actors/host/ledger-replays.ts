@@ -11,6 +11,7 @@ import {
   encodeLedgerCursor,
   type HuntFold,
   LedgerFold,
+  type LedgerStep,
   ledgerShortcut,
   type QueryReply,
   queryError,
@@ -28,6 +29,11 @@ export interface LedgerReplayOptions {
   idleMs?: number;
   /** Inputs folded between two turns of the event loop. */
   sliceSize?: number;
+  /**
+   * The longest a page folds before it replies. A page whose time runs out holds the entries found
+   * so far (maybe none) and a `next` cursor that goes on from where the replay stopped.
+   */
+  pageBudgetMs?: number;
   metrics?: EngineMetrics | undefined;
 }
 
@@ -67,6 +73,7 @@ export class LedgerReplays {
       maxPaused: 4,
       idleMs: 30_000,
       sliceSize: 250,
+      pageBudgetMs: 1500,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     };
   }
@@ -108,8 +115,9 @@ export class LedgerReplays {
       from: 0,
     };
     this.running++;
+    let outOfTime: boolean;
     try {
-      await this.advance(replay, after, request.limit, bound);
+      outOfTime = await this.advance(replay, after, request.limit, bound);
     } catch (err) {
       replay.ledger.fold.lifecycle.stop();
       return queryError(
@@ -122,6 +130,7 @@ export class LedgerReplays {
     const entries = replay.buffered.slice(0, request.limit);
     const reply: QueryReply = { seq: bound, entries };
     if (replay.buffered.length > request.limit) reply.next = encodeLedgerCursor(entries.at(-1)!.seq);
+    else if (outOfTime) reply.next = encodeLedgerCursor(replay.ledger.fold.seq);
     this.pause(replay);
     return reply;
   }
@@ -175,29 +184,35 @@ export class LedgerReplays {
 
   /**
    * Folds on until more than `limit` entries after `after` are buffered (so the page knows whether
-   * another follows) or the log is folded up to `bound`.
+   * another follows), the log is folded up to `bound`, or the page's time is up; true in the last case.
    */
-  private async advance(replay: Replay, after: number, limit: number, bound: number): Promise<void> {
+  private async advance(replay: Replay, after: number, limit: number, bound: number): Promise<boolean> {
     let first = 0;
     while (first < replay.buffered.length && replay.buffered[first]!.seq <= after) first++;
     replay.buffered.splice(0, first);
     replay.from = after;
     const { ledger, buffered } = replay;
-    if (buffered.length > limit || ledger.fold.seq >= bound) return;
+    if (buffered.length > limit || ledger.fold.seq >= bound) return false;
+    const deadline = performance.now() + this.opts.pageBudgetMs;
     const slice = this.opts.sliceSize;
+    // A page folds at least a slice, so that paging always gets on.
+    let folded = 0;
+    const step: LedgerStep = (_input, entry) => {
+      if (entry && entry.seq > after) buffered.push(entry);
+    };
     for await (const batch of this.log.readPaced(replay.huntId, ledger.fold.seq + 1, { untilSeq: bound })) {
       for (let i = 0; i < batch.length; i += slice) {
-        const end = Math.min(batch.length, i + slice);
-        for (let j = i; j < end; j++) {
-          const entry = ledger.next(batch[j]!);
-          if (entry && entry.seq > after) buffered.push(entry);
-        }
-        this.opts.metrics?.ledgerInputs.inc(end - i);
+        const part = batch.slice(i, i + slice);
+        ledger.feed(part, step);
+        this.opts.metrics?.ledgerInputs.inc(part.length);
+        folded += part.length;
         // The engine's own work (batches, queries, timers) runs here, between two slices.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.stopped) throw new Error("the engine is stopping");
+        if (buffered.length > limit) return false;
+        if (folded >= slice && performance.now() >= deadline && ledger.fold.seq < bound) return true;
       }
-      if (buffered.length > limit) return;
     }
+    return false;
   }
 }

@@ -65,6 +65,8 @@ export interface QueryServerDeps {
   ownInboxes: readonly string[];
   /** The rank index of the folds that ledger queries run. */
   indexKind: RankIndexKind;
+  /** The longest a ledger page replays before it replies. */
+  ledgerPageMs: number;
   logger: Logger;
   metrics: EngineMetrics | undefined;
   /** Signs the last checkpoint in `state` replies, as the published ones are. */
@@ -84,7 +86,11 @@ export class QueryServer {
     private readonly nc: NatsConnection,
     private readonly deps: QueryServerDeps,
   ) {
-    this.ledgers = new LedgerReplays(deps.lanes.log, { indexKind: deps.indexKind, metrics: deps.metrics });
+    this.ledgers = new LedgerReplays(deps.lanes.log, {
+      indexKind: deps.indexKind,
+      pageBudgetMs: deps.ledgerPageMs,
+      metrics: deps.metrics,
+    });
   }
 
   start(): void {

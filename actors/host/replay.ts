@@ -95,7 +95,7 @@ export async function auditHunt(
   const audit = new HuntAudit(huntId, createRankIndex(options.indexKind ?? "auto"), competitor);
   const log = new EventLog(jetstream(nc), await jetstreamManager(nc), options.partitions);
   await readLog(log.readPaced(huntId, 1, { untilSeq: options.untilSeq }), options, (batch) => {
-    for (const input of batch) audit.next(input);
+    audit.feed(batch);
     return audit.ledger.fold.seq;
   });
   return { audit, ms: performance.now() - started };

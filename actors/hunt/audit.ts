@@ -5,7 +5,7 @@ import type { RankEntry, RankIndex } from "../../native/index.ts";
 import { decodeEvent, type LedgerEntry } from "../../schemas/index.ts";
 import { stateHash } from "./codec.ts";
 import type { FoldInput } from "./fold.ts";
-import { type Competitor, LedgerFold } from "./ledger.ts";
+import { type Competitor, LedgerFold, type LedgerStep } from "./ledger.ts";
 
 /** The organisers' actions the report lists, in the contract's words: adjustments, reviews, disqualifications, the freeze, the end and finalisation. */
 export const ORGANISER_ACTIONS: ReadonlySet<string> = new Set([
@@ -62,7 +62,7 @@ export interface HuntReport {
 
 const STRING_FIELDS = ["playerId", "teamId", "submissionId", "by"] as const;
 
-/** Folds a hunt's log for its audit, one input at a time. */
+/** Folds a hunt's log for its audit: the verdict of every input, and the competitor's entries if any. */
 export class HuntAudit {
   readonly ledger: LedgerFold;
   /** The competitor's entries, when there is a competitor. */
@@ -77,12 +77,14 @@ export class HuntAudit {
     this.ledger = new LedgerFold(huntId, index, competitor);
   }
 
-  /** Folds the next input of the log. */
-  next(input: FoldInput): void {
+  /** Folds the next inputs of the log, in order. */
+  feed(inputs: readonly FoldInput[]): void {
+    this.ledger.feed(inputs, this.step);
+  }
+
+  private readonly step: LedgerStep = (input, entry, rejection) => {
     this.events++;
-    const entry = this.ledger.next(input);
     if (entry) this.entries.push(entry);
-    const rejection = this.ledger.lastRejection;
     if (rejection) {
       this.rejected++;
       this.rejections.set(rejection.code, (this.rejections.get(rejection.code) ?? 0) + 1);
@@ -117,7 +119,7 @@ export class HuntAudit {
       }
     }
     this.actions.push(action);
-  }
+  };
 
   /** The hunt's report at the last input read, with the top `topN` of the board. */
   report(topN: number): HuntReport {

@@ -30,6 +30,7 @@ export {
   decodeLedgerCursor,
   encodeLedgerCursor,
   LedgerFold,
+  type LedgerStep,
   ledgerShortcut,
   type Rejection,
 } from "./ledger.ts";

@@ -40,18 +40,45 @@ export interface Rejection {
   message: string;
 }
 
+/** What folding one input gave: the competitor's entry, and why it was rejected if it was. */
+export type LedgerStep = (
+  input: FoldInput,
+  entry: LedgerEntry | undefined,
+  rejection: Rejection | undefined,
+) => void;
+
+/** The input types that move the running clock (start, pause, resume, end). */
+const CLOCK_TYPES = ["HuntStarted", "HuntResumed", "HuntPaused", "HuntEnded"].map((t) =>
+  Buffer.from(t, "latin1"),
+);
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether an input may move the running clock: it names a clock type, or it has an escape, behind
+ * which any type may hide. It may say yes to an input that does not (that costs a smaller batch);
+ * it never says no to one that does.
+ */
+function mayMoveClock(data: Uint8Array): boolean {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (bytes.indexOf(BACKSLASH) >= 0) return true;
+  for (const type of CLOCK_TYPES) if (bytes.indexOf(type) >= 0) return true;
+  return false;
+}
+
 /**
  * A fresh fold of a hunt that turns one competitor's outputs into ledger entries. Feed it the log from
- * seq 1 in order, one input at a time (`next`): the running time of an entry is read from the fold
- * right after its input, which no input with a rank message changes.
+ * seq 1 in order (`feed`). Inputs are folded in batches, as the live hunt folds them; an input that
+ * may move the running clock is folded alone, so the running time read after a batch is the running
+ * time right after each of its inputs.
  */
 export class LedgerFold {
   readonly fold: HuntFold;
-  /** The input being folded. */
-  private input: FoldInput | undefined;
-  /** The entry the input produced, and why it was rejected if it was. */
-  private entry: LedgerEntry | undefined;
-  private rejection: Rejection | undefined;
+  /** The inputs being folded, and what each of them gave (by position). */
+  private part: readonly FoldInput[] = [];
+  private readonly entries: (LedgerEntry | undefined)[] = [];
+  private readonly rejections: (Rejection | undefined)[] = [];
+  /** The position in `part` of the input the last output was for. */
+  private at = 0;
   /** The competitor's score before the input (0 before joining). */
   private score = 0;
   private readonly sink: OutputSink;
@@ -72,30 +99,48 @@ export class LedgerFold {
       teamRank: (seq, id, score, rank) => {
         if (id === teamId) this.record(seq, score, rank);
       },
-      rejected: (_seq, _eventId, _type, code, message) => {
-        this.rejection = { code, message };
+      rejected: (seq, _eventId, _type, code, message) => {
+        this.rejections[this.locate(seq)] = { code, message };
       },
     };
   }
 
-  /** Folds the next input of the log; returns the competitor's entry it produced, if any. */
-  next(input: FoldInput): LedgerEntry | undefined {
-    this.input = input;
-    this.entry = undefined;
-    this.rejection = undefined;
-    this.fold.applyBatch([input], this.sink);
-    this.input = undefined;
-    return this.entry;
+  /**
+   * Folds the next inputs of the log, in order, and calls `step` for each of them once it is folded
+   * (the fold's running time is then the running time right after it).
+   */
+  feed(inputs: readonly FoldInput[], step: LedgerStep): void {
+    let from = 0;
+    while (from < inputs.length) {
+      let to = from + 1;
+      if (!mayMoveClock(inputs[from]!.data)) {
+        while (to < inputs.length && !mayMoveClock(inputs[to]!.data)) to++;
+      }
+      this.foldPart(from === 0 && to === inputs.length ? inputs : inputs.slice(from, to), step);
+      from = to;
+    }
   }
 
-  /** Why the input `next` last folded was rejected; undefined when it was applied. */
-  get lastRejection(): Rejection | undefined {
-    return this.rejection;
+  private foldPart(part: readonly FoldInput[], step: LedgerStep): void {
+    this.part = part;
+    this.at = 0;
+    this.entries.length = 0;
+    this.rejections.length = 0;
+    this.fold.applyBatch(part, this.sink);
+    for (let i = 0; i < part.length; i++) step(part[i]!, this.entries[i], this.rejections[i]);
+    this.part = [];
+  }
+
+  /** The position in the part being folded of the input with this seq (outputs come in input order). */
+  private locate(seq: number): number {
+    while (this.part[this.at]!.seq !== seq) this.at++;
+    return this.at;
   }
 
   /** The competitor's output for the input in hand: an entry, unless it opened their place. */
   private record(seq: number, score: number, rank: number): void {
-    const input = this.input!;
+    const at = this.locate(seq);
+    const input = this.part[at]!;
     const decoded = decodeEvent(input.data);
     // Only an applied input has outputs, so it decoded once already and decodes the same again.
     if (!decoded.ok) throw new Error(`input ${seq} has an output but does not decode: ${decoded.message}`);
@@ -118,7 +163,7 @@ export class LedgerFold {
       const value = fields[from];
       if (typeof value === "string") entry[name] = value;
     }
-    this.entry = entry;
+    this.entries[at] = entry;
   }
 }
 

@@ -8,12 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LedgerFold, replayHunt, stateHash } from "../../actors/index.ts";
-import { JsRankIndex } from "../../native/index.ts";
+import { replayHunt, stateHash } from "../../actors/index.ts";
 import type { LedgerEntry } from "../../schemas/index.ts";
-import { EventLog, ensureStreams } from "../../streams/index.ts";
+import { ensureStreams } from "../../streams/index.ts";
 import { ev, playedHunt } from "../support/hunt-log.ts";
-import { connectTest, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
+import { connectTest, startTestNats, storedLedger, type TestClient, type TestNats } from "../support/nats.ts";
 
 const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
 const HUNT = "audit-cli";
@@ -69,15 +68,7 @@ describe("cairn audit", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function ledgerOf(playerId: string): Promise<LedgerEntry[]> {
-    const fold = new LedgerFold(HUNT, new JsRankIndex(), { playerId });
-    const entries: LedgerEntry[] = [];
-    for await (const m of new EventLog(client.js, client.jsm).read(HUNT, 1)) {
-      const entry = fold.next(m);
-      if (entry) entries.push(entry);
-    }
-    return entries;
-  }
+  const ledgerOf = (playerId: string) => storedLedger(client, HUNT, { playerId });
 
   it("prints a player's statement as JSON equal to the ledger module's, and as text and CSV", async () => {
     const want = await ledgerOf("p3");

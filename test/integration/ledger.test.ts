@@ -1,59 +1,70 @@
-// hunt.<id>.query.ledger against a real engine and nats-server: paging through a played hunt gives
-// exactly the ledger module's list, a next page resumes the paused replay instead of folding from
-// seq 1 again, and every malformed or impossible request gets its error.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, encodeLedgerCursor, LedgerFold, startEngine } from "../../actors/index.ts";
-import { JsRankIndex } from "../../native/index.ts";
+import { type Engine, type EngineConfig, encodeLedgerCursor, startEngine } from "../../actors/index.ts";
 import { type LedgerEntry, type LedgerReply, outputValidators } from "../../schemas/index.ts";
-import { EventLog, type QueryFailedError, queryHunt } from "../../streams/index.ts";
+import { type QueryFailedError, queryHunt } from "../../streams/index.ts";
 import { playedHunt } from "../support/hunt-log.ts";
-import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
+import {
+  connectTest,
+  startTestNats,
+  storedLedger,
+  type TestClient,
+  type TestNats,
+  waitFor,
+} from "../support/nats.ts";
 
 const HUNT = "it-ledger";
 const quiet = pino({ level: "silent" });
 
-describe("the ledger query", () => {
-  let nats: TestNats;
-  let client: TestClient;
-  let engine: Engine;
-  const events = playedHunt("it-ledger", 40, 3000);
-
+/** A played hunt on a fresh nats-server and engine, every event handled; all stopped after the suite. */
+function playedOnEngine(
+  hunt: string,
+  events: Record<string, unknown>[],
+  options: Partial<EngineConfig> = {},
+) {
+  const running = {} as { nats: TestNats; client: TestClient; engine: Engine };
   beforeAll(async () => {
-    nats = await startTestNats();
-    engine = await startEngine({ nats: { servers: nats.url }, metricsPort: null, logger: quiet });
-    client = await connectTest(nats.url);
+    running.nats = await startTestNats();
+    running.engine = await startEngine({
+      nats: { servers: running.nats.url },
+      metricsPort: null,
+      logger: quiet,
+      ...options,
+    });
+    running.client = await connectTest(running.nats.url);
     for (let i = 0; i < events.length; i += 200) {
       await Promise.all(
         events
           .slice(i, i + 200)
-          .map((e) => client.js.publish(`hunt.${HUNT}.events`, JSON.stringify(e), { msgID: e.id as string })),
+          .map((e) =>
+            running.client.js.publish(`hunt.${hunt}.events`, JSON.stringify(e), { msgID: e.id as string }),
+          ),
       );
     }
     await waitFor(
-      async () => (await queryHunt<{ seq: number }>(client.nc, HUNT, "state")).seq >= events.length,
+      async () => (await queryHunt<{ seq: number }>(running.client.nc, hunt, "state")).seq >= events.length,
       { timeoutMs: 30_000, message: "the engine to handle every event" },
     );
   });
-
   afterAll(async () => {
-    await client?.nc.close();
-    await engine?.stop();
-    await nats?.cleanup();
+    await running.client?.nc.close();
+    await running.engine?.stop();
+    await running.nats?.cleanup();
+  });
+  return running;
+}
+
+describe("the ledger query", () => {
+  const events = playedHunt("it-ledger", 40, 3000);
+  const setup = playedOnEngine(HUNT, events);
+  let client: TestClient;
+  let engine: Engine;
+  beforeAll(() => {
+    ({ client, engine } = setup);
   });
 
   /** The module's whole ledger of a player, folded from the log as stored. */
-  async function fullLedger(playerId: string): Promise<LedgerEntry[]> {
-    const log = new EventLog(jetstream(client.nc), await jetstreamManager(client.nc));
-    const fold = new LedgerFold(HUNT, new JsRankIndex(), { playerId });
-    const entries: LedgerEntry[] = [];
-    for await (const m of log.read(HUNT, 1)) {
-      const entry = fold.next(m);
-      if (entry) entries.push(entry);
-    }
-    return entries;
-  }
+  const fullLedger = (playerId: string) => storedLedger(client, HUNT, { playerId });
 
   const ledger = (body: Record<string, unknown>) =>
     queryHunt<LedgerReply>(client.nc, HUNT, "ledger", body, 30_000);
@@ -133,5 +144,38 @@ describe("the ledger query", () => {
     expect(await replays()).toEqual(before);
     const viewer = await client.nc.request(`hunt.${HUNT}.public.ledger`, JSON.stringify({ playerId: "p3" }));
     expect(viewer.json()).toMatchObject({ error: { code: "invalid_request" } });
+  });
+});
+
+describe("a ledger page out of time", () => {
+  const hunt = "it-ledger-budget";
+  // No time at all: every page replies after its first slice of the log.
+  const setup = playedOnEngine(hunt, playedHunt(hunt, 20, 2000), { ledgerPageMs: 0 });
+
+  it("replies with what it found and a cursor that goes on, and the pages still make up the ledger", async () => {
+    const { client } = setup;
+    const want = await storedLedger(client, hunt, { playerId: "p1" });
+    expect(want.length).toBeGreaterThan(10);
+    const got: LedgerEntry[] = [];
+    const sizes: number[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const reply = await queryHunt<LedgerReply>(
+        client.nc,
+        hunt,
+        "ledger",
+        { playerId: "p1", limit: 1000, ...(after ? { after } : {}) },
+        30_000,
+      );
+      expect(outputValidators.ledgerReply(reply)).toBe(true);
+      got.push(...reply.entries);
+      sizes.push(reply.entries.length);
+      if (!reply.next) break;
+      after = reply.next;
+    }
+    expect(got).toEqual(want);
+    // A page of 1,000 would hold the whole ledger; out of time, each holds a slice's worth.
+    expect(sizes.length).toBeGreaterThan(2);
+    expect(Math.max(...sizes)).toBeLessThan(want.length);
   });
 });

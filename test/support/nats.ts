@@ -5,8 +5,17 @@ import { join, relative, resolve } from "node:path";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { FoldInput } from "../../actors/index.ts";
-import { connect, type EmbeddedNats, freePort, queryHunt, startEmbeddedNats } from "../../streams/index.ts";
+import { type Competitor, type FoldInput, LedgerFold } from "../../actors/index.ts";
+import { JsRankIndex } from "../../native/index.ts";
+import type { LedgerEntry } from "../../schemas/index.ts";
+import {
+  connect,
+  type EmbeddedNats,
+  EventLog,
+  freePort,
+  queryHunt,
+  startEmbeddedNats,
+} from "../../streams/index.ts";
 
 /** A suite's own nats-server. */
 export interface TestNats extends EmbeddedNats {
@@ -70,6 +79,22 @@ export interface TestClient {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+}
+
+/** A competitor's whole ledger, folded by the ledger module from the hunt's log as stored. */
+export async function storedLedger(
+  client: TestClient,
+  huntId: string,
+  competitor: Competitor,
+): Promise<LedgerEntry[]> {
+  const fold = new LedgerFold(huntId, new JsRankIndex(), competitor);
+  const entries: LedgerEntry[] = [];
+  for await (const batch of new EventLog(client.js, client.jsm).readBatches(huntId, 1)) {
+    fold.feed(batch, (_input, entry) => {
+      if (entry) entries.push(entry);
+    });
+  }
+  return entries;
 }
 
 /** Connects to a test server (fast reconnects so restart tests stay quick). */

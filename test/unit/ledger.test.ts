@@ -2,6 +2,7 @@
 // messages was sent, and the same fold's outputs agree with the live fold's.
 import { describe, expect, it } from "vitest";
 import {
+  type Competitor,
   decodeLedgerCursor,
   encodeLedgerCursor,
   HuntFold,
@@ -49,19 +50,38 @@ function huntLog() {
 const LOG = huntLog();
 const ids = LOG.map((m) => JSON.parse(new TextDecoder().decode(m.data)).id as string);
 
-function ledgerOf(playerId: string): { entries: LedgerEntry[]; fold: LedgerFold } {
-  const fold = new LedgerFold("h-ledger", new JsRankIndex(), { playerId });
+/** A competitor's ledger and every input's rejection code, the log fed in batches of `size`. */
+function ledgerOf(
+  competitor: Competitor | null,
+  size = 1,
+  inputs = LOG,
+): { entries: LedgerEntry[]; codes: (string | undefined)[]; fold: LedgerFold } {
+  const fold = new LedgerFold("h-ledger", new JsRankIndex(), competitor);
   const entries: LedgerEntry[] = [];
-  for (const input of LOG) {
-    const entry = fold.next(input);
-    if (entry) entries.push(entry);
+  const codes: (string | undefined)[] = [];
+  for (let i = 0; i < inputs.length; i += size) {
+    fold.feed(inputs.slice(i, i + size), (_input, entry, rejection) => {
+      if (entry) entries.push(entry);
+      codes.push(rejection?.code);
+    });
   }
-  return { entries, fold };
+  return { entries, codes, fold };
+}
+
+/** The log with its pause and resume written with escapes (the same events to a JSON reader). */
+function escapedClockLog() {
+  return LOG.map((m) => {
+    const body = new TextDecoder().decode(m.data);
+    const escaped = body
+      .replace('"HuntPaused"', '"Hunt\\u0050aused"')
+      .replace('"HuntResumed"', '"\\u0048untResumed"');
+    return { ...m, data: new TextEncoder().encode(escaped) };
+  });
 }
 
 describe("LedgerFold", () => {
   it("gives a player an entry for every rank message but the join, with its input", () => {
-    const { entries } = ledgerOf("ann");
+    const { entries } = ledgerOf({ playerId: "ann" });
     expect(entries).toEqual([
       // A find: the treasure's points and the first finder's bonus; a find's data gives no reason or by.
       {
@@ -115,7 +135,7 @@ describe("LedgerFold", () => {
   });
 
   it("gives a disqualified player an entry with delta 0 and rank 0, reason and by", () => {
-    const { entries } = ledgerOf("bob");
+    const { entries } = ledgerOf({ playerId: "bob" });
     expect(
       entries.map((e) => [e.seq, e.type, e.runningMs, e.delta, e.score, e.rank, e.reason, e.by]),
     ).toEqual([
@@ -131,7 +151,7 @@ describe("LedgerFold", () => {
     live.applyBatch(LOG, sink);
     for (const playerId of ["ann", "bob"]) {
       const messages = sink.outputs.filter((o) => o.kind === "rank" && o.playerId === playerId);
-      const { entries, fold } = ledgerOf(playerId);
+      const { entries, fold } = ledgerOf({ playerId });
       expect(entries.map((e) => [e.seq, e.score, e.rank])).toEqual(
         messages.slice(1).map((m) => [m.seq, (m as { score: number }).score, (m as { rank: number }).rank]),
       );
@@ -139,20 +159,35 @@ describe("LedgerFold", () => {
     }
   });
 
-  it("says why the input it last folded was rejected", () => {
-    const fold = new LedgerFold("h-ledger", new JsRankIndex(), null);
-    const codes: (string | undefined)[] = [];
-    for (const input of LOG) {
-      expect(fold.next(input)).toBeUndefined(); // no competitor, no entries
-      codes.push(fold.lastRejection?.code);
-    }
+  it("says why each input it folded was rejected", () => {
+    const { entries, codes } = ledgerOf(null);
+    expect(entries).toEqual([]); // no competitor, no entries
     expect(codes[7]).toBe("already_found");
     expect(codes[13]).toBe("disqualified");
     expect(codes.filter((c) => c !== undefined)).toHaveLength(2);
   });
 
   it("gives a player who never joined no entries", () => {
-    expect(ledgerOf("nobody").entries).toEqual([]);
+    expect(ledgerOf({ playerId: "nobody" }).entries).toEqual([]);
+  });
+
+  it("gives the same entries, running times and verdicts whatever the batches it is fed", () => {
+    for (const playerId of ["ann", "bob"]) {
+      const one = ledgerOf({ playerId });
+      expect(one.entries.length).toBeGreaterThan(0);
+      for (const size of [2, 3, 4, 7, LOG.length]) {
+        const batched = ledgerOf({ playerId }, size);
+        expect(batched.entries).toEqual(one.entries);
+        expect(batched.codes).toEqual(one.codes);
+      }
+    }
+  });
+
+  it("keeps the running time right when a pause or a resume is written with escapes", () => {
+    const escaped = escapedClockLog();
+    expect(new TextDecoder().decode(escaped[8]!.data)).not.toContain("HuntPaused");
+    const one = ledgerOf({ playerId: "ann" });
+    expect(ledgerOf({ playerId: "ann" }, LOG.length, escaped).entries).toEqual(one.entries);
   });
 });
 
