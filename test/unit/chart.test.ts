@@ -1,6 +1,7 @@
 // The benchmarks' SVG chart builder: well-formed output, escaped text, empty series and lone points drawn honestly.
 import { describe, expect, it } from "vitest";
 import { type Chart, escapeXml, svgChart, wrap } from "../../bench/chart.ts";
+import { chartTarget } from "../../bench/report.ts";
 
 /**
  * Checks that every tag is closed in order and that no text holds a bare `<` or `&` (an unescaped label):
@@ -238,5 +239,17 @@ describe("svgChart", () => {
     expect(polylines(gap).map((l) => l.length)).toEqual([50, 47]);
     expect(gap.match(/<circle /g)).toHaveLength(1); // the point at x=51, alone between the gaps
     expect(gap).not.toMatch(/NaN|Infinity/);
+  });
+});
+
+describe("chartTarget", () => {
+  it("puts the chart beside --json FILE, where --chart says, or nowhere", () => {
+    expect(chartTarget("/tmp/soak.json", undefined)).toBe("/tmp/soak.svg");
+    expect(chartTarget("figures", undefined)).toBe("figures.svg");
+    expect(chartTarget("-", undefined)).toBeUndefined();
+    expect(chartTarget(undefined, undefined)).toBeUndefined();
+    expect(chartTarget("-", "run.svg")).toBe("run.svg");
+    expect(chartTarget("a.json", "b.svg")).toBe("b.svg");
+    expect(() => chartTarget(undefined, "-")).toThrow(/--chart needs a file/);
   });
 });
