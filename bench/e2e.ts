@@ -9,7 +9,8 @@
 //            only against a Redis named with --redis URL
 // then, per configuration, a ramp to the highest rate it sustains. Prints one table in that service's
 // format and Cairn's performance goals (p99 event→rank ≤ 4.1 ms, peak RSS, GC, allocations; see
-// evaluateGoals) against this run; `--json [FILE]` writes every figure.
+// evaluateGoals) against this run; `--json [FILE]` writes every figure, and `--json FILE` or `--chart FILE`
+// an SVG chart of each configuration's p50/p99 and RSS over the fixed load.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -19,6 +20,7 @@ import { numberFlag, UsageError } from "../bin/flags.ts";
 import { FINDS_AND_ADJUSTMENTS, type GamePlan, GameSimulator } from "../bin/game-simulator.ts";
 import { createRankIndex, nativeAvailable } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
+import { type Chart, type Rule, svgChart } from "./chart.ts";
 import {
   cpuSeconds,
   EngineWatch,
@@ -33,6 +35,7 @@ import {
 import { startNoopEngine } from "./noop-engine.ts";
 import { startRedisEngine } from "./redis-engine.ts";
 import {
+  chartTarget,
   fmtInt,
   fmtMB,
   fmtMs,
@@ -41,6 +44,7 @@ import {
   goalLines,
   parseBenchFlags,
   table,
+  writeChart,
   writeJson,
 } from "./report.ts";
 
@@ -84,6 +88,20 @@ interface RampStep {
   why: string;
 }
 
+/** One progress line of the fixed load: the interval since the previous one. */
+interface Sample {
+  /** Seconds into the measured phase (after the warm-up). */
+  t: number;
+  sentPerSec: number;
+  rankPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  backlog: number;
+  /** The engine's RSS at the line (bytes; 0 before its first report). */
+  rss: number;
+}
+
 /** Everything measured for one configuration. */
 interface ConfigResult {
   name: ConfigName;
@@ -122,6 +140,8 @@ interface ConfigResult {
     maxTickGapMs: number;
   };
   ramp?: { steps: RampStep[]; sustained: number; limit: string };
+  /** The fixed load's progress lines, one per interval. */
+  samples?: Sample[];
 }
 
 export const usage = `usage: cairn bench e2e [flags]
@@ -141,7 +161,10 @@ export const usage = `usage: cairn bench e2e [flags]
   --batch N         the engines' --batch (default 1000)
   --cpu-prof DIR    write a CPU profile of each engine process to DIR
   --engine-args S   extra \`cairn serve\` flags for the Cairn engines, e.g. "--snapshot-every 1000000"
-  --json [FILE]     write every figure as JSON to FILE (stdout without FILE)
+  --json [FILE]     write every figure as JSON to FILE (stdout without FILE); with FILE, also the chart
+                    beside it (FILE with .svg for .json)
+  --chart FILE      write the chart to FILE: each configuration's p50/p99 latency and engine RSS per
+                    progress line of the fixed load, as SVG
   --smoke           tiny sizes: 2,000 players, 500 active, 2,000 events/s for 2 s, a 2-step ramp`;
 
 /** Runs the benchmark; resolves to the exit code. */
@@ -160,7 +183,9 @@ export async function run(argv: string[]): Promise<number> {
     "cpu-prof": { type: "string" },
     "engine-args": { type: "string" },
     redis: { type: "string" },
+    chart: { type: "string" },
   });
+  const chartFile = chartTarget(values.json, values.chart);
   const smoke = values.smoke === true;
   const rampSpec = values.ramp ?? (smoke ? "2000:2000:4000:1" : "20000:10000:150000:5");
   const [rs, rst, rm, rsec] = rampSpec.split(":").map(Number);
@@ -303,6 +328,7 @@ export async function run(argv: string[]): Promise<number> {
       summary,
     });
   }
+  if (chartFile !== undefined) writeChart(chartFile, svgChart(e2eChart(params, results, summary)));
   return native && native.status === "failed" ? 1 : 0;
 }
 
@@ -547,6 +573,8 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     let indexBytesStart: number | undefined;
     let lastReport = 0;
     let maxTickGapMs = 0;
+    const samples: Sample[] = [];
+    result.samples = samples;
     const begin = async () => {
       gen!.total.reset();
       gen!.takeWindow();
@@ -569,9 +597,20 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
         const w = gen!.takeWindow();
         maxTickGapMs = Math.max(maxTickGapMs, w.maxTickGapMs);
         const s = watch.latest;
+        const sample: Sample = {
+          t: elapsed - params.warmupSec,
+          sentPerSec: w.sent / progressEvery,
+          rankPerSec: w.rankMessages / progressEvery,
+          p50Ms: w.p50Ms,
+          p99Ms: w.p99Ms,
+          maxMs: w.maxMs,
+          backlog: gen!.backlog,
+          rss: s?.rss ?? 0,
+        };
+        samples.push(sample);
         say(
-          `t=${(elapsed - params.warmupSec).toFixed(0)} s  sent ${fmtInt(w.sent / progressEvery)}/s  ranks ${fmtInt(w.rankMessages / progressEvery)}/s  ` +
-            `p50 ${fmtMs(w.p50Ms)}  p99 ${fmtMs(w.p99Ms)}  max ${fmtMs(w.maxMs)}  backlog ${fmtInt(gen!.backlog)}  ` +
+          `t=${sample.t.toFixed(0)} s  sent ${fmtInt(sample.sentPerSec)}/s  ranks ${fmtInt(sample.rankPerSec)}/s  ` +
+            `p50 ${fmtMs(w.p50Ms)}  p99 ${fmtMs(w.p99Ms)}  max ${fmtMs(w.maxMs)}  backlog ${fmtInt(sample.backlog)}  ` +
             `rss ${fmtMB(s?.rss)}  gc ${steadyPhase.stats.gcCount} (${steadyPhase.stats.gcMajor} major)`,
         );
       } else if (!steadyPhase && elapsed - lastReport >= 1) {
@@ -773,4 +812,47 @@ async function ramp(
   if (!limit) limit = "ramp-max";
   say(`sustained: ${fmtInt(sustained)} events/s (${limit})`);
   return { steps, sustained, limit };
+}
+
+/**
+ * The chart of a run: each configuration's p50 (dashed) and p99 per progress line of the fixed load, with
+ * the ceiling's p99 over the whole phase and the p99 goal as lines; below, each engine's RSS.
+ */
+function e2eChart(params: Params, results: ConfigResult[], summary: string): Chart {
+  // A configuration that failed half-way is drawn too, up to where it failed.
+  const ran = results.filter((r) => r.samples !== undefined);
+  const name = (r: ConfigResult) => (r.status === "ok" ? r.name : `${r.name} (${r.status})`);
+  const at = (r: ConfigResult, f: (s: Sample) => number) =>
+    (r.samples ?? []).map((s) => [s.t, f(s)] as const);
+  const color = (r: ConfigResult) => CONFIGS.indexOf(r.name);
+  const rules: Rule[] = [{ y: 4.1, label: "goal: p99 ≤ 4.1 ms" }];
+  const ceiling = results.find((r) => r.name === "ceiling" && r.status === "ok")?.latency;
+  if (ceiling) rules.push({ y: ceiling.p99Ms, label: `ceiling p99 over the phase ${fmtMs(ceiling.p99Ms)}` });
+  return {
+    title:
+      `cairn bench e2e: ${fmtInt(params.rate)} events/s for ${params.durationSec} s (+${params.warmupSec} s warm-up), ` +
+      `${fmtInt(params.players)} players (${fmtInt(params.active)} active), batch ${params.batch}`,
+    subtitle: summary,
+    xLabel: "time into the measured fixed load (s)",
+    panels: [
+      {
+        yLabel: "event→rank latency (ms, log scale)",
+        log: true,
+        series: ran.flatMap((r) => [
+          { label: `${name(r)} p99`, points: at(r, (s) => s.p99Ms), color: color(r) },
+          { label: `${name(r)} p50`, points: at(r, (s) => s.p50Ms), color: color(r), dashed: true },
+        ]),
+        rules,
+      },
+      {
+        yLabel: "engine RSS (MB)",
+        // 0 is "no report from the engine yet", not a reading.
+        series: ran.map((r) => ({
+          label: name(r),
+          points: at(r, (s) => (s.rss > 0 ? s.rss / 2 ** 20 : Number.NaN)),
+          color: color(r),
+        })),
+      },
+    ],
+  };
 }

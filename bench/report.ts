@@ -1,7 +1,8 @@
-// Shared by the end-to-end benchmarks: their common flags, aligned tables, number formats, goal lines, `--json [FILE]`.
+// Shared by the end-to-end benchmarks: their common flags, aligned tables, number formats, goal lines, `--json [FILE]`
+// and where `--chart FILE` (or `--json FILE`) puts the SVG chart.
 import { writeFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
-import { parseFlags } from "../bin/flags.ts";
+import { parseFlags, UsageError } from "../bin/flags.ts";
 
 /** 12,345 */
 export function fmtInt(n: number | undefined): string {
@@ -93,4 +94,23 @@ export function writeJson(target: string, data: unknown): void {
     writeFileSync(target, text);
     console.log(`figures written to ${target}`);
   }
+}
+
+/**
+ * Where the SVG chart goes: `--chart FILE`, else beside `--json FILE` (FILE with `.svg` for `.json`), else
+ * nowhere (no flag, or the JSON on stdout).
+ */
+export function chartTarget(json: string | undefined, chart: string | undefined): string | undefined {
+  if (chart === "-" || chart === "") {
+    throw new UsageError("--chart needs a file to write the SVG to", "for example --chart soak.svg");
+  }
+  if (chart !== undefined) return chart;
+  if (json === undefined || json === "-") return undefined;
+  return `${json.endsWith(".json") ? json.slice(0, -".json".length) : json}.svg`;
+}
+
+/** Writes the SVG chart to `target`. */
+export function writeChart(target: string, svg: string): void {
+  writeFileSync(target, svg);
+  console.log(`chart written to ${target}`);
 }

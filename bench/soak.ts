@@ -1,7 +1,8 @@
 // `cairn bench soak`: a steady load against one engine process for minutes, watching that memory and lag
 // stay bounded. Prints one line per interval (elapsed, engine RSS, lag, events/s, p99 of the interval) and,
 // at the end, whether RSS and lag stayed bounded: the last third's maxima against the middle third's, and
-// the backlog back to 0 once the load stops.
+// the backlog back to 0 once the load stops. With --json FILE or --chart FILE it also draws p50/p99 and RSS
+// over time as an SVG.
 import { cpus } from "node:os";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -9,8 +10,9 @@ import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { FINDS_AND_ADJUSTMENTS, GameSimulator } from "../bin/game-simulator.ts";
 import { connect, EVENTS_STREAM } from "../streams/index.ts";
+import { type Chart, svgChart } from "./chart.ts";
 import { EngineWatch, type FreshNats, sleep, startFreshNats, waitHandled } from "./harness.ts";
-import { fmtInt, fmtMB, fmtMs, parseBenchFlags, writeJson } from "./report.ts";
+import { chartTarget, fmtInt, fmtMB, fmtMs, parseBenchFlags, writeChart, writeJson } from "./report.ts";
 
 export const usage = `usage: cairn bench soak [flags]
 
@@ -20,7 +22,9 @@ export const usage = `usage: cairn bench soak [flags]
   --active N      players who play (default 10000)
   --index KIND    auto, native, js (default auto)
   --every S       seconds between progress lines (default 10)
-  --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
+  --json [FILE]   write every figure as JSON to FILE (stdout without FILE); with FILE, also the chart
+                  beside it (FILE with .svg for .json)
+  --chart FILE    write the chart to FILE: p50/p99 latency and engine RSS per interval, as SVG
   --smoke         about 5 s: 2,000 players, 500 active, 2,000 events/s, a line per second`;
 
 interface Sample {
@@ -30,6 +34,7 @@ interface Sample {
   backlog: number;
   sentPerSec: number;
   rankPerSec: number;
+  p50Ms: number;
   p99Ms: number;
   gcCount: number;
   gcMajor: number;
@@ -44,7 +49,9 @@ export async function run(argv: string[]): Promise<number> {
     active: { type: "string" },
     index: { type: "string" },
     every: { type: "string" },
+    chart: { type: "string" },
   });
+  const chartFile = chartTarget(values.json, values.chart);
   const smoke = values.smoke === true;
   const seconds = smoke ? 5 : numberFlag("bench soak", "minutes", values.minutes, 10, 0.05) * 60;
   const rate = numberFlag("bench soak", "rate", values.rate, smoke ? 2000 : 20_000, 1);
@@ -103,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
         backlog: gen!.backlog,
         sentPerSec: w.sent / secs,
         rankPerSec: w.rankMessages / secs,
+        p50Ms: w.p50Ms,
         p99Ms: w.p99Ms,
         gcCount: g.gcCount,
         gcMajor: g.gcMajor,
@@ -110,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       samples.push(s);
       say(
         `t=${elapsed.toFixed(0).padStart(4)} s  rss ${fmtMB(s.rss).padStart(6)}  lag ${fmtInt(s.engineLag).padStart(6)}  backlog ${fmtInt(s.backlog).padStart(6)}  ` +
-          `events/s ${fmtInt(s.sentPerSec).padStart(7)}  ranks/s ${fmtInt(s.rankPerSec).padStart(7)}  p99 ${fmtMs(s.p99Ms).padStart(8)}  gc ${s.gcCount} (${s.gcMajor} major)`,
+          `events/s ${fmtInt(s.sentPerSec).padStart(7)}  ranks/s ${fmtInt(s.rankPerSec).padStart(7)}  p50 ${fmtMs(s.p50Ms).padStart(8)}  p99 ${fmtMs(s.p99Ms).padStart(8)}  gc ${s.gcCount} (${s.gcMajor} major)`,
       );
     });
     window.end();
@@ -130,7 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     const rssLast = max(lastThird, (s) => s.rss);
     const backlogMiddle = max(middle, (s) => s.backlog);
     const backlogLast = max(lastThird, (s) => s.backlog);
-    const rssBounded = rssLast <= rssMiddle * 1.1 + 16 * 2 ** 20;
+    const rssBound = rssMiddle * 1.1 + 16 * 2 ** 20;
+    const rssBounded = rssLast <= rssBound;
     const lagBounded =
       backlogLast <= Math.max(2 * backlogMiddle, rate / 2) && backlogAfter <= 0 && lagAfter === 0;
     const p99s = samples.map((s) => s.p99Ms).sort((a, b) => a - b);
@@ -168,6 +177,10 @@ export async function run(argv: string[]): Promise<number> {
         summary,
       });
     }
+    if (chartFile !== undefined) {
+      const title = `cairn bench soak: ${fmtInt(rate)} events/s for ${fmtDuration(seconds)}, ${fmtInt(players)} players (${fmtInt(active)} active), index ${index}, a sample every ${every} s`;
+      writeChart(chartFile, svgChart(soakChart(title, summary, samples, rssBound)));
+    }
     return rssBounded && lagBounded ? 0 : 1;
   } catch (err) {
     if (engine?.stderr.length) console.error(engine.stderr.slice(-10).join("\n"));
@@ -178,4 +191,39 @@ export async function run(argv: string[]): Promise<number> {
     await engine?.kill();
     await nats?.dispose();
   }
+}
+
+/** "5 s", "10 min". */
+function fmtDuration(seconds: number): string {
+  return seconds < 120 ? `${Number(seconds.toFixed(1))} s` : `${Number((seconds / 60).toFixed(1))} min`;
+}
+
+/** The soak's chart: p50/p99 of each interval over the run, and the engine's RSS with the bound it must stay under. */
+function soakChart(title: string, subtitle: string, samples: Sample[], rssBound: number): Chart {
+  const at = (f: (s: Sample) => number) => samples.map((s) => [s.t, f(s)] as const);
+  return {
+    title,
+    subtitle,
+    xLabel: "time since the load started (s)",
+    panels: [
+      {
+        yLabel: "event→rank latency (ms, log scale)",
+        log: true,
+        series: [
+          { label: "p99", points: at((s) => s.p99Ms), color: 0 },
+          { label: "p50", points: at((s) => s.p50Ms), color: 0, dashed: true },
+        ],
+      },
+      {
+        yLabel: "engine RSS (MB)",
+        // 0 is "no report from the engine yet", not a reading.
+        series: [
+          { label: "engine RSS", points: at((s) => (s.rss > 0 ? s.rss / 2 ** 20 : Number.NaN)), color: 1 },
+        ],
+        rules: samples.length
+          ? [{ y: rssBound / 2 ** 20, label: `bound: middle third's max × 1.1 + 16 MB = ${fmtMB(rssBound)}` }]
+          : [],
+      },
+    ],
+  };
 }
