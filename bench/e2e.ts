@@ -462,7 +462,7 @@ function measureAllocations(
     fold.applyBatch(batch, sink);
     const allocations = allocationsNow() - allocs0;
     const n = updates - updates0;
-    fold.lifecycle.stop();
+    fold.dispose();
     out.push({
       kind,
       perUpdate: n > 0 ? allocations / n : undefined,

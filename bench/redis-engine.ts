@@ -107,6 +107,12 @@ class RanklessIndex implements RankIndex {
   serialize(): Uint8Array {
     return unsupported("serialize");
   }
+  clear(): void {
+    this.ids.length = 0;
+    this.slots.clear();
+    this.present = new Uint8Array(1024);
+    this.size = 0;
+  }
   stats(): RankIndexStats {
     return { bytes: 0, allocations: 0 };
   }

@@ -129,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
         `replayHunt (full fold, no snapshot): ${fmtInt(replay.events)} in ${fmtMs(replay.ms)} = ${fmtInt(replay.events / (replay.ms / 1000))}/s, ` +
           `${fmtInt(replay.ranks)} rank changes, ${fmtInt(replay.rejections)} rejections, stateHash ${hash.slice(0, 12)}`,
       );
-      replay.fold.lifecycle.stop();
+      replay.fold.dispose();
       if (replay.ms < replayBest.ms) replayBest = { ms: replay.ms, events: replay.events, hash };
     }
     const rawRate = rawBest.events / (rawBest.ms / 1000);

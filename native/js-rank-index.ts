@@ -175,6 +175,16 @@ export class JsRankIndex implements RankIndex {
     return this.#range(first - 1, last - first + 1);
   }
 
+  clear(): void {
+    this.#players = [];
+    this.#byId = new Map();
+    this.#root = new Leaf([]);
+    this.#size = 0;
+    this.#nodes = 1;
+    this.#allocations++;
+    this.#idChars = 0;
+  }
+
   serialize(): Uint8Array {
     const records: RankRecord[] = [];
     this.#visit(0, this.#size, (p) => {

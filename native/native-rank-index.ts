@@ -30,6 +30,7 @@ interface NativeCore {
   serialize(): Uint8Array;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(bytes: Uint8Array): void;
+  clear(): void;
   stats(): RankIndexStats & { leafBlocks: number };
 }
 
@@ -204,6 +205,13 @@ export class NativeRankIndex implements RankIndex {
 
   serialize(): Uint8Array {
     return this.#core.serialize();
+  }
+
+  clear(): void {
+    this.#core.clear();
+    this.#topIds.clear();
+    this.#lastSlots = new Int32Array(0);
+    this.#lastIds.length = 0;
   }
 
   stats(): RankIndexStats {

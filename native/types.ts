@@ -63,6 +63,11 @@ export interface RankIndex {
   serialize(): Uint8Array;
   /** Memory accounting. */
   stats(): RankIndexStats;
+  /**
+   * Removes every player, interned ids included (slots start again at 0), and gives back the memory
+   * they held: what a hunt's boards do when the hunt leaves memory, rather than wait for a collection.
+   */
+  clear(): void;
   /** Interns a player id and returns its dense slot (0, 1, 2, ...); the same id always gets the same slot. */
   intern(playerId: string): number;
   /** The slot of an id interned before, or -1. */

@@ -846,7 +846,7 @@ export interface LedgerReply {
   seq: number;
   entries: LedgerEntry[];
   /**
-   * Cursor for the next page; absent when no entry follows up to seq.
+   * Cursor for the next page; absent when no entry follows up to seq. A page that ran out of time holds fewer than limit entries (maybe none) and still has a next: page until a reply has none.
    */
   next?: string;
 }

@@ -86,7 +86,7 @@ export async function exportHunt(
     }
     await writer.write([{ kind: "end", events: replay.events, checkpoints: checkpoints.length }]);
     await writer.close();
-    fold.lifecycle.stop();
+    fold.dispose();
     const differs = checkpoints.find((c, i) => {
       const mine = replay.checkpoints[i];
       return !mine || c.seq !== mine.seq || c.chain !== mine.chain;

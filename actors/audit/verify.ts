@@ -217,7 +217,7 @@ export async function verifyArchive(
   }
   result.lastChain = recomputed.at(-1)?.chain;
   result.ok = problems.length === 0;
-  fold.lifecycle.stop();
+  fold.dispose();
   return result;
 }
 

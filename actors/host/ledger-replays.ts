@@ -119,7 +119,7 @@ export class LedgerReplays {
     try {
       outOfTime = await this.advance(replay, after, request.limit, bound);
     } catch (err) {
-      replay.ledger.fold.lifecycle.stop();
+      replay.ledger.fold.dispose();
       return queryError(
         "unavailable",
         `the ledger of hunt "${huntId}" could not be read from its log (${(err as Error).message}); try again`,
@@ -156,13 +156,13 @@ export class LedgerReplays {
     this.paused.delete(huntId);
     clearTimeout(replay.idleTimer);
     if (replay.key === key && after >= replay.from) return replay;
-    replay.ledger.fold.lifecycle.stop();
+    replay.ledger.fold.dispose();
     return undefined;
   }
 
   private pause(replay: Replay): void {
     if (this.stopped) {
-      replay.ledger.fold.lifecycle.stop();
+      replay.ledger.fold.dispose();
       return;
     }
     const other = this.paused.get(replay.huntId);
@@ -179,7 +179,7 @@ export class LedgerReplays {
   private drop(replay: Replay): void {
     clearTimeout(replay.idleTimer);
     if (this.paused.get(replay.huntId) === replay) this.paused.delete(replay.huntId);
-    replay.ledger.fold.lifecycle.stop();
+    replay.ledger.fold.dispose();
   }
 
   /**

@@ -146,7 +146,7 @@ export class HuntRegistry {
     const promise = Promise.race([this.rebuild(huntId, log, untilSeq, abandon), deadline])
       .then((hunt) => {
         if (!stillHere()) {
-          hunt.fold.lifecycle.stop();
+          hunt.fold.dispose();
           throw new Error(`hunt "${huntId}" moved to another engine while it was activating`);
         }
         this.live.set(huntId, hunt);
@@ -197,7 +197,7 @@ export class HuntRegistry {
       // Written before checkpoints: it does not say how many inputs it covers, so the checkpoints
       // after it could not be numbered. Once rebuilt, the next snapshot carries the count.
       logger.info({ huntId }, "the snapshot predates checkpoints; rebuilding from the log");
-      fold.lifecycle.stop();
+      fold.dispose();
       fold = undefined;
     }
     const snapshotSeq = fold?.seq ?? 0;
@@ -291,7 +291,7 @@ export class HuntRegistry {
     const hunt = this.live.get(huntId);
     if (!hunt) return;
     this.live.delete(huntId);
-    hunt.fold.lifecycle.stop();
+    hunt.fold.dispose();
     this.opts.onDrop?.(huntId);
   }
 

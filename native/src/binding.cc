@@ -156,6 +156,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         method<&NativeIndex::ApplyBatch>(env, self, "applyBatch"),
         method<&NativeIndex::Serialize>(env, self, "serialize"),
         method<&NativeIndex::Load>(env, self, "load"),
+        method<&NativeIndex::Clear>(env, self, "clear"),
         method<&NativeIndex::Stats>(env, self, "stats"),
     };
     napi_define_properties(env, self, sizeof methods / sizeof methods[0], methods);
@@ -415,6 +416,12 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       return nullptr;
     }
     index_ = std::move(loaded);
+    return undefined(env);
+  }
+
+  // clear(): an empty index in place of this one, whose memory goes back at once.
+  napi_value Clear(napi_env env, const napi_value*) {
+    index_ = std::make_unique<cairn::RankIndex>();
     return undefined(env);
   }
 

@@ -149,7 +149,7 @@ describe("engine killed with SIGKILL mid-stream", () => {
       `hunt.${HUNT}.checkpoints`,
     );
     const replayed = await replayHunt(client.nc, HUNT);
-    replayed.fold.lifecycle.stop();
+    replayed.fold.dispose();
     expect(replayed.checkpoints.map((c) => c.seq)).toEqual([10_000, 20_000, 30_000, 40_000]);
     expect(checkpoints.map((c) => c.body)).toEqual(replayed.checkpoints);
     expect(checkpoints.map((c) => c.msgId)).toEqual(

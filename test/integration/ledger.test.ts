@@ -1,20 +1,11 @@
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, type EngineConfig, encodeLedgerCursor, startEngine } from "../../actors/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Engine, type EngineConfig, encodeLedgerCursor } from "../../actors/index.ts";
 import { type LedgerEntry, type LedgerReply, outputValidators } from "../../schemas/index.ts";
 import { type QueryFailedError, queryHunt } from "../../streams/index.ts";
 import { playedHunt } from "../support/hunt-log.ts";
-import {
-  connectTest,
-  startTestNats,
-  storedLedger,
-  type TestClient,
-  type TestNats,
-  waitFor,
-} from "../support/nats.ts";
+import { engineSuite, storedLedger, type TestClient, waitFor } from "../support/nats.ts";
 
 const HUNT = "it-ledger";
-const quiet = pino({ level: "silent" });
 
 /** A played hunt on a fresh nats-server and engine, every event handled; all stopped after the suite. */
 function playedOnEngine(
@@ -22,36 +13,19 @@ function playedOnEngine(
   events: Record<string, unknown>[],
   options: Partial<EngineConfig> = {},
 ) {
-  const running = {} as { nats: TestNats; client: TestClient; engine: Engine };
-  beforeAll(async () => {
-    running.nats = await startTestNats();
-    running.engine = await startEngine({
-      nats: { servers: running.nats.url },
-      metricsPort: null,
-      logger: quiet,
-      ...options,
-    });
-    running.client = await connectTest(running.nats.url);
+  return engineSuite(options, async ({ client }) => {
     for (let i = 0; i < events.length; i += 200) {
       await Promise.all(
         events
           .slice(i, i + 200)
-          .map((e) =>
-            running.client.js.publish(`hunt.${hunt}.events`, JSON.stringify(e), { msgID: e.id as string }),
-          ),
+          .map((e) => client.js.publish(`hunt.${hunt}.events`, JSON.stringify(e), { msgID: e.id as string })),
       );
     }
     await waitFor(
-      async () => (await queryHunt<{ seq: number }>(running.client.nc, hunt, "state")).seq >= events.length,
+      async () => (await queryHunt<{ seq: number }>(client.nc, hunt, "state")).seq >= events.length,
       { timeoutMs: 30_000, message: "the engine to handle every event" },
     );
   });
-  afterAll(async () => {
-    await running.client?.nc.close();
-    await running.engine?.stop();
-    await running.nats?.cleanup();
-  });
-  return running;
 }
 
 describe("the ledger query", () => {

@@ -5,7 +5,16 @@ import { join, relative, resolve } from "node:path";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type Competitor, type FoldInput, LedgerFold } from "../../actors/index.ts";
+import pino from "pino";
+import { afterAll, beforeAll } from "vitest";
+import {
+  type Competitor,
+  type Engine,
+  type EngineConfig,
+  type FoldInput,
+  LedgerFold,
+  startEngine,
+} from "../../actors/index.ts";
 import { JsRankIndex } from "../../native/index.ts";
 import type { LedgerEntry } from "../../schemas/index.ts";
 import {
@@ -79,6 +88,41 @@ export interface TestClient {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+}
+
+/** A nats-server, an engine and a client of one suite; filled in before its tests run. */
+export interface EngineSuite {
+  nats: TestNats;
+  engine: Engine;
+  client: TestClient;
+}
+
+/**
+ * Starts a fresh nats-server, an engine on it (no metrics port, silent) and a client before a suite's
+ * tests, then `ready` (to publish a hunt, say), and stops them all after the suite.
+ */
+export function engineSuite(
+  options: Partial<EngineConfig> = {},
+  ready?: (suite: EngineSuite) => Promise<void>,
+): EngineSuite {
+  const suite = {} as EngineSuite;
+  beforeAll(async () => {
+    suite.nats = await startTestNats();
+    suite.engine = await startEngine({
+      nats: { servers: suite.nats.url },
+      metricsPort: null,
+      logger: pino({ level: "silent" }),
+      ...options,
+    });
+    suite.client = await connectTest(suite.nats.url);
+    await ready?.(suite);
+  });
+  afterAll(async () => {
+    await suite.client?.nc.close();
+    await suite.engine?.stop();
+    await suite.nats?.cleanup();
+  });
+  return suite;
 }
 
 /** A competitor's whole ledger, folded by the ledger module from the hunt's log as stored. */

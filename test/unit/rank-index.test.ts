@@ -49,6 +49,24 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(load(bytes).size).toBe(0);
   });
 
+  it("clears: every player and interned id goes, the memory with them, and the index works on", () => {
+    const idx = make();
+    const empty = idx.stats().bytes;
+    for (let i = 0; i < 5000; i++) idx.upsert(`player-${i}`, i % 97, i);
+    idx.top(50);
+    expect(idx.stats().bytes).toBeGreaterThan(empty * 10);
+    idx.clear();
+    expect(idx.stats().bytes).toBe(empty);
+    expect(idx.size).toBe(0);
+    expect(idx.top(10)).toEqual([]);
+    expect(idx.slotOf("player-7")).toBe(-1);
+    expect(idx.serialize().byteLength).toBe(16);
+    // Slots start again at 0, and a top read before the clear does not come back from a cache.
+    expect(idx.intern("again")).toBe(0);
+    expect(idx.upsert("again", 3, 1)).toEqual({ rank: 1, previousRank: 0 });
+    expect(idx.top(10)).toEqual([{ rank: 1, playerId: "again", score: 3 }]);
+  });
+
   it("orders by score descending, then tiebreak ascending, then id by code point", () => {
     const idx = make();
     expect(idx.upsert("c", 10, 5)).toEqual({ rank: 1, previousRank: 0 });

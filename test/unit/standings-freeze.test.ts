@@ -110,6 +110,16 @@ describe("StandingsFrozen and StandingsRevealed", () => {
     expect(answer(h.fold, "rank", { playerId: "a" }, "public")).toMatchObject({ rank: 0, score: 4 });
   });
 
+  it("gives back the memory of the live and the frozen boards when the fold is disposed of", () => {
+    const h = given(runningHunt({}, [join("a"), join("b"), adjust("a", 5), freeze(), adjust("b", 9)]));
+    const frozen = h.fold.frozen!.players;
+    expect([h.fold.index.size, frozen.size]).toEqual([2, 2]);
+    h.fold.dispose();
+    expect([h.fold.index.size, frozen.size, h.fold.index.slotOf("a"), frozen.slotOf("a")]).toEqual([
+      0, 0, -1, -1,
+    ]);
+  });
+
   it("pages the frozen board with the cursors of live pages", () => {
     const h = given(runningHunt({}, [join("a"), join("b"), join("c"), freeze(), adjust("c", 9)]));
     const first = answer(h.fold, "top", { n: 2 }, "public") as { next: string };
