@@ -70,13 +70,19 @@ bool validUtf8(const uint8_t* s, size_t n) {
   return true;
 }
 
+// Slicing-by-8 tables: t[0] is the classic byte table, t[k][i] the CRC of byte i followed by k zero
+// bytes, so eight bytes are folded per step (about five times the byte-at-a-time speed; a snapshot
+// of a large hunt is megabytes, checked on every write and load).
 struct CrcTable {
-  uint32_t t[256];
+  uint32_t t[8][256];
   CrcTable() {
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i) {
+      for (int k = 1; k < 8; ++k) t[k][i] = t[0][t[k - 1][i] & 0xff] ^ (t[k - 1][i] >> 8);
     }
   }
 };
@@ -85,8 +91,17 @@ struct CrcTable {
 
 uint32_t crc32(const uint8_t* data, size_t size) {
   static const CrcTable table;
+  const auto& t = table.t;
   uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < size; ++i) c = table.t[(c ^ data[i]) & 0xff] ^ (c >> 8);
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    // Little-endian by construction: the bytes are combined in the order they come.
+    uint32_t lo = c ^ (static_cast<uint32_t>(data[i]) | static_cast<uint32_t>(data[i + 1]) << 8 |
+                       static_cast<uint32_t>(data[i + 2]) << 16 | static_cast<uint32_t>(data[i + 3]) << 24);
+    c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+        t[3][data[i + 4]] ^ t[2][data[i + 5]] ^ t[1][data[i + 6]] ^ t[0][data[i + 7]];
+  }
+  for (; i < size; ++i) c = t[0][(c ^ data[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
 
