@@ -102,6 +102,14 @@ class ByteWriter {
   }
   bytes(b: Uint8Array): void {
     this.u32(b.length);
+    if (this.sink && b.length > this.buf.length) {
+      // A board's bytes go to the sink as they are, rather than through a buffer grown to hold them
+      // (megabytes, allocated and copied for every checkpoint of a large hunt).
+      this.flushToSink();
+      this.crc = crc32(b, this.crc);
+      this.sink(b);
+      return;
+    }
     this.reserve(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;
