@@ -4,13 +4,18 @@
 //      stream's last seq checked;
 //   2. raw ceiling: the hunt's log read through EventLog.read (the ordered consumer replay uses) counting only;
 //   3. replay: replayHunt, the full fold from seq 1 with no snapshot;
-//   4. restart: an engine process folds the whole log and stops gracefully (it snapshots the hunt), then is
-//      started again and timed until `hunt.<id>.query.state` answers with the final seq; then the same with
-//      the snapshot deleted from CAIRN_SNAPSHOTS.
-import { cpus } from "node:os";
+//   4. engine: an engine process folds the whole log, publishing its checkpoints, and stops gracefully (it
+//      snapshots the hunt);
+//   5. archive: the hunt exported as `cairn export` does (exportHunt, in-process like replayHunt), as NDJSON
+//      and gzipped, each then checked as `cairn verify` does (verifyArchive), which must say ok;
+//   6. restart: the engine started again and timed until `hunt.<id>.query.state` answers with the final seq;
+//      then the same with the snapshot deleted from CAIRN_SNAPSHOTS.
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { replayHunt, stateHash } from "../actors/index.ts";
+import { exportHunt, replayHunt, stateHash, verifyArchive } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { GameSimulator } from "../bin/game-simulator.ts";
@@ -35,7 +40,7 @@ export const usage = `usage: cairn bench replay [flags]
   --players N     players who join (default 10000); the rest are finds, hints, adjustments, a few invalid
   --treasures N   treasures (default 100)
   --index KIND    rank index of replay and engine: auto, native, js (default auto)
-  --repeat N      read and replay N times each, keep the best (default 1)
+  --repeat N      read, replay, export and verify N times each, keep the best (default 1)
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
   --smoke         tiny sizes: 20,000 events, 1,000 players`;
 
@@ -48,6 +53,73 @@ interface RestartTiming {
   /** From `engine-ready` to that answer, ms. */
   readyFromEngineReadyMs: number;
   stateHash: string;
+}
+
+/** One archive format's figures: the export that wrote it and the verify that read it back. */
+interface ArchiveTiming {
+  bytes: number;
+  bytesPerEvent: number;
+  exportMs: number;
+  exportPerSec: number;
+  verifyMs: number;
+  verifyPerSec: number;
+  checkpoints: number;
+  standings: number;
+}
+
+/** The archive formats `cairn export` writes, by the file name it is given. */
+const ARCHIVE_FORMATS = [
+  { name: "ndjson", label: "NDJSON", file: "hunt.ndjson" },
+  { name: "gzip", label: "gzip", file: "hunt.ndjson.gz" },
+] as const;
+
+/**
+ * Exports the hunt to `path` and verifies the archive; throws unless the export holds every checkpoint
+ * the log gives, as stored, and verify says ok with every event and checkpoint.
+ */
+async function exportAndVerify(
+  nc: NatsConnection,
+  huntId: string,
+  path: string,
+  events: number,
+  indexKind: RankIndexKind,
+): Promise<ArchiveTiming> {
+  rmSync(path, { force: true });
+  let t = performance.now();
+  const exported = await exportHunt(nc, huntId, path, { indexKind });
+  const exportMs = performance.now() - t;
+  if (exported.events !== events)
+    throw new Error(`${path}: exported ${exported.events} events, expected ${events}`);
+  if (exported.checkpoints === 0)
+    throw new Error(`${path}: exported no checkpoints: nothing for verify to check`);
+  if (exported.notStoredYet > 0) {
+    throw new Error(`${path}: the engine has not stored ${exported.notStoredYet} of the log's checkpoints`);
+  }
+  if (exported.firstDifferentSeq !== undefined) {
+    throw new Error(
+      `${path}: the stored checkpoint at seq ${exported.firstDifferentSeq} differs from the replay`,
+    );
+  }
+  const bytes = statSync(path).size;
+  t = performance.now();
+  const verified = await verifyArchive(path, { indexKind });
+  const verifyMs = performance.now() - t;
+  if (!verified.ok) throw new Error(`verify of ${path} failed: ${verified.problems.join("; ")}`);
+  if (verified.events !== events || verified.checkpoints !== exported.checkpoints) {
+    throw new Error(
+      `verify of ${path} read ${verified.events} events and ${verified.checkpoints} checkpoints, expected ${events} and ${exported.checkpoints}`,
+    );
+  }
+  return {
+    bytes,
+    bytesPerEvent: bytes / events,
+    exportMs,
+    exportPerSec: events / (exportMs / 1000),
+    verifyMs,
+    verifyPerSec: events / (verifyMs / 1000),
+    checkpoints: verified.checkpoints,
+    standings: verified.standings,
+  };
 }
 
 /** Runs the benchmark; resolves to the exit code. */
@@ -77,6 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   let nats: FreshNats | undefined;
   let nc: NatsConnection | undefined;
   let engine: EngineProcess | undefined;
+  const archiveDir = mkdtempSync(join(tmpdir(), "cairn-bench-replay-archive-"));
   try {
     nats = await startFreshNats("replay");
     nc = await connect({ servers: nats.url, name: "cairn-bench-replay" });
@@ -159,6 +232,29 @@ export async function run(argv: string[]): Promise<number> {
     if (!snapshot) throw new Error("the engine wrote no snapshot on its graceful stop");
     say(`graceful stop in ${fmtMs(stopMs)}; snapshot ${fmtInt(snapshot.length)} bytes`);
 
+    // 5. The archive of what that engine published, in each format (best of --repeat).
+    const archives = {} as Record<(typeof ARCHIVE_FORMATS)[number]["name"], ArchiveTiming>;
+    for (let r = 0; r < repeat; r++) {
+      for (const format of ARCHIVE_FORMATS) {
+        const a = await exportAndVerify(nc, huntId, join(archiveDir, format.file), events, index);
+        say(
+          `archive, ${format.label}: ${fmtInt(a.bytes)} bytes (${fmtNum(a.bytesPerEvent, 1)} B/event), ` +
+            `export ${fmtMs(a.exportMs)} = ${fmtInt(a.exportPerSec)}/s, verify ${fmtMs(a.verifyMs)} = ${fmtInt(a.verifyPerSec)}/s, ` +
+            `ok: ${fmtInt(a.checkpoints)} checkpoints, ${fmtInt(a.standings)} standings`,
+        );
+        const best = archives[format.name];
+        archives[format.name] = best
+          ? {
+              ...a,
+              exportMs: Math.min(best.exportMs, a.exportMs),
+              exportPerSec: Math.max(best.exportPerSec, a.exportPerSec),
+              verifyMs: Math.min(best.verifyMs, a.verifyMs),
+              verifyPerSec: Math.max(best.verifyPerSec, a.verifyPerSec),
+            }
+          : a;
+      }
+    }
+
     const restart = async (label: string): Promise<RestartTiming> => {
       const t0 = performance.now();
       engine = await startEngineProcess(nats!.url, engineArgs);
@@ -194,37 +290,51 @@ export async function run(argv: string[]): Promise<number> {
       withSnapshot.stateHash === replayBest.hash && withoutSnapshot.stateHash === replayBest.hash;
     console.log("");
     console.log(`a ${fmtInt(events)}-event hunt, ${fmtInt(players)} players:`);
+    const pct = (rate: number, of: number) => `${fmtNum((100 * rate) / of, 0)}%`;
+    /** A row of a measure with a rate: its share of the raw read and of the replay. */
+    const rateRow = (measure: string, rate: number, ms: number, bytesPerEvent = "") => [
+      measure,
+      fmtInt(rate),
+      fmtMs(ms),
+      pct(rate, rawRate),
+      pct(rate, replayRate),
+      bytesPerEvent,
+    ];
+    const firstEngineMs = firstFoldMs - firstReadyMs;
+    const timeRow = (measure: string, ms: number) => [measure, "", fmtMs(ms), "", "", ""];
     console.log(
       table(
-        ["measure", "events/s", "time", "vs raw read"],
+        ["measure", "events/s", "time", "vs raw read", "vs replay", "archive B/event"],
         [
-          ["raw read ceiling (ordered consumer, no fold)", fmtInt(rawRate), fmtMs(rawBest.ms), "100%"],
-          [
-            "replayHunt (full fold, no snapshot)",
-            fmtInt(replayRate),
-            fmtMs(replayBest.ms),
-            `${fmtNum((100 * replayRate) / rawRate, 0)}%`,
-          ],
-          [
+          rateRow("raw read ceiling (ordered consumer, no fold)", rawRate, rawBest.ms),
+          rateRow("replayHunt (full fold, no snapshot)", replayRate, replayBest.ms),
+          rateRow(
             "engine, first start, from engine-ready (durable consumer)",
-            fmtInt(events / ((firstFoldMs - firstReadyMs) / 1000)),
-            fmtMs(firstFoldMs - firstReadyMs),
-            `${fmtNum((100 * events) / ((firstFoldMs - firstReadyMs) / 1000) / rawRate, 0)}%`,
-          ],
-          ["restart with snapshot: ready (from fork)", "", fmtMs(withSnapshot.readyFromForkMs), ""],
-          [
-            "restart with snapshot: ready (from engine-ready)",
-            "",
-            fmtMs(withSnapshot.readyFromEngineReadyMs),
-            "",
-          ],
-          ["restart without snapshot: ready (from fork)", "", fmtMs(withoutSnapshot.readyFromForkMs), ""],
-          [
+            events / (firstEngineMs / 1000),
+            firstEngineMs,
+          ),
+          ...ARCHIVE_FORMATS.map((f) =>
+            rateRow(
+              `export, ${f.label} (exportHunt: replay + write)`,
+              archives[f.name].exportPerSec,
+              archives[f.name].exportMs,
+              fmtNum(archives[f.name].bytesPerEvent, 1),
+            ),
+          ),
+          ...ARCHIVE_FORMATS.map((f) =>
+            rateRow(
+              `verify, ${f.label} (verifyArchive, offline)`,
+              archives[f.name].verifyPerSec,
+              archives[f.name].verifyMs,
+            ),
+          ),
+          timeRow("restart with snapshot: ready (from fork)", withSnapshot.readyFromForkMs),
+          timeRow("restart with snapshot: ready (from engine-ready)", withSnapshot.readyFromEngineReadyMs),
+          timeRow("restart without snapshot: ready (from fork)", withoutSnapshot.readyFromForkMs),
+          timeRow(
             "restart without snapshot: ready (from engine-ready)",
-            "",
-            fmtMs(withoutSnapshot.readyFromEngineReadyMs),
-            "",
-          ],
+            withoutSnapshot.readyFromEngineReadyMs,
+          ),
         ],
       ),
     );
@@ -246,6 +356,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(goalLines(goals));
     const summary =
       `replay ${fmtInt(events)} events: raw ${fmtInt(rawRate)}/s, replay ${fmtInt(replayRate)}/s (${fmtNum((100 * replayRate) / rawRate, 0)}%), ` +
+      `verify ${fmtInt(archives.ndjson.verifyPerSec)}/s NDJSON, ${fmtInt(archives.gzip.verifyPerSec)}/s gzip (${pct(archives.ndjson.verifyPerSec, replayRate)}, ${pct(archives.gzip.verifyPerSec, replayRate)} of replay); ` +
       `restart ready ${fmtMs(withSnapshot.readyFromForkMs)} with snapshot, ${fmtMs(withoutSnapshot.readyFromForkMs)} without; ` +
       `hashes ${hashesAgree ? "agree" : "DIFFER"} (${((performance.now() - started) / 1000).toFixed(0)} s)`;
     console.log("");
@@ -270,6 +381,20 @@ export async function run(argv: string[]): Promise<number> {
           stopMs,
           snapshotBytes: snapshot.length,
         },
+        archive: Object.fromEntries(
+          ARCHIVE_FORMATS.map((f) => {
+            const a = archives[f.name];
+            return [
+              f.name,
+              {
+                ...a,
+                verifyPctOfRaw: (100 * a.verifyPerSec) / rawRate,
+                verifyPctOfReplay: (100 * a.verifyPerSec) / replayRate,
+                verifyOk: true,
+              },
+            ];
+          }),
+        ),
         restartWithSnapshot: withSnapshot,
         restartWithoutSnapshot: withoutSnapshot,
         hashesAgree,
@@ -285,5 +410,6 @@ export async function run(argv: string[]): Promise<number> {
     await engine?.kill();
     await nc?.close().catch(() => {});
     await nats?.dispose();
+    rmSync(archiveDir, { recursive: true, force: true });
   }
 }
