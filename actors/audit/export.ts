@@ -86,6 +86,7 @@ export async function exportHunt(
     }
     await writer.write([{ kind: "end", events: replay.events, checkpoints: checkpoints.length }]);
     await writer.close();
+    const standings = fold.index.size + (fold.teamIndex?.size ?? 0);
     fold.dispose();
     const differs = checkpoints.find((c, i) => {
       const mine = replay.checkpoints[i];
@@ -95,7 +96,7 @@ export async function exportHunt(
       events: replay.events,
       seq: fold.seq,
       checkpoints: checkpoints.length,
-      standings: fold.index.size + (fold.teamIndex?.size ?? 0),
+      standings,
       notStoredYet: Math.max(0, replay.checkpoints.length - checkpoints.length),
       firstDifferentSeq: differs?.seq,
     };
