@@ -26,9 +26,8 @@ import {
   EngineWatch,
   type FreshNats,
   machineBusySeconds,
-  metricValue,
   probeRedis,
-  scrapeMetrics,
+  scrapeIndexBytes,
   startFreshNats,
   waitHandled,
 } from "./harness.ts";
@@ -510,11 +509,9 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
       });
     } else {
       metricsPort = await freePort();
-      // startEngineProcess passes CAIRN_ENGINE_NODE_ARGS to the engine's node (and not to this process).
-      const saved = process.env.CAIRN_ENGINE_NODE_ARGS;
-      if (profArgv.length) process.env.CAIRN_ENGINE_NODE_ARGS = profArgv.join(" ");
-      try {
-        engine = await startEngineProcess(nats.url, [
+      engine = await startEngineProcess(
+        nats.url,
+        [
           "--index",
           name === "teams" ? "native" : name,
           "--batch",
@@ -522,13 +519,9 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
           "--metrics-port",
           String(metricsPort),
           ...params.engineArgs,
-        ]);
-      } finally {
-        if (profArgv.length) {
-          if (saved === undefined) delete process.env.CAIRN_ENGINE_NODE_ARGS;
-          else process.env.CAIRN_ENGINE_NODE_ARGS = saved;
-        }
-      }
+        ],
+        { nodeArgs: profArgv },
+      );
     }
     result.enginePid = engine.child.pid;
     const watch = new EngineWatch(engine, nats.pid, metricsPort);
@@ -683,13 +676,6 @@ async function runConfig(name: ConfigName, params: Params): Promise<ConfigResult
     else await engine?.kill();
     await nats?.dispose();
   }
-}
-
-/** The rank index bytes the engine reports on /metrics (cairn_native_index_bytes), if it can be read. */
-async function scrapeIndexBytes(port: number | undefined): Promise<number | undefined> {
-  if (port === undefined) return undefined;
-  const text = await scrapeMetrics(port);
-  return text === undefined ? undefined : metricValue(text, "cairn_native_index_bytes");
 }
 
 /**

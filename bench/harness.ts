@@ -1,5 +1,6 @@
-// Shared plumbing of the end-to-end benchmarks (e2e, replay, soak): a fresh embedded nats-server per run,
-// engine children and what they report over IPC, waiting for an engine to handle a seq, CPU time of
+// Shared plumbing of the end-to-end benchmarks (e2e, replay, soak, ledger, hunts, huge): a fresh embedded
+// nats-server per run, engine children and what they report over IPC (and their settled RSS), waiting for
+// an engine to handle a seq, timed restarts, queries timed while something else runs, CPU time of
 // processes from /proc, and a Redis probe.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
@@ -7,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import type { EngineProcess, EngineStats } from "../bin/engine-process.ts";
-import type { RankReply } from "../schemas/index.ts";
+import { type EngineProcess, type EngineStats, startEngineProcess } from "../bin/engine-process.ts";
+import type { RankReply, StateReply } from "../schemas/index.ts";
 import {
   type EmbeddedNats,
   EVENTS_STREAM,
@@ -16,6 +17,7 @@ import {
   queryHunt,
   startEmbeddedNats,
 } from "../streams/index.ts";
+import { fmtInt, fmtMs } from "./report.ts";
 
 /** A nats-server with a store of its own, wiped on stop. */
 export interface FreshNats extends EmbeddedNats {
@@ -297,7 +299,8 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Publishes a hunt's log (event bodies, in order) as core publishes in flushed chunks, each with a
- * Nats-Msg-Id as every publisher must (`<hunt>-m-<n>`), and waits until the events stream holds
+ * Nats-Msg-Id as every publisher must (`<hunt>-m-<n>`, n counting from `firstId`: a later part of the
+ * same log goes on from the count of the parts before it), and waits until the events stream holds
  * `total` messages; returns its last seq. `progress` sees the count after each chunk.
  */
 export async function publishLog(
@@ -305,17 +308,18 @@ export async function publishLog(
   huntId: string,
   bodies: Iterable<string>,
   total: number,
-  progress?: (published: number) => void,
+  options: { progress?: (published: number) => void; firstId?: number } = {},
 ): Promise<number> {
   const subject = `hunt.${huntId}.events`;
+  const firstId = options.firstId ?? 0;
   let n = 0;
   for (const body of bodies) {
     const h = headers();
-    h.set("Nats-Msg-Id", `${huntId}-m-${n}`);
+    h.set("Nats-Msg-Id", `${huntId}-m-${firstId + n}`);
     nc.publish(subject, body, { headers: h });
     if (++n % 5000 === 0) {
       await nc.flush();
-      progress?.(n);
+      options.progress?.(n);
     }
   }
   await nc.flush();
@@ -360,4 +364,142 @@ export function metricValue(text: string, name: string, labels = ""): number | u
     sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
+}
+
+/** The rank index bytes the engine reports on /metrics (cairn_native_index_bytes), if it can be read. */
+export async function scrapeIndexBytes(port: number | undefined): Promise<number | undefined> {
+  if (port === undefined) return undefined;
+  const text = await scrapeMetrics(port);
+  return text === undefined ? undefined : metricValue(text, "cairn_native_index_bytes");
+}
+
+/**
+ * The engine's RSS once it has settled: two consecutive samples (`everyMs` apart, the engine reports
+ * every 250 ms) within `tolerance` of each other, or the last sample when `timeoutMs` passes first.
+ */
+export async function settledRss(
+  watch: EngineWatch,
+  { tolerance = 0.02, everyMs = 500, timeoutMs = 30_000 } = {},
+): Promise<{ rss: number; settled: boolean; waitedMs: number }> {
+  const started = performance.now();
+  let previous = watch.latest?.rss;
+  for (;;) {
+    await sleep(everyMs);
+    const rss = watch.latest?.rss;
+    const waitedMs = performance.now() - started;
+    if (rss !== undefined && previous !== undefined && Math.abs(rss - previous) <= tolerance * previous) {
+      return { rss, settled: true, waitedMs };
+    }
+    if (waitedMs > timeoutMs) return { rss: rss ?? 0, settled: false, waitedMs };
+    previous = rss;
+  }
+}
+
+/** A restart timed to the first answer that shows the whole log handled. */
+export interface RestartTiming {
+  /** From fork to `engine-ready`, ms. */
+  startMs: number;
+  /** From fork to the state query answering the final seq, ms. */
+  readyFromForkMs: number;
+  /** From `engine-ready` to that answer, ms. */
+  readyFromEngineReadyMs: number;
+  stateHash: string;
+  /**
+   * What the engine logged of the hunt's activation (snapshot read and decoded, log tail folded), when
+   * it logs at info level: its time, the snapshot's seq (0 without one) and the events folded after it.
+   */
+  activation?: { ms: number; snapshotSeq: number; replayed: number };
+}
+
+/**
+ * Starts an engine (`cairn serve` with `engineArgs`; `nodeArgs` for its node) on a log the previous one
+ * left, and times it until `hunt.<id>.query.state` answers with `lastSeq` handled. The engine is left
+ * running (killed if the wait fails).
+ */
+export async function timeRestart(
+  nc: NatsConnection,
+  natsUrl: string,
+  huntId: string,
+  lastSeq: number,
+  engineArgs: string[],
+  nodeArgs: string[] = [],
+): Promise<{ engine: EngineProcess; timing: RestartTiming }> {
+  const t0 = performance.now();
+  const engine = await startEngineProcess(natsUrl, engineArgs, { nodeArgs });
+  try {
+    const t1 = performance.now();
+    let state: StateReply | undefined;
+    for (;;) {
+      state = await queryHunt<StateReply>(nc, huntId, "state", {}, 300_000).catch(() => undefined);
+      if (state && state.seq >= lastSeq) break;
+      // A million-player hunt rebuilt from its log without a snapshot takes minutes.
+      if (performance.now() - t0 > 1_800_000) {
+        throw new Error(`hunt ${huntId} not ready 30 minutes after a restart`);
+      }
+      await sleep(5);
+    }
+    const t2 = performance.now();
+    const timing: RestartTiming = {
+      startMs: t1 - t0,
+      readyFromForkMs: t2 - t0,
+      readyFromEngineReadyMs: t2 - t1,
+      stateHash: state.stateHash,
+    };
+    const logged = engine.stderr
+      .filter((l) => l.includes('"hunt activated"') && l.includes(`"huntId":"${huntId}"`))
+      .map((l) => JSON.parse(l) as { ms: number; snapshotSeq: number; replayed: number })
+      .at(-1);
+    if (logged) {
+      timing.activation = { ms: logged.ms, snapshotSeq: logged.snapshotSeq, replayed: logged.replayed };
+    }
+    return { engine, timing };
+  } catch (err) {
+    await engine.kill();
+    throw err;
+  }
+}
+
+/** One line saying what a timed restart took. */
+export function describeRestart(label: string, timing: RestartTiming, lastSeq: number): string {
+  const a = timing.activation;
+  return (
+    `${label}: process start → engine-ready ${fmtMs(timing.startMs)}, → hunt answers seq ${fmtInt(lastSeq)} ${fmtMs(timing.readyFromForkMs)} ` +
+    `(${fmtMs(timing.readyFromEngineReadyMs)} after engine-ready), stateHash ${timing.stateHash.slice(0, 12)}` +
+    (a
+      ? `; the engine logged its activation: ${fmtMs(a.ms)} (snapshot at seq ${fmtInt(a.snapshotSeq)}, ${fmtInt(a.replayed)} events folded after it)`
+      : "")
+  );
+}
+
+/**
+ * Times `probe` over and over, one call at a time and `gapMs` apart, while `during` runs; resolves to
+ * what `during` resolved to and the latencies (ms) in the order taken. `probe` is called with its count.
+ */
+export async function probeWhile<T>(
+  during: Promise<T>,
+  probe: (i: number) => Promise<unknown>,
+  gapMs = 20,
+): Promise<{ result: T; ms: number[] }> {
+  const ms: number[] = [];
+  let done = false;
+  const probing = (async () => {
+    while (!done) {
+      const t = performance.now();
+      await probe(ms.length);
+      ms.push(performance.now() - t);
+      await sleep(gapMs);
+    }
+  })();
+  probing.catch(() => {}); // a failed probe is thrown below, once `during` is over, not as an unhandled rejection
+  try {
+    return { result: await during, ms };
+  } finally {
+    done = true;
+    await probing;
+  }
+}
+
+/** The q-quantile (0..1) of ascending `sorted`, undefined when it is empty. */
+export function quantile(sorted: number[], q: number): number | undefined {
+  return sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }

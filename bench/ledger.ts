@@ -16,7 +16,7 @@ import { GameSimulator } from "../bin/game-simulator.ts";
 import type { RankIndexKind } from "../native/index.ts";
 import type { LedgerReply } from "../schemas/index.ts";
 import { connect, EventLog, ensureStreams, queryHunt } from "../streams/index.ts";
-import { type FreshNats, publishLog, startFreshNats, waitHandled } from "./harness.ts";
+import { type FreshNats, probeWhile, publishLog, quantile, startFreshNats, waitHandled } from "./harness.ts";
 import { fmtInt, fmtMs, parseBenchFlags, table, writeJson } from "./report.ts";
 
 export const usage = `usage: cairn bench ledger [flags]
@@ -29,31 +29,8 @@ export const usage = `usage: cairn bench ledger [flags]
   --smoke         tiny sizes: 20,000 events, 1,000 players, pages of 5`;
 
 /** The latencies of `rank` queries asked every 20 ms while `during` runs. */
-async function probeWhile<T>(
-  nc: NatsConnection,
-  huntId: string,
-  during: Promise<T>,
-): Promise<{ result: T; ms: number[] }> {
-  const ms: number[] = [];
-  let done = false;
-  const probing = (async () => {
-    while (!done) {
-      const t = performance.now();
-      await queryHunt(nc, huntId, "rank", { playerId: "p-1" }, 30_000);
-      ms.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  try {
-    return { result: await during, ms };
-  } finally {
-    done = true;
-    await probing;
-  }
-}
-
-function quantile(sorted: number[], q: number): number | undefined {
-  return sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+function probeRanksWhile<T>(nc: NatsConnection, huntId: string, during: Promise<T>) {
+  return probeWhile(during, () => queryHunt(nc, huntId, "rank", { playerId: "p-1" }, 30_000));
 }
 
 /** Runs the benchmark; resolves to the exit code. */
@@ -134,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
         600_000,
       );
     t = performance.now();
-    const first = await probeWhile(nc, huntId, ask());
+    const first = await probeRanksWhile(nc, huntId, ask());
     const firstMs = performance.now() - t;
     if (!first.result.next) throw new Error(`player ${playerId} has no second page of ${limit} entries`);
     t = performance.now();
@@ -143,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     // The whole ledger, page after page, from the start again (a fresh replay: the paused one has
     // moved past seq 0).
     t = performance.now();
-    const whole = await probeWhile(
+    const whole = await probeRanksWhile(
       nc,
       huntId,
       (async () => {

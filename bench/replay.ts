@@ -20,9 +20,16 @@ import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts
 import { choiceFlag, numberFlag } from "../bin/flags.ts";
 import { GameSimulator } from "../bin/game-simulator.ts";
 import type { RankIndexKind } from "../native/index.ts";
-import type { StateReply } from "../schemas/index.ts";
-import { connect, EventLog, ensureStreams, queryHunt, SnapshotStore } from "../streams/index.ts";
-import { type FreshNats, publishLog, startFreshNats, waitHandled } from "./harness.ts";
+import { connect, EventLog, ensureStreams, SnapshotStore } from "../streams/index.ts";
+import {
+  describeRestart,
+  type FreshNats,
+  publishLog,
+  type RestartTiming,
+  startFreshNats,
+  timeRestart,
+  waitHandled,
+} from "./harness.ts";
 import {
   fmtInt,
   fmtMs,
@@ -43,17 +50,6 @@ export const usage = `usage: cairn bench replay [flags]
   --repeat N      read, replay, export and verify N times each, keep the best (default 1)
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
   --smoke         tiny sizes: 20,000 events, 1,000 players`;
-
-/** A restart timed to the first answer that shows the whole log handled. */
-interface RestartTiming {
-  /** From fork to `engine-ready`, ms. */
-  startMs: number;
-  /** From fork to the state query answering the final seq, ms. */
-  readyFromForkMs: number;
-  /** From `engine-ready` to that answer, ms. */
-  readyFromEngineReadyMs: number;
-  stateHash: string;
-}
 
 /** One archive format's figures: the export that wrote it and the verify that read it back. */
 interface ArchiveTiming {
@@ -169,11 +165,13 @@ export async function run(argv: string[]): Promise<number> {
     let t = performance.now();
     let lastSay = t;
     // With Nats-Msg-Ids, as the engine requires: a log without them would be folded as rejections.
-    const lastSeq = await publishLog(nc, huntId, gen.offlineEvents(events - 2 - players), events, (n) => {
-      if (performance.now() - lastSay > 2000) {
-        lastSay = performance.now();
-        say(`publishing: ${fmtInt(n)} / ${fmtInt(events)}`);
-      }
+    const lastSeq = await publishLog(nc, huntId, gen.offlineEvents(events - 2 - players), events, {
+      progress: (n) => {
+        if (performance.now() - lastSay > 2000) {
+          lastSay = performance.now();
+          say(`publishing: ${fmtInt(n)} / ${fmtInt(events)}`);
+        }
+      },
     });
     const buildSec = (performance.now() - t) / 1000;
     if (lastSeq !== events) throw new Error(`the stream holds ${lastSeq} events, expected ${events}`);
@@ -256,30 +254,12 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     const restart = async (label: string): Promise<RestartTiming> => {
-      const t0 = performance.now();
-      engine = await startEngineProcess(nats!.url, engineArgs);
-      const t1 = performance.now();
-      let state: StateReply | undefined;
-      for (;;) {
-        state = await queryHunt<StateReply>(nc!, huntId, "state", {}, 300_000).catch(() => undefined);
-        if (state && state.seq >= events) break;
-        if (performance.now() - t0 > 600_000) throw new Error(`${label}: not ready after 600 s`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      const t2 = performance.now();
+      const started = await timeRestart(nc!, nats!.url, huntId, events, engineArgs);
+      engine = started.engine;
       await engine.kill(); // nothing to keep: the next run must find the snapshot (or its absence) as it was
       engine = undefined;
-      const timing = {
-        startMs: t1 - t0,
-        readyFromForkMs: t2 - t0,
-        readyFromEngineReadyMs: t2 - t1,
-        stateHash: state.stateHash,
-      };
-      say(
-        `${label}: process start → engine-ready ${fmtMs(timing.startMs)}, → hunt answers seq ${fmtInt(events)} ${fmtMs(timing.readyFromForkMs)} ` +
-          `(${fmtMs(timing.readyFromEngineReadyMs)} after engine-ready), stateHash ${state.stateHash.slice(0, 12)}`,
-      );
-      return timing;
+      say(describeRestart(label, started.timing, events));
+      return started.timing;
     };
     const withSnapshot = await restart("restart with snapshot");
     await snapshots.delete(huntId);

@@ -42,16 +42,22 @@ export interface EngineProcess {
 
 /**
  * Starts `cairn serve --nats url ...args` (with an embedded server when `url` is undefined) and
- * resolves once it consumes (its `engine-ready` message).
+ * resolves once it consumes (its `engine-ready` message). `nodeArgs` go to this engine's node alone
+ * (e.g. `--cpu-prof`).
  */
-export function startEngineProcess(url: string | undefined, args: string[] = []): Promise<EngineProcess> {
+export function startEngineProcess(
+  url: string | undefined,
+  args: string[] = [],
+  options: { nodeArgs?: string[] } = {},
+): Promise<EngineProcess> {
   const natsArgs = url === undefined ? [] : ["--nats", url];
   return forkEngine(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
-    // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine alone.
+    // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every engine started.
     execArgv: [
       ...process.execArgv.filter((a) => !a.startsWith("--max-semi-space-size")),
       ...ENGINE_NODE_ARGS,
       ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      ...(options.nodeArgs ?? []),
     ],
     fallbackUrl: url,
   });

@@ -525,16 +525,30 @@ export class GameSimulator {
    * HuntStarted, the joins, then `plays` play events (the same sequence `setup` + `run` publish).
    */
   *offlineEvents(plays: number): Generator<string> {
-    const { huntId, players } = this.plan;
+    yield* this.offlineOpening();
+    yield* this.offlineJoins();
+    yield* this.offlinePlays(plays);
+  }
+
+  /** The first part of `offlineEvents`: HuntCreated, then HuntStarted unless the hunt starts after the joins. */
+  *offlineOpening(): Generator<string> {
     yield this.huntCreated();
-    const started = this.event("HuntStarted", `${huntId}-started`);
-    if (!this.plan.organiser) yield started;
+    if (!this.plan.organiser) yield this.event("HuntStarted", `${this.plan.huntId}-started`);
+  }
+
+  /** The second part of `offlineEvents`: the teams and the joins (and HuntStarted after them in organiser mode). */
+  *offlineJoins(): Generator<string> {
+    const { huntId, players } = this.plan;
     for (let team = 0; team < (this.plan.teams ?? 0); team++) {
       yield this.event("TeamCreated", `${huntId}-team-${team}`, { teamId: `team-${team}` });
     }
     for (let p = 0; p < players; p++)
       yield this.event("PlayerJoined", `${huntId}-join-${p}`, this.joinData(p));
-    if (this.plan.organiser) yield started;
+    if (this.plan.organiser) yield this.event("HuntStarted", `${huntId}-started`);
+  }
+
+  /** The last part of `offlineEvents`: `plays` play events (a later `run` goes on from where they left the game). */
+  *offlinePlays(plays: number): Generator<string> {
     for (let k = 0; k < plays; k++) yield this.playEvent(k).body;
   }
 

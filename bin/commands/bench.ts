@@ -18,6 +18,7 @@ const benchmarks: Record<string, () => Promise<Benchmark>> = {
   soak: () => import("../../bench/soak.ts"),
   hunts: () => import("../../bench/hunts.ts"),
   viewer: () => import("../../bench/viewer.ts"),
+  huge: () => import("../../bench/huge.ts"),
 };
 
 const SMOKE_USAGE = [
@@ -29,7 +30,7 @@ const SMOKE_USAGE = [
 
 export const command: Command = {
   summary:
-    "run a benchmark (index, consume, e2e, replay, ledger, soak, hunts, viewer) or `smoke` to check each still runs",
+    "run a benchmark (index, consume, e2e, replay, ledger, soak, hunts, viewer, huge) or `smoke` to check each still runs",
   usage: [
     "usage: cairn bench <name> [flags]",
     "",

@@ -30,7 +30,7 @@ function expectTwoLines(run: Run, code: number, prefix: string): [string, string
 }
 
 const COMMANDS = ["demo", "serve", "replay", "top", "rank", "watch", "publish", "keygen", "export", "verify"];
-const BENCHES = ["index", "consume", "e2e", "replay", "soak", "smoke"];
+const BENCHES = ["index", "consume", "e2e", "replay", "soak", "huge", "smoke"];
 
 describe("cairn --help, bad flags and missing flags", () => {
   it.each([...COMMANDS, ...BENCHES.map((b) => `bench ${b}`)])("%s --help prints its usage", async (cmd) => {
@@ -66,6 +66,8 @@ describe("cairn --help, bad flags and missing flags", () => {
     const [what] = expectTwoLines(await cairn(["bench", "e2e", "--only", "bogus"]), 2, "bench");
     expect(what).toContain("--only takes");
     expectTwoLines(await cairn(["bench", "consume", "--events", "many"]), 2, "bench");
+    const [players] = expectTwoLines(await cairn(["bench", "huge", "--players", "1.5"]), 2, "bench");
+    expect(players).toContain("--players must be a whole number");
     expectTwoLines(await cairn(["bench", "nope"]), 2, "bench");
   });
 });
