@@ -447,7 +447,14 @@ export async function timeRestart(
     };
     const logged = engine.stderr
       .filter((l) => l.includes('"hunt activated"') && l.includes(`"huntId":"${huntId}"`))
-      .map((l) => JSON.parse(l) as { ms: number; snapshotSeq: number; replayed: number })
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { ms: number; snapshotSeq: number; replayed: number };
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((l) => l !== undefined)
       .at(-1);
     if (logged) {
       timing.activation = { ms: logged.ms, snapshotSeq: logged.snapshotSeq, replayed: logged.replayed };
@@ -455,7 +462,8 @@ export async function timeRestart(
     return { engine, timing };
   } catch (err) {
     await engine.kill();
-    throw err;
+    const last = engine.stderr.slice(-10).join("\n");
+    throw new Error(`${(err as Error).message}${last ? `\nthe engine's last lines:\n${last}` : ""}`);
   }
 }
 

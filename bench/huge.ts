@@ -258,10 +258,11 @@ export async function run(argv: string[]): Promise<number> {
     // The engine logs neither its encode nor its write time: both are timed here, on the same bytes.
     const [fold, decodeMs] = timed(() => decodeHunt(huntId, snapshot, { indexKind: index }));
     const [indexSnapshot, indexSerializeMs] = timed(() => fold.index.serialize());
-    const [, indexDeserializeMs] = timed(() => deserializeRankIndex(indexSnapshot, index));
+    const [reloaded, indexDeserializeMs] = timed(() => deserializeRankIndex(indexSnapshot, index));
+    reloaded.clear();
     const [encoded, encodeMs] = timed(() => encodeHunt(fold));
     const [hash, hashMs] = timed(() => stateHash(fold));
-    fold.lifecycle.stop();
+    fold.dispose();
     const roundTrips = Buffer.from(encoded).equals(snapshot);
     t = performance.now();
     await snapshots.put(huntId, encoded); // the same bytes: the restarts below read what the engine wrote

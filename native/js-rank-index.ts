@@ -183,6 +183,9 @@ export class JsRankIndex implements RankIndex {
     this.#nodes = 1;
     this.#allocations++;
     this.#idChars = 0;
+    // The scratch of the last walk would keep the old tree alive.
+    this.#path.length = 0;
+    this.#idx.length = 0;
   }
 
   serialize(): Uint8Array {

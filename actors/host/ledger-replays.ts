@@ -1,7 +1,8 @@
 // Answers `hunt.<id>.query.ledger` off the hot path: the hunt's log is folded again in a fresh fold
 // (actors/hunt/ledger.ts), read at the reader's own pace and a slice at a time, so the engine's own
-// work goes on between slices. The replay of the last ledger request of a hunt is kept, paused, for
-// the next page; replays running at once and replays kept are bounded engine-wide.
+// work goes on between slices, and a page replies within its page time. The replay of the last
+// ledger request of each competitor is kept, paused, for the next page; replays running at once and
+// replays kept are bounded engine-wide.
 import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
 import type { LedgerEntry, QueryRequestMap } from "../../schemas/index.ts";
 import type { EventLog } from "../../streams/index.ts";
@@ -23,7 +24,7 @@ export interface LedgerReplayOptions {
   indexKind?: RankIndexKind;
   /** Ledger replays that may run at once, engine-wide; a request beyond them is refused `busy`. */
   maxRunning?: number;
-  /** Paused replays kept for a next page, engine-wide (at most one per hunt); the oldest goes first. */
+  /** Paused replays kept for a next page, engine-wide (one per competitor of a hunt); the oldest goes first. */
   maxPaused?: number;
   /** How long a paused replay waits for its next page before it is dropped. */
   idleMs?: number;
@@ -49,13 +50,18 @@ interface Replay {
   idleTimer?: NodeJS.Timeout;
 }
 
+/** Where a paused replay is kept: by hunt and competitor. */
+function pausedKey(huntId: string, key: string): string {
+  return `${huntId}\n${key}`;
+}
+
 function keyOf(competitor: Competitor): string {
   return competitor.playerId !== undefined ? `p:${competitor.playerId}` : `t:${competitor.teamId}`;
 }
 
 /** The engine's ledger replays. */
 export class LedgerReplays {
-  /** Paused replays by hunt, oldest first. */
+  /** Paused replays by hunt and competitor, oldest first. */
   private readonly paused = new Map<string, Replay>();
   private running = 0;
   private stopped = false;
@@ -130,7 +136,8 @@ export class LedgerReplays {
     const entries = replay.buffered.slice(0, request.limit);
     const reply: QueryReply = { seq: bound, entries };
     if (replay.buffered.length > request.limit) reply.next = encodeLedgerCursor(entries.at(-1)!.seq);
-    else if (outOfTime) reply.next = encodeLedgerCursor(replay.ledger.fold.seq);
+    // A replay that started over may not be back at the cursor yet: the next one never goes back.
+    else if (outOfTime) reply.next = encodeLedgerCursor(Math.max(after, replay.ledger.fold.seq));
     this.pause(replay);
     return reply;
   }
@@ -147,16 +154,18 @@ export class LedgerReplays {
   }
 
   /**
-   * The paused replay of the hunt if it can serve entries after `after` for this competitor (it has
-   * kept every entry after it); any other paused replay of the hunt is dropped.
+   * The competitor's paused replay of the hunt if it can serve entries after `after` (it has kept
+   * every entry after it); one that cannot (an earlier page is asked for) is dropped.
    */
   private take(huntId: string, key: string, after: number): Replay | undefined {
-    const replay = this.paused.get(huntId);
+    const replay = this.paused.get(pausedKey(huntId, key));
     if (!replay) return undefined;
-    this.paused.delete(huntId);
-    clearTimeout(replay.idleTimer);
-    if (replay.key === key && after >= replay.from) return replay;
-    replay.ledger.fold.dispose();
+    if (after >= replay.from) {
+      this.paused.delete(pausedKey(huntId, key));
+      clearTimeout(replay.idleTimer);
+      return replay;
+    }
+    this.drop(replay);
     return undefined;
   }
 
@@ -165,9 +174,10 @@ export class LedgerReplays {
       replay.ledger.fold.dispose();
       return;
     }
-    const other = this.paused.get(replay.huntId);
+    const id = pausedKey(replay.huntId, replay.key);
+    const other = this.paused.get(id);
     if (other) this.drop(other);
-    this.paused.set(replay.huntId, replay);
+    this.paused.set(id, replay);
     replay.idleTimer = setTimeout(() => this.drop(replay), this.opts.idleMs);
     replay.idleTimer.unref();
     for (const oldest of this.paused.values()) {
@@ -178,7 +188,8 @@ export class LedgerReplays {
 
   private drop(replay: Replay): void {
     clearTimeout(replay.idleTimer);
-    if (this.paused.get(replay.huntId) === replay) this.paused.delete(replay.huntId);
+    const id = pausedKey(replay.huntId, replay.key);
+    if (this.paused.get(id) === replay) this.paused.delete(id);
     replay.ledger.fold.dispose();
   }
 

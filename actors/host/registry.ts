@@ -32,6 +32,16 @@ export interface LiveHunt extends OutputTarget {
   snapshotting: Promise<void> | undefined;
 }
 
+/** What an activation reads after its snapshot: the log up to `untilSeq`, unless abandoned. */
+interface TailRead {
+  log: EventLog;
+  untilSeq: number;
+  abandon: { abandoned: boolean };
+  /** The seq the snapshot was at (0 without one), and when the activation began (for its log line). */
+  snapshotSeq: number;
+  started: number;
+}
+
 /** A hunt whose fold failed: kept out of the engine until it restarts, its events kept in the log. */
 export interface BrokenHunt {
   /** The first input seq it could not fold. */
@@ -143,7 +153,15 @@ export class HuntRegistry {
         reject(new ActivationTimeoutError(huntId, this.opts.activationTimeoutMs));
       }, this.opts.activationTimeoutMs);
     });
-    const promise = Promise.race([this.rebuild(huntId, log, untilSeq, abandon), deadline])
+    const rebuilding = this.rebuild(huntId, log, untilSeq, abandon);
+    // A rebuild that ends after its deadline has won the race belongs to no one: its memory goes now.
+    rebuilding.then(
+      (hunt) => {
+        if (abandon.abandoned) hunt.fold.dispose();
+      },
+      () => {},
+    );
+    const promise = Promise.race([rebuilding, deadline])
       .then((hunt) => {
         if (!stillHere()) {
           hunt.fold.dispose();
@@ -202,6 +220,19 @@ export class HuntRegistry {
     }
     const snapshotSeq = fold?.seq ?? 0;
     fold ??= new HuntFold(huntId, createRankIndex(indexKind), topN);
+    try {
+      return await this.replayTail(fold, { log, untilSeq, abandon, snapshotSeq, started });
+    } catch (err) {
+      fold.dispose();
+      throw err;
+    }
+  }
+
+  /** The rest of an activation: the fold from its snapshot (or from nothing) on to `untilSeq`. */
+  private async replayTail(fold: HuntFold, tail: TailRead): Promise<LiveHunt> {
+    const { log, untilSeq, abandon, snapshotSeq, started } = tail;
+    const huntId = fold.huntId;
+    const { logger } = this.opts;
     const stored = await this.lastStoredOutput(huntId);
     const now = Date.now();
     const hunt: LiveHunt = {

@@ -333,6 +333,10 @@ export class HuntFold {
   }
 
   /** Every board of the hunt, in the order a freeze keeps them: the player board, then the team board. */
+  get boards(): RankIndex[] {
+    return this.teamIndex === null ? [this.index] : [this.index, this.teamIndex];
+  }
+
   /**
    * Ends this copy of the hunt: the lifecycle actor stops and every board gives back its memory at
    * once (a passivated hunt returns what it held). The fold is not to be used afterwards.
@@ -341,10 +345,6 @@ export class HuntFold {
     this.lifecycle.stop();
     for (const board of this.boards) board.clear();
     for (const board of this.frozen?.boards ?? []) board.clear();
-  }
-
-  get boards(): RankIndex[] {
-    return this.teamIndex === null ? [this.index] : [this.index, this.teamIndex];
   }
 
   /** The board the public sees: the frozen copy while the standings are frozen, else the live one. */

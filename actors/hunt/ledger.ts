@@ -1,6 +1,7 @@
 // A competitor's ledger: why each of their rank messages was sent. The log is folded again in a fresh
-// fold, one input at a time, and the competitor's outputs become entries with their input beside
-// them, so the hot path stores nothing for it. Pure: the caller reads the log and keeps the time.
+// fold, in batches as the live hunt folds it, and the competitor's outputs become entries with their
+// input beside them, so the hot path stores nothing for it. Pure: the caller reads the log and keeps
+// the time.
 import type { RankIndex } from "../../native/index.ts";
 import { decodeEvent, type LedgerEntry, type RejectionCode } from "../../schemas/index.ts";
 import { type FoldInput, HuntFold, type OutputSink } from "./fold.ts";
@@ -168,8 +169,9 @@ export class LedgerFold {
 }
 
 /**
- * A `ledger` cursor names the seq of the last entry of its page: the next page is the entries after
- * it. A ledger entry never changes once its input is in the log, so a cursor stays good forever.
+ * A `ledger` cursor names a seq of the log (the last entry of its page, or where a page out of time
+ * stopped): the next page is the entries after it. A ledger entry never changes once its input is in
+ * the log, so a cursor stays good forever.
  */
 export function encodeLedgerCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ ledgerAfter: seq }), "utf8").toString("base64url");

@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Engine, type EngineConfig, encodeLedgerCursor } from "../../actors/index.ts";
+import {
+  decodeLedgerCursor,
+  type Engine,
+  type EngineConfig,
+  encodeLedgerCursor,
+} from "../../actors/index.ts";
 import { type LedgerEntry, type LedgerReply, outputValidators } from "../../schemas/index.ts";
 import { type QueryFailedError, queryHunt } from "../../streams/index.ts";
 import { playedHunt } from "../support/hunt-log.ts";
@@ -30,7 +35,8 @@ function playedOnEngine(
 
 describe("the ledger query", () => {
   const events = playedHunt("it-ledger", 40, 3000);
-  const setup = playedOnEngine(HUNT, events);
+  // Time enough for any page: these tests are about what the pages hold, not about the page time.
+  const setup = playedOnEngine(HUNT, events, { ledgerPageMs: 60_000 });
   let client: TestClient;
   let engine: Engine;
   beforeAll(() => {
@@ -126,30 +132,71 @@ describe("a ledger page out of time", () => {
   // No time at all: every page replies after its first slice of the log.
   const setup = playedOnEngine(hunt, playedHunt(hunt, 20, 2000), { ledgerPageMs: 0 });
 
-  it("replies with what it found and a cursor that goes on, and the pages still make up the ledger", async () => {
-    const { client } = setup;
-    const want = await storedLedger(client, hunt, { playerId: "p1" });
-    expect(want.length).toBeGreaterThan(10);
-    const got: LedgerEntry[] = [];
-    const sizes: number[] = [];
+  /** Pages through a player's ledger, at most `maxPages` pages; the entries and each page's size. */
+  async function* pager(playerId: string, maxPages = 100) {
     let after: string | undefined;
-    for (;;) {
+    for (let page = 0; page < maxPages; page++) {
       const reply = await queryHunt<LedgerReply>(
-        client.nc,
+        setup.client.nc,
         hunt,
         "ledger",
-        { playerId: "p1", limit: 1000, ...(after ? { after } : {}) },
+        { playerId, limit: 1000, ...(after ? { after } : {}) },
         30_000,
       );
       expect(outputValidators.ledgerReply(reply)).toBe(true);
+      yield reply;
+      if (!reply.next) return;
+      after = reply.next;
+    }
+    throw new Error(`${playerId}'s ledger did not end in ${maxPages} pages`);
+  }
+
+  it("replies with what it found and a cursor that goes on, and the pages still make up the ledger", async () => {
+    const want = await storedLedger(setup.client, hunt, { playerId: "p1" });
+    expect(want.length).toBeGreaterThan(10);
+    const got: LedgerEntry[] = [];
+    const sizes: number[] = [];
+    for await (const reply of pager("p1")) {
       got.push(...reply.entries);
       sizes.push(reply.entries.length);
-      if (!reply.next) break;
-      after = reply.next;
     }
     expect(got).toEqual(want);
     // A page of 1,000 would hold the whole ledger; out of time, each holds a slice's worth.
     expect(sizes.length).toBeGreaterThan(2);
     expect(Math.max(...sizes)).toBeLessThan(want.length);
+  });
+
+  it("keeps each competitor's replay, so two readers of one hunt both get to the end", async () => {
+    const readers = ["p2", "p3"].map((playerId) => ({
+      playerId,
+      pages: pager(playerId),
+      got: [] as LedgerEntry[],
+    }));
+    let open = readers.length;
+    while (open > 0) {
+      for (const reader of readers) {
+        const page = await reader.pages.next();
+        if (page.done) open--;
+        else reader.got.push(...page.value.entries);
+      }
+    }
+    for (const reader of readers) {
+      expect(reader.got).toEqual(await storedLedger(setup.client, hunt, { playerId: reader.playerId }));
+    }
+  });
+
+  it("never hands back a cursor before the one it was asked with, even when it starts over", async () => {
+    const want = await storedLedger(setup.client, hunt, { playerId: "p4" });
+    const from = want[Math.floor(want.length / 2)]!.seq;
+    const reply = await queryHunt<LedgerReply>(
+      setup.client.nc,
+      hunt,
+      "ledger",
+      { playerId: "p4", limit: 1000, after: encodeLedgerCursor(from) },
+      30_000,
+    );
+    // Started over from seq 1 with no time to spare: not back at the cursor yet.
+    expect(reply.entries).toEqual([]);
+    expect(decodeLedgerCursor(reply.next!)).toBe(from);
   });
 });
