@@ -601,14 +601,27 @@ function decodeHashed(
   const hintPenalty = r.f64("hint penalty");
   const maxPlayers = r.f64("max players");
   const nPlayers = r.u32("player count");
-  const players: { id: string; state: number; score: number; tiebreak: number }[] = [];
+  // Read straight into the fold's arrays: no object per player (a million of them cost a restart
+  // half a second). The count is checked against the bytes before anything that size is allocated.
+  if (nPlayers * 20 > body.length - r.offset) throw new CorruptSnapshotError("truncated in players");
+  const room = Math.max(16, nPlayers);
+  const playerIds: string[] = [];
+  const playerState = new Uint8Array(room);
+  const playerScore = new Float64Array(room);
+  const playerTiebreak = new Float64Array(room);
+  // Disqualified players exist only in the second version's bytes.
+  const lastState = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
+  let joined = 0;
+  let seated = 0;
   for (let pid = 0; pid < nPlayers; pid++) {
-    const id = r.string("player id");
+    playerIds.push(r.string("player id"));
     const state = r.u8("player state");
-    // Disqualified players exist only in the second version's bytes.
-    const last = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
-    if (state < PLAYER_JOINED || state > last) throw new CorruptSnapshotError("bad player state");
-    players.push({ id, state, score: r.f64("player score"), tiebreak: r.f64("player tiebreak") });
+    if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
+    playerState[pid] = state;
+    playerScore[pid] = r.f64("player score");
+    playerTiebreak[pid] = r.f64("player tiebreak");
+    if (state === PLAYER_JOINED) joined++;
+    if (state === PLAYER_JOINED || state === PLAYER_DISQUALIFIED) seated++;
   }
   const found: number[] = [];
   const nFound = r.u32("found count");
@@ -649,13 +662,9 @@ function decodeHashed(
   }
   fold.runClosedMs = v2?.runClosedMs ?? 0;
   fold.runSpanStart = v2?.runSpanStart ?? 0;
-  for (const p of players) {
-    const pid = fold.addPlayer(p.id, p.state);
-    fold.playerScore[pid] = p.score;
-    fold.playerTiebreak[pid] = p.tiebreak;
-    if (p.state === PLAYER_JOINED) fold.joined++;
-    if (p.state === PLAYER_JOINED || p.state === PLAYER_DISQUALIFIED) fold.seated++;
-  }
+  fold.adoptPlayers(playerIds, playerState, playerScore, playerTiebreak);
+  fold.joined = joined;
+  fold.seated = seated;
   for (const key of found) fold.found.add(key);
   for (const key of hinted) fold.hinted.add(key);
   for (const sub of sections?.submissions ?? []) {

@@ -1106,6 +1106,27 @@ export class HuntFold {
     return pid;
   }
 
+  /**
+   * Takes a snapshot's players at once, in join order (a fold with none yet): the arrays become the
+   * fold's own, with room for at least `ids.length` players. What `addPlayer` does one at a time,
+   * without its per-player growth checks: a restart of a million players spends its time here.
+   */
+  adoptPlayers(ids: readonly string[], state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
+    if (this.playerIds.length !== 0) throw new Error("adoptPlayers: the fold has players already");
+    const n = ids.length;
+    this.playerState = state;
+    this.playerScore = score;
+    this.playerTiebreak = tiebreak;
+    this.playerSlot = new Uint32Array(state.length);
+    this.playerTeam = new Uint32Array(state.length);
+    for (let pid = 0; pid < n; pid++) {
+      const id = ids[pid]!;
+      this.playerSlot[pid] = this.index.intern(id);
+      this.playerIds.push(id);
+      this.pids.set(id, pid);
+    }
+  }
+
   /** Registers a new team of a team hunt in creation order, with score 0; returns its number. */
   addTeam(teamId: string): number {
     const tid = this.teamIds.length;
