@@ -2,13 +2,13 @@
 // rejections, query it, and compare everything with the reference model.
 import fc from "fast-check";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, replayHunt, startEngine, stateHash } from "../../actors/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { replayHunt, startEngine, stateHash } from "../../actors/index.ts";
 import { outputValidators } from "../../schemas/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { encode, inputArb } from "../support/hunt-arbitraries.ts";
 import { HuntModel, type ModelInput } from "../support/hunt-model.ts";
-import { connectTest, publishHunt, startTestNats, type TestClient, type TestNats } from "../support/nats.ts";
+import { engineSuite, publishHunt, type TestClient } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";
 
 const HUNT = "it-hunt";
@@ -39,30 +39,15 @@ function huntLog(): ModelInput[] {
 }
 
 describe("engine against nats-server", () => {
-  let nats: TestNats;
-  let client: TestClient;
-  let engine: Engine;
   const inputs = huntLog();
   const model = new HuntModel();
   for (const [i, input] of inputs.entries()) model.apply(i + 1, input);
-
-  beforeAll(async () => {
-    nats = await startTestNats();
-    engine = await startEngine({
-      nats: { servers: nats.url },
-      metricsPort: null,
-      logger: quiet,
-      snapshotEvery: 50,
-      topIntervalMs: 20,
-    });
-    client = await connectTest(nats.url);
-    await publishHunt(client, HUNT, encode(inputs));
-  });
-
-  afterAll(async () => {
-    await client?.nc.close();
-    await engine?.stop();
-    await nats?.cleanup();
+  const suite = engineSuite({ snapshotEvery: 50, topIntervalMs: 20 }, ({ client }) =>
+    publishHunt(client, HUNT, encode(inputs)),
+  );
+  let client: TestClient;
+  beforeAll(() => {
+    ({ client } = suite);
   });
 
   it("stores exactly the model's rank messages and rejections, once each, with idempotent ids", async () => {
@@ -167,14 +152,14 @@ describe("engine against nats-server", () => {
 
   it("never answers to a reply subject that is not an inbox (it would publish there with the engine's rights)", async () => {
     const before = (await client.jsm.streams.info("HUNT_RANKS")).state.messages;
-    const refusedBefore = (await engine.metrics.queriesRefused.get()).values[0]?.value ?? 0;
+    const refusedBefore = (await suite.engine.metrics.queriesRefused.get()).values[0]?.value ?? 0;
     for (const reply of [`hunt.${HUNT}.ranks`, "$JS.API.STREAM.PURGE.HUNT_EVENTS", "cairn.snapshot.x.meta"]) {
       client.nc.publish(`hunt.${HUNT}.query.state`, "{}", { reply });
       client.nc.publish(`hunt.${HUNT}.public.state`, "{}", { reply });
     }
     // The engine handles a subscription's messages in order: once this answer is back, those were seen.
     await queryHunt(client.nc, HUNT, "rank", { playerId: "a" });
-    expect((await engine.metrics.queriesRefused.get()).values[0]?.value).toBe(refusedBefore + 6);
+    expect((await suite.engine.metrics.queriesRefused.get()).values[0]?.value).toBe(refusedBefore + 6);
     expect((await client.jsm.streams.info("HUNT_RANKS")).state.messages).toBe(before);
     expect((await client.jsm.streams.info("HUNT_EVENTS")).state.messages).toBe(inputs.length);
   });
@@ -184,8 +169,8 @@ describe("engine against nats-server", () => {
     const replay = await replayHunt(client.nc, HUNT);
     expect(replay.events).toBe(inputs.length);
     expect(stateHash(replay.fold)).toBe(live.stateHash);
-    await engine.stop();
-    engine = await startEngine({ nats: { servers: nats.url }, metricsPort: null, logger: quiet });
+    await suite.engine.stop();
+    suite.engine = await startEngine({ nats: { servers: suite.nats.url }, metricsPort: null, logger: quiet });
     const again = await queryHunt<{ stateHash: string; seq: number }>(client.nc, HUNT, "state");
     expect(again).toEqual(live);
     const ranks = await readSubject(client.js, client.jsm, "HUNT_RANKS", `hunt.${HUNT}.ranks`);

@@ -3,25 +3,15 @@
 import { createHash } from "node:crypto";
 import type { Msg } from "@nats-io/transport-node";
 import fc from "fast-check";
-import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, startEngine } from "../../actors/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { outputValidators } from "../../schemas/index.ts";
 import { queryHunt } from "../../streams/index.ts";
 import { encode, teamInputArb } from "../support/hunt-arbitraries.ts";
 import { HuntModel, type ModelInput } from "../support/hunt-model.ts";
-import {
-  connectTest,
-  publishHunt,
-  startTestNats,
-  type TestClient,
-  type TestNats,
-  waitFor,
-} from "../support/nats.ts";
+import { engineSuite, publishHunt, type TestClient, waitFor } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";
 
 const HUNT = "it-teams";
-const quiet = pino({ level: "silent" });
 
 /** A running team hunt with two teams, then 400 inputs that read no time. */
 function huntLog(): ModelInput[] {
@@ -51,24 +41,11 @@ function huntLog(): ModelInput[] {
 }
 
 describe("a team hunt against nats-server", () => {
-  let nats: TestNats;
-  let client: TestClient;
-  let engine: Engine;
   const inputs = huntLog();
   const model = new HuntModel();
   for (const [i, input] of inputs.entries()) model.apply(i + 1, input);
   const teamTops: { seq: number; entries: unknown[] }[] = [];
-
-  beforeAll(async () => {
-    nats = await startTestNats();
-    engine = await startEngine({
-      nats: { servers: nats.url },
-      metricsPort: null,
-      logger: quiet,
-      snapshotEvery: 50,
-      topIntervalMs: 20,
-    });
-    client = await connectTest(nats.url);
+  const suite = engineSuite({ snapshotEvery: 50, topIntervalMs: 20 }, async ({ client }) => {
     client.nc.subscribe(`hunt.${HUNT}.teams.top`, {
       callback: (_err, msg: Msg) => {
         teamTops.push(msg.json());
@@ -76,11 +53,9 @@ describe("a team hunt against nats-server", () => {
     });
     await publishHunt(client, HUNT, encode(inputs));
   });
-
-  afterAll(async () => {
-    await client?.nc.close();
-    await engine?.stop();
-    await nats?.cleanup();
+  let client: TestClient;
+  beforeAll(() => {
+    ({ client } = suite);
   });
 
   it("reaches the team rules: the model's log has team messages of finds, hints, adjustments and disqualifications", () => {
