@@ -12,7 +12,14 @@ import { replayHunt, stateHash } from "../../actors/index.ts";
 import type { LedgerEntry } from "../../schemas/index.ts";
 import { ensureStreams } from "../../streams/index.ts";
 import { ev, playedHunt } from "../support/hunt-log.ts";
-import { connectTest, startTestNats, storedLedger, type TestClient, type TestNats } from "../support/nats.ts";
+import {
+  connectTest,
+  publishEvents,
+  startTestNats,
+  storedLedger,
+  type TestClient,
+  type TestNats,
+} from "../support/nats.ts";
 
 const CLI = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "cairn.js");
 const HUNT = "audit-cli";
@@ -57,8 +64,7 @@ describe("cairn audit", () => {
     nats = await startTestNats();
     client = await connectTest(nats.url);
     await ensureStreams(client.jsm);
-    for (const e of events)
-      await client.js.publish(`hunt.${HUNT}.events`, JSON.stringify(e), { msgID: e.id as string });
+    await publishEvents(client, HUNT, events);
     dir = mkdtempSync(join(tmpdir(), "cairn-audit-"));
   });
 

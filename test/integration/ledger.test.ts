@@ -8,7 +8,7 @@ import {
 import { type LedgerEntry, type LedgerReply, outputValidators } from "../../schemas/index.ts";
 import { type QueryFailedError, queryHunt } from "../../streams/index.ts";
 import { playedHunt } from "../support/hunt-log.ts";
-import { engineSuite, storedLedger, type TestClient, waitFor } from "../support/nats.ts";
+import { engineSuite, publishEvents, storedLedger, type TestClient, waitFor } from "../support/nats.ts";
 
 const HUNT = "it-ledger";
 
@@ -19,13 +19,7 @@ function playedOnEngine(
   options: Partial<EngineConfig> = {},
 ) {
   return engineSuite(options, async ({ client }) => {
-    for (let i = 0; i < events.length; i += 200) {
-      await Promise.all(
-        events
-          .slice(i, i + 200)
-          .map((e) => client.js.publish(`hunt.${hunt}.events`, JSON.stringify(e), { msgID: e.id as string })),
-      );
-    }
+    await publishEvents(client, hunt, events);
     await waitFor(
       async () => (await queryHunt<{ seq: number }>(client.nc, hunt, "state")).seq >= events.length,
       { timeoutMs: 30_000, message: "the engine to handle every event" },

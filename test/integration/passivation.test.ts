@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { queryHunt } from "../../streams/index.ts";
 import { playedHunt } from "../support/hunt-log.ts";
-import { engineSuite, waitFor } from "../support/nats.ts";
+import { engineSuite, publishEvents, waitFor } from "../support/nats.ts";
 
 const HUNT = "it-passivate";
 
@@ -12,12 +12,7 @@ describe("a passivated hunt", () => {
   const events = playedHunt(HUNT, 30, 600);
   const suite = engineSuite({ idleMs: 300, snapshotIntervalMs: 100 });
 
-  const publish = (batch: Record<string, unknown>[]) =>
-    Promise.all(
-      batch.map((e) =>
-        suite.client.js.publish(`hunt.${HUNT}.events`, JSON.stringify(e), { msgID: e.id as string }),
-      ),
-    );
+  const publish = (batch: Record<string, unknown>[]) => publishEvents(suite.client, HUNT, batch);
   const state = () =>
     queryHunt<{ seq: number; stateHash: string; players: number }>(suite.client.nc, HUNT, "state");
 

@@ -125,6 +125,24 @@ export function engineSuite(
   return suite;
 }
 
+/**
+ * Publishes events (CloudEvent objects) to a hunt in order, each with its id as `Nats-Msg-Id`, 200
+ * acks awaited at a time (one connection sends them in order, so they are stored in order).
+ */
+export async function publishEvents(
+  client: TestClient,
+  huntId: string,
+  events: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < events.length; i += 200) {
+    await Promise.all(
+      events
+        .slice(i, i + 200)
+        .map((e) => client.js.publish(`hunt.${huntId}.events`, JSON.stringify(e), { msgID: e.id as string })),
+    );
+  }
+}
+
 /** A competitor's whole ledger, folded by the ledger module from the hunt's log as stored. */
 export async function storedLedger(
   client: TestClient,
