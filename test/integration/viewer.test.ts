@@ -281,6 +281,8 @@ describe("the viewer page in Chromium", () => {
     await send("PlayerJoined", { playerId: "grace", teamId: "tide" });
     const page = await browser.context.newPage();
     await page.goto(`http://127.0.0.1:${engine.metricsPort}/hunts/${hunt}`);
+    // The page's first board comes after it has subscribed: only then do the updates below reach it.
+    await waitRows(page, "#board", (r) => r.length === 2, "the team hunt's player board");
     await send("ScoreAdjusted", { playerId: "grace", delta: 30, reason: "r" });
     const last = await send("ScoreAdjusted", { teamId: "lighthouse", delta: 50, reason: "team bonus" });
     await waitFor(async () => (await queryHunt<{ seq: number }>(operator, hunt, "state")).seq >= last, {
