@@ -233,6 +233,11 @@ export class ActorHost {
           `${key < 0 ? "the log" : `partition ${key}`} held but not consumed for ${Math.round(waitingMs / 1000)} s`,
         );
     }
+    const tick = this.ownership?.tickRunningMs(now) ?? 0;
+    if (tick > stuck)
+      problems.push(
+        `the partition lease loop has waited ${Math.round(tick / 1000)} s on one tick: its heartbeat stopped`,
+      );
     const activation = this.registry.oldestActivationMs();
     if (activation > stuck)
       problems.push(`a hunt has been activating for ${Math.round(activation / 1000)} s`);
@@ -339,17 +344,22 @@ export class ActorHost {
       this.routeBatch(lane, batch);
       return;
     }
-    const activations = [...missing].map(([huntId, untilSeq]) => this.activateForBatch(huntId, untilSeq));
+    const activations = [...missing].map(([huntId, untilSeq]) =>
+      this.activateForBatch(lane, huntId, untilSeq),
+    );
     return Promise.all(activations).then(() => this.onBatch(lane, batch));
   }
 
   /**
    * Activation on the input path retries until it succeeds, since skipping the batch would leave a
    * hole in the hunt's fold; meanwhile the batch stays unacked. A hunt whose own fold fails is set
-   * aside instead, and the batch goes on without it.
+   * aside instead, and the batch goes on without it. A lane closed meanwhile (its partition handed
+   * over) gives up, unacked: its next owner folds the batch, and the hand-over does not wait on it.
    */
-  private async activateForBatch(huntId: string, untilSeq: number): Promise<void> {
+  private async activateForBatch(lane: Lane, huntId: string, untilSeq: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      if (!this.lanes.wants(lane.key))
+        throw new Error(`hunt ${huntId}'s lane was closed while the hunt could not be activated`);
       try {
         await this.registry.activate(huntId, this.lanes.log, untilSeq);
         return;

@@ -92,6 +92,11 @@ export class Lanes {
     return this.lanes.get(this.keyOf(huntId));
   }
 
+  /** Whether a lane is wanted (held, or the single lane), open or still opening. */
+  wants(key: number): boolean {
+    return this.wanted.has(key);
+  }
+
   /** Messages of this engine's lanes not yet handled (refreshed every few seconds). */
   get lag(): number {
     return this.pending;

@@ -3,12 +3,16 @@
 // at a time; the owner renews its lease every tick. Placement is by rendezvous hashing over the live
 // engines, so it is balanced and moves as little as possible when an engine joins or dies.
 import { createHash } from "node:crypto";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 
 /** The KV bucket of leases and engine heartbeats. */
 export const OWNERS_BUCKET = "CAIRN_OWNERS";
+
+/** The subjects the bucket stores engine heartbeats on. */
+const HEARTBEAT_SUBJECTS = `$KV.${OWNERS_BUCKET}.engine.`;
 
 /** How partitions are shared. */
 export interface OwnershipOptions {
@@ -81,8 +85,11 @@ class RevisionWatch {
 /** One engine's side of the partition leases. */
 export class PartitionOwnership {
   private kv: KV | undefined;
+  private jsm: JetStreamManager | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  /** When the tick under way started (monotonic ms). */
+  private tickStartedAt = 0;
   private readonly watch = new RevisionWatch();
   /** Partitions this engine holds, with the revision of its last write. */
   private readonly held = new Map<number, number>();
@@ -136,24 +143,39 @@ export class PartitionOwnership {
   /** Creates the bucket and starts the lease loop. */
   async start(): Promise<void> {
     this.kv = await new Kvm(this.nc).create(OWNERS_BUCKET, { history: 1, replicas: this.opts.replicas ?? 1 });
+    this.jsm = await jetstreamManager(this.nc);
     await this.tick();
     this.timer = setInterval(() => {
-      if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
+      if (this.ticking) return;
+      this.tickStartedAt = performance.now();
+      this.ticking = this.tick().finally(() => (this.ticking = undefined));
     }, this.tickMs);
   }
 
+  /** How long the tick under way has run (ms), 0 between ticks: a tick that never ends stops the heartbeat. */
+  tickRunningMs(now = performance.now()): number {
+    return this.ticking ? now - this.tickStartedAt : 0;
+  }
+
   private async tick(): Promise<void> {
-    const kv = this.kv;
-    if (!kv || this.stopped) return;
+    const { kv, jsm } = this;
+    if (!kv || !jsm || this.stopped) return;
     const { engineId, partitions, logger } = this.opts;
     const now = performance.now();
     try {
       // 1. Heartbeat, and the live engines.
       await kv.put(`engine.${engineId}`, encoder.encode(String(now)));
+      // The engines are listed from the stream's subjects, one request: `kv.keys` would make a
+      // consumer at every tick, through the cluster's meta group, and its push delivery can hang
+      // across a node restart, stopping this heartbeat while the engine holds partitions.
+      const { state } = await jsm.streams.info(`KV_${OWNERS_BUCKET}`, {
+        subjects_filter: `${HEARTBEAT_SUBJECTS}*`,
+      });
       const live = [engineId];
-      for await (const key of await kv.keys("engine.*")) {
-        const id = key.slice("engine.".length);
+      for (const subject of Object.keys(state.subjects ?? {}).sort()) {
+        const id = subject.slice(HEARTBEAT_SUBJECTS.length);
         if (id === engineId) continue;
+        const key = `engine.${id}`;
         const entry = await kv.get(key);
         if (entry?.operation !== "PUT") continue;
         if (this.watch.observe(key, entry.revision, now) < this.leaseMs) live.push(id);

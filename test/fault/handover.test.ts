@@ -6,7 +6,7 @@
 // messages must equal a replay of its log.
 //
 // CAIRN_HANDOVER_ROUNDS=N runs more rounds (a soak); CAIRN_HANDOVER_LOGS=dir keeps the engines' logs.
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -60,7 +60,6 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
   const hunts = huntsOverPartitions();
   const lastSeq = new Map<string, number>();
   const engines: RunningEngine[] = [];
-  const logStreams: WriteStream[] = [];
   const rounds: string[] = [];
   /** Engine starts that failed and were made again. */
   const failedStarts: string[] = [];
@@ -86,7 +85,6 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
 
   afterAll(async () => {
     for (const e of engines) await e.proc.kill();
-    for (const s of logStreams) s.end();
     await client?.nc.close().catch(() => {});
     await cluster?.cleanup();
     if (!process.env.CAIRN_HANDOVER_LOGS) rmSync(logDir, { recursive: true, force: true });
@@ -123,12 +121,9 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
     }
     // EngineProcess keeps the last 100 lines only: keep the whole log for a failure's report.
     const logFile = join(logDir, `${id}.log`);
-    const out = createWriteStream(logFile);
-    logStreams.push(out);
-    out.write(`${proc.stderr.join("\n")}\n`);
-    proc.child.stderr?.on("data", (chunk: string) => {
-      if (!out.writableEnded) out.write(chunk);
-    });
+    // Written synchronously, so that a failure's report and a kept log are whole.
+    writeFileSync(logFile, `${proc.stderr.join("\n")}\n`);
+    proc.child.stderr?.on("data", (chunk: string) => appendFileSync(logFile, chunk));
     // The port is in the engine's log (EngineProcess does not keep the IPC ready message's fields).
     const listening = proc.stderr
       .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; port?: number }) : {}))
@@ -164,9 +159,22 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
     const text = readFileSync(engine.logFile, "utf8");
     return text
       .split("\n")
-      .filter((l) => /partition|consuming|consumer|lease|retrying|ownership|reconnect|disconnect/.test(l))
+      .filter((l) =>
+        /partition|consuming|consumer|lease|retrying|ownership|reconnect|disconnect|activat/.test(l),
+      )
       .slice(-lines)
       .join("\n");
+  }
+
+  /** The lease owners, every live engine's /healthz, and what its lanes did, for a failure's message. */
+  async function ownersAndLanes(): Promise<string> {
+    const reports = await Promise.all(
+      engines.map(async (e) => {
+        const h = await health(e).catch((err: Error) => ({ status: 0, body: err.message }));
+        return `--- ${e.id}: /healthz ${h.status} ${h.body}\n${laneLog(e)}`;
+      }),
+    );
+    return `owners ${JSON.stringify(await owners())}\n${reports.join("\n")}`;
   }
 
   /** What the hunts that do not yet answer at their last seq say instead. */
@@ -260,11 +268,13 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
             return shared ? o : undefined;
           },
           {
-            timeoutMs: 20_000,
+            timeoutMs: 30_000,
             intervalMs: 100,
             message: `${victim.id} and ${survivor.id} to share the partitions`,
           },
-        );
+        ).catch(async (err: Error) => {
+          throw new Error(`${err.message}; ${await ownersAndLanes()}`);
+        });
         const victimPartitions = Object.entries(settled ?? {})
           .filter(([, o]) => o === victim.id)
           .map(([p]) => Number(p));
@@ -283,7 +293,9 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
               intervalMs: 20,
               message: `${survivor.id} to take one of ${victim.id}'s partitions`,
             },
-          );
+          ).catch(async (err: Error) => {
+            throw new Error(`${err.message}; ${await ownersAndLanes()}`);
+          });
         }
         const node = cluster.nodes[round % cluster.nodes.length]!;
         const roles = await rolesOf(node);
