@@ -338,11 +338,10 @@ export class HuntFold {
   }
 
   /**
-   * Ends this copy of the hunt: the lifecycle actor stops and every board gives back its memory at
-   * once (a passivated hunt returns what it held). The fold is not to be used afterwards.
+   * Ends this copy of the hunt: every board gives back its memory at once (a passivated hunt returns
+   * what it held). The fold is not to be used afterwards.
    */
   dispose(): void {
-    this.lifecycle.stop();
     for (const board of this.boards) board.clear();
     for (const board of this.frozen?.boards ?? []) board.clear();
   }

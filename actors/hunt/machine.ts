@@ -1,6 +1,6 @@
 // The hunt lifecycle as an XState v5 machine: which event types each status accepts, and where
 // lifecycle events lead. The fold consults it; it holds no scores and performs no side effects.
-import { type AnyEventObject, createActor, type SnapshotFrom, setup } from "xstate";
+import { type SnapshotFrom, setup, transition } from "xstate";
 import { HUNT_EVENT_TYPES, type HuntEventType } from "../../schemas/index.ts";
 
 /** Every status a hunt can be in; `none` means no HuntCreated has been accepted yet. */
@@ -107,16 +107,16 @@ export const ACCEPTS: Readonly<Record<HuntStatus, Readonly<Record<EventType, boo
 );
 
 /**
- * A long-lived lifecycle actor for one hunt. Lifecycle events go through `send` (rare); the fold
- * reads `status` on every event, which is a field read.
+ * One hunt's place in the lifecycle. A lifecycle event (rare) steps it through the machine with
+ * XState's pure `transition`; the fold reads `status` on every event, which is a field read. It keeps
+ * no running actor: a platform's thousands of small hunts would each hold one (about 6 KB of heap) for
+ * the handful of transitions a hunt makes.
  */
 export class HuntLifecycle {
-  private readonly actor;
-  /** The current status, mirrored from the actor after every transition. */
+  /** The current status. */
   status: HuntStatus;
 
   constructor(status: HuntStatus = "none") {
-    this.actor = createActor(huntMachine, { snapshot: snapshotAt(status) }).start();
     this.status = status;
   }
 
@@ -125,15 +125,10 @@ export class HuntLifecycle {
     return ACCEPTS[this.status][type];
   }
 
-  /** Sends a lifecycle event that `accepts` allowed; returns the new status. */
+  /** Takes a lifecycle event that `accepts` allowed; returns the new status. */
   transition(type: EventType): HuntStatus {
-    this.actor.send({ type } as AnyEventObject as { type: EventType });
-    this.status = this.actor.getSnapshot().value as HuntStatus;
+    const [next] = transition(huntMachine, snapshotAt(this.status), { type });
+    this.status = next.value as HuntStatus;
     return this.status;
-  }
-
-  /** Stops the actor (passivation). */
-  stop(): void {
-    this.actor.stop();
   }
 }

@@ -114,8 +114,28 @@ bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, const cha
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    // The methods are defined on each instance by the constructor (see Fast).
-    return DefineClass(env, "NativeRankIndexCore", {});
+    Napi::Function ctor = DefineClass(env, "NativeRankIndexCore", {});
+    // The methods go on the prototype as plain N-API callbacks (see Fast), made once per process.
+    napi_property_descriptor methods[] = {
+        method<&NativeIndex::Upsert>(env, "upsert"),
+        method<&NativeIndex::Intern>(env, "intern"),
+        method<&NativeIndex::SlotOf>(env, "slotOf"),
+        method<&NativeIndex::PlayerIdOf>(env, "playerIdOf"),
+        method<&NativeIndex::Remove>(env, "remove"),
+        method<&NativeIndex::Rank>(env, "rank"),
+        method<&NativeIndex::Score>(env, "score"),
+        method<&NativeIndex::Size>(env, "size"),
+        method<&NativeIndex::Top>(env, "top"),
+        method<&NativeIndex::TopSlots>(env, "topSlots"),
+        method<&NativeIndex::ApplyBatch>(env, "applyBatch"),
+        method<&NativeIndex::Serialize>(env, "serialize"),
+        method<&NativeIndex::Load>(env, "load"),
+        method<&NativeIndex::Clear>(env, "clear"),
+        method<&NativeIndex::Stats>(env, "stats"),
+    };
+    Napi::Object prototype = ctor.Get("prototype").As<Napi::Object>();
+    napi_define_properties(env, prototype, sizeof methods / sizeof methods[0], methods);
+    return ctor;
   }
 
   // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 1)): results that are
@@ -141,25 +161,6 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
-    napi_value self = info.This();
-    napi_property_descriptor methods[] = {
-        method<&NativeIndex::Upsert>(env, self, "upsert"),
-        method<&NativeIndex::Intern>(env, self, "intern"),
-        method<&NativeIndex::SlotOf>(env, self, "slotOf"),
-        method<&NativeIndex::PlayerIdOf>(env, self, "playerIdOf"),
-        method<&NativeIndex::Remove>(env, self, "remove"),
-        method<&NativeIndex::Rank>(env, self, "rank"),
-        method<&NativeIndex::Score>(env, self, "score"),
-        method<&NativeIndex::Size>(env, self, "size"),
-        method<&NativeIndex::Top>(env, self, "top"),
-        method<&NativeIndex::TopSlots>(env, self, "topSlots"),
-        method<&NativeIndex::ApplyBatch>(env, self, "applyBatch"),
-        method<&NativeIndex::Serialize>(env, self, "serialize"),
-        method<&NativeIndex::Load>(env, self, "load"),
-        method<&NativeIndex::Clear>(env, self, "clear"),
-        method<&NativeIndex::Stats>(env, self, "stats"),
-    };
-    napi_define_properties(env, self, sizeof methods / sizeof methods[0], methods);
   }
 
  private:
@@ -195,27 +196,31 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return v;
   }
 
-  // The methods are plain N-API callbacks bound to this instance (data = this) and defined as the
-  // wrapper object's own properties: a call then skips ObjectWrap's unwrap and CallbackInfo (about
-  // 70 ns of a single upsert). Each function holds the wrapper object (which owns this instance) in
-  // a property, so a method kept apart from its object keeps the index alive.
+  // The methods are plain N-API callbacks on the prototype: a call unwraps `this` itself and skips
+  // ObjectWrap's CallbackInfo (about 70 ns of a single upsert). They are made once per process, not
+  // per index: a function per method on every instance cost about 11 KB of heap per board, which a
+  // platform's thousands of small hunts pay many times over.
   static constexpr size_t kMaxArgs = 6;
   using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
   template <Method M>
   static napi_value Fast(napi_env env, napi_callback_info cb) {
     size_t argc = kMaxArgs;
     napi_value argv[kMaxArgs];  // arguments not passed read as undefined
-    void* self;
-    napi_get_cb_info(env, cb, &argc, argv, nullptr, &self);
-    return (static_cast<NativeIndex*>(self)->*M)(env, argv);
+    napi_value self;
+    napi_get_cb_info(env, cb, &argc, argv, &self, nullptr);
+    void* wrapped = nullptr;
+    if (napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) {
+      fail(env, false, "a NativeRankIndexCore method was called on " + describe(env, self));
+      return nullptr;
+    }
+    // ObjectWrap wraps the instance as its ObjectWrap<NativeIndex> base.
+    auto* index = static_cast<NativeIndex*>(static_cast<Napi::ObjectWrap<NativeIndex>*>(wrapped));
+    return (index->*M)(env, argv);
   }
   template <Method M>
-  napi_property_descriptor method(napi_env env, napi_value self, const char* name) {
+  static napi_property_descriptor method(napi_env env, const char* name) {
     napi_value fn;
-    napi_create_function(env, name, NAPI_AUTO_LENGTH, &Fast<M>, this, &fn);
-    napi_property_descriptor owner = {"index", nullptr, nullptr,      nullptr,
-                                      nullptr, self,    napi_default, nullptr};
-    napi_define_properties(env, fn, 1, &owner);
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, &Fast<M>, nullptr, &fn);
     return {name, nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
   }
   static napi_value undefined(napi_env env) {
