@@ -428,6 +428,14 @@ async function fill(): Promise<void> {
         }
       }),
     );
+  // A team hunt's team board, at once: hunt.<id>.teams.top says nothing until a team's rank changes.
+  // A solo hunt's team board is empty and stays hidden.
+  jobs.push(
+    ask("top", { n: config.topN, board: "teams" }).then((body) => {
+      const board = parseBoard(body);
+      if (board && board.entries.length > 0) onTeams(board);
+    }),
+  );
   if (followed) jobs.push(loadAround());
   await Promise.allSettled(jobs);
   document.body.dataset.ready = "1";

@@ -260,7 +260,7 @@ describe("the viewer page in Chromium", () => {
     await page.close();
   });
 
-  it("shows a team hunt's team board from hunt.<id>.teams.top, and none for a solo hunt", async () => {
+  it("shows a team hunt's team board at once and from hunt.<id>.teams.top, and none for a solo hunt", async () => {
     const solo = await browser.context.newPage();
     await solo.goto(pageUrl());
     await waitRows(solo, "#board", (r) => r.length === TOP_N, "the first board");
@@ -296,6 +296,18 @@ describe("the viewer page in Chromium", () => {
     );
     expect(await page.locator("#teams").isVisible()).toBe(true);
     await page.close();
+
+    // A page opened now, while the team hunt is quiet, fills its team board at once from public.top.
+    const late = await browser.context.newPage();
+    await late.goto(`http://127.0.0.1:${engine.metricsPort}/hunts/${hunt}`);
+    await waitRows(
+      late,
+      "#teams-board",
+      (r) => r.map((x) => `${x.player}:${x.score}`).join() === "lighthouse:50,tide:30",
+      "the team board of a page opened mid-hunt",
+    );
+    expect(await late.locator("#teams").isVisible()).toBe(true);
+    await late.close();
   });
 
   it("pages through the whole board in venue mode, with no input", async () => {
