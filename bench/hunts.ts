@@ -58,6 +58,9 @@ interface PhaseResult {
   p99Ms: number;
   rssIdle: number;
   rssAfterSetup: number;
+  /** V8 heap in use and bytes the rank indexes hold, after setup. */
+  heapAfterSetup: number;
+  indexBytesAfterSetup: number;
   rssPeak: number;
   activations: number;
   consumersLeft: number;
@@ -133,6 +136,8 @@ async function phase(
     const setupSec = (performance.now() - t0) / 1000;
     await sleep(600);
     const rssAfterSetup = watch.latest?.rss ?? 0;
+    const heapAfterSetup = watch.latest?.heapUsed ?? 0;
+    const indexBytesAfterSetup = watch.latest?.indexBytes ?? 0;
     say(
       `setup: ${fmtInt(opts.hunts)} hunts, ${fmtInt(opts.hunts * opts.players)} players in ${setupSec.toFixed(1)} s; RSS ${fmtMB(rssAfterSetup)}`,
     );
@@ -202,6 +207,8 @@ async function phase(
       p99Ms: latency.count ? latency.percentile(99) / 1e6 : Number.NaN,
       rssIdle,
       rssAfterSetup,
+      heapAfterSetup,
+      indexBytesAfterSetup,
       rssPeak: played.peakRss,
       activations: await metric(port, "cairn_activation_seconds_count"),
       consumersLeft: 0,
@@ -260,6 +267,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const many = await phase(`${hunts} hunts`, { hunts, players, rate, seconds, index, passivate });
   const perHunt = (many.rssAfterSetup - many.rssIdle) / hunts;
+  // What a hunt costs beyond its players: the same players in one hunt are the baseline.
+  const overHunt = (many.rssAfterSetup - many.rssIdle - (one.rssAfterSetup - one.rssIdle)) / hunts;
   const rows = [
     [
       "sustained events/s",
@@ -277,6 +286,9 @@ export async function run(argv: string[]): Promise<number> {
     ],
     ["engine RSS idle", fmtMB(one.rssIdle), fmtMB(many.rssIdle), ""],
     ["engine RSS after setup", fmtMB(one.rssAfterSetup), fmtMB(many.rssAfterSetup), ""],
+    ["  of it V8 heap in use", fmtMB(one.heapAfterSetup), fmtMB(many.heapAfterSetup), ""],
+    ["  of it rank indexes", fmtMB(one.indexBytesAfterSetup), fmtMB(many.indexBytesAfterSetup), ""],
+    ["RSS per hunt over one hunt's", "", `${fmtNum(overHunt / 1024, 1)} KB`, ""],
     ["engine RSS peak in play", fmtMB(one.rssPeak), fmtMB(many.rssPeak), ""],
     ["activations", fmtInt(one.activations), fmtInt(many.activations), ""],
     ["consumers left on HUNT_EVENTS", fmtInt(one.consumersLeft), fmtInt(many.consumersLeft), ""],
@@ -322,6 +334,7 @@ export async function run(argv: string[]): Promise<number> {
       one,
       many,
       perHuntBytes: perHunt,
+      perHuntOverOneBytes: overHunt,
       goals,
     });
   }

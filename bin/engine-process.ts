@@ -23,6 +23,10 @@ export interface EngineStats {
   loopDelay: { p99Ms: number; maxMs: number };
   /** Allocations made by the live rank indexes so far. */
   indexAllocations: number;
+  /** Bytes the live rank indexes hold now (native memory for the native index). */
+  indexBytes?: number;
+  /** V8 heap in use (live objects and garbage not yet collected). */
+  heapUsed?: number;
 }
 
 /** A `cairn serve` child process. */

@@ -2,6 +2,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
+import { getHeapStatistics } from "node:v8";
 import { EngineStartError, startEngine } from "../../actors/index.ts";
 import type { RankIndexKind } from "../../native/index.ts";
 import {
@@ -176,6 +177,7 @@ export const command: Command = {
       let lastApplied = 0;
       reporter = setInterval(async () => {
         const applied = (await engine.metrics.applied.get()).values[0]?.value ?? 0;
+        const index = engine.host.indexStats();
         process.send?.({
           type: "engine-stats",
           applied,
@@ -184,7 +186,9 @@ export const command: Command = {
           rss: process.memoryUsage.rss(),
           gc: engine.metrics.takeGcWindow(),
           loopDelay: engine.metrics.takeLoopDelayWindow(),
-          indexAllocations: engine.host.indexStats().allocations,
+          indexAllocations: index.allocations,
+          indexBytes: index.bytes,
+          heapUsed: getHeapStatistics().used_heap_size,
         });
         lastApplied = applied;
       }, 250);
