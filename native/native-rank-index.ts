@@ -31,7 +31,8 @@ interface NativeCore {
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(bytes: Uint8Array): void;
   clear(): void;
-  stats(): RankIndexStats & { leafBlocks: number };
+  /** Writes bytes, allocations and leaf blocks to scores[0..2]. */
+  stats(): void;
 }
 
 interface Addon {
@@ -215,8 +216,8 @@ export class NativeRankIndex implements RankIndex {
   }
 
   stats(): RankIndexStats {
-    const { bytes, allocations } = this.#core.stats();
-    return { bytes, allocations };
+    this.#core.stats();
+    return { bytes: this.#scores[0]!, allocations: this.#scores[1]! };
   }
 
   applyBatch(...batch: RankBatch): void {

@@ -138,7 +138,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return ctor;
   }
 
-  // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 1)): results that are
+  // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 3)): results that are
   // not a single number come back through these two arrays rather than through new JS objects.
   explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
     Napi::Env env = info.Env();
@@ -155,8 +155,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     if (!typedArray(env, info[1], napi_float64_array, "scores", "Float64Array", &scores_, &scoresLen_))
       return;
-    if (scoresLen_ < 1) {
-      fail(env, true, "scores must have at least 1 element");
+    if (scoresLen_ < 3) {
+      fail(env, true, "scores must have at least 3 elements");
       return;
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
@@ -430,12 +430,13 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return undefined(env);
   }
 
+  // stats(): bytes, allocations and leaf blocks go to scores[0..2], with no object made: an engine
+  // reads every board's figures several times a second.
   napi_value Stats(napi_env env, const napi_value*) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("bytes", static_cast<double>(index_->bytes()));
-    o.Set("allocations", static_cast<double>(index_->allocations()));
-    o.Set("leafBlocks", static_cast<double>(index_->leafBlocks()));
-    return o;
+    scores_[0] = static_cast<double>(index_->bytes());
+    scores_[1] = static_cast<double>(index_->allocations());
+    scores_[2] = static_cast<double>(index_->leafBlocks());
+    return undefined(env);
   }
 
   EnvData* env_;
