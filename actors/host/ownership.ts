@@ -61,16 +61,19 @@ export function preferredOwner(engines: readonly string[], partition: number): s
 }
 
 /**
- * Liveness by observation: a key is alive while its revision keeps changing. Only this process's
- * monotonic clock is read, so clock skew between machines does not matter.
+ * Liveness by observation: a key is alive while its revision keeps rising. Only this process's
+ * monotonic clock is read, so clock skew between machines does not matter. A read may come from a
+ * replica that lags (a node catching up after a restart answers direct gets too), so only a revision
+ * above the highest seen counts: an older one read after a newer one is not a sign of life, else a
+ * dead engine would seem to live again and take back the partitions it should have lost.
  */
-class RevisionWatch {
+export class RevisionWatch {
   private readonly seen = new Map<string, { revision: number; since: number }>();
 
-  /** Records the current revision of `key`; returns how long (ms) it has been unchanged. */
+  /** Records a revision read for `key`; returns how long (ms) its highest revision has stood. */
   observe(key: string, revision: number, now: number): number {
     const prev = this.seen.get(key);
-    if (!prev || prev.revision !== revision) {
+    if (!prev || revision > prev.revision) {
       this.seen.set(key, { revision, since: now });
       return 0;
     }
@@ -171,57 +174,66 @@ export class PartitionOwnership {
       const { state } = await jsm.streams.info(`KV_${OWNERS_BUCKET}`, {
         subjects_filter: `${HEARTBEAT_SUBJECTS}*`,
       });
+      // Every read and renewal of a tick goes out at once: a tick of one round trip after another
+      // (one per engine, one per partition) outlasts the lease on a loaded cluster, and its peers
+      // then take this engine for dead while it lives.
+      const others = Object.keys(state.subjects ?? {})
+        .map((subject) => subject.slice(HEARTBEAT_SUBJECTS.length))
+        .filter((id) => id !== engineId)
+        .sort();
+      const heartbeats = await Promise.all(others.map((id) => kv.get(`engine.${id}`)));
       const live = [engineId];
-      for (const subject of Object.keys(state.subjects ?? {}).sort()) {
-        const id = subject.slice(HEARTBEAT_SUBJECTS.length);
-        if (id === engineId) continue;
-        const key = `engine.${id}`;
-        const entry = await kv.get(key);
-        if (entry?.operation !== "PUT") continue;
-        if (this.watch.observe(key, entry.revision, now) < this.leaseMs) live.push(id);
-      }
+      others.forEach((id, i) => {
+        const entry = heartbeats[i];
+        if (entry?.operation !== "PUT") return;
+        if (this.watch.observe(`engine.${id}`, entry.revision, now) < this.leaseMs) live.push(id);
+      });
       live.sort();
       this.live = live;
 
-      // 2. Renew what is held; give up what another live engine should own.
+      // 2. Renew what is held and kept, then give up what another live engine should own.
+      const held = [...this.held];
+      const kept = held.filter(([p]) => preferredOwner(live, p) === engineId);
+      const lease = encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease));
+      const renewals = await Promise.allSettled(
+        kept.map(([p, revision]) => kv.update(`p.${p}`, lease, revision)),
+      );
       let renewedAll = true;
-      for (const [p, revision] of [...this.held]) {
-        if (preferredOwner(live, p) !== engineId) {
-          await this.release(p, revision);
+      for (let i = 0; i < kept.length; i++) {
+        const p = kept[i]![0];
+        const renewal = renewals[i]!;
+        if (renewal.status === "fulfilled") {
+          this.held.set(p, renewal.value);
           continue;
         }
-        try {
-          this.held.set(
-            p,
-            await kv.update(
-              `p.${p}`,
-              encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease)),
-              revision,
-            ),
-          );
-        } catch (err) {
-          renewedAll = false;
-          logger.warn({ partition: p, err: (err as Error).message }, "lost a partition lease");
-          this.held.delete(p);
-          await this.opts.onRelease(p);
-        }
+        renewedAll = false;
+        logger.warn({ partition: p, err: (renewal.reason as Error).message }, "lost a partition lease");
+        this.held.delete(p);
+        await this.opts.onRelease(p);
+      }
+      for (const [p, revision] of held) {
+        if (preferredOwner(live, p) !== engineId) await this.release(p, revision);
       }
       if (renewedAll) this.lastRenewal = now;
 
       // 3. Take what this engine should own and nobody live holds.
+      const wanted: number[] = [];
       for (let p = 0; p < partitions; p++) {
-        if (this.held.has(p) || preferredOwner(live, p) !== engineId) continue;
-        const entry = await kv.get(`p.${p}`);
+        if (!this.held.has(p) && preferredOwner(live, p) === engineId) wanted.push(p);
+      }
+      const leases = await Promise.all(wanted.map((p) => kv.get(`p.${p}`)));
+      for (let i = 0; i < wanted.length; i++) {
+        const p = wanted[i]!;
+        const entry = leases[i] ?? null;
         if (!this.free(entry, p, now)) {
           this.heldElsewhere.add(p);
           continue;
         }
         this.heldElsewhere.delete(p);
-        const value = encoder.encode(JSON.stringify({ owner: engineId } satisfies Lease));
         try {
           const revision = entry
-            ? await kv.update(`p.${p}`, value, entry.revision)
-            : await kv.create(`p.${p}`, value);
+            ? await kv.update(`p.${p}`, lease, entry.revision)
+            : await kv.create(`p.${p}`, lease);
           this.held.set(p, revision);
           this.watch.forget(`p.${p}`);
           logger.info({ partition: p, engines: live.length }, "partition acquired");
