@@ -81,6 +81,8 @@ export interface HostHealth {
 
 /** An activation on the input path retries after a failure, waiting this long at most between tries. */
 const MAX_ACTIVATION_BACKOFF_MS = 5_000;
+/** What `Lanes.closed` resolves to in a race with an activation. */
+const LANE_CLOSED = Symbol("lane closed");
 /** A lane not consuming, or an activation running, for longer than this makes /healthz fail (default). */
 const STUCK_MS = 30_000;
 
@@ -347,30 +349,49 @@ export class ActorHost {
     const activations = [...missing].map(([huntId, untilSeq]) =>
       this.activateForBatch(lane, huntId, untilSeq),
     );
-    return Promise.all(activations).then(() => this.onBatch(lane, batch));
+    // Every activation ends before the batch does, one way or the other: a batch that failed while
+    // an activation still ran could let its partition be handed over before that hunt came to life.
+    return Promise.allSettled(activations).then((results) => {
+      for (const r of results) if (r.status === "rejected") throw r.reason;
+      return this.onBatch(lane, batch);
+    });
   }
 
   /**
    * Activation on the input path retries until it succeeds, since skipping the batch would leave a
    * hole in the hunt's fold; meanwhile the batch stays unacked. A hunt whose own fold fails is set
    * aside instead, and the batch goes on without it. A lane closed meanwhile (its partition handed
-   * over) gives up, unacked: its next owner folds the batch, and the hand-over does not wait on it.
+   * over) gives up at once, unacked, without waiting for the attempt under way, whose hunt is then
+   * dropped when it ends: its next owner folds the batch, and the hand-over does not wait on it.
    */
   private async activateForBatch(lane: Lane, huntId: string, untilSeq: number): Promise<void> {
+    let laneClosed = false;
+    const closed = this.lanes.closed(lane.key).then(() => {
+      laneClosed = true;
+      return LANE_CLOSED;
+    });
+    const stillHere = () => this.lanes.wants(lane.key);
     for (let attempt = 1; ; attempt++) {
-      if (!this.lanes.wants(lane.key))
+      if (laneClosed || !stillHere())
         throw new Error(`hunt ${huntId}'s lane was closed while the hunt could not be activated`);
       try {
-        await this.registry.activate(huntId, this.lanes.log, untilSeq);
-        return;
+        const activation = this.registry.activate(huntId, this.lanes.log, untilSeq, stillHere);
+        activation.catch(() => {}); // the registry logs its failure; the race below may not wait for it
+        if ((await Promise.race([activation, closed])) !== LANE_CLOSED) return;
+        continue; // closed: the check above ends it
       } catch (err) {
         if (err instanceof HuntBrokenError) return;
         this.lastActivationFailure = `hunt "${huntId}": ${(err as Error).message}`;
         if (this.stopping) throw new Error(`stopping while hunt ${huntId} could not be activated`);
       }
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(MAX_ACTIVATION_BACKOFF_MS, 100 * 2 ** attempt)),
-      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.min(MAX_ACTIVATION_BACKOFF_MS, 100 * 2 ** attempt));
+        }),
+        closed,
+      ]);
+      clearTimeout(timer);
     }
   }
 

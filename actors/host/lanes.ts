@@ -62,6 +62,8 @@ export class Lanes {
   private readonly lanes = new Map<number, Lane>();
   /** Lanes wanted (held partitions, or the single lane) with when they were wanted, open or not. */
   private readonly wanted = new Map<number, number>();
+  /** What `closed(key)` handed out, resolved when the lane is closed. */
+  private readonly closers = new Map<number, { promise: Promise<void>; resolve: () => void }>();
   /** The one attempt under way to open each lane: a second `open` joins it. */
   private readonly opening = new Map<number, Promise<void>>();
   private pending = 0;
@@ -95,6 +97,27 @@ export class Lanes {
   /** Whether a lane is wanted (held, or the single lane), open or still opening. */
   wants(key: number): boolean {
     return this.wanted.has(key);
+  }
+
+  /** Resolves once lane `key` is no longer wanted (closed, or the engine stopping); at once if it is not. */
+  closed(key: number): Promise<void> {
+    if (!this.wanted.has(key) || this.stopping) return Promise.resolve();
+    let closer = this.closers.get(key);
+    if (!closer) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      closer = { promise, resolve };
+      this.closers.set(key, closer);
+    }
+    return closer.promise;
+  }
+
+  /** Tells whoever waits on `closed(key)`. */
+  private endWaits(key: number): void {
+    this.closers.get(key)?.resolve();
+    this.closers.delete(key);
   }
 
   /** Messages of this engine's lanes not yet handled (refreshed every few seconds). */
@@ -259,6 +282,7 @@ export class Lanes {
   /** Stops a lane's consumer, finishing and acking its batch in hand. */
   async close(key: number): Promise<Lane | undefined> {
     this.wanted.delete(key);
+    this.endWaits(key);
     const lane = this.lanes.get(key);
     if (!lane) return undefined;
     this.lanes.delete(key);
@@ -270,6 +294,7 @@ export class Lanes {
   /** Stops every lane (graceful stop). */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const key of [...this.closers.keys()]) this.endWaits(key);
     await Promise.all([...this.lanes.keys()].map((key) => this.close(key)));
   }
 

@@ -13,6 +13,8 @@ export const OWNERS_BUCKET = "CAIRN_OWNERS";
 
 /** The subjects the bucket stores engine heartbeats on. */
 const HEARTBEAT_SUBJECTS = `$KV.${OWNERS_BUCKET}.engine.`;
+/** An engine whose heartbeat has stood this many lease times is gone: its key leaves the bucket. */
+const FORGET_AFTER_LEASES = 20;
 
 /** How partitions are shared. */
 export interface OwnershipOptions {
@@ -172,11 +174,11 @@ export class PartitionOwnership {
       // consumer at every tick, through the cluster's meta group, and its push delivery can hang
       // across a node restart, stopping this heartbeat while the engine holds partitions.
       const { state } = await jsm.streams.info(`KV_${OWNERS_BUCKET}`, {
-        subjects_filter: `${HEARTBEAT_SUBJECTS}*`,
+        subjects_filter: `${HEARTBEAT_SUBJECTS}>`,
       });
-      // Every read and renewal of a tick goes out at once: a tick of one round trip after another
-      // (one per engine, one per partition) outlasts the lease on a loaded cluster, and its peers
-      // then take this engine for dead while it lives.
+      // The reads of the heartbeats, then the renewals, then the reads of the leases to take, each go
+      // out at once: a tick of one round trip after another (one per engine, one per partition)
+      // outlasts the lease on a loaded cluster, and its peers then take this engine for dead.
       const others = Object.keys(state.subjects ?? {})
         .map((subject) => subject.slice(HEARTBEAT_SUBJECTS.length))
         .filter((id) => id !== engineId)
@@ -185,8 +187,13 @@ export class PartitionOwnership {
       const live = [engineId];
       others.forEach((id, i) => {
         const entry = heartbeats[i];
-        if (entry?.operation !== "PUT") return;
-        if (this.watch.observe(`engine.${id}`, entry.revision, now) < this.leaseMs) live.push(id);
+        const stood =
+          entry?.operation === "PUT" ? this.watch.observe(`engine.${id}`, entry.revision, now) : 0;
+        if (entry?.operation === "PUT" && stood < this.leaseMs) live.push(id);
+        // An engine gone for good (deleted, or silent for many leases) leaves the bucket, so that
+        // ticks do not read more heartbeats with every engine that ever ran.
+        else if (entry?.operation !== "PUT" || stood >= this.leaseMs * FORGET_AFTER_LEASES)
+          this.forgetEngine(jsm, id);
       });
       live.sort();
       this.live = live;
@@ -268,12 +275,22 @@ export class PartitionOwnership {
     this.opts.logger.info({ partition }, "partition released");
   }
 
+  /** Removes an engine's heartbeat from the bucket altogether (a delete would leave a marker). */
+  private forgetEngine(jsm: JetStreamManager, id: string): void {
+    this.watch.forget(`engine.${id}`);
+    jsm.streams.purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${id}` }).catch(() => {}); // tried again at the next tick
+  }
+
   /** Gives every partition back (graceful shutdown) and stops the loop. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
     for (const [p, revision] of [...this.held]) await this.release(p, revision);
-    await this.kv?.delete(`engine.${this.opts.engineId}`).catch(() => {});
+    if (this.jsm) {
+      await this.jsm.streams
+        .purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${this.opts.engineId}` })
+        .catch(() => {});
+    }
   }
 }

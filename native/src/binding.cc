@@ -14,6 +14,11 @@ constexpr double kMaxSafe = 9007199254740991.0;
 
 // One id buffer per JS environment (worker threads each get their own), so converting an id never
 // allocates.
+// Marks the objects this addon wraps as rank indexes: every N-API addon wraps its objects under the
+// same hidden key, so a method called on another addon's object must be refused by this tag, not
+// unwrapped into a pointer of the wrong type.
+constexpr napi_type_tag kIndexTag = {0x6361'6972'6e2d'7261ULL, 0x6e6b'2d69'6e64'6578ULL};
+
 struct EnvData {
   char id[cairn::kMaxIdBytes + 8];
   std::string ids;  // the concatenated ids of a top() call, reused between calls
@@ -144,6 +149,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     Napi::Env env = info.Env();
     env_ = env.GetInstanceData<EnvData>();
     index_ = std::make_unique<cairn::RankIndex>();
+    napi_type_tag_object(env, info.This(), &kIndexTag);
     if (info.Length() < 2 ||
         !typedArray(env, info[0], napi_int32_array, "scratch", "Int32Array", &scratch_, &scratchLen_)) {
       if (info.Length() < 2) fail(env, false, "scratch must be an Int32Array, got undefined");
@@ -196,10 +202,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return v;
   }
 
-  // The methods are plain N-API callbacks on the prototype: a call unwraps `this` itself and skips
-  // ObjectWrap's CallbackInfo (about 70 ns of a single upsert). They are made once per process, not
-  // per index: a function per method on every instance cost about 11 KB of heap per board, which a
-  // platform's thousands of small hunts pay many times over.
+  // The methods are plain N-API callbacks on the prototype: a call checks and unwraps `this` itself
+  // and skips ObjectWrap's CallbackInfo (about 70 ns of a single upsert). They are made once per JS
+  // environment, not per index: a function per method on every instance cost about 11 KB of heap
+  // per board, which a platform's thousands of small hunts pay many times over.
   static constexpr size_t kMaxArgs = 6;
   using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
   template <Method M>
@@ -208,14 +214,18 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     napi_value argv[kMaxArgs];  // arguments not passed read as undefined
     napi_value self;
     napi_get_cb_info(env, cb, &argc, argv, &self, nullptr);
+    bool tagged = false;
     void* wrapped = nullptr;
-    if (napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) {
-      fail(env, false, "a NativeRankIndexCore method was called on " + describe(env, self));
+    if (napi_check_object_type_tag(env, self, &kIndexTag, &tagged) != napi_ok || !tagged ||
+        napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) {
+      // napi_check_object_type_tag fails (leaving no exception) when `this` is not an object.
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) fail(env, false, "a NativeRankIndexCore method was called on " + describe(env, self));
       return nullptr;
     }
-    // ObjectWrap wraps the instance as its ObjectWrap<NativeIndex> base.
-    auto* index = static_cast<NativeIndex*>(static_cast<Napi::ObjectWrap<NativeIndex>*>(wrapped));
-    return (index->*M)(env, argv);
+    // ObjectWrap's constructor wraps the instance itself (a NativeIndex*), as ObjectWrap::Unwrap reads it.
+    return (static_cast<NativeIndex*>(wrapped)->*M)(env, argv);
   }
   template <Method M>
   static napi_property_descriptor method(napi_env env, const char* name) {

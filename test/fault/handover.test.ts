@@ -123,7 +123,13 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
     const logFile = join(logDir, `${id}.log`);
     // Written synchronously, so that a failure's report and a kept log are whole.
     writeFileSync(logFile, `${proc.stderr.join("\n")}\n`);
-    proc.child.stderr?.on("data", (chunk: string) => appendFileSync(logFile, chunk));
+    proc.child.stderr?.on("data", (chunk: string) => {
+      try {
+        appendFileSync(logFile, chunk);
+      } catch {
+        // The log directory is gone: the suite has ended.
+      }
+    });
     // The port is in the engine's log (EngineProcess does not keep the IPC ready message's fields).
     const listening = proc.stderr
       .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; port?: number }) : {}))

@@ -26,7 +26,7 @@ describe("partition leases", () => {
     await nats?.cleanup();
   });
 
-  it("are shared by two engines, and a tick makes no consumer", async () => {
+  it("are shared by two engines; a tick makes no consumer, and the bucket keeps live engines only", async () => {
     const consumerRequests: string[] = [];
     const sub = client.nc.subscribe("$JS.API.CONSUMER.>", {
       callback: (_err, msg) => {
@@ -34,12 +34,16 @@ describe("partition leases", () => {
       },
     });
     await client.nc.flush();
+    // What an engine stopped by an earlier release left: a delete marker for its heartbeat.
+    const kv = await new Kvm(client.nc).create(OWNERS_BUCKET, { history: 1 });
+    await kv.put("engine.gone", "1");
+    await kv.delete("engine.gone");
     const held: Record<string, Set<number>> = { a: new Set(), b: new Set() };
     for (const id of ["a", "b"]) {
       const ownership = new PartitionOwnership(client.nc, {
         partitions: PARTITIONS,
         engineId: id,
-        leaseMs: 600,
+        leaseMs: 1500,
         logger: pino({ level: "silent" }),
         onAcquire: async (p) => void held[id]!.add(p),
         onRelease: async (p) => void held[id]!.delete(p),
@@ -55,19 +59,31 @@ describe("partition leases", () => {
         [...held.a!].every((p) => !held.b!.has(p)),
       { timeoutMs: 10_000, intervalMs: 20, message: "the partitions shared by a and b" },
     );
-    // Several more ticks of each engine: its heartbeat's revision moves once a tick.
-    const kv = await new Kvm(client.nc).open(OWNERS_BUCKET);
-    const revisions = async () =>
-      Promise.all(["a", "b"].map(async (id) => (await kv.get(`engine.${id}`))?.revision ?? 0));
-    const before = await revisions();
-    await waitFor(async () => (await revisions()).every((r, i) => r >= before[i]! + 10), {
-      timeoutMs: 20_000,
-      intervalMs: 50,
-      message: "ten more ticks of each engine",
-    });
+    // Several more ticks of each engine: each writes its heartbeat (its monotonic time) once a tick.
+    const seen: Record<string, Set<string>> = { a: new Set(), b: new Set() };
+    await waitFor(
+      async () => {
+        for (const id of ["a", "b"]) seen[id]!.add((await kv.get(`engine.${id}`))?.string() ?? "");
+        return seen.a!.size > 5 && seen.b!.size > 5;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, message: "five more ticks of each engine" },
+    );
     await client.nc.flush();
     sub.unsubscribe();
     expect(consumerRequests).toEqual([]);
     expect(owners.map((o) => o.partitions.length).reduce((a, b) => a + b)).toBe(PARTITIONS);
+    // The bucket keeps the heartbeats of live engines only: the marker went, and a stopped engine's
+    // heartbeat goes with it.
+    const heartbeats = async () =>
+      Object.keys(
+        (
+          await client.jsm.streams.info(`KV_${OWNERS_BUCKET}`, {
+            subjects_filter: `$KV.${OWNERS_BUCKET}.engine.>`,
+          })
+        ).state.subjects ?? {},
+      ).sort();
+    expect(await heartbeats()).toEqual([`$KV.${OWNERS_BUCKET}.engine.a`, `$KV.${OWNERS_BUCKET}.engine.b`]);
+    await owners.pop()!.stop();
+    expect(await heartbeats()).toEqual([`$KV.${OWNERS_BUCKET}.engine.a`]);
   });
 });

@@ -384,6 +384,9 @@ describe("native index memory", () => {
     const { upsert, size } = core;
     expect(() => upsert("q", 2, 0)).toThrow(TypeError);
     expect(() => size.call({})).toThrow(/NativeRankIndexCore method was called on/);
+    // Not on the prototype, nor on an object that only inherits from an index: neither is one.
+    expect(() => size.call(Object.getPrototypeOf(core))).toThrow(TypeError);
+    expect(() => size.call(Object.create(core))).toThrow(TypeError);
     expect(core.size()).toBe(1);
   });
 });
