@@ -1,47 +1,31 @@
 // Partitioned ownership: three engines share the hunts over 8 partitions (server subject mapping +
 // KV leases). One is killed with SIGKILL mid-stream, one joins later; every hunt ends exact, and each
 // partition has exactly one owner at the end.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNERS_BUCKET } from "../../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../../bin/engine-process.ts";
-import {
-  type EmbeddedNats,
-  ensureStreams,
-  partitionMapping,
-  partitionOf,
-  queryHunt,
-  startEmbeddedNats,
-} from "../../streams/index.ts";
+import { partitionOf, queryHunt } from "../../streams/index.ts";
 import { HuntModel } from "../support/hunt-model.ts";
-import { connectTest, type TestClient, waitFor } from "../support/nats.ts";
+import { startPartitionedNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 
 const PARTITIONS = 8;
 const HUNTS = Array.from({ length: 12 }, (_, i) => `ph-${i}`);
 
 describe("hunts shared by several engines", () => {
-  let dir: string;
-  let nats: EmbeddedNats;
+  let server: Awaited<ReturnType<typeof startPartitionedNats>>;
+  let nats: TestNats;
   let client: TestClient;
   const engines = new Map<string, EngineProcess>();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "cairn-partitions-"));
-    const config = join(dir, "nats.conf");
-    writeFileSync(config, `mappings = ${JSON.stringify(partitionMapping(PARTITIONS))}\n`);
-    nats = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
-    client = await connectTest(nats.url);
-    await ensureStreams(client.jsm);
+    server = await startPartitionedNats(PARTITIONS);
+    ({ nats, client } = server);
   });
 
   afterAll(async () => {
     for (const e of engines.values()) await e.kill();
-    await client?.nc.close();
-    await nats?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.cleanup();
   });
 
   const start = async (id: string) => {

@@ -3,23 +3,18 @@
 // and the activation must not bring the hunt to life on the engine that gave the partition up (one
 // live copy). The hunt's log is long and it has no snapshot, so its activation replays it all and is
 // still running when the new engine joins; what is checked is the order of what the old engine did.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { headers } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, preferredOwner, startEngine } from "../../actors/index.ts";
+import { EVENTS_STREAM, partitionOf, queryHunt } from "../../streams/index.ts";
 import {
-  type EmbeddedNats,
-  EVENTS_STREAM,
-  ensureStreams,
-  partitionMapping,
-  partitionOf,
-  queryHunt,
-  startEmbeddedNats,
-} from "../../streams/index.ts";
-import { cloudEvent, connectTest, type TestClient, waitFor } from "../support/nats.ts";
+  cloudEvent,
+  startPartitionedNats,
+  type TestClient,
+  type TestNats,
+  waitFor,
+} from "../support/nats.ts";
 
 const PARTITIONS = 8;
 const HUNT = "long-hunt";
@@ -40,26 +35,20 @@ function logged(lines: Record<string, unknown>[]) {
 }
 
 describe("a partition handed over while one of its hunts activates", () => {
-  let dir: string;
-  let nats: EmbeddedNats;
+  let server: Awaited<ReturnType<typeof startPartitionedNats>>;
+  let nats: TestNats;
   let client: TestClient;
   const engines: Engine[] = [];
   let ids = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "cairn-release-activation-"));
-    const config = join(dir, "nats.conf");
-    writeFileSync(config, `mappings = ${JSON.stringify(partitionMapping(PARTITIONS))}\n`);
-    nats = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile: config });
-    client = await connectTest(nats.url);
-    await ensureStreams(client.jsm);
+    server = await startPartitionedNats(PARTITIONS);
+    ({ nats, client } = server);
   });
 
   afterAll(async () => {
     for (const e of engines) await e.stop().catch(() => {});
-    await client?.nc.close();
-    await nats?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.cleanup();
   });
 
   const start = async (engineId: string, lines: Record<string, unknown>[] = []) => {

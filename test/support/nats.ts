@@ -21,7 +21,9 @@ import {
   connect,
   type EmbeddedNats,
   EventLog,
+  ensureStreams,
   freePort,
+  partitionMapping,
   queryHunt,
   startEmbeddedNats,
 } from "../../streams/index.ts";
@@ -43,6 +45,36 @@ export async function startTestNats(options: { args?: string[]; storeDir?: strin
     async cleanup() {
       await server.stop();
       if (!options.storeDir) rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts `nats-server -js` with the server mapping of `partitions` partitions (what `cairn serve
+ * --partitions` needs), the streams, and a client; call cleanup() in afterAll.
+ */
+export async function startPartitionedNats(
+  partitions: number,
+): Promise<{ nats: TestNats; client: TestClient; cleanup(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-partitioned-"));
+  const configFile = join(dir, "nats.conf");
+  writeFileSync(configFile, `mappings = ${JSON.stringify(partitionMapping(partitions))}\n`);
+  const server = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile });
+  const nats: TestNats = {
+    ...server,
+    async cleanup() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const client = await connectTest(nats.url);
+  await ensureStreams(client.jsm);
+  return {
+    nats,
+    client,
+    async cleanup() {
+      await client.nc.close().catch(() => {});
+      await nats.cleanup();
     },
   };
 }
