@@ -5,38 +5,45 @@ import { checkNonNegativeInteger, checkPlayerId, isWellFormed } from "./argument
 import { CorruptRankIndexError } from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
 
-/** The addon's class, as bound in native/src/binding.cc. */
-interface NativeCore {
-  intern(playerId: string): number;
-  slotOf(playerId: string): number;
-  playerIdOf(slot: number): string;
+/**
+ * The addon's functions, as bound in native/src/binding.cc: each takes the handle of the index it
+ * works on (`NativeRankIndexCore.handle`) first.
+ */
+interface NativeFunctions {
+  intern(handle: number, playerId: string): number;
+  slotOf(handle: number, playerId: string): number;
+  playerIdOf(handle: number, slot: number): string;
   /** Returns the new rank; the previous rank goes to scratch[0]. */
-  upsert(playerId: string, score: number, tiebreak: number): number;
-  remove(playerId: string): number;
-  rank(playerId: string): number;
-  score(playerId: string): number | undefined;
-  size(): number;
+  upsert(handle: number, playerId: string, score: number, tiebreak: number): number;
+  remove(handle: number, playerId: string): number;
+  rank(handle: number, playerId: string): number;
+  score(handle: number, playerId: string): number | undefined;
+  size(handle: number): number;
   /**
    * The ids of ranks offset+1 .. offset+n (n <= TOP_CHUNK) concatenated; id i's length in UTF-16
    * units goes to scratch[i] and its score to scores[i].
    */
-  top(n: number, offset: number): string;
+  top(handle: number, n: number, offset: number): string;
   /**
    * Ranks offset+1 .. offset+n (n <= TOP_CHUNK): slot i (as uint32 bits) goes to scratch[i], its
    * score to scores[i]; returns how many.
    */
-  topSlots(n: number, offset: number): number;
-  applyBatch(...batch: RankBatch): void;
-  serialize(): Uint8Array;
+  topSlots(handle: number, n: number, offset: number): number;
+  applyBatch(handle: number, ...batch: RankBatch): void;
+  serialize(handle: number): Uint8Array;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
-  load(bytes: Uint8Array): void;
-  clear(): void;
+  load(handle: number, bytes: Uint8Array): void;
+  clear(handle: number): void;
   /** Writes bytes, allocations and leaf blocks to scores[0..2]. */
-  stats(): void;
+  stats(handle: number): void;
 }
 
-interface Addon {
-  NativeRankIndexCore: new (scratch: Int32Array, scores: Float64Array) => NativeCore;
+interface Addon extends NativeFunctions {
+  /** Owns one index while it lives; `handle` names it in calls. */
+  NativeRankIndexCore: new (
+    scratch: Int32Array,
+    scores: Float64Array,
+  ) => { readonly handle: number };
 }
 
 /** Where the build puts the addon. */
@@ -57,6 +64,8 @@ export class NativeUnavailableError extends Error {
 }
 
 let addon: Addon | undefined;
+/** The addon's functions, once loaded (every index is made after `load()`). */
+let N = undefined as unknown as NativeFunctions;
 let loadError: unknown;
 
 function load(): Addon {
@@ -64,6 +73,7 @@ function load(): Addon {
   if (loadError === undefined) {
     try {
       addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+      N = addon;
       return addon;
     } catch (err) {
       loadError = err;
@@ -115,7 +125,9 @@ const TOP_CACHE_MAX = 4096;
  * slots); results other than single numbers come back through two small typed arrays.
  */
 export class NativeRankIndex implements RankIndex {
-  readonly #core: NativeCore;
+  /** Owns the index (it goes when this is collected); `#h` names it in calls. */
+  readonly #core: { readonly handle: number };
+  readonly #h: number;
   readonly #scratch = SCRATCH;
   readonly #scores = SCORES;
   readonly #topIds = new Map<number, string>();
@@ -128,6 +140,7 @@ export class NativeRankIndex implements RankIndex {
 
   constructor() {
     this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
+    this.#h = this.#core.handle;
   }
 
   /**
@@ -137,7 +150,7 @@ export class NativeRankIndex implements RankIndex {
   static deserialize(bytes: Uint8Array): NativeRankIndex {
     const index = new NativeRankIndex();
     try {
-      index.#core.load(bytes);
+      N.load(index.#h, bytes);
     } catch (err) {
       const message = (err as Error).message;
       if (message.startsWith("corrupt rank index: ")) {
@@ -149,42 +162,42 @@ export class NativeRankIndex implements RankIndex {
   }
 
   get size(): number {
-    return this.#core.size();
+    return N.size(this.#h);
   }
 
   intern(playerId: string): number {
     checkId(playerId);
-    return this.#core.intern(playerId);
+    return N.intern(this.#h, playerId);
   }
 
   slotOf(playerId: string): number {
     checkId(playerId);
-    return this.#core.slotOf(playerId);
+    return N.slotOf(this.#h, playerId);
   }
 
   playerIdOf(slot: number): string {
-    return this.#core.playerIdOf(slot);
+    return N.playerIdOf(this.#h, slot);
   }
 
   upsert(playerId: string, score: number, tiebreak: number): RankChange {
     checkId(playerId);
-    const rank = this.#core.upsert(playerId, score, tiebreak);
+    const rank = N.upsert(this.#h, playerId, score, tiebreak);
     return { rank, previousRank: this.#scratch[0]! };
   }
 
   remove(playerId: string): number {
     checkId(playerId);
-    return this.#core.remove(playerId);
+    return N.remove(this.#h, playerId);
   }
 
   rank(playerId: string): number {
     checkId(playerId);
-    return this.#core.rank(playerId);
+    return N.rank(this.#h, playerId);
   }
 
   score(playerId: string): number | undefined {
     checkId(playerId);
-    return this.#core.score(playerId);
+    return N.score(this.#h, playerId);
   }
 
   top(n: number, offset = 0): RankEntry[] {
@@ -197,31 +210,31 @@ export class NativeRankIndex implements RankIndex {
     checkPlayerId(playerId);
     checkNonNegativeInteger(before, "before");
     checkNonNegativeInteger(after, "after");
-    const r = this.#core.rank(playerId);
+    const r = N.rank(this.#h, playerId);
     if (r === 0) return [];
     const first = Math.max(1, r - before);
-    const last = Math.min(this.#core.size(), r + after);
+    const last = Math.min(N.size(this.#h), r + after);
     return this.#range(first - 1, last - first + 1);
   }
 
   serialize(): Uint8Array {
-    return this.#core.serialize();
+    return N.serialize(this.#h);
   }
 
   clear(): void {
-    this.#core.clear();
+    N.clear(this.#h);
     this.#topIds.clear();
     this.#lastSlots = new Int32Array(0);
     this.#lastIds.length = 0;
   }
 
   stats(): RankIndexStats {
-    this.#core.stats();
+    N.stats(this.#h);
     return { bytes: this.#scores[0]!, allocations: this.#scores[1]! };
   }
 
   applyBatch(...batch: RankBatch): void {
-    this.#core.applyBatch(...batch);
+    N.applyBatch(this.#h, ...batch);
   }
 
   /** Makes the top cache cover ranks 1 .. n (n <= TOP_CACHED), growing it geometrically. */
@@ -235,12 +248,12 @@ export class NativeRankIndex implements RankIndex {
 
   #range(from: number, n: number): RankEntry[] {
     const out: RankEntry[] = [];
-    const end = Math.min(this.#core.size(), from + n);
+    const end = Math.min(N.size(this.#h), from + n);
     for (let at = from, count = 0; at < end; at += count) {
       count = Math.min(at < TOP_CACHED ? TOP_CACHED - at : TOP_CHUNK, end - at);
       if (at < TOP_CACHED) {
         if (this.#lastSlots.length < at + count) this.#growTopCache(at + count);
-        this.#core.topSlots(count, at);
+        N.topSlots(this.#h, count, at);
         for (let i = 0; i < count; i++) {
           const bits = this.#scratch[i]!;
           let playerId: string;
@@ -250,7 +263,7 @@ export class NativeRankIndex implements RankIndex {
             const slot = bits >>> 0;
             const cached = this.#topIds.get(slot);
             if (cached === undefined) {
-              playerId = this.#core.playerIdOf(slot);
+              playerId = N.playerIdOf(this.#h, slot);
               if (this.#topIds.size >= TOP_CACHE_MAX) this.#topIds.clear();
               this.#topIds.set(slot, playerId);
             } else {
@@ -263,7 +276,7 @@ export class NativeRankIndex implements RankIndex {
         }
         continue;
       }
-      const ids = this.#core.top(count, at);
+      const ids = N.top(this.#h, count, at);
       let pos = 0;
       for (let i = 0; i < count; i++) {
         const len = this.#scratch[i]!;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rank_index.h"
 
@@ -12,16 +13,41 @@ namespace {
 
 constexpr double kMaxSafe = 9007199254740991.0;
 
-// One id buffer per JS environment (worker threads each get their own), so converting an id never
-// allocates.
-// Marks the objects this addon wraps as rank indexes: every N-API addon wraps its objects under the
-// same hidden key, so a method called on another addon's object must be refused by this tag, not
-// unwrapped into a pointer of the wrong type.
-constexpr napi_type_tag kIndexTag = {0x6361'6972'6e2d'7261ULL, 0x6e6b'2d69'6e64'6578ULL};
+class NativeIndex;
 
+// The live indexes of one JS environment, by handle. A call names its index by handle (an index into
+// this table, checked), so the methods are plain functions made once per environment rather than
+// per index, and a handle that names no live index is refused instead of read as a pointer.
+class HandleTable {
+ public:
+  uint32_t add(NativeIndex* index) {
+    if (!free_.empty()) {
+      uint32_t h = free_.back();
+      free_.pop_back();
+      slots_[h] = index;
+      return h;
+    }
+    slots_.push_back(index);
+    return static_cast<uint32_t>(slots_.size() - 1);
+  }
+  void remove(uint32_t h) {
+    slots_[h] = nullptr;
+    free_.push_back(h);
+  }
+  NativeIndex* get(uint32_t h) const { return h < slots_.size() ? slots_[h] : nullptr; }
+
+ private:
+  std::vector<NativeIndex*> slots_;
+  std::vector<uint32_t> free_;
+};
+
+// Per JS environment (worker threads each get their own): one id buffer, so converting an id never
+// allocates, and the table of live indexes. An index shares ownership of the table, so that its
+// finalizer may run after the environment's data is gone.
 struct EnvData {
   char id[cairn::kMaxIdBytes + 8];
   std::string ids;  // the concatenated ids of a top() call, reused between calls
+  std::shared_ptr<HandleTable> handles = std::make_shared<HandleTable>();
 };
 
 // Formats a number the way JS prints it in the common cases (integers, NaN, Infinity).
@@ -118,38 +144,41 @@ bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, const cha
 
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    Napi::Function ctor = DefineClass(env, "NativeRankIndexCore", {});
-    // The methods go on the prototype as plain N-API callbacks (see Fast), made once per process.
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "NativeRankIndexCore", {}); }
+
+  // The functions every index is used through: f(handle, ...arguments).
+  static void DefineMethods(napi_env env, napi_value exports, EnvData* data) {
     napi_property_descriptor methods[] = {
-        method<&NativeIndex::Upsert>(env, "upsert"),
-        method<&NativeIndex::Intern>(env, "intern"),
-        method<&NativeIndex::SlotOf>(env, "slotOf"),
-        method<&NativeIndex::PlayerIdOf>(env, "playerIdOf"),
-        method<&NativeIndex::Remove>(env, "remove"),
-        method<&NativeIndex::Rank>(env, "rank"),
-        method<&NativeIndex::Score>(env, "score"),
-        method<&NativeIndex::Size>(env, "size"),
-        method<&NativeIndex::Top>(env, "top"),
-        method<&NativeIndex::TopSlots>(env, "topSlots"),
-        method<&NativeIndex::ApplyBatch>(env, "applyBatch"),
-        method<&NativeIndex::Serialize>(env, "serialize"),
-        method<&NativeIndex::Load>(env, "load"),
-        method<&NativeIndex::Clear>(env, "clear"),
-        method<&NativeIndex::Stats>(env, "stats"),
+        method<&NativeIndex::Upsert>(env, data, "upsert"),
+        method<&NativeIndex::Intern>(env, data, "intern"),
+        method<&NativeIndex::SlotOf>(env, data, "slotOf"),
+        method<&NativeIndex::PlayerIdOf>(env, data, "playerIdOf"),
+        method<&NativeIndex::Remove>(env, data, "remove"),
+        method<&NativeIndex::Rank>(env, data, "rank"),
+        method<&NativeIndex::Score>(env, data, "score"),
+        method<&NativeIndex::Size>(env, data, "size"),
+        method<&NativeIndex::Top>(env, data, "top"),
+        method<&NativeIndex::TopSlots>(env, data, "topSlots"),
+        method<&NativeIndex::ApplyBatch>(env, data, "applyBatch"),
+        method<&NativeIndex::Serialize>(env, data, "serialize"),
+        method<&NativeIndex::Load>(env, data, "load"),
+        method<&NativeIndex::Clear>(env, data, "clear"),
+        method<&NativeIndex::Stats>(env, data, "stats"),
     };
-    Napi::Object prototype = ctor.Get("prototype").As<Napi::Object>();
-    napi_define_properties(env, prototype, sizeof methods / sizeof methods[0], methods);
-    return ctor;
+    napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
+  }
+
+  ~NativeIndex() override {
+    if (handles_) handles_->remove(handle_);
   }
 
   // new NativeRankIndexCore(scratch: Int32Array(>= 2), scores: Float64Array(>= 3)): results that are
-  // not a single number come back through these two arrays rather than through new JS objects.
+  // not a single number come back through these two arrays rather than through new JS objects. The
+  // instance's `handle` names it in calls; the instance owns the index, so keep it while calling.
   explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
     Napi::Env env = info.Env();
     env_ = env.GetInstanceData<EnvData>();
     index_ = std::make_unique<cairn::RankIndex>();
-    napi_type_tag_object(env, info.This(), &kIndexTag);
     if (info.Length() < 2 ||
         !typedArray(env, info[0], napi_int32_array, "scratch", "Int32Array", &scratch_, &scratchLen_)) {
       if (info.Length() < 2) fail(env, false, "scratch must be an Int32Array, got undefined");
@@ -167,6 +196,13 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     scratchRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     scoresRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+    // Only a fully made index gets a handle.
+    handles_ = env_->handles;
+    handle_ = handles_->add(this);
+    napi_value handle;
+    napi_create_uint32(env, handle_, &handle);
+    napi_property_descriptor prop = {"handle", nullptr, nullptr, nullptr, nullptr, handle, napi_enumerable, nullptr};
+    napi_define_properties(env, info.This(), 1, &prop);
   }
 
  private:
@@ -202,35 +238,31 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return v;
   }
 
-  // The methods are plain N-API callbacks on the prototype: a call checks and unwraps `this` itself
-  // and skips ObjectWrap's CallbackInfo (about 70 ns of a single upsert). They are made once per JS
-  // environment, not per index: a function per method on every instance cost about 11 KB of heap
-  // per board, which a platform's thousands of small hunts pay many times over.
+  // The methods are plain N-API functions made once per environment, not per index (a function per
+  // method on every instance cost about 11 KB of heap per board, which a platform's thousands of small
+  // hunts pay many times over), and they skip ObjectWrap's CallbackInfo and unwrapping: the first
+  // argument is the index's handle, checked against the table of live indexes.
   static constexpr size_t kMaxArgs = 6;
   using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
   template <Method M>
   static napi_value Fast(napi_env env, napi_callback_info cb) {
-    size_t argc = kMaxArgs;
-    napi_value argv[kMaxArgs];  // arguments not passed read as undefined
-    napi_value self;
-    napi_get_cb_info(env, cb, &argc, argv, &self, nullptr);
-    bool tagged = false;
-    void* wrapped = nullptr;
-    if (napi_check_object_type_tag(env, self, &kIndexTag, &tagged) != napi_ok || !tagged ||
-        napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) {
-      // napi_check_object_type_tag fails (leaving no exception) when `this` is not an object.
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (!pending) fail(env, false, "a NativeRankIndexCore method was called on " + describe(env, self));
+    size_t argc = kMaxArgs + 1;
+    napi_value argv[kMaxArgs + 1];  // arguments not passed read as undefined
+    void* data;
+    napi_get_cb_info(env, cb, &argc, argv, nullptr, &data);
+    uint32_t h;
+    NativeIndex* index = nullptr;
+    if (napi_get_value_uint32(env, argv[0], &h) == napi_ok) index = static_cast<EnvData*>(data)->handles->get(h);
+    if (index == nullptr) {
+      fail(env, false, "handle must name a live NativeRankIndexCore, got " + describe(env, argv[0]));
       return nullptr;
     }
-    // ObjectWrap's constructor wraps the instance itself (a NativeIndex*), as ObjectWrap::Unwrap reads it.
-    return (static_cast<NativeIndex*>(wrapped)->*M)(env, argv);
+    return (index->*M)(env, argv + 1);
   }
   template <Method M>
-  static napi_property_descriptor method(napi_env env, const char* name) {
+  static napi_property_descriptor method(napi_env env, EnvData* data, const char* name) {
     napi_value fn;
-    napi_create_function(env, name, NAPI_AUTO_LENGTH, &Fast<M>, nullptr, &fn);
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, &Fast<M>, data, &fn);
     return {name, nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
   }
   static napi_value undefined(napi_env env) {
@@ -450,6 +482,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   }
 
   EnvData* env_;
+  std::shared_ptr<HandleTable> handles_;
+  uint32_t handle_ = 0;
   std::unique_ptr<cairn::RankIndex> index_;
   int32_t* scratch_ = nullptr;
   double* scores_ = nullptr;
@@ -460,8 +494,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new EnvData());
+  auto* data = new EnvData();
+  env.SetInstanceData(data);
   exports.Set("NativeRankIndexCore", NativeIndex::Define(env));
+  NativeIndex::DefineMethods(env, exports, data);
   return exports;
 }
 

@@ -312,6 +312,16 @@ describe("native and JS indexes agree", () => {
   });
 });
 
+/** Whether `f` returns without throwing. */
+function tryCall(f: () => unknown): boolean {
+  try {
+    f();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("native index memory", () => {
   it("allocates nothing for 100,000 moves after a 100,000-player warm-up", () => {
     const idx = new NativeRankIndex();
@@ -352,18 +362,16 @@ describe("native index memory", () => {
     expect(idx.stats()).toEqual(small);
   });
 
-  it("shares one set of methods among every index, so a board costs no heap per method", () => {
+  it("makes its functions once, so a board costs no heap per method", () => {
     // A platform's thousands of small hunts each hold a board or two: functions made per instance
     // cost about 11 KB of heap per board.
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
     const { NativeRankIndexCore } = createRequire(import.meta.url)(ADDON_PATH) as {
-      NativeRankIndexCore: new (scratch: Int32Array, scores: Float64Array) => { upsert: unknown };
+      NativeRankIndexCore: new (scratch: Int32Array, scores: Float64Array) => object;
     };
     const scratch = new Int32Array(16);
     const scores = new Float64Array(16);
-    const [a, b] = [new NativeRankIndexCore(scratch, scores), new NativeRankIndexCore(scratch, scores)];
-    expect(a.upsert).toBe(b.upsert);
     gc();
     const before = process.memoryUsage().heapUsed;
     const many = Array.from({ length: 10_000 }, () => new NativeRankIndexCore(scratch, scores));
@@ -372,21 +380,30 @@ describe("native index memory", () => {
     expect(perIndex).toBeLessThan(1024);
   });
 
-  it("refuses a method called apart from its index with a TypeError, never touching freed memory", () => {
-    const { NativeRankIndexCore } = createRequire(import.meta.url)(ADDON_PATH) as {
-      NativeRankIndexCore: new (
-        scratch: Int32Array,
-        scores: Float64Array,
-      ) => { upsert(id: string, s: number, t: number): number; size(): number };
+  it("refuses a handle that names no live index with a TypeError, never touching freed memory", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as {
+      NativeRankIndexCore: new (scratch: Int32Array, scores: Float64Array) => { readonly handle: number };
+      upsert(handle: unknown, id: string, score: number, tiebreak: number): number;
+      size(handle: unknown): number;
     };
-    const core = new NativeRankIndexCore(new Int32Array(16), new Float64Array(16));
-    core.upsert("p", 1, 0);
-    const { upsert, size } = core;
-    expect(() => upsert("q", 2, 0)).toThrow(TypeError);
-    expect(() => size.call({})).toThrow(/NativeRankIndexCore method was called on/);
-    // Not on the prototype, nor on an object that only inherits from an index: neither is one.
-    expect(() => size.call(Object.getPrototypeOf(core))).toThrow(TypeError);
-    expect(() => size.call(Object.create(core))).toThrow(TypeError);
-    expect(core.size()).toBe(1);
+    let core: { readonly handle: number } | undefined = new addon.NativeRankIndexCore(
+      new Int32Array(16),
+      new Float64Array(16),
+    );
+    const handle = core.handle;
+    addon.upsert(handle, "p", 1, 0);
+    expect(addon.size(handle)).toBe(1);
+    expect(() => addon.size(handle + 1_000_000)).toThrow(/handle must name a live NativeRankIndexCore/);
+    expect(() => addon.size("0")).toThrow(TypeError);
+    expect(() => addon.size(undefined)).toThrow(TypeError);
+    // Once its owner is collected, the index is gone and its handle names nothing.
+    core = undefined;
+    for (let i = 0; i < 10 && tryCall(() => addon.size(handle)); i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(() => addon.size(handle)).toThrow(TypeError);
   });
 });
