@@ -81,7 +81,7 @@ export interface HostHealth {
 
 /** An activation on the input path retries after a failure, waiting this long at most between tries. */
 const MAX_ACTIVATION_BACKOFF_MS = 5_000;
-/** What `Lanes.closed` resolves to in a race with an activation. */
+/** What a lane's closing resolves to in a race with an activation. */
 const LANE_CLOSED = Symbol("lane closed");
 /** A lane not consuming, or an activation running, for longer than this makes /healthz fail (default). */
 const STUCK_MS = 30_000;
@@ -321,6 +321,8 @@ export class ActorHost {
   private async releasePartition(p: number): Promise<void> {
     const lane = await this.lanes.close(p);
     const ofPartition = (huntId: string) => this.lanes.keyOf(huntId) === p;
+    // Activations still running for the partition's hunts end now: their hunts are the next owner's.
+    this.registry.cancelActivations(ofPartition);
     const hunts = await this.registry.passivateWhere(ofPartition);
     // A hunt set aside here is the next owner's now: it rebuilds it from the log.
     for (const huntId of [...this.registry.broken.keys()])
@@ -365,33 +367,40 @@ export class ActorHost {
    * dropped when it ends: its next owner folds the batch, and the hand-over does not wait on it.
    */
   private async activateForBatch(lane: Lane, huntId: string, untilSeq: number): Promise<void> {
-    let laneClosed = false;
-    const closed = this.lanes.closed(lane.key).then(() => {
-      laneClosed = true;
-      return LANE_CLOSED;
+    // The signal of this holding of the lane: a partition taken back later gets a new one, so an
+    // activation begun now can never bring the hunt to life for that later holding.
+    const signal = this.lanes.signal(lane.key);
+    const stillHere = () => !signal.aborted;
+    let onAbort!: () => void;
+    const closed = new Promise<typeof LANE_CLOSED>((resolve) => {
+      onAbort = () => resolve(LANE_CLOSED);
     });
-    const stillHere = () => this.lanes.wants(lane.key);
-    for (let attempt = 1; ; attempt++) {
-      if (laneClosed || !stillHere())
-        throw new Error(`hunt ${huntId}'s lane was closed while the hunt could not be activated`);
-      try {
-        const activation = this.registry.activate(huntId, this.lanes.log, untilSeq, stillHere);
-        activation.catch(() => {}); // the registry logs its failure; the race below may not wait for it
-        if ((await Promise.race([activation, closed])) !== LANE_CLOSED) return;
-        continue; // closed: the check above ends it
-      } catch (err) {
-        if (err instanceof HuntBrokenError) return;
-        this.lastActivationFailure = `hunt "${huntId}": ${(err as Error).message}`;
-        if (this.stopping) throw new Error(`stopping while hunt ${huntId} could not be activated`);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted)
+          throw new Error(`hunt ${huntId}'s lane was closed while the hunt could not be activated`);
+        try {
+          const activation = this.registry.activate(huntId, this.lanes.log, untilSeq, stillHere);
+          activation.catch(() => {}); // the registry logs its failure; the race below may not wait for it
+          if ((await Promise.race([activation, closed])) !== LANE_CLOSED) return;
+          continue; // closed: the check above ends it
+        } catch (err) {
+          if (err instanceof HuntBrokenError) return;
+          this.lastActivationFailure = `hunt "${huntId}": ${(err as Error).message}`;
+          if (this.stopping) throw new Error(`stopping while hunt ${huntId} could not be activated`);
+        }
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.min(MAX_ACTIVATION_BACKOFF_MS, 100 * 2 ** attempt));
+          }),
+          closed,
+        ]);
+        clearTimeout(timer);
       }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, Math.min(MAX_ACTIVATION_BACKOFF_MS, 100 * 2 ** attempt));
-        }),
-        closed,
-      ]);
-      clearTimeout(timer);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 

@@ -62,8 +62,8 @@ export class Lanes {
   private readonly lanes = new Map<number, Lane>();
   /** Lanes wanted (held partitions, or the single lane) with when they were wanted, open or not. */
   private readonly wanted = new Map<number, number>();
-  /** What `closed(key)` handed out, resolved when the lane is closed. */
-  private readonly closers = new Map<number, { promise: Promise<void>; resolve: () => void }>();
+  /** The signal of each lane's current holding (see `signal`). */
+  private readonly controllers = new Map<number, AbortController>();
   /** The one attempt under way to open each lane: a second `open` joins it. */
   private readonly opening = new Map<number, Promise<void>>();
   private pending = 0;
@@ -99,25 +99,25 @@ export class Lanes {
     return this.wanted.has(key);
   }
 
-  /** Resolves once lane `key` is no longer wanted (closed, or the engine stopping); at once if it is not. */
-  closed(key: number): Promise<void> {
-    if (!this.wanted.has(key) || this.stopping) return Promise.resolve();
-    let closer = this.closers.get(key);
-    if (!closer) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => {
-        resolve = r;
-      });
-      closer = { promise, resolve };
-      this.closers.set(key, closer);
+  /**
+   * A signal aborted when lane `key` stops being wanted (closed, or the engine stopping); aborted
+   * already if it is not wanted. Each time a lane is wanted again it gets a fresh signal, so work
+   * begun for an earlier holding of a partition can tell it is stale.
+   */
+  signal(key: number): AbortSignal {
+    if (!this.wanted.has(key) || this.stopping) return AbortSignal.abort();
+    let controller = this.controllers.get(key);
+    if (!controller) {
+      controller = new AbortController();
+      this.controllers.set(key, controller);
     }
-    return closer.promise;
+    return controller.signal;
   }
 
-  /** Tells whoever waits on `closed(key)`. */
-  private endWaits(key: number): void {
-    this.closers.get(key)?.resolve();
-    this.closers.delete(key);
+  /** Aborts what was begun for the current holding of lane `key`. */
+  private endHolding(key: number): void {
+    this.controllers.get(key)?.abort();
+    this.controllers.delete(key);
   }
 
   /** Messages of this engine's lanes not yet handled (refreshed every few seconds). */
@@ -282,7 +282,7 @@ export class Lanes {
   /** Stops a lane's consumer, finishing and acking its batch in hand. */
   async close(key: number): Promise<Lane | undefined> {
     this.wanted.delete(key);
-    this.endWaits(key);
+    this.endHolding(key);
     const lane = this.lanes.get(key);
     if (!lane) return undefined;
     this.lanes.delete(key);
@@ -294,7 +294,7 @@ export class Lanes {
   /** Stops every lane (graceful stop). */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const key of [...this.closers.keys()]) this.endWaits(key);
+    for (const key of [...this.controllers.keys()]) this.endHolding(key);
     await Promise.all([...this.lanes.keys()].map((key) => this.close(key)));
   }
 

@@ -187,13 +187,15 @@ export class PartitionOwnership {
       const live = [engineId];
       others.forEach((id, i) => {
         const entry = heartbeats[i];
-        const stood =
-          entry?.operation === "PUT" ? this.watch.observe(`engine.${id}`, entry.revision, now) : 0;
-        if (entry?.operation === "PUT" && stood < this.leaseMs) live.push(id);
+        // Not found: a replica that has not seen a new engine's first heartbeat yet. Not live for now,
+        // and not to be removed.
+        if (!entry) return;
+        const stood = entry.operation === "PUT" ? this.watch.observe(`engine.${id}`, entry.revision, now) : 0;
+        if (entry.operation === "PUT" && stood < this.leaseMs) live.push(id);
         // An engine gone for good (deleted, or silent for many leases) leaves the bucket, so that
         // ticks do not read more heartbeats with every engine that ever ran.
-        else if (entry?.operation !== "PUT" || stood >= this.leaseMs * FORGET_AFTER_LEASES)
-          this.forgetEngine(jsm, id);
+        else if (entry.operation !== "PUT" || stood >= this.leaseMs * FORGET_AFTER_LEASES)
+          this.forgetEngine(jsm, id, entry.revision);
       });
       live.sort();
       this.live = live;
@@ -275,10 +277,17 @@ export class PartitionOwnership {
     this.opts.logger.info({ partition }, "partition released");
   }
 
-  /** Removes an engine's heartbeat from the bucket altogether (a delete would leave a marker). */
-  private forgetEngine(jsm: JetStreamManager, id: string): void {
-    this.watch.forget(`engine.${id}`);
-    jsm.streams.purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${id}` }).catch(() => {}); // tried again at the next tick
+  /**
+   * Removes an engine's heartbeat from the bucket altogether (a delete would leave a marker): only
+   * the revisions up to the one judged dead, so a heartbeat written since survives. Until the purge
+   * is done the watch keeps the revision, so a failed purge neither revives the engine nor stops the
+   * next tick from trying again.
+   */
+  private forgetEngine(jsm: JetStreamManager, id: string, revision: number): void {
+    jsm.streams
+      .purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${id}`, seq: revision + 1 })
+      .then(() => this.watch.forget(`engine.${id}`))
+      .catch(() => {});
   }
 
   /** Gives every partition back (graceful shutdown) and stops the loop. */

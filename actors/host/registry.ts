@@ -91,7 +91,10 @@ export class ActivationTimeoutError extends Error {
 
 export class HuntRegistry {
   private readonly live = new Map<string, LiveHunt>();
-  private readonly activating = new Map<string, { promise: Promise<LiveHunt>; startedAt: number }>();
+  private readonly activating = new Map<
+    string,
+    { promise: Promise<LiveHunt>; startedAt: number; cancel: () => void }
+  >();
   /** Hunts whose fold failed, with the reason. */
   readonly broken = new Map<string, BrokenHunt>();
   private readonly outputs: HuntOutputs;
@@ -153,6 +156,13 @@ export class HuntRegistry {
         reject(new ActivationTimeoutError(huntId, this.opts.activationTimeoutMs));
       }, this.opts.activationTimeoutMs);
     });
+    let cancel!: () => void;
+    const cancelled = new Promise<never>((_, reject) => {
+      cancel = () => {
+        abandon.abandoned = true;
+        reject(new Error(`hunt "${huntId}" moved to another engine while it was activating`));
+      };
+    });
     const rebuilding = this.rebuild(huntId, log, untilSeq, abandon);
     // A rebuild that ends after its deadline has won the race belongs to no one: its memory goes now.
     rebuilding.then(
@@ -161,7 +171,7 @@ export class HuntRegistry {
       },
       () => {},
     );
-    const promise = Promise.race([rebuilding, deadline])
+    const promise = Promise.race([rebuilding, deadline, cancelled])
       .then((hunt) => {
         if (!stillHere()) {
           hunt.fold.dispose();
@@ -181,8 +191,13 @@ export class HuntRegistry {
         clearTimeout(timer);
         this.activating.delete(huntId);
       });
-    this.activating.set(huntId, { promise, startedAt });
+    this.activating.set(huntId, { promise, startedAt, cancel });
     return promise;
+  }
+
+  /** Ends the activations under way of the hunts `which` picks (their partition has moved away). */
+  cancelActivations(which: (huntId: string) => boolean): void {
+    for (const [huntId, a] of this.activating) if (which(huntId)) a.cancel();
   }
 
   private async rebuild(

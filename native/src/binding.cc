@@ -250,9 +250,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     napi_value argv[kMaxArgs + 1];  // arguments not passed read as undefined
     void* data;
     napi_get_cb_info(env, cb, &argc, argv, nullptr, &data);
-    uint32_t h;
+    double h;  // read exactly: napi_get_value_uint32 would take NaN, 0.7 or 2**32 for 0
     NativeIndex* index = nullptr;
-    if (napi_get_value_uint32(env, argv[0], &h) == napi_ok) index = static_cast<EnvData*>(data)->handles->get(h);
+    if (napi_get_value_double(env, argv[0], &h) == napi_ok && h >= 0 && h < 4294967296.0 && std::trunc(h) == h)
+      index = static_cast<EnvData*>(data)->handles->get(static_cast<uint32_t>(h));
     if (index == nullptr) {
       fail(env, false, "handle must name a live NativeRankIndexCore, got " + describe(env, argv[0]));
       return nullptr;

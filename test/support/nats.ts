@@ -67,8 +67,15 @@ export async function startPartitionedNats(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  const client = await connectTest(nats.url);
-  await ensureStreams(client.jsm);
+  const client = await connectTest(nats.url).catch(async (err: unknown) => {
+    await nats.cleanup();
+    throw err;
+  });
+  await ensureStreams(client.jsm).catch(async (err: unknown) => {
+    await client.nc.close();
+    await nats.cleanup();
+    throw err;
+  });
   return {
     nats,
     client,

@@ -397,6 +397,8 @@ describe("native index memory", () => {
     expect(addon.size(handle)).toBe(1);
     expect(() => addon.size(handle + 1_000_000)).toThrow(/handle must name a live NativeRankIndexCore/);
     expect(() => addon.size("0")).toThrow(TypeError);
+    for (const notAHandle of [Number.NaN, handle + 0.5, 2 ** 32 + handle, -1, Number.POSITIVE_INFINITY])
+      expect(() => addon.size(notAHandle)).toThrow(TypeError);
     expect(() => addon.size(undefined)).toThrow(TypeError);
     // Once its owner is collected, the index is gone and its handle names nothing.
     core = undefined;
