@@ -335,10 +335,12 @@ export async function consumeBatches(
     const consumer = await js.consumers.get(options.stream, options.durable);
     checkWanted("the first pull");
     // Short pulls: a pull lost with a failed consumer leader is noticed after two missed heartbeats
-    // (half of `expires` each), about 5 s, instead of the default 30 s.
+    // (half of `expires` each), about 2 s, instead of the default 30 s; after a reconnect, nats.js
+    // checks the consumer again every `expires` until it answers (a node just restarted takes a few
+    // seconds), and then pulls. An idle lane sends a pull every 2 s.
     const messages = await consumer.consume({
       max_messages: maxMessages,
-      expires: 5000,
+      expires: 2000,
       callback: onMessage,
     });
     iter = messages;
