@@ -125,10 +125,10 @@ describe("a partition handed over while one of its hunts activates", () => {
     // An engine that should own the hunt's partition joins: a gives the partition up.
     let other = "b";
     for (let i = 0; preferredOwner(["a", other], PARTITION) !== other; i++) other = `b${i}`;
-    await start(other);
-    // What this test is about needs the activation still under way here (it replays the whole log).
+    // What this test is about needs the activation still under way now (it replays the whole log).
     const ended = lines.filter((l) => l.huntId === HUNT && /activat/.test(String(l.msg)));
     expect(ended, `the activation ended before engine ${other} joined: make EVENTS larger`).toEqual([]);
+    await start(other);
     await waitFor(() => lines.some((l) => l.msg === "partition handed over" && l.partition === PARTITION), {
       timeoutMs: 20_000,
       message: `engine a to hand partition ${PARTITION} over`,
