@@ -28,8 +28,13 @@ import { partitionOwners } from "../support/owners.ts";
 
 const PARTITIONS = 8;
 const ROUNDS = Number(process.env.CAIRN_HANDOVER_ROUNDS ?? 5);
-/** From the restarted node being back to every hunt answering at its last seq and every engine healthy. */
-const ROUND_DEADLINE_MS = 20_000;
+/**
+ * From the restarted node being back to every hunt answering at its last seq and every engine healthy.
+ * It includes the cluster's own recovery: on nats-server 2.9 here, a restarted node's JetStream answers
+ * "not enabled" or "temporarily unavailable" for 5–15 s (a fresh engine connected to it cannot start,
+ * nor create a consumer through it), and the fresh engine's start is made again after that.
+ */
+const ROUND_DEADLINE_MS = 30_000;
 const PLAYERS = 5;
 
 /** Two hunt ids per partition, so that every partition has hunts to answer for. */
@@ -385,6 +390,6 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
         `${ROUNDS} hand-over rounds in ${Math.round((performance.now() - started) / 1000)} s\n${rounds.join("\n")}\nengine starts made again: ${failedStarts.length ? failedStarts.join("\n") : "none"}`,
       );
     },
-    150_000 + Math.max(0, ROUNDS - 5) * 25_000,
+    210_000 + Math.max(0, ROUNDS - 5) * 35_000,
   );
 });

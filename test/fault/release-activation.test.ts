@@ -20,7 +20,7 @@ const PARTITIONS = 8;
 const HUNT = "long-hunt";
 const PARTITION = partitionOf(HUNT, PARTITIONS);
 /** Score changes in the hunt's log before the engine that activates it starts. */
-const EVENTS = 200_000;
+const EVENTS = 400_000;
 
 /** An in-process engine whose log lines are kept, parsed. */
 function logged(lines: Record<string, unknown>[]) {
