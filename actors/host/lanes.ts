@@ -94,11 +94,6 @@ export class Lanes {
     return this.lanes.get(this.keyOf(huntId));
   }
 
-  /** Whether a lane is wanted (held, or the single lane), open or still opening. */
-  wants(key: number): boolean {
-    return this.wanted.has(key);
-  }
-
   /**
    * A signal aborted when lane `key` stops being wanted (closed, or the engine stopping); aborted
    * already if it is not wanted. Each time a lane is wanted again it gets a fresh signal, so work

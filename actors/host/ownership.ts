@@ -16,6 +16,18 @@ const HEARTBEAT_SUBJECTS = `$KV.${OWNERS_BUCKET}.engine.`;
 /** An engine whose heartbeat has stood this many lease times is gone: its key leaves the bucket. */
 const FORGET_AFTER_LEASES = 20;
 
+/**
+ * Removes an engine's heartbeat from the bucket altogether (a delete would leave a marker); with
+ * `upTo`, only its revisions up to that one.
+ */
+function purgeHeartbeat(jsm: JetStreamManager, engineId: string, upTo?: number): Promise<unknown> {
+  const filter = `${HEARTBEAT_SUBJECTS}${engineId}`;
+  return jsm.streams.purge(
+    `KV_${OWNERS_BUCKET}`,
+    upTo === undefined ? { filter } : { filter, seq: upTo + 1 },
+  );
+}
+
 /** How partitions are shared. */
 export interface OwnershipOptions {
   /** Partitions of the hunt space (the server mapping's n). */
@@ -278,14 +290,13 @@ export class PartitionOwnership {
   }
 
   /**
-   * Removes an engine's heartbeat from the bucket altogether (a delete would leave a marker): only
-   * the revisions up to the one judged dead, so a heartbeat written since survives. Until the purge
+   * Removes a dead engine's heartbeat: only the revisions up to the one judged dead, so a heartbeat
+   * written since survives. Until the purge
    * is done the watch keeps the revision, so a failed purge neither revives the engine nor stops the
    * next tick from trying again.
    */
   private forgetEngine(jsm: JetStreamManager, id: string, revision: number): void {
-    jsm.streams
-      .purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${id}`, seq: revision + 1 })
+    purgeHeartbeat(jsm, id, revision)
       .then(() => this.watch.forget(`engine.${id}`))
       .catch(() => {});
   }
@@ -296,10 +307,6 @@ export class PartitionOwnership {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
     for (const [p, revision] of [...this.held]) await this.release(p, revision);
-    if (this.jsm) {
-      await this.jsm.streams
-        .purge(`KV_${OWNERS_BUCKET}`, { filter: `${HEARTBEAT_SUBJECTS}${this.opts.engineId}` })
-        .catch(() => {});
-    }
+    if (this.jsm) await purgeHeartbeat(this.jsm, this.opts.engineId).catch(() => {});
   }
 }

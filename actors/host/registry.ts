@@ -148,34 +148,34 @@ export class HuntRegistry {
     const pending = this.activating.get(huntId);
     if (pending) return pending.promise;
     const startedAt = performance.now();
+    // An activation ends early at its deadline, or when it is cancelled (its partition moved away):
+    // the rebuild is abandoned, and the activation fails with the reason.
     const abandon = { abandoned: false };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    let end!: (reason: Error) => void;
+    const ended = new Promise<never>((_, reject) => {
+      end = (reason) => {
         abandon.abandoned = true;
-        reject(new ActivationTimeoutError(huntId, this.opts.activationTimeoutMs));
-      }, this.opts.activationTimeoutMs);
-    });
-    let cancel!: () => void;
-    const cancelled = new Promise<never>((_, reject) => {
-      cancel = () => {
-        abandon.abandoned = true;
-        reject(new Error(`hunt "${huntId}" moved to another engine while it was activating`));
+        reject(reason);
       };
     });
+    const moved = () => new Error(`hunt "${huntId}" moved to another engine while it was activating`);
+    const timer = setTimeout(
+      () => end(new ActivationTimeoutError(huntId, this.opts.activationTimeoutMs)),
+      this.opts.activationTimeoutMs,
+    );
     const rebuilding = this.rebuild(huntId, log, untilSeq, abandon);
-    // A rebuild that ends after its deadline has won the race belongs to no one: its memory goes now.
+    // A rebuild that ends after its activation ended belongs to no one: its memory goes now.
     rebuilding.then(
       (hunt) => {
         if (abandon.abandoned) hunt.fold.dispose();
       },
       () => {},
     );
-    const promise = Promise.race([rebuilding, deadline, cancelled])
+    const promise = Promise.race([rebuilding, ended])
       .then((hunt) => {
         if (!stillHere()) {
           hunt.fold.dispose();
-          throw new Error(`hunt "${huntId}" moved to another engine while it was activating`);
+          throw moved();
         }
         this.live.set(huntId, hunt);
         this.opts.metrics?.activationSeconds.observe((performance.now() - startedAt) / 1000);
@@ -191,7 +191,7 @@ export class HuntRegistry {
         clearTimeout(timer);
         this.activating.delete(huntId);
       });
-    this.activating.set(huntId, { promise, startedAt, cancel });
+    this.activating.set(huntId, { promise, startedAt, cancel: () => end(moved()) });
     return promise;
   }
 
