@@ -1096,13 +1096,17 @@ export class HuntFold {
     this.playerTiebreak = growF64(this.playerTiebreak, n);
     this.playerSlot = growU32(this.playerSlot, n);
     this.playerTeam = growU32(this.playerTeam, n);
-    const slot = this.index.intern(playerId);
-    this.playerIds.push(playerId);
-    this.pids.set(playerId, pid);
+    this.enrol(pid, playerId);
     this.playerState[pid] = state;
     this.playerScore[pid] = 0;
-    this.playerSlot[pid] = slot;
     return pid;
+  }
+
+  /** Gives player `pid`, the next in join order, its id: its slot in the index (the step that can fail), then the maps. */
+  private enrol(pid: number, playerId: string): void {
+    this.playerSlot[pid] = this.index.intern(playerId);
+    this.playerIds.push(playerId);
+    this.pids.set(playerId, pid);
   }
 
   /**
@@ -1118,12 +1122,7 @@ export class HuntFold {
     this.playerTiebreak = tiebreak;
     this.playerSlot = new Uint32Array(state.length);
     this.playerTeam = new Uint32Array(state.length);
-    for (let pid = 0; pid < n; pid++) {
-      const id = ids[pid]!;
-      this.playerSlot[pid] = this.index.intern(id);
-      this.playerIds.push(id);
-      this.pids.set(id, pid);
-    }
+    for (let pid = 0; pid < n; pid++) this.enrol(pid, ids[pid]!);
   }
 
   /** Registers a new team of a team hunt in creation order, with score 0; returns its number. */

@@ -288,25 +288,23 @@ describe("the viewer page in Chromium", () => {
     await waitFor(async () => (await queryHunt<{ seq: number }>(operator, hunt, "state")).seq >= last, {
       message: "the team hunt to be handled",
     });
-    await waitRows(
-      page,
-      "#teams-board",
-      (r) => r.map((x) => `${x.player}:${x.score}`).join() === "lighthouse:50,tide:30",
-      "the team board",
-    );
-    expect(await page.locator("#teams").isVisible()).toBe(true);
+    /** The team board with both teams' scores, shown. */
+    const showsTeams = async (p: Page, message: string) => {
+      await waitRows(
+        p,
+        "#teams-board",
+        (r) => r.map((x) => `${x.player}:${x.score}`).join() === "lighthouse:50,tide:30",
+        message,
+      );
+      expect(await p.locator("#teams").isVisible()).toBe(true);
+    };
+    await showsTeams(page, "the team board");
     await page.close();
 
     // A page opened now, while the team hunt is quiet, fills its team board at once from public.top.
     const late = await browser.context.newPage();
     await late.goto(`http://127.0.0.1:${engine.metricsPort}/hunts/${hunt}`);
-    await waitRows(
-      late,
-      "#teams-board",
-      (r) => r.map((x) => `${x.player}:${x.score}`).join() === "lighthouse:50,tide:30",
-      "the team board of a page opened mid-hunt",
-    );
-    expect(await late.locator("#teams").isVisible()).toBe(true);
+    await showsTeams(late, "the team board of a page opened mid-hunt");
     await late.close();
   });
 
