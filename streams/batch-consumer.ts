@@ -14,9 +14,16 @@ import {
   ReplayPolicy,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { noteJetStreamFailure } from "./connection.ts";
 import type { LogMessage } from "./event-log.ts";
 import { huntIdOf, logMessageOf, toJetStream } from "./event-log.ts";
 import { EVENTS_STREAM } from "./setup.ts";
+
+/**
+ * Missed heartbeats in a row (one a second while a pull waits) after which the consumer starts over
+ * rather than wait on nats.js's own recovery.
+ */
+const RESET_AFTER_MISSED_HEARTBEATS = 6;
 
 /** Options of consumeBatches. */
 export interface BatchConsumerOptions {
@@ -149,6 +156,8 @@ export async function consumeBatches(
   opts: BatchConsumerOptions,
 ): Promise<BatchConsumer> {
   const js = toJetStream(conn);
+  /** The connection, when given one: JetStream refusing through its server for long moves it. */
+  const nc = "jetstreamManager" in conn ? undefined : conn;
   const options: BatchConsumerOptions & { stream: string } = {
     ...opts,
     stream: opts.stream ?? EVENTS_STREAM,
@@ -359,6 +368,13 @@ export async function consumeBatches(
         if (s.type === "heartbeats_missed" || s.type === "no_responders" || s.type === "exceeded_limits") {
           report(stats.state, s.type, JSON.stringify(s));
         }
+        // nats.js checks the consumer and pulls again by itself after missed heartbeats; after a node
+        // restart that was seen never to come back (missed heartbeats counted on for a minute, no
+        // pull waiting on the server). Past a few, start over as after a delivery gap.
+        if (s.type === "heartbeats_missed" && s.count >= RESET_AFTER_MISSED_HEARTBEATS) {
+          void reset(s.type, `${s.count} heartbeats missed in a row; re-creating the durable`);
+          return;
+        }
       }
     })().catch(() => {});
     const err = await messages.closed();
@@ -386,6 +402,8 @@ export async function consumeBatches(
       } catch (err) {
         resetting = true;
         report("resetting", "recreate_failed", (err as Error).message);
+        if (nc && noteJetStreamFailure(nc, err))
+          report("resetting", "moving", "JetStream keeps refusing through this server");
         await new Promise((res) => setTimeout(res, Math.min(250 * 2 ** attempt, 5000)));
       }
     }

@@ -7,7 +7,7 @@ import {
   connect as natsConnect,
   nkeyAuthenticator,
 } from "@nats-io/transport-node";
-import { NatsConnectError, ServerVersionError } from "./errors.ts";
+import { isJetStreamUnavailable, NatsConnectError, ServerVersionError } from "./errors.ts";
 
 /** The URL used when neither an option nor NATS_URL names one. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
@@ -156,4 +156,33 @@ export function serverFeatures(nc: NatsConnection): ServerFeatures {
     consumerPause: at("2.11.0"),
     atomicBatch: at("2.12.0"),
   };
+}
+
+/** How long JetStream may keep refusing through one server before the client moves to another. */
+const MOVE_AFTER_MS = 5_000;
+/** Refusals further apart than this are not one outage. */
+const REFUSAL_GAP_MS = 6_000;
+const refusals = new WeakMap<NatsConnection, { first: number; last: number; moved: number }>();
+
+/**
+ * Notes a failed JetStream request. A cluster node just restarted can keep answering "not enabled"
+ * or "temporarily unavailable" for tens of seconds while the other nodes serve; a client connected
+ * to it then cannot renew a lease nor create a consumer. When refusals have gone on for
+ * MOVE_AFTER_MS and the server named other servers of its cluster, the client reconnects (at most
+ * once per MOVE_AFTER_MS), which moves it to the next server of its list. Returns whether it did.
+ */
+export function noteJetStreamFailure(nc: NatsConnection, err: unknown, now = performance.now()): boolean {
+  if (!isJetStreamUnavailable(err) || nc.isClosed()) return false;
+  let r = refusals.get(nc);
+  if (!r || now - r.last > REFUSAL_GAP_MS) {
+    r = { first: now, last: now, moved: r?.moved ?? Number.NEGATIVE_INFINITY };
+    refusals.set(nc, r);
+  }
+  r.last = now;
+  if (now - r.first < MOVE_AFTER_MS || now - r.moved < MOVE_AFTER_MS) return false;
+  if ((nc.info?.connect_urls?.length ?? 0) < 2) return false;
+  r.moved = now;
+  r.first = now;
+  nc.reconnect().catch(() => {});
+  return true;
 }

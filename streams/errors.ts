@@ -1,4 +1,5 @@
 // Error classes for everything in streams/: each carries a stable `code` that callers and the CLI switch on.
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { isValidHuntId } from "../schemas/index.ts";
 
 /** Base class of the errors thrown by streams/; `code` is stable, `hint` says what to do. */
@@ -13,6 +14,20 @@ export class StreamsError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+/**
+ * Whether `err` says JetStream does not serve through the server the client is connected to: not
+ * enabled there, not ready yet (no responders: a server just restarted), or temporarily unavailable
+ * (a 503 from the API: its cluster's meta group or a stream has no leader it can reach).
+ */
+export function isJetStreamUnavailable(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === "JetStreamNotEnabled" ||
+      (err instanceof JetStreamApiError &&
+        (err.status === 503 || err.code === JetStreamApiCodes.JetStreamNotEnabledForAccount)))
+  );
 }
 
 /** No nats-server binary was found (NATS_SERVER_BIN, PATH, /usr/sbin). */

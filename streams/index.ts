@@ -17,6 +17,7 @@ export {
   DEFAULT_NATS_URL,
   MIN_SERVER_VERSION,
   natsOptions,
+  noteJetStreamFailure,
   serverFeatures,
   versionAtLeast,
 } from "./connection.ts";
@@ -28,6 +29,7 @@ export {
   assertHuntId,
   ConcurrencyError,
   InvalidHuntIdError,
+  isJetStreamUnavailable,
   NatsConnectError,
   NatsServerNotFoundError,
   NatsServerStartError,

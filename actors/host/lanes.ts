@@ -10,6 +10,7 @@ import {
   EVENTS_STREAM,
   EventLog,
   type LogMessage,
+  noteJetStreamFailure,
   partitionFilter,
   partitionOf,
 } from "../../streams/index.ts";
@@ -161,6 +162,11 @@ export class Lanes {
           { lane: key, attempt, err: (err as Error).message },
           "could not start consuming; retrying",
         );
+        if (noteJetStreamFailure(this.nc, err))
+          logger.warn(
+            { server: this.nc.getServer() },
+            "JetStream keeps refusing through this server; moving to another",
+          );
         await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, openTimeoutMs)));
       }
     }

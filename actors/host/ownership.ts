@@ -7,6 +7,7 @@ import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { noteJetStreamFailure } from "../../streams/index.ts";
 
 /** The KV bucket of leases and engine heartbeats. */
 export const OWNERS_BUCKET = "CAIRN_OWNERS";
@@ -265,6 +266,11 @@ export class PartitionOwnership {
       }
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "ownership tick failed");
+      if (noteJetStreamFailure(this.nc, err))
+        logger.warn(
+          { server: this.nc.getServer() },
+          "JetStream keeps refusing through this server; moving to another",
+        );
     }
   }
 
