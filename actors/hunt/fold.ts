@@ -244,9 +244,7 @@ export class HuntFold {
   runClosedMs = 0;
   runSpanStart = 0;
 
-  /** Player id → pid (join order), for every player who ever joined. */
-  readonly pids = new Map<string, number>();
-  /** pid → player id. */
+  /** pid → player id, for every player who ever joined (pids are join order). */
   readonly playerIds: string[] = [];
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
   playerState: Uint8Array = new Uint8Array(16);
@@ -256,6 +254,11 @@ export class HuntFold {
   playerTiebreak: Float64Array = new Float64Array(16);
   /** pid → slot in the rank index. */
   playerSlot: Uint32Array = new Uint32Array(16);
+  /**
+   * Slot in the rank index → pid: with the index's own id table, what finds a player's pid, so the
+   * fold keeps no map of ids of its own (a million players' map took half a restart).
+   */
+  private slotPid: Uint32Array = new Uint32Array(16);
   /** Players currently joined (= ranked). */
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
@@ -671,7 +674,7 @@ export class HuntFold {
       }
       case "PlayerJoined": {
         const id = event.data.playerId;
-        const known = this.pids.get(id);
+        const known = this.pidOf(id);
         if (known !== undefined) {
           const state = this.playerState[known]!;
           if (state >= PLAYER_DISQUALIFIED) return disqualified(id);
@@ -705,7 +708,7 @@ export class HuntFold {
       }
       case "PlayerDisqualified": {
         const id = event.data.playerId;
-        const pid = this.pids.get(id);
+        const pid = this.pidOf(id);
         if (pid === undefined) return unknownPlayer(id);
         const state = this.playerState[pid]!;
         if (state >= PLAYER_DISQUALIFIED) {
@@ -965,7 +968,7 @@ export class HuntFold {
    * joined. One look-up of the id: this runs for nearly every event.
    */
   private activePid(playerId: string): number | Rejection {
-    const pid = this.pids.get(playerId);
+    const pid = this.pidOf(playerId);
     if (pid === undefined) return unknownPlayer(playerId);
     const state = this.playerState[pid]!;
     if (state === PLAYER_JOINED) return pid;
@@ -1104,9 +1107,24 @@ export class HuntFold {
 
   /** Gives player `pid`, the next in join order, its id: its slot in the index (the step that can fail), then the maps. */
   private enrol(pid: number, playerId: string): void {
-    this.playerSlot[pid] = this.index.intern(playerId);
+    const slot = this.index.intern(playerId);
+    this.slotPid = growU32(this.slotPid, slot + 1);
+    this.playerSlot[pid] = slot;
+    this.slotPid[slot] = pid;
     this.playerIds.push(playerId);
-    this.pids.set(playerId, pid);
+  }
+
+  /** The pid of a player who ever joined; undefined for any other id, one the index refuses included. */
+  pidOf(playerId: string): number | undefined {
+    let slot: number;
+    try {
+      slot = this.index.slotOf(playerId);
+    } catch {
+      return undefined;
+    }
+    // The index may hold ids that are no player's (a snapshot's board, a query): the check is the id.
+    const pid = slot < 0 || slot >= this.slotPid.length ? undefined : this.slotPid[slot]!;
+    return pid !== undefined && this.playerIds[pid] === playerId ? pid : undefined;
   }
 
   /**
@@ -1121,6 +1139,7 @@ export class HuntFold {
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
     this.playerSlot = new Uint32Array(state.length);
+    this.slotPid = new Uint32Array(state.length);
     this.playerTeam = new Uint32Array(state.length);
     for (let pid = 0; pid < n; pid++) this.enrol(pid, ids[pid]!);
   }

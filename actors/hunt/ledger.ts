@@ -205,6 +205,6 @@ export function ledgerShortcut(fold: HuntFold, competitor: Competitor): QueryRep
     if (!fold.teamNumbers.has(competitor.teamId)) return { seq: fold.seq, entries: [] };
     return undefined;
   }
-  if (!fold.pids.has(competitor.playerId)) return { seq: fold.seq, entries: [] };
+  if (fold.pidOf(competitor.playerId) === undefined) return { seq: fold.seq, entries: [] };
   return undefined;
 }

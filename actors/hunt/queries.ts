@@ -90,7 +90,7 @@ export type LiveQueryOp = Exclude<QueryOp, "ledger">;
 function frozenScore(fold: HuntFold, board: RankIndex, playerId: string, knownPlayers: number): number {
   const score = board.score(playerId);
   if (score !== undefined) return score;
-  const pid = fold.pids.get(playerId);
+  const pid = fold.pidOf(playerId);
   return pid === undefined || pid >= knownPlayers ? 0 : fold.playerScore[pid]!;
 }
 
@@ -143,7 +143,7 @@ export function answer(
         const score = frozenScore(fold, players, r.playerId, frozen.knownPlayers);
         return { seq, rank: players.rank(r.playerId), score };
       }
-      const pid = fold.pids.get(r.playerId);
+      const pid = fold.pidOf(r.playerId);
       return {
         seq,
         rank: fold.index.rank(r.playerId),

@@ -243,27 +243,29 @@ std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t si
   double prevScore = 0, prevTb = 0;
   IdView prevId{nullptr, 0};
   for (uint32_t i = 0; i < count; ++i) {
-    std::string at = "entry " + std::to_string(i);
-    if (end - pos < 20) return fail("truncated at " + at);
+    // Named only on failure: a million-entry load would otherwise build a million strings.
+    auto at = [i] { return "entry " + std::to_string(i); };
+    if (end - pos < 20) return fail("truncated at " + at());
     double score = get64(data + pos);
     double tb = get64(data + pos + 8);
     uint32_t len = get32(data + pos + 16);
     pos += 20;
-    if (!isSafeInteger(score)) return fail(at + " has a score that is not a safe integer");
-    if (!isSafeInteger(tb)) return fail(at + " has a tiebreak that is not a safe integer");
-    if (len > end - pos) return fail("truncated at " + at);
-    if (len > kMaxIdBytes || !validUtf8(data + pos, len)) return fail(at + " has an invalid player id");
+    if (!isSafeInteger(score)) return fail(at() + " has a score that is not a safe integer");
+    if (!isSafeInteger(tb)) return fail(at() + " has a tiebreak that is not a safe integer");
+    if (len > end - pos) return fail("truncated at " + at());
+    if (len > kMaxIdBytes || !validUtf8(data + pos, len)) return fail(at() + " has an invalid player id");
     IdView id{data + pos, len};
     pos += len;
     if (i > 0) {
       int c = score != prevScore ? (score > prevScore ? 1 : -1)
               : tb != prevTb     ? (tb < prevTb ? 1 : -1)
                                  : -compareIds(id, prevId);
-      if (c == 0) return fail(at + " duplicates a player id");
-      if (c > 0) return fail(at + " is out of order");
+      if (c == 0) return fail(at() + " duplicates a player id");
+      if (c > 0) return fail(at() + " is out of order");
     }
-    if (index->slotOf(id.data, id.size) >= 0) return fail(at + " duplicates a player id");
+    // A fresh index gives entry i slot i, unless its id came before.
     uint32_t slot = index->intern(id.data, id.size);
+    if (slot != i) return fail(at() + " duplicates a player id");
     index->ids_.key(slot) = {score + 0.0, tb + 0.0};
     slots.push_back(slot);
     prevScore = score;

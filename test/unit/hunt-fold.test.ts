@@ -281,6 +281,32 @@ function codesOf(outputs: { kind: string; seq: number; code?: string }[], seqs: 
 const created = (treasures: Record<string, unknown>[], rules: Record<string, unknown> = {}) =>
   ev("HuntCreated", { title: "v2", treasures, rules });
 
+describe("finding a player by id", () => {
+  for (const kind of ["js", "native"] as const) {
+    it(`finds each player's pid through the ${kind} index, also after a snapshot put the slots in rank order`, () => {
+      const h = given(
+        runningHunt({}, [join("c"), join("a"), join("b"), adjust("b", 9), adjust("a", 4)]),
+        kind,
+      );
+      const restored = decodeHunt("h-test", encodeHunt(h.fold), { indexKind: kind });
+      // The board's slots now follow rank order (b, a, c), not join order (c, a, b).
+      expect([0, 1, 2].map((s) => restored.index.playerIdOf(s))).toEqual(["b", "a", "c"]);
+      for (const fold of [h.fold, restored]) {
+        expect(["c", "a", "b", "z"].map((id) => fold.pidOf(id))).toEqual([0, 1, 2, undefined]);
+        // An id the board holds that is no player's is not taken for one.
+        fold.index.intern("ghost");
+        expect(fold.pidOf("ghost")).toBeUndefined();
+        const sink = new CollectingSink();
+        fold.applyBatch(log([adjust("c", 20), adjust("ghost", 1)], fold.seq + 1), sink);
+        expect(sink.outputs).toEqual([
+          expect.objectContaining({ kind: "rank", playerId: "c", score: 20, rank: 1 }),
+          expect.objectContaining({ kind: "rejected", code: "unknown_player" }),
+        ]);
+      }
+    });
+  }
+});
+
 describe("finalisation", () => {
   it("closes an ended hunt: every later event but HuntCreated is rejected finalized", () => {
     const h = given(runningHunt({}, [join("a")]));
@@ -703,7 +729,7 @@ describe("teams", () => {
     const h = teamHunt();
     h.when(adjustTeam("red", Number.MAX_SAFE_INTEGER - 1));
     expect(codes(h.when(adjust("r1", 2), adjustTeam("red", 2)))).toEqual(["invalid_event", "invalid_event"]);
-    expect(h.fold.playerScore[h.fold.pids.get("r1")!]).toBe(0);
+    expect(h.fold.playerScore[h.fold.pidOf("r1")!]).toBe(0);
     expect(codes(h.when(adjust("r1", 1)))).toEqual(["rank", "teamRank"]);
   });
 
