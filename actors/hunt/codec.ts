@@ -116,8 +116,25 @@ class ByteWriter {
   }
   /** A u32 byte length and the UTF-8 bytes, written in place (ids are short and mostly ASCII). */
   string(s: string): void {
+    this.reserve(4 + 3 * s.length);
+    this.putString(s);
+  }
+  /**
+   * A player's record, the same bytes as `string`, `u8`, `f64`, `f64` with one check for room: a
+   * checkpoint writes a million of them.
+   */
+  player(id: string, state: number, score: number, tiebreak: number): void {
+    this.reserve(4 + 3 * id.length + 17);
+    this.putString(id);
+    const at = this.length;
+    this.buf[at] = state;
+    this.view.setFloat64(at + 1, score, true);
+    this.view.setFloat64(at + 9, tiebreak, true);
+    this.length = at + 17;
+  }
+  /** `string` into room already reserved. */
+  private putString(s: string): void {
     const n = s.length;
-    this.reserve(4 + 3 * n);
     const start = this.length + 4;
     const buf = this.buf;
     let i = 0;
@@ -298,11 +315,9 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   w.f64(rules.hintPenalty);
   w.f64(rules.maxPlayers ?? -1);
   w.u32(n);
+  const { playerIds, playerState, playerScore, playerTiebreak } = fold;
   for (let pid = 0; pid < n; pid++) {
-    w.string(fold.playerIds[pid]!);
-    w.u8(fold.playerState[pid]!);
-    w.f64(fold.playerScore[pid]!);
-    w.f64(fold.playerTiebreak[pid]!);
+    w.player(playerIds[pid]!, playerState[pid]!, playerScore[pid]!, playerTiebreak[pid]!);
   }
   // Set iteration order is insertion order, and insertion follows the log.
   w.u32(fold.found.size);

@@ -447,9 +447,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 
   napi_value Serialize(napi_env env, const napi_value*) {
     size_t size = index_->serializedSize();
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, size);
-    index_->serialize(static_cast<uint8_t*>(buffer.Data()));
-    return Napi::Uint8Array::New(env, size, buffer, 0);
+    // A Buffer's memory is not zeroed first (an ArrayBuffer's is): every byte is written below.
+    Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
+    size_t written = index_->serialize(buffer.Data());
+    if (written != size) {
+      std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
+                            ", not the " + std::to_string(size) + " counted";
+      napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
+      return nullptr;
+    }
+    return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
   }
 
   // load(bytes): replaces the contents with deserialised CRNK bytes, or throws and changes nothing.

@@ -143,6 +143,7 @@ void RankIndex::upsert(uint32_t slot, double score, double tiebreak, size_t* ran
   k.tiebreak = tiebreak;
   *rank = tree_.insert(slot, newWalk);
   *previousRank = 0;
+  rankedIdBytes_ += ids_.id(slot).size;
 }
 
 void RankIndex::plan(uint8_t op, uint32_t slot, double score, double tiebreak, Plan* plan) const {
@@ -195,31 +196,38 @@ size_t RankIndex::remove(uint32_t slot, const Walk* hint) {
   if (!ranked(slot)) return 0;
   size_t prev = tree_.erase(slot, hint);
   ids_.key(slot) = {kNotRanked, kNotRanked};
+  rankedIdBytes_ -= ids_.id(slot).size;
   return prev;
 }
 
-size_t RankIndex::serializedSize() const {
-  size_t total = 16;
-  tree_.visit(0, tree_.size(), [&](uint32_t slot) { total += 20 + ids_.id(slot).size; });
-  return total;
-}
-
-void RankIndex::serialize(uint8_t* out) const {
+size_t RankIndex::serialize(uint8_t* out) const {
   uint8_t* p = out;
+  uint8_t* const end = out + serializedSize() - 4;
   std::memcpy(p, "CRNK", 4);
   put32(p + 4, 1);
   put32(p + 8, static_cast<uint32_t>(tree_.size()));
   p += 12;
-  tree_.visit(0, tree_.size(), [&](uint32_t slot) {
-    const SlotKey& k = ids_.key(slot);
-    IdView id = ids_.id(slot);
-    put64(p, k.score);
-    put64(p + 8, k.tiebreak);
-    put32(p + 16, static_cast<uint32_t>(id.size));
-    if (id.size > 0) std::memcpy(p + 20, id.data, id.size);
-    p += 20 + id.size;
+  bool fits = true;
+  tree_.visitLeaves([&](const uint32_t* slots, int n) {
+    // A leaf's records are scattered over the slot table: ask for all of them before the first.
+    for (int i = 0; i < n; ++i) ids_.prefetch(slots[i]);
+    for (int i = 0; i < n; ++i) {
+      const SlotKey& k = ids_.key(slots[i]);
+      IdView id = ids_.id(slots[i]);
+      if (static_cast<size_t>(end - p) < 20 + id.size) {
+        fits = false;
+        return;
+      }
+      put64(p, k.score);
+      put64(p + 8, k.tiebreak);
+      put32(p + 16, static_cast<uint32_t>(id.size));
+      if (id.size > 0) std::memcpy(p + 20, id.data, id.size);
+      p += 20 + id.size;
+    }
   });
+  if (!fits || p != end) return static_cast<size_t>(p - out);
   put32(p, crc32(out, static_cast<size_t>(p - out)));
+  return static_cast<size_t>(p - out) + 4;
 }
 
 std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t size, std::string* error) {
@@ -274,6 +282,7 @@ std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t si
   }
   if (pos != end) return fail(std::to_string(end - pos) + " trailing bytes before the checksum");
   index->tree_.bulkLoad(slots.data(), slots.size());
+  index->rankedIdBytes_ = end - 12 - 20 * static_cast<size_t>(count);
   return index;
 }
 

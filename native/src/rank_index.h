@@ -59,9 +59,11 @@ class RankIndex {
     return tree_.visit(from, n, std::forward<F>(f));
   }
 
-  // CRNK bytes: magic, version 1, count, entries in rank order, CRC-32.
-  size_t serializedSize() const;
-  void serialize(uint8_t* out) const;
+  // CRNK bytes: magic, version 1, count, entries in rank order, CRC-32. serializedSize() is kept up
+  // to date as players are ranked and unranked, so serialize() walks the board once; it writes at most
+  // serializedSize() bytes and returns how many it wrote (anything else is a bug of the count).
+  size_t serializedSize() const { return 16 + 20 * tree_.size() + rankedIdBytes_; }
+  size_t serialize(uint8_t* out) const;
   // Builds an index from CRNK bytes; on corrupt input returns null and sets `error`.
   // Ids are interned in rank order, so slots after a round trip need not equal those before.
   static std::unique_ptr<RankIndex> deserialize(const uint8_t* data, size_t size, std::string* error);
@@ -77,6 +79,8 @@ class RankIndex {
   Accounting acct_;
   InternTable ids_;
   RankTree tree_;
+  // UTF-8 bytes of the ids of the ranked slots.
+  size_t rankedIdBytes_ = 0;
 };
 
 // CRC-32 (IEEE 802.3, as zlib computes it).

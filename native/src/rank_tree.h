@@ -131,6 +131,13 @@ class RankTree {
     }
     return done;
   }
+  // Visits every ranked slot in rank order a leaf at a time: f(slots, n) for each leaf's slots.
+  template <typename F>
+  void visitLeaves(F&& f) const {
+    if (size_ == 0) return;
+    int pos;
+    for (const Leaf* leaf = select(0, &pos); leaf != nullptr; leaf = leaf->next) f(leaf->slot, leaf->n);
+  }
   // Replaces the contents with `count` slots already in rank order, leaves about 3/4 full.
   void bulkLoad(const uint32_t* slots, size_t count);
   size_t size() const { return size_; }

@@ -146,7 +146,10 @@ struct Run {
   // Replaces the index by one read back from its serialisation (slots are assigned anew).
   bool roundTrip() {
     std::vector<uint8_t> bytes(index->serializedSize());
-    index->serialize(bytes.data());
+    if (index->serialize(bytes.data()) != bytes.size()) {
+      std::printf("%s: serialize wrote a size other than serializedSize()\n", phase);
+      return !(failed = true);
+    }
     std::string error;
     index = cairn::RankIndex::deserialize(bytes.data(), bytes.size(), &error);
     if (!index) {
