@@ -16,7 +16,7 @@ import {
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import { noteJetStreamFailure } from "./connection.ts";
 import type { LogMessage } from "./event-log.ts";
-import { huntIdOf, logMessageOf, toJetStream } from "./event-log.ts";
+import { deliveryOf, huntIdOf, logMessageOf, newDelivery, toJetStream } from "./event-log.ts";
 import { EVENTS_STREAM } from "./setup.ts";
 
 /**
@@ -301,21 +301,22 @@ export async function consumeBatches(
     drain();
   }
 
+  const delivery = newDelivery();
   function onMessage(m: JsMsg) {
     if (resetting || failure) return; // the re-created durable delivers these again
-    const info = m.info; // parsed once from the reply subject
-    if (expectedDseq !== 0 && info.deliverySequence !== expectedDseq) {
-      void reset("delivery_gap", `expected delivery ${expectedDseq}, got ${info.deliverySequence}`);
+    const d = deliveryOf(m, delivery);
+    if (expectedDseq !== 0 && d.deliverySequence !== expectedDseq) {
+      void reset("delivery_gap", `expected delivery ${expectedDseq}, got ${d.deliverySequence}`);
       return;
     }
-    expectedDseq = info.deliverySequence + 1;
-    const seq = info.streamSequence;
+    expectedDseq = d.deliverySequence + 1;
+    const seq = d.streamSequence;
     const lastHandled = pending.length > 0 ? pending[pending.length - 1]!.seq : lastQueuedSeq();
     if (seq <= lastHandled) {
       stats.redeliveriesSkipped++; // acked later with the batch that covers it (AckPolicy.All)
       return;
     }
-    pending.push(logMessageOf(m, seq, huntIdOf(m.subject)));
+    pending.push(logMessageOf(m, d, huntIdOf(m.subject)));
     pendingLast = m;
     if (pending.length >= maxMessages) flush();
     else if (!flushScheduled) {

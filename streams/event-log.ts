@@ -29,13 +29,21 @@ export interface LogMessage {
 }
 
 /**
- * A delivered JetStream message as a LogMessage. Both fields the fold needs besides the body are read
- * on every input, so they are read the cheap way: the stored time from the ack subject's nanosecond
- * token as text (the count exceeds 2^53, so a float division could round it to the next
- * millisecond), and the Nats-Msg-Id from the raw header bytes, without decoding the header block.
+ * A delivered JetStream message as a LogMessage, from what its ack subject said (`deliveryOf`). The
+ * fold needs the stored time and the Nats-Msg-Id besides the body on every input, so both are read
+ * the cheap way: the time from the ack subject's nanosecond token as text (the count exceeds 2^53,
+ * so a float division could round it to the next millisecond), and the Nats-Msg-Id from the raw
+ * header bytes, without decoding the header block.
  */
-export function logMessageOf(m: JsMsg, seq: number, huntId: string): LogMessage {
-  return { seq, time: storedTimeMs(m), huntId, subject: m.subject, data: m.data, msgId: msgIdOf(m) };
+export function logMessageOf(m: JsMsg, d: Delivery, huntId: string): LogMessage {
+  return {
+    seq: d.streamSequence,
+    time: d.timeMs,
+    huntId,
+    subject: m.subject,
+    data: m.data,
+    msgId: msgIdOf(m),
+  };
 }
 
 /** The parts of nats.js's message objects read here; absent in another version, and then not used. */
@@ -44,33 +52,75 @@ interface RawJsMsg {
   msg?: { _rdata?: Uint8Array; _msg?: { hdr?: number } };
 }
 
-/** Whole milliseconds of the stored time, computed exactly. */
-export function storedTimeMs(m: JsMsg): number {
-  // `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`, or with a domain and an
-  // account hash after ACK (11 tokens, and maybe more after them).
-  const reply = (m as unknown as RawJsMsg).reply;
-  if (typeof reply === "string") {
-    // The nanosecond token is token 7 of the short form (8 dots) and token 9 of the longer ones, as
-    // nats.js reads it: found by scanning, which costs less than splitting the subject per event.
-    const want = countDots(reply) === 8 ? 7 : 9;
-    let start = 0;
-    for (let k = 0; k < want && start >= 0; k++) {
-      const dot = reply.indexOf(".", start);
-      start = dot < 0 ? -1 : dot + 1;
-    }
-    const end = start > 0 ? reply.indexOf(".", start) : -1;
-    if (end - start > 6) {
-      const ms = Number(reply.slice(start, end - 6));
-      if (Number.isSafeInteger(ms)) return ms;
-    }
-  }
-  return Number(m.timestampNanos / 1_000_000n);
+/** What a delivered message's ack subject says. */
+export interface Delivery {
+  streamSequence: number;
+  deliverySequence: number;
+  /** Messages left for the consumer after this one. */
+  pending: number;
+  /** Whole milliseconds of the stored time, computed exactly. */
+  timeMs: number;
 }
 
-function countDots(s: string): number {
-  let dots = 0;
-  for (let i = s.indexOf("."); i >= 0; i = s.indexOf(".", i + 1)) dots++;
-  return dots;
+/** A Delivery to fill again for each message of a read (each read its own: reads may interleave). */
+export function newDelivery(): Delivery {
+  return { streamSequence: 0, deliverySequence: 0, pending: 0, timeMs: 0 };
+}
+
+/**
+ * Reads a delivered message's ack subject into `into`, in one scan of the subject. nats.js's `m.info`
+ * splits the subject and builds an object for each message: a microsecond, most of a replay's cost
+ * besides the fold. A subject of another form is left to nats.js.
+ */
+export function deliveryOf(m: JsMsg, into: Delivery = newDelivery()): Delivery {
+  const reply = (m as unknown as RawJsMsg).reply;
+  if (typeof reply === "string" && readAckSubject(reply, into)) return into;
+  const info = m.info;
+  into.streamSequence = info.streamSequence;
+  into.deliverySequence = info.deliverySequence;
+  into.pending = info.pending;
+  into.timeMs = Number(m.timestampNanos / 1_000_000n);
+  return into;
+}
+
+/** Where each of an ack subject's first tokens ends (the dot after it, or the subject's end). */
+const ends = new Int32Array(12);
+
+/**
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`, or with a domain and an
+ * account hash after ACK (11 tokens, and maybe more after them), as nats.js reads them.
+ */
+function readAckSubject(s: string, d: Delivery): boolean {
+  if (!s.startsWith("$JS.ACK.")) return false;
+  let n = 0;
+  for (let i = 0; i < s.length && n < ends.length; i++) if (s.charCodeAt(i) === 46) ends[n++] = i;
+  const tokens = n < ends.length ? n + 1 : n;
+  if (n < ends.length) ends[n] = s.length;
+  const sseq = tokens === 9 ? 5 : tokens >= 11 ? 7 : -1;
+  if (sseq < 0) return false;
+  const streamSequence = digits(s, ends[sseq - 1]! + 1, ends[sseq]!);
+  const deliverySequence = digits(s, ends[sseq]! + 1, ends[sseq + 1]!);
+  // Nanoseconds to whole milliseconds: the last 6 digits dropped.
+  const timeMs = digits(s, ends[sseq + 1]! + 1, ends[sseq + 2]! - 6);
+  const pending = digits(s, ends[sseq + 2]! + 1, ends[sseq + 3]!);
+  if (streamSequence < 0 || deliverySequence < 0 || timeMs < 0 || pending < 0) return false;
+  d.streamSequence = streamSequence;
+  d.deliverySequence = deliverySequence;
+  d.pending = pending;
+  d.timeMs = timeMs;
+  return true;
+}
+
+/** The decimal number s[from, to), or -1 when it is empty, not all digits, or not a safe integer. */
+function digits(s: string, from: number, to: number): number {
+  if (to <= from) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return Number.isSafeInteger(v) ? v : -1;
 }
 
 const MSG_ID = Buffer.from("Nats-Msg-Id:", "latin1");
@@ -284,6 +334,7 @@ export class EventLog {
     const { end, consumer } = range;
     const max = options.batch ?? 1000;
     let last = { seq: 0, pending: 1 };
+    const delivery = newDelivery();
     let pull: Promise<LogMessage[]> | undefined;
     // A pull asks for no more than the consumer says remain (after the first, which asks for one), so
     // that it ends on its last message rather than waiting for its expiry.
@@ -291,10 +342,9 @@ export class EventLog {
       const messages = await consumer.fetch({ max_messages: ask, expires: 5_000 });
       const batch: LogMessage[] = [];
       for await (const m of messages) {
-        const info = m.info;
-        const seq = info.streamSequence;
-        last = { seq, pending: info.pending };
-        if (seq <= end) batch.push(logMessageOf(m, seq, huntId));
+        const d = deliveryOf(m, delivery);
+        last = { seq: d.streamSequence, pending: d.pending };
+        if (d.streamSequence <= end) batch.push(logMessageOf(m, d, huntId));
       }
       return batch;
     };
@@ -352,16 +402,17 @@ export class EventLog {
       }
       signal();
     };
+    const delivery = newDelivery();
     const messages = await consumer.consume({
       max_messages: max,
       callback: (m) => {
         if (done) return;
-        const info = m.info; // parsed once from the reply subject
-        const seq = info.streamSequence;
+        const d = deliveryOf(m, delivery);
+        const seq = d.streamSequence;
         if (seq <= end) {
-          batch.push(logMessageOf(m, seq, huntId));
+          batch.push(logMessageOf(m, d, huntId));
         }
-        if (seq >= end || info.pending === 0) {
+        if (seq >= end || d.pending === 0) {
           done = true;
           flush();
         } else if (batch.length >= max) {

@@ -39,13 +39,13 @@ export {
 } from "./errors.ts";
 export type { AppendOptions, AppendResult, LogMessage, ReadOptions } from "./event-log.ts";
 export {
+  deliveryOf,
   EventLog,
   eventsSubject,
   huntIdOf,
   logMessageOf,
   msgIdOf,
   storedEventSubjects,
-  storedTimeMs,
   toJetStream,
 } from "./event-log.ts";
 export { partitionFilter, partitionMapping, partitionOf, storedEventsSubject } from "./partitions.ts";

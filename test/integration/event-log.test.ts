@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outputValidators } from "../../schemas/index.ts";
 import {
   ConcurrencyError,
+  deliveryOf,
   EVENTS_STREAM,
   EventLog,
   ensureStreams,
@@ -13,7 +14,6 @@ import {
   msgIdOf,
   OutputPublisher,
   SnapshotStore,
-  storedTimeMs,
 } from "../../streams/index.ts";
 import {
   cloudEvent,
@@ -217,13 +217,25 @@ describe("reading a stored input", () => {
     await client.js.publish(subject, "{}", { headers: h });
     await client.js.publish(subject, "{}");
     const consumer = await client.js.consumers.get("HUNT_EVENTS", { filter_subjects: subject });
-    const got: { fast: string | null; decoded: string | null; time: number; exact: number; raw: boolean }[] =
-      [];
+    const got: {
+      fast: string | null;
+      decoded: string | null;
+      time: number;
+      exact: number;
+      raw: boolean;
+    }[] = [];
     for await (const m of await consumer.fetch({ max_messages: 3, expires: 2000 })) {
+      const d = deliveryOf(m);
+      // The one-scan reading of the ack subject agrees with nats.js's own.
+      expect([d.streamSequence, d.deliverySequence, d.pending]).toEqual([
+        m.info.streamSequence,
+        m.info.deliverySequence,
+        m.info.pending,
+      ]);
       got.push({
         fast: msgIdOf(m),
         decoded: m.headers?.get("Nats-Msg-Id") || null,
-        time: storedTimeMs(m),
+        time: d.timeMs,
         exact: Number(m.timestampNanos / 1_000_000n),
         // The cheap path reads nats.js's raw message: if an upgrade moves it, this says so.
         raw: (m as unknown as { msg?: { _rdata?: unknown } }).msg?._rdata instanceof Uint8Array,
