@@ -30,6 +30,29 @@ export function checkPlayerId(id: unknown, name = "playerId"): asserts id is str
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Id i of an `internUtf8` call, bytes[spans[2i], spans[2i] + spans[2i+1]) decoded, with the native
+ * index's error when that is not a player id's UTF-8 bytes.
+ */
+export function utf8Id(bytes: Uint8Array, spans: Uint32Array, i: number): string {
+  const at = spans[2 * i]!;
+  const len = spans[2 * i + 1]!;
+  let id: string | undefined;
+  if (at + len <= bytes.length && len <= MAX_ID_BYTES) {
+    try {
+      id = strictUtf8.decode(bytes.subarray(at, at + len));
+    } catch {
+      id = undefined;
+    }
+  }
+  if (id === undefined || !isWellFormed(id)) {
+    throw new RangeError(`id ${i} is not a player id's UTF-8 bytes within bytes`);
+  }
+  return id;
+}
+
 /** Throws unless `value` is a safe integer (scores and tiebreaks). */
 export function checkSafeInteger(value: unknown, name: string): asserts value is number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);

@@ -6,6 +6,7 @@ import {
   checkSafeInteger,
   checkSlot,
   describe,
+  utf8Id,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
@@ -118,6 +119,12 @@ export class JsRankIndex implements RankIndex {
   intern(playerId: string): number {
     checkPlayerId(playerId);
     return this.#intern(playerId).slot;
+  }
+
+  internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array {
+    const slots = new Uint32Array(spans.length >> 1);
+    for (let i = 0; i < slots.length; i++) slots[i] = this.intern(utf8Id(bytes, spans, i));
+    return slots;
   }
 
   slotOf(playerId: string): number {

@@ -11,6 +11,11 @@ import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from
  */
 interface NativeFunctions {
   intern(handle: number, playerId: string): number;
+  /**
+   * out[i] = the slot of the id at bytes[spans[2i], +spans[2i+1]); stops at the first span that is not
+   * an id's UTF-8 bytes, with the ones before it interned.
+   */
+  internUtf8(handle: number, bytes: Uint8Array, spans: Uint32Array, out: Uint32Array): void;
   slotOf(handle: number, playerId: string): number;
   playerIdOf(handle: number, slot: number): string;
   /** Returns the new rank; the previous rank goes to scratch[0]. */
@@ -168,6 +173,12 @@ export class NativeRankIndex implements RankIndex {
   intern(playerId: string): number {
     checkId(playerId);
     return N.intern(this.#h, playerId);
+  }
+
+  internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array {
+    const slots = new Uint32Array(spans.length >> 1);
+    N.internUtf8(this.#h, bytes, spans, slots);
+    return slots;
   }
 
   slotOf(playerId: string): number {

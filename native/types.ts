@@ -70,6 +70,12 @@ export interface RankIndex {
   clear(): void;
   /** Interns a player id and returns its dense slot (0, 1, 2, ...); the same id always gets the same slot. */
   intern(playerId: string): number;
+  /**
+   * `intern` for many ids in one call, from their UTF-8 bytes (a restored hunt's players, read from its
+   * snapshot): id i is bytes[spans[2i], spans[2i] + spans[2i+1]). Their slots, in order. Throws a
+   * RangeError at the first span that is not a valid id, with the ids before it interned.
+   */
+  internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array;
   /** The slot of an id interned before, or -1. */
   slotOf(playerId: string): number;
   /** The id behind a slot. */

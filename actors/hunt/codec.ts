@@ -172,9 +172,14 @@ class ByteWriter {
 /** Reads what ByteWriter wrote, with bounds checks that name what was truncated. */
 class ByteReader {
   private readonly view: DataView;
+  /** The same bytes as a Buffer, to decode strings from without a view of each. */
+  private readonly text: Buffer;
+  /** Where the last string read starts. */
+  private stringStart = 0;
   offset = 0;
-  constructor(private readonly buf: Uint8Array) {
+  constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   private need(n: number, what: string): void {
     if (this.offset + n > this.buf.length) throw new CorruptSnapshotError(`truncated in ${what}`);
@@ -203,9 +208,19 @@ class ByteReader {
     return b;
   }
   string(what: string): string {
-    const b = this.bytes(what);
+    const n = this.u32(what);
+    this.need(n, what);
+    this.stringStart = this.offset;
+    this.offset += n;
     // The whole snapshot passed its CRC already, so Buffer's fast (lenient) UTF-8 decoding is safe.
-    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+    return this.text.toString("utf8", this.stringStart, this.offset);
+  }
+  /** `string`, noting where its bytes are in the buffer: (offset, length) in spans[2k], spans[2k + 1]. */
+  stringAt(what: string, spans: Uint32Array, k: number): string {
+    const s = this.string(what);
+    spans[2 * k] = this.stringStart;
+    spans[2 * k + 1] = this.offset - this.stringStart;
+    return s;
   }
 }
 
@@ -628,8 +643,10 @@ function decodeHashed(
   const lastState = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
   let joined = 0;
   let seated = 0;
+  // Where each id's bytes are, so the board can intern them all in one call.
+  const idSpans = new Uint32Array(2 * nPlayers);
   for (let pid = 0; pid < nPlayers; pid++) {
-    playerIds.push(r.string("player id"));
+    playerIds.push(r.stringAt("player id", idSpans, pid));
     const state = r.u8("player state");
     if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
     playerState[pid] = state;
@@ -677,7 +694,13 @@ function decodeHashed(
   }
   fold.runClosedMs = v2?.runClosedMs ?? 0;
   fold.runSpanStart = v2?.runSpanStart ?? 0;
-  fold.adoptPlayers(playerIds, playerState, playerScore, playerTiebreak);
+  let slots: Uint32Array;
+  try {
+    slots = index.internUtf8(r.buf, idSpans);
+  } catch (err) {
+    throw new CorruptSnapshotError(`player ids: ${(err as Error).message}`);
+  }
+  fold.adoptPlayers(playerIds, slots, playerState, playerScore, playerTiebreak);
   fold.joined = joined;
   fold.seated = seated;
   for (const key of found) fold.found.add(key);

@@ -245,7 +245,7 @@ export class HuntFold {
   runSpanStart = 0;
 
   /** pid → player id, for every player who ever joined (pids are join order). */
-  readonly playerIds: string[] = [];
+  playerIds: string[] = [];
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
   playerState: Uint8Array = new Uint8Array(16);
   /** pid → score. */
@@ -1128,20 +1128,32 @@ export class HuntFold {
   }
 
   /**
-   * Takes a snapshot's players at once, in join order (a fold with none yet): the arrays become the
-   * fold's own, with room for at least `ids.length` players. What `addPlayer` does one at a time,
-   * without its per-player growth checks: a restart of a million players spends its time here.
+   * Takes a snapshot's players at once, in join order (a fold with none yet), with the slots the board
+   * gave their ids: the arrays (ids included) become the fold's own, with room for at least `ids.length` players.
+   * What `addPlayer` does one at a time, without its per-player growth checks or board calls: a
+   * restart of a million players spends its time here.
    */
-  adoptPlayers(ids: readonly string[], state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
+  adoptPlayers(
+    ids: string[],
+    slots: Uint32Array,
+    state: Uint8Array,
+    score: Float64Array,
+    tiebreak: Float64Array,
+  ): void {
     if (this.playerIds.length !== 0) throw new Error("adoptPlayers: the fold has players already");
     const n = ids.length;
+    if (slots.length !== n) throw new Error(`adoptPlayers: ${n} players but ${slots.length} slots`);
     this.playerState = state;
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
     this.playerSlot = new Uint32Array(state.length);
-    this.slotPid = new Uint32Array(state.length);
+    this.playerSlot.set(slots);
+    let slotRoom = state.length;
+    for (let pid = 0; pid < n; pid++) slotRoom = Math.max(slotRoom, slots[pid]! + 1);
+    this.slotPid = new Uint32Array(slotRoom);
+    for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
     this.playerTeam = new Uint32Array(state.length);
-    for (let pid = 0; pid < n; pid++) this.enrol(pid, ids[pid]!);
+    this.playerIds = ids;
   }
 
   /** Registers a new team of a team hunt in creation order, with score 0; returns its number. */

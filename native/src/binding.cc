@@ -151,6 +151,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     napi_property_descriptor methods[] = {
         method<&NativeIndex::Upsert>(env, data, "upsert"),
         method<&NativeIndex::Intern>(env, data, "intern"),
+        method<&NativeIndex::InternUtf8>(env, data, "internUtf8"),
         method<&NativeIndex::SlotOf>(env, data, "slotOf"),
         method<&NativeIndex::PlayerIdOf>(env, data, "playerIdOf"),
         method<&NativeIndex::Remove>(env, data, "remove"),
@@ -290,6 +291,36 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     size_t size;
     if (!id(env, argv[0], &size)) return nullptr;
     return num(env, index_->intern(idBytes(), size));
+  }
+
+  // internUtf8(bytes: Uint8Array, spans: Uint32Array, out: Uint32Array): out[i] = the slot of the id
+  // whose UTF-8 bytes are bytes[spans[2i], spans[2i] + spans[2i+1]), interned if new. One call, and no
+  // string, for a restored hunt's players (a million of them), read straight from its snapshot.
+  napi_value InternUtf8(napi_env env, const napi_value* argv) {
+    const uint8_t* bytes;
+    const uint32_t* spans;
+    uint32_t* out;
+    size_t size, spansLen, outLen;
+    if (!typedArray(env, argv[0], napi_uint8_array, "bytes", "Uint8Array", &bytes, &size) ||
+        !typedArray(env, argv[1], napi_uint32_array, "spans", "Uint32Array", &spans, &spansLen) ||
+        !typedArray(env, argv[2], napi_uint32_array, "out", "Uint32Array", &out, &outLen)) {
+      return nullptr;
+    }
+    size_t n = spansLen / 2;
+    if (spansLen % 2 != 0 || outLen < n) {
+      fail(env, true, "spans must hold (offset, length) pairs and out a slot for each, got " +
+                          std::to_string(spansLen) + " and " + std::to_string(outLen));
+      return nullptr;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      size_t at = spans[2 * i], len = spans[2 * i + 1];
+      if (at > size || len > size - at || len > cairn::kMaxIdBytes || !cairn::validUtf8(bytes + at, len)) {
+        fail(env, true, "id " + std::to_string(i) + " is not a player id's UTF-8 bytes within bytes");
+        return nullptr;
+      }
+      out[i] = index_->intern(bytes + at, len);
+    }
+    return undefined(env);
   }
 
   napi_value SlotOf(napi_env env, const napi_value* argv) {

@@ -93,6 +93,13 @@ uint32_t InternTable::store(const uint8_t* data, size_t size) {
   return ref;
 }
 
+void InternTable::reserve(size_t n) {
+  size_t capacity = mask_ + 1;
+  while (n * 10 > capacity * 7) capacity *= 2;
+  if (capacity != mask_ + 1) rehash(capacity);
+  recs_.ensure(n);
+}
+
 void InternTable::rehash(size_t capacity) {
   // Entries keep slot + 1 below the table size, so the table never outgrows 32-bit entries.
   if (capacity > (size_t{1} << 32)) std::abort();

@@ -108,6 +108,8 @@ class InternTable {
   }
   // Number of interned ids (the next slot).
   uint32_t count() const { return count_; }
+  // Makes room for `n` ids in all, so that interning them grows nothing on the way.
+  void reserve(size_t n);
 
  private:
   // Ids up to this many bytes live in the record itself.

@@ -35,7 +35,26 @@ double get64(const uint8_t* p) {
   return d;
 }
 
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+
+// Slicing-by-8 tables: t[0] is the classic byte table, t[k][i] the CRC of byte i followed by k zero
+// bytes, so eight bytes are folded per step (about five times the byte-at-a-time speed; a snapshot
+// of a large hunt is megabytes, checked on every write and load).
+struct CrcTable {
+  uint32_t t[8][256];
+  CrcTable() {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i) {
+      for (int k = 1; k < 8; ++k) t[k][i] = t[0][t[k - 1][i] & 0xff] ^ (t[k - 1][i] >> 8);
+    }
+  }
+};
+
+}  // namespace
+
 bool validUtf8(const uint8_t* s, size_t n) {
   size_t i = 0;
   while (i < n) {
@@ -69,25 +88,6 @@ bool validUtf8(const uint8_t* s, size_t n) {
   }
   return true;
 }
-
-// Slicing-by-8 tables: t[0] is the classic byte table, t[k][i] the CRC of byte i followed by k zero
-// bytes, so eight bytes are folded per step (about five times the byte-at-a-time speed; a snapshot
-// of a large hunt is megabytes, checked on every write and load).
-struct CrcTable {
-  uint32_t t[8][256];
-  CrcTable() {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      t[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; ++i) {
-      for (int k = 1; k < 8; ++k) t[k][i] = t[0][t[k - 1][i] & 0xff] ^ (t[k - 1][i] >> 8);
-    }
-  }
-};
-
-}  // namespace
 
 uint32_t crc32(const uint8_t* data, size_t size) {
   static const CrcTable table;
@@ -245,6 +245,7 @@ std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t si
   if (count > (end - 12) / 20) return fail("truncated (" + std::to_string(count) + " entries declared)");
 
   auto index = std::make_unique<RankIndex>();
+  index->ids_.reserve(count);
   std::vector<uint32_t> slots;
   slots.reserve(count);
   size_t pos = 12;

@@ -83,6 +83,9 @@ class RankIndex {
   size_t rankedIdBytes_ = 0;
 };
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool validUtf8(const uint8_t* s, size_t n);
+
 // CRC-32 (IEEE 802.3, as zlib computes it).
 uint32_t crc32(const uint8_t* data, size_t size);
 

@@ -207,6 +207,26 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(idx.rank("x")).toBe(0);
   });
 
+  it("interns ids from their UTF-8 bytes in one call, and refuses bytes that are no id", () => {
+    const idx = make();
+    const a = idx.intern("a");
+    const bytes = new TextEncoder().encode("xaé€b");
+    // "a" (known), "é€" (new, 5 bytes), "b" (new), "" (new): slots in the order given.
+    const slots = idx.internUtf8(bytes, Uint32Array.of(1, 1, 2, 5, 7, 1, 0, 0));
+    expect([...slots]).toEqual([a, a + 1, a + 2, a + 3]);
+    expect([1, 2, 3].map((s) => idx.playerIdOf(s))).toEqual(["é€", "b", ""]);
+    const refused: [Uint32Array, RegExp][] = [
+      [Uint32Array.of(2, 1), /id 0 is not a player id's UTF-8 bytes/], // half of "é"
+      [Uint32Array.of(0, 1, 7, 9), /id 1 is not a player id's UTF-8 bytes/], // past the end
+    ];
+    for (const [spans, message] of refused) {
+      expect(() => idx.internUtf8(bytes, spans)).toThrow(RangeError);
+      expect(() => idx.internUtf8(bytes, spans)).toThrow(message);
+    }
+    const cesuSurrogate = Uint8Array.of(0xed, 0xa0, 0x80); // U+D800 encoded: not UTF-8
+    expect(() => idx.internUtf8(cesuSurrogate, Uint32Array.of(0, 3))).toThrow(/id 0 is not/);
+  });
+
   it("checks every applyBatch argument and applies nothing from a bad batch", () => {
     const idx = make();
     const a = idx.intern("a");
