@@ -31,6 +31,16 @@ export interface Lane {
 /** The lane key of an unpartitioned engine. */
 export const SINGLE_LANE = -1;
 
+/**
+ * How long a lane that could not start waits before its next attempt: 250 ms, doubling, at most 2 s.
+ * The usual refusal is a cluster node that restarted and leads the partition's consumer; it answers
+ * again after 5-20 s on a loaded 2.9 cluster, and a longer wait would only add to the time the
+ * partition's hunts go unanswered once it does.
+ */
+export function laneRetryDelayMs(attempt: number): number {
+  return Math.min(250 * 2 ** attempt, 2_000);
+}
+
 /** How the lanes run. */
 export interface LanesOptions {
   /** Partitions of the hunt space; 0 for one lane over the whole log. */
@@ -151,7 +161,7 @@ export class Lanes {
   }
 
   private async keepOpening(key: number): Promise<void> {
-    const { logger, openTimeoutMs } = this.opts;
+    const { logger } = this.opts;
     for (let attempt = 0; this.wanted.has(key) && !this.lanes.has(key) && !this.stopping; attempt++) {
       try {
         await this.openOnce(key);
@@ -167,7 +177,7 @@ export class Lanes {
             { server: this.nc.getServer() },
             "JetStream keeps refusing through this server; moving to another",
           );
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, openTimeoutMs)));
+        await new Promise((resolve) => setTimeout(resolve, laneRetryDelayMs(attempt)));
       }
     }
   }

@@ -2,6 +2,7 @@
 // another server once the refusals have lasted a while, and only if the cluster named others.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
+import { laneRetryDelayMs } from "../../actors/host/lanes.ts";
 import { noteJetStreamFailure } from "../../streams/index.ts";
 
 /** Enough of a connection for the check: its cluster's other servers, and a count of reconnects. */
@@ -53,5 +54,13 @@ describe("noteJetStreamFailure", () => {
     const note = (t: number) => noteJetStreamFailure(nc as unknown as NatsConnection, refused(), t);
     for (let t = 0; t <= 20_000; t += 1000) expect(note(t)).toBe(false);
     expect(nc.reconnects).toBe(0);
+  });
+});
+
+describe("laneRetryDelayMs", () => {
+  it("retries a lane that could not start soon, and never waits more than 2 s between attempts", () => {
+    expect([0, 1, 2, 3, 4, 5, 10, 60].map(laneRetryDelayMs)).toEqual([
+      250, 500, 1000, 2000, 2000, 2000, 2000, 2000,
+    ]);
   });
 });
