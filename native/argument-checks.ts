@@ -18,6 +18,12 @@ export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
+/** Whether `id` is a string that can be a player id (what `checkPlayerId` lets through). */
+export function isPlayerId(id: unknown): id is string {
+  if (typeof id !== "string" || !isWellFormed(id)) return false;
+  return id.length * 3 <= MAX_ID_BYTES || Buffer.byteLength(id, "utf8") <= MAX_ID_BYTES;
+}
+
 /** Throws unless `id` is a string that can be a player id. */
 export function checkPlayerId(id: unknown, name = "playerId"): asserts id is string {
   if (typeof id !== "string") throw new TypeError(`${name} must be a string, got ${describe(id)}`);
@@ -28,6 +34,16 @@ export function checkPlayerId(id: unknown, name = "playerId"): asserts id is str
   if (id.length * 3 > MAX_ID_BYTES && Buffer.byteLength(id, "utf8") > MAX_ID_BYTES) {
     throw new RangeError(`${name} must be at most ${MAX_ID_BYTES} UTF-8 bytes`);
   }
+}
+
+/** Throws unless `internUtf8`'s arguments are a Uint8Array and (offset, length) pairs in a Uint32Array. */
+export function checkUtf8Spans(bytes: unknown, spans: unknown): asserts spans is Uint32Array {
+  if (!(bytes instanceof Uint8Array))
+    throw new TypeError(`bytes must be a Uint8Array, got ${describe(bytes)}`);
+  if (!(spans instanceof Uint32Array))
+    throw new TypeError(`spans must be a Uint32Array, got ${describe(spans)}`);
+  if (spans.length % 2 !== 0)
+    throw new RangeError(`spans must hold (offset, length) pairs, got ${spans.length}`);
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

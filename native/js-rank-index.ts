@@ -5,6 +5,7 @@ import {
   checkPlayerId,
   checkSafeInteger,
   checkSlot,
+  checkUtf8Spans,
   describe,
   utf8Id,
 } from "./argument-checks.ts";
@@ -122,6 +123,7 @@ export class JsRankIndex implements RankIndex {
   }
 
   internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array {
+    checkUtf8Spans(bytes, spans);
     const slots = new Uint32Array(spans.length >> 1);
     for (let i = 0; i < slots.length; i++) slots[i] = this.intern(utf8Id(bytes, spans, i));
     return slots;

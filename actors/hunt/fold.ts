@@ -3,7 +3,7 @@
 // messages is checked and scored in JS, then crosses into the rank index once.
 import { createHash } from "node:crypto";
 import type { RankIndex } from "../../native/index.ts";
-import { createRankIndexLike, OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
+import { createRankIndexLike, isPlayerId, OP_REMOVE, OP_UPSERT } from "../../native/index.ts";
 import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } from "../../schemas/index.ts";
 import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
@@ -1116,12 +1116,8 @@ export class HuntFold {
 
   /** The pid of a player who ever joined; undefined for any other id, one the index refuses included. */
   pidOf(playerId: string): number | undefined {
-    let slot: number;
-    try {
-      slot = this.index.slotOf(playerId);
-    } catch {
-      return undefined;
-    }
+    if (!isPlayerId(playerId)) return undefined;
+    const slot = this.index.slotOf(playerId);
     // The index may hold ids that are no player's (a snapshot's board, a query): the check is the id.
     const pid = slot < 0 || slot >= this.slotPid.length ? undefined : this.slotPid[slot]!;
     return pid !== undefined && this.playerIds[pid] === playerId ? pid : undefined;

@@ -308,8 +308,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     }
     size_t n = spansLen / 2;
     if (spansLen % 2 != 0 || outLen < n) {
-      fail(env, true, "spans must hold (offset, length) pairs and out a slot for each, got " +
-                          std::to_string(spansLen) + " and " + std::to_string(outLen));
+      fail(env, true, spansLen % 2 != 0 ? "spans must hold (offset, length) pairs, got " + std::to_string(spansLen)
+                                        : "out must hold a slot for each id, got " + std::to_string(outLen));
       return nullptr;
     }
     for (size_t i = 0; i < n; ++i) {

@@ -223,6 +223,12 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
       expect(() => idx.internUtf8(bytes, spans)).toThrow(RangeError);
       expect(() => idx.internUtf8(bytes, spans)).toThrow(message);
     }
+    const loose = idx as unknown as Record<string, (...args: unknown[]) => unknown>;
+    expect(() => idx.internUtf8(bytes, Uint32Array.of(0, 1, 2))).toThrow(
+      /spans must hold \(offset, length\) pairs/,
+    );
+    expect(() => loose.internUtf8!([1], new Uint32Array(0))).toThrow(TypeError);
+    expect(() => loose.internUtf8!(bytes, [0, 1])).toThrow(TypeError);
     const cesuSurrogate = Uint8Array.of(0xed, 0xa0, 0x80); // U+D800 encoded: not UTF-8
     expect(() => idx.internUtf8(cesuSurrogate, Uint32Array.of(0, 3))).toThrow(/id 0 is not/);
   });
