@@ -212,6 +212,40 @@ describe("archive: export, verify, replay against a real engine", () => {
     );
   });
 
+  it("catches two events reordered: their records swapped, or their contents swapped under the same seqs", async () => {
+    const swapped = (lines: string[]) => {
+      const i = find(lines, (r) => r.kind === "event" && r.seq === 6000);
+      [lines[i], lines[i + 1]] = [lines[i + 1]!, lines[i]!];
+      return lines;
+    };
+    const lines = readFileSync(plain(), "utf8").trimEnd().split("\n");
+    const line = find(lines, (r) => r.kind === "event" && r.seq === 6000) + 1;
+    const file = join(dir, "reordered.ndjson");
+    writeFileSync(file, `${swapped(lines).join("\n")}\n`);
+    const run = await cairn(["verify", file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`line ${line + 1}: event seq 6000 does not follow seq 6001`);
+
+    // Renumbered, the two events keep the log's order of seqs but not its order of events. Checkpoints
+    // certify the state, so a swap shows only while its effect does: two adjustments of different
+    // players just before a checkpoint leave each with the other's tie-break. (Earlier in the log,
+    // later adjustments of the same players overwrite both, and the swap leaves no trace in the state.)
+    const { result } = await tampered((all) => {
+      const i = find(all, (r) => r.kind === "event" && r.seq === 9998);
+      const [a, b] = [JSON.parse(all[i]!), JSON.parse(all[i + 1]!)];
+      for (const field of Object.keys(a).filter((k) => k !== "seq" && k !== "time")) {
+        [a[field], b[field]] = [b[field], a[field]];
+      }
+      all[i] = JSON.stringify(a);
+      all[i + 1] = JSON.stringify(b);
+      return all;
+    });
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]).toMatch(
+      /^checkpoint 1 \(seq 10000\) differs from the events: its stateHash is [0-9a-f]{64} in the archive, [0-9a-f]{64} recomputed/,
+    );
+  });
+
   it("catches a checkpoint altered", async () => {
     const { result } = await tampered((lines) => {
       const i = find(lines, (r) => r.kind === "checkpoint" && r.seq === 20_000);
