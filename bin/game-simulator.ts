@@ -287,6 +287,17 @@ export class GameSimulator {
   }
 
   /**
+   * The event id (and Nats-Msg-Id) of play event k of the current run or offline batch. Ids go on
+   * from the last run's, so that a second run (a ramp after the fixed load) or a run after offline
+   * plays is not taken by JetStream for a retry of the first and dropped as a duplicate.
+   */
+  private playId(k: number): string {
+    return `${this.plan.huntId}-${this.idsBefore + k}`;
+  }
+  /** Play ids used by the runs and offline batches before the current one. */
+  private idsBefore = 0;
+
+  /**
    * Play event k: its body, and the player whose rank message it gives (-1 when it gives none: an
    * invalid event, a rejected review, a team's own adjustment).
    */
@@ -294,7 +305,7 @@ export class GameSimulator {
     const { huntId, activePlayers, treasures, organiser, teams } = this.plan;
     const r = this.random();
     let p = Math.floor(this.random() * activePlayers);
-    const id = `${huntId}-${k}`;
+    const id = this.playId(k);
     if (organiser) {
       if (this.disqualified < 0 && k > 0 && k === Math.floor((this.plan.rate * this.plan.durationSec) / 2)) {
         this.disqualified = p;
@@ -461,7 +472,7 @@ export class GameSimulator {
           const { body, player } = this.playEvent(k);
           this.sendTimes[k] = nowNs;
           this.sendPlayer[k] = player;
-          this.publishEvent(subject, body, `${this.plan.huntId}-${k}`);
+          this.publishEvent(subject, body, this.playId(k));
           this.sent++;
           this.windowSent++;
         }
@@ -473,6 +484,7 @@ export class GameSimulator {
         if (elapsed >= durationSec || shouldStop?.()) {
           clearInterval(timer);
           this.running = false;
+          this.idsBefore += this.sent;
           resolve();
         }
       }, 5);
@@ -550,6 +562,7 @@ export class GameSimulator {
   /** The last part of `offlineEvents`: `plays` play events (a later `run` goes on from where they left the game). */
   *offlinePlays(plays: number): Generator<string> {
     for (let k = 0; k < plays; k++) yield this.playEvent(k).body;
+    this.idsBefore += plays;
   }
 
   /** Events published in the play phase. */
