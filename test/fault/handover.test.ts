@@ -31,10 +31,14 @@ const ROUNDS = Number(process.env.CAIRN_HANDOVER_ROUNDS ?? 5);
 /**
  * From the restarted node being back to every hunt answering at its last seq and every engine healthy.
  * It includes the cluster's own recovery: on nats-server 2.9 here, a restarted node's JetStream answers
- * "not enabled" or "temporarily unavailable" for 5–15 s (a fresh engine connected to it cannot start,
- * nor create a consumer through it), and the fresh engine's start is made again after that.
+ * "not enabled" or "temporarily unavailable" for 5–15 s, once for over 20 s (a fresh engine connected
+ * to it cannot start, nor create a consumer through it), and the fresh engine's start is made again
+ * after that. A consumer led by the restarted node may also deliver nothing new until that node's
+ * replica of the stream has caught up: in one CI run, with the node the events stream's leader, two
+ * partitions of a surviving engine were still behind 20 s after the round's events (their consumers
+ * answering no info), while the test's whole suite loaded the 2 cores. Hence a minute.
  */
-const ROUND_DEADLINE_MS = 30_000;
+const ROUND_DEADLINE_MS = 60_000;
 const PLAYERS = 5;
 
 /** Two hunt ids per partition, so that every partition has hunts to answer for. */
@@ -390,6 +394,6 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
         `${ROUNDS} hand-over rounds in ${Math.round((performance.now() - started) / 1000)} s\n${rounds.join("\n")}\nengine starts made again: ${failedStarts.length ? failedStarts.join("\n") : "none"}`,
       );
     },
-    210_000 + Math.max(0, ROUNDS - 5) * 35_000,
+    360_000 + Math.max(0, ROUNDS - 5) * 65_000,
   );
 });
