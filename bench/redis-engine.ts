@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { type FoldInput, HuntFold, type OutputSink } from "../actors/index.ts";
 import type { EngineProcess } from "../bin/engine-process.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "../native/index.ts";
-import { checkUtf8Spans, OP_UPSERT, utf8Id } from "../native/index.ts";
+import { internUtf8With, OP_UPSERT } from "../native/index.ts";
 import type { RejectionCode } from "../schemas/index.ts";
 import type { LogMessage, OutputPublisher } from "../streams/index.ts";
 import { runAsMain, runPeerEngine, startPeerEngine } from "./peer-engine.ts";
@@ -70,8 +70,7 @@ class RanklessIndex implements RankIndex {
     return slot;
   }
   internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array {
-    checkUtf8Spans(bytes, spans);
-    return Uint32Array.from({ length: spans.length >> 1 }, (_, i) => this.intern(utf8Id(bytes, spans, i)));
+    return internUtf8With((id) => this.intern(id), bytes, spans);
   }
   slotOf(playerId: string): number {
     return this.slots.get(playerId) ?? -1;

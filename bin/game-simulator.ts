@@ -302,7 +302,7 @@ export class GameSimulator {
    * invalid event, a rejected review, a team's own adjustment).
    */
   private playEvent(k: number): { body: string; player: number } {
-    const { huntId, activePlayers, treasures, organiser, teams } = this.plan;
+    const { activePlayers, treasures, organiser, teams } = this.plan;
     const r = this.random();
     let p = Math.floor(this.random() * activePlayers);
     const id = this.playId(k);

@@ -36,37 +36,42 @@ export function checkPlayerId(id: unknown, name = "playerId"): asserts id is str
   }
 }
 
-/** Throws unless `internUtf8`'s arguments are a Uint8Array and (offset, length) pairs in a Uint32Array. */
-export function checkUtf8Spans(bytes: unknown, spans: unknown): asserts spans is Uint32Array {
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * `internUtf8` for an index written in JS: checks the arguments as the native index does, decodes id
+ * i from bytes[spans[2i], spans[2i] + spans[2i+1]) with the native index's error when that is not a
+ * player id's UTF-8 bytes, and interns it with `intern`.
+ */
+export function internUtf8With(
+  intern: (playerId: string) => number,
+  bytes: unknown,
+  spans: unknown,
+): Uint32Array {
   if (!(bytes instanceof Uint8Array))
     throw new TypeError(`bytes must be a Uint8Array, got ${describe(bytes)}`);
   if (!(spans instanceof Uint32Array))
     throw new TypeError(`spans must be a Uint32Array, got ${describe(spans)}`);
   if (spans.length % 2 !== 0)
     throw new RangeError(`spans must hold (offset, length) pairs, got ${spans.length}`);
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * Id i of an `internUtf8` call, bytes[spans[2i], spans[2i] + spans[2i+1]) decoded, with the native
- * index's error when that is not a player id's UTF-8 bytes.
- */
-export function utf8Id(bytes: Uint8Array, spans: Uint32Array, i: number): string {
-  const at = spans[2 * i]!;
-  const len = spans[2 * i + 1]!;
-  let id: string | undefined;
-  if (at + len <= bytes.length && len <= MAX_ID_BYTES) {
-    try {
-      id = strictUtf8.decode(bytes.subarray(at, at + len));
-    } catch {
-      id = undefined;
+  const slots = new Uint32Array(spans.length >> 1);
+  for (let i = 0; i < slots.length; i++) {
+    const at = spans[2 * i]!;
+    const len = spans[2 * i + 1]!;
+    let id: string | undefined;
+    if (at + len <= bytes.length && len <= MAX_ID_BYTES) {
+      try {
+        id = strictUtf8.decode(bytes.subarray(at, at + len));
+      } catch {
+        id = undefined;
+      }
     }
+    if (id === undefined || !isWellFormed(id)) {
+      throw new RangeError(`id ${i} is not a player id's UTF-8 bytes within bytes`);
+    }
+    slots[i] = intern(id);
   }
-  if (id === undefined || !isWellFormed(id)) {
-    throw new RangeError(`id ${i} is not a player id's UTF-8 bytes within bytes`);
-  }
-  return id;
+  return slots;
 }
 
 /** Throws unless `value` is a safe integer (scores and tiebreaks). */

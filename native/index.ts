@@ -3,7 +3,7 @@ import { JsRankIndex } from "./js-rank-index.ts";
 import { BUILD_HINT, NativeRankIndex, nativeAvailable } from "./native-rank-index.ts";
 import type { RankIndex } from "./types.ts";
 
-export { checkUtf8Spans, isPlayerId, MAX_ID_BYTES, utf8Id } from "./argument-checks.ts";
+export { internUtf8With, isPlayerId, MAX_ID_BYTES } from "./argument-checks.ts";
 export { JsRankIndex } from "./js-rank-index.ts";
 export { BUILD_HINT, NativeRankIndex, NativeUnavailableError, nativeAvailable } from "./native-rank-index.ts";
 export { CorruptRankIndexError } from "./rank-format.ts";

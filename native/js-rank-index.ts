@@ -5,9 +5,8 @@ import {
   checkPlayerId,
   checkSafeInteger,
   checkSlot,
-  checkUtf8Spans,
   describe,
-  utf8Id,
+  internUtf8With,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
@@ -123,10 +122,7 @@ export class JsRankIndex implements RankIndex {
   }
 
   internUtf8(bytes: Uint8Array, spans: Uint32Array): Uint32Array {
-    checkUtf8Spans(bytes, spans);
-    const slots = new Uint32Array(spans.length >> 1);
-    for (let i = 0; i < slots.length; i++) slots[i] = this.intern(utf8Id(bytes, spans, i));
-    return slots;
+    return internUtf8With((id) => this.intern(id), bytes, spans);
   }
 
   slotOf(playerId: string): number {

@@ -169,9 +169,15 @@ const refusals = new WeakMap<NatsConnection, { first: number; last: number; move
  * or "temporarily unavailable" for tens of seconds while the other nodes serve; a client connected
  * to it then cannot renew a lease nor create a consumer. When refusals have gone on for
  * MOVE_AFTER_MS and the server named other servers of its cluster, the client reconnects (at most
- * once per MOVE_AFTER_MS), which moves it to the next server of its list. Returns whether it did.
+ * once per MOVE_AFTER_MS), which moves it to the next server of its list, and says so to `logger`.
+ * Returns whether it did.
  */
-export function noteJetStreamFailure(nc: NatsConnection, err: unknown, now = performance.now()): boolean {
+export function noteJetStreamFailure(
+  nc: NatsConnection,
+  err: unknown,
+  logger?: { warn(obj: object, msg?: string): void },
+  now = performance.now(),
+): boolean {
   if (!isJetStreamUnavailable(err) || nc.isClosed()) return false;
   let r = refusals.get(nc);
   if (!r || now - r.last > REFUSAL_GAP_MS) {
@@ -183,6 +189,7 @@ export function noteJetStreamFailure(nc: NatsConnection, err: unknown, now = per
   if ((nc.info?.connect_urls?.length ?? 0) < 2) return false;
   r.moved = now;
   r.first = now;
+  logger?.warn({ server: nc.getServer() }, "JetStream keeps refusing through this server; moving to another");
   nc.reconnect().catch(() => {});
   return true;
 }

@@ -69,8 +69,9 @@ export function newDelivery(): Delivery {
 
 /**
  * Reads a delivered message's ack subject into `into`, in one scan of the subject. nats.js's `m.info`
- * splits the subject and builds an object for each message: a microsecond, most of a replay's cost
- * besides the fold. A subject of another form is left to nats.js.
+ * splits the subject and builds an object for each message (about 0.7 µs, and the time took a second
+ * scan), which the engine's durable consumer would pay for every input; an ordered consumer has nats.js
+ * parse `m.info` for itself anyway. A subject of another form is left to nats.js.
  */
 export function deliveryOf(m: JsMsg, into: Delivery = newDelivery()): Delivery {
   const reply = (m as unknown as RawJsMsg).reply;

@@ -172,11 +172,7 @@ export class Lanes {
           { lane: key, attempt, err: (err as Error).message },
           "could not start consuming; retrying",
         );
-        if (noteJetStreamFailure(this.nc, err))
-          logger.warn(
-            { server: this.nc.getServer() },
-            "JetStream keeps refusing through this server; moving to another",
-          );
+        noteJetStreamFailure(this.nc, err, logger);
         await new Promise((resolve) => setTimeout(resolve, laneRetryDelayMs(attempt)));
       }
     }

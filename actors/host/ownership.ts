@@ -266,11 +266,7 @@ export class PartitionOwnership {
       }
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "ownership tick failed");
-      if (noteJetStreamFailure(this.nc, err))
-        logger.warn(
-          { server: this.nc.getServer() },
-          "JetStream keeps refusing through this server; moving to another",
-        );
+      noteJetStreamFailure(this.nc, err, logger);
     }
   }
 

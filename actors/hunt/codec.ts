@@ -177,7 +177,7 @@ class ByteReader {
   /** Where the last string read starts. */
   private stringStart = 0;
   offset = 0;
-  constructor(readonly buf: Uint8Array) {
+  constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -696,7 +696,7 @@ function decodeHashed(
   fold.runSpanStart = v2?.runSpanStart ?? 0;
   let slots: Uint32Array;
   try {
-    slots = index.internUtf8(r.buf, idSpans);
+    slots = index.internUtf8(body, idSpans);
   } catch (err) {
     throw new CorruptSnapshotError(`player ids: ${(err as Error).message}`);
   }

@@ -1099,19 +1099,14 @@ export class HuntFold {
     this.playerTiebreak = growF64(this.playerTiebreak, n);
     this.playerSlot = growU32(this.playerSlot, n);
     this.playerTeam = growU32(this.playerTeam, n);
-    this.enrol(pid, playerId);
+    const slot = this.index.intern(playerId);
+    this.slotPid = growU32(this.slotPid, slot + 1);
+    this.slotPid[slot] = pid;
+    this.playerSlot[pid] = slot;
+    this.playerIds.push(playerId);
     this.playerState[pid] = state;
     this.playerScore[pid] = 0;
     return pid;
-  }
-
-  /** Gives player `pid`, the next in join order, its id: its slot in the index (the step that can fail), then the maps. */
-  private enrol(pid: number, playerId: string): void {
-    const slot = this.index.intern(playerId);
-    this.slotPid = growU32(this.slotPid, slot + 1);
-    this.playerSlot[pid] = slot;
-    this.slotPid[slot] = pid;
-    this.playerIds.push(playerId);
   }
 
   /** The pid of a player who ever joined; undefined for any other id, one the index refuses included. */

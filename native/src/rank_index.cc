@@ -35,7 +35,6 @@ double get64(const uint8_t* p) {
   return d;
 }
 
-
 // Slicing-by-8 tables: t[0] is the classic byte table, t[k][i] the CRC of byte i followed by k zero
 // bytes, so eight bytes are folded per step (about five times the byte-at-a-time speed; a snapshot
 // of a large hunt is megabytes, checked on every write and load).

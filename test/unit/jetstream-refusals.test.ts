@@ -28,7 +28,8 @@ function refused(): Error {
 describe("noteJetStreamFailure", () => {
   it("moves after 5 s of refusals, then not again for 5 s", () => {
     const nc = fakeConnection(["a:4222", "b:4222", "c:4222"]);
-    const note = (t: number) => noteJetStreamFailure(nc as unknown as NatsConnection, refused(), t);
+    const note = (t: number) =>
+      noteJetStreamFailure(nc as unknown as NatsConnection, refused(), undefined, t);
     expect([0, 1000, 2000, 3000, 4000].map(note)).toEqual([false, false, false, false, false]);
     expect(note(5000)).toBe(true);
     expect([6000, 7000, 8000, 9000].map(note)).toEqual([false, false, false, false]);
@@ -39,7 +40,7 @@ describe("noteJetStreamFailure", () => {
   it("starts counting again after a quiet spell, and ignores other errors", () => {
     const nc = fakeConnection(["a:4222", "b:4222"]);
     const note = (t: number, err: unknown = refused()) =>
-      noteJetStreamFailure(nc as unknown as NatsConnection, err, t);
+      noteJetStreamFailure(nc as unknown as NatsConnection, err, undefined, t);
     note(0);
     note(4000);
     expect(note(11_000)).toBe(false); // 7 s after the last refusal: a new outage
@@ -51,7 +52,8 @@ describe("noteJetStreamFailure", () => {
 
   it("stays when the server named no other server to go to", () => {
     const nc = fakeConnection([]);
-    const note = (t: number) => noteJetStreamFailure(nc as unknown as NatsConnection, refused(), t);
+    const note = (t: number) =>
+      noteJetStreamFailure(nc as unknown as NatsConnection, refused(), undefined, t);
     for (let t = 0; t <= 20_000; t += 1000) expect(note(t)).toBe(false);
     expect(nc.reconnects).toBe(0);
   });
