@@ -50,6 +50,14 @@ export interface OutputPublisherOptions {
  * unconfirmed (a stream leader lost in a fail-over, a server restarted) is sent again with the same
  * Nats-Msg-Id until it is. One header object and one options object are reused, since nats.js
  * encodes both synchronously.
+ *
+ * Order is kept through a failure. Once an output is refused or goes unanswered, the publisher
+ * probes: it sends the oldest unconfirmed output alone, again and again, and holds back every other
+ * one, new ones included, until that one is stored; then it sends the rest in order and goes back
+ * to pipelining. Sending them all again at once would let a stream that comes back between two of
+ * them store the later one first, and a restart, which resumes after the last output stored, would
+ * then skip the earlier one. Only the outputs already in flight when a leader changes can still be
+ * split that way, which no pipelined publisher can prevent.
  */
 export class OutputPublisher {
   private readonly hdrs: MsgHdrs = headers();
@@ -66,6 +74,8 @@ export class OutputPublisher {
   /** The reason of the last failed publish ("503 no responders", "maximum bytes exceeded", …). */
   lastFailure: string | undefined;
   private readonly failuresLogged = new Set<string>();
+  /** After a failure: only the oldest unconfirmed output is sent until it is stored. */
+  private probing = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -80,8 +90,8 @@ export class OutputPublisher {
   }
 
   /**
-   * Outputs sent just before a disconnect may never have been stored. Sending the unconfirmed ones
-   * again the moment the connection is back, before new outputs, keeps them in order in the stream.
+   * Outputs sent just before a disconnect may never have been stored: the oldest is sent again the
+   * moment the connection is back, and the others after it once it is stored.
    */
   private async resendOnReconnect(): Promise<void> {
     for await (const s of this.nc.status()) {
@@ -218,7 +228,7 @@ export class OutputPublisher {
       firstSentAt: performance.now(),
     };
     this.inflight.set(id, o);
-    this.send(id, o);
+    if (!this.probing) this.send(id, o);
   }
 
   private send(id: number, o: InFlight): void {
@@ -234,15 +244,29 @@ export class OutputPublisher {
     if (msg.headers?.hasError) {
       // e.g. 503 no responders: no stream leader right now. Sent again later.
       this.failed(`${msg.headers.code} ${msg.headers.description}`.trim());
+      this.probing = true;
       return;
     }
     const d = msg.data;
     // {"stream":...} is an ack; {"error":...} is not. Look at the first key's first letter only.
     if (d.length > 2 && d[2] === 0x65 /* e */) {
       this.failed(errorDescription(d));
+      this.probing = true;
       return;
     }
+    const probe = this.probing && id === this.inflight.keys().next().value;
     this.inflight.delete(id);
+    if (probe) this.sendAll();
+  }
+
+  /** The probe is stored, so the stream takes outputs again: the rest go, in order, pipelined. */
+  private sendAll(): void {
+    this.probing = false;
+    const now = performance.now();
+    for (const [id, o] of this.inflight) {
+      o.sentAt = now;
+      this.send(id, o);
+    }
   }
 
   /** Counts a failed publish by reason, and logs each reason the first time it is seen. */
@@ -260,14 +284,20 @@ export class OutputPublisher {
     );
   }
 
+  /**
+   * Probes with the oldest unconfirmed output once it has waited `olderThanMs` since it was last
+   * sent. Outputs are sent in map order and a resend moves none, so no other can have waited longer.
+   */
   private resend(olderThanMs = this.retryAfterMs): void {
+    const first = this.inflight.entries().next();
+    if (first.done) return;
+    const [id, o] = first.value;
     const now = performance.now();
-    for (const [id, o] of this.inflight) {
-      if (now - o.sentAt < olderThanMs) continue;
-      o.sentAt = now;
-      this.resent++;
-      this.send(id, o);
-    }
+    if (now - o.sentAt < olderThanMs) return;
+    this.probing = true;
+    o.sentAt = now;
+    this.resent++;
+    this.send(id, o);
   }
 }
 

@@ -47,6 +47,39 @@ describe("OutputPublisher confirmations", () => {
     publisher.close();
   });
 
+  it("after a refusal sends only the oldest unconfirmed output until it is stored, so the stream keeps them in order", async () => {
+    // The test before this one made the streams: start again without them.
+    await client.jsm.streams.delete(RANKS_STREAM);
+    const publisher = new OutputPublisher(client.nc, { retryAfterMs: 100 });
+    const seen: string[] = [];
+    const tap = client.nc.subscribe("hunt.order.ranks", {
+      callback: (_err, m) => {
+        seen.push(m.headers?.get("Nats-Msg-Id") ?? "?");
+      },
+    });
+    await client.nc.flush();
+    const body = (seq: number) =>
+      JSON.stringify({ seq, playerId: "p", score: seq, rank: 1, previousRank: 0, players: 1 });
+    publisher.rankRaw("order", 1, 0, body(1));
+    publisher.rankRaw("order", 2, 0, body(2));
+    // No stream stores hunt.order.ranks yet: both are refused.
+    await waitFor(() => publisher.resent >= 3, { message: "three resends" });
+    // Published while the oldest is still refused: held back, not sent.
+    publisher.rankRaw("order", 3, 0, body(3));
+    await client.nc.flush();
+    // The first two sends of each, then the oldest alone, however often it is sent again: were
+    // the others sent beside it, a stream that appears between two of them stores them out of order.
+    expect(seen.slice(0, 2)).toEqual(["order:1:0", "order:2:0"]);
+    expect(new Set(seen.slice(2))).toEqual(new Set(["order:1:0"]));
+
+    await ensureStreams(client.jsm);
+    await waitFor(() => publisher.unconfirmed === 0, { timeoutMs: 10_000, message: "all confirmed" });
+    const stored = await readSubject(client.js, client.jsm, RANKS_STREAM, "hunt.order.ranks");
+    expect(stored.map((m) => m.msgId)).toEqual(["order:1:0", "order:2:0", "order:3:0"]);
+    tap.unsubscribe();
+    publisher.close();
+  });
+
   it("publishes, after a restart, the outputs of an input that were not stored yet: a team message after a stored player message", async () => {
     await ensureStreams(client.jsm);
     const publisher = new OutputPublisher(client.nc, { retryAfterMs: 100 });
