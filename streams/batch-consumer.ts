@@ -25,6 +25,9 @@ import { EVENTS_STREAM } from "./setup.ts";
  */
 const RESET_AFTER_MISSED_HEARTBEATS = 6;
 
+/** Stalled checks in a row (see `stallCheckMs`) after which the consumer starts over. */
+const RESET_AFTER_STALLED_CHECKS = 2;
+
 /** Options of consumeBatches. */
 export interface BatchConsumerOptions {
   /** Stream to consume (default HUNT_EVENTS). */
@@ -62,6 +65,15 @@ export interface BatchConsumerOptions {
   ackWaitMs?: number;
   /** Most delivered-but-unacked messages, the bound on buffered input (default 20,000). */
   maxAckPending?: number;
+  /**
+   * How often an idle consumer that has received nothing since the last look asks the server about
+   * its durable (default 3000 ms). Twice in a row with messages pending that never come, or with no
+   * answer, and it starts over after the last message handed over: a pull it does not own (an earlier
+   * engine's, or its own from before a restart) can hold messages unacked until the ack wait, and a
+   * consumer whose leader does not answer leaves nats.js asking in silence, with no pull to miss
+   * heartbeats on.
+   */
+  stallCheckMs?: number;
   /** Told about consumer notifications and resets (for logs and /healthz). */
   onStatus?(status: BatchConsumerStatus): void;
   /** Structured logger (pino-compatible) for the same status reports. */
@@ -244,6 +256,7 @@ export async function consumeBatches(
   }
 
   function fail(err: unknown) {
+    clearInterval(stallTimer);
     failure = err instanceof Error ? err : new Error(String(err));
     report("failed", "on_batch_error", failure.message);
     stopping = true;
@@ -340,6 +353,40 @@ export async function consumeBatches(
     });
   }
 
+  /** Messages handed over at the last look, and the looks in a row that found the consumer stalled. */
+  let seenMessages = -1;
+  let stalledChecks = 0;
+  let checking = false;
+  async function checkStalled() {
+    const idle = !busy && queue.length === 0 && pending.length === 0;
+    if (checking || stopping || resetting || failure || !idle || stats.state !== "running") return;
+    if (stats.messages !== seenMessages) {
+      seenMessages = stats.messages;
+      stalledChecks = 0;
+      return;
+    }
+    checking = true;
+    let stalled: string | undefined;
+    try {
+      const info = await jsm.consumers.info(options.stream, options.durable);
+      if (info.num_pending > 0)
+        stalled = `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`;
+    } catch (err) {
+      stalled = `the consumer's state could not be read: ${(err as Error).message}`;
+    } finally {
+      checking = false;
+    }
+    if (!stalled || stats.messages !== seenMessages) {
+      stalledChecks = 0;
+      return;
+    }
+    if (++stalledChecks >= RESET_AFTER_STALLED_CHECKS) {
+      stalledChecks = 0;
+      void reset("stalled", `${stalled}; re-creating the durable`);
+    }
+  }
+  let stallTimer: NodeJS.Timeout | undefined;
+
   async function startConsume(startSeq?: number) {
     expectedDseq = await ensureConsumer(startSeq);
     const consumer = await js.consumers.get(options.stream, options.durable);
@@ -411,6 +458,10 @@ export async function consumeBatches(
   }
 
   await startConsume(options.startSeq);
+  if (!stopping) {
+    stallTimer = setInterval(() => void checkStalled(), options.stallCheckMs ?? 3000);
+    stallTimer.unref();
+  }
   const startSeq = resumeAfter + 1;
 
   let stopped: Promise<void> | undefined;
@@ -424,6 +475,7 @@ export async function consumeBatches(
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        clearInterval(stallTimer);
         await iter?.close().catch(() => {});
         flush(); // messages already received are the batch in hand
         await waitIdle();

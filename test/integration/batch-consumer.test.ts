@@ -145,6 +145,51 @@ describe("consumeBatches", () => {
     await c.stop();
   });
 
+  it("re-creates its durable when it stalls: a stale pull took the only ack slot and new messages wait behind it", async () => {
+    const seqs = await publish("b6", 3);
+    const options = {
+      stream: EVENTS_STREAM,
+      durable: "b6",
+      filterSubject: "hunt.b6.events",
+      maxAckPending: 1,
+      ackWaitMs: 120_000,
+    };
+    const got: number[] = [];
+    const first = await consumeBatches(client.js, {
+      ...options,
+      onBatch(batch) {
+        got.push(...batch.map((m) => m.seq));
+      },
+    });
+    await waitFor(() => got.length === 3, { message: "the first three" });
+    await first.stop();
+    await waitFor(async () => (await ackFloor("b6")) === seqs[2], { message: "the first three acked" });
+    // Pulls left on the server ahead of the new lane's: the first lane's last one, which lives on
+    // until it expires, and one whose client never acks (an earlier engine's, say). One of them takes
+    // the next message and never acks it, and with one ack slot nothing else is delivered.
+    const stale = client.nc.subscribe("stale-pull");
+    client.nc.publish(
+      `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.b6`,
+      JSON.stringify({ batch: 1, expires: 60_000_000_000 }),
+      { reply: "stale-pull" },
+    );
+    await client.nc.flush();
+    const second = await consumeBatches(client.js, {
+      ...options,
+      stallCheckMs: 200,
+      onBatch(batch) {
+        got.push(...batch.map((m) => m.seq));
+      },
+    });
+    seqs.push(...(await publish("b6", 2, 3)));
+    // Without a watchdog the lane would wait for the ack wait (2 minutes) to pass.
+    await waitFor(() => got.length === 5, { timeoutMs: 15_000, message: "all five" });
+    expect(got).toEqual(seqs);
+    expect(second.stats.resets).toBe(1);
+    await second.stop();
+    stale.unsubscribe();
+  });
+
   it("keeps consuming, without gaps or duplicates, across a nats-server restart", async () => {
     const own = await startTestNats();
     const port = own.port;
