@@ -132,6 +132,14 @@ Inner* RankTree::newInner() {
 // Reserves blocks for a tree of `entries` keys with leaves half full, so that moving players around
 // (which splits some leaves and merges others) never needs a new slab once the players are in.
 void RankTree::reserveFor(size_t entries) {
+  // A small tree (a hunt of a few dozen players, loaded or grown) is one leaf, and a move erases
+  // before it inserts, so it never splits: that leaf is all it needs. Thousands of small hunts each
+  // saved the slack below, about 3 KB.
+  if (entries <= kSmallTree) {
+    reservedFor_ = kSmallTree;
+    leaves_.reserve(1);
+    return;
+  }
   reservedFor_ = entries + entries / 16 + 64;
   size_t leaves = reservedFor_ * 10 / (kLeafCap * 7) + 2;
   leaves_.reserve(leaves);
@@ -693,7 +701,7 @@ void RankTree::bulkLoad(const uint32_t* slots, size_t count) {
   size_ = count;
 
   // Level 0: leaves about 3/4 full, sizes spread evenly so none is below the minimum.
-  size_t target = kLeafCap * 3 / 4;
+  size_t target = kSmallTree;
   size_t nodes = (count + target - 1) / target;
   auto* level = static_cast<void**>(acct_.allocate(nodes * sizeof(void*)));
   auto* counts = static_cast<size_t*>(acct_.allocate(nodes * sizeof(size_t)));

@@ -17,6 +17,9 @@ constexpr int kLeafCap = 41;
 constexpr int kLeafMin = 13;
 constexpr int kInnerCap = 48;
 constexpr int kInnerMin = 16;
+// Entries a bulk load puts in one leaf (it fills leaves three quarters), and so the most a tree kept
+// in a single leaf holds before it reserves for growth.
+constexpr size_t kSmallTree = kLeafCap * 3 / 4;
 constexpr int kMaxHeight = 24;
 
 struct Leaf {
