@@ -685,7 +685,7 @@ function decodeHashed(
     durationMs: v2?.durationMs ?? null,
     teams: teams ? { maxSize: teams.maxSize } : null,
   };
-  fold.teamIndex = teamIndex;
+  if (teamIndex) fold.makeTeamHunt(teamIndex);
   for (const t of teams?.teams ?? []) {
     const tid = fold.addTeam(t.id);
     fold.teamScore[tid] = t.score;

@@ -9,6 +9,7 @@ import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./che
 import { stateHash } from "./codec.ts";
 import { FrozenStandings } from "./frozen-standings.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
+import { NO_ENTRIES } from "./no-entries.ts";
 import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
 
 /** One input message of the hunt's log. */
@@ -190,6 +191,10 @@ interface PendingRejection {
 /** How many top ranks `topVersion` watches by default. */
 export const DEFAULT_TOP_N = 10;
 
+/** A solo hunt's team arrays: of length 0, so nothing can be stored in them, and shared. */
+const NO_F64 = new Float64Array(0);
+const NO_U32 = new Uint32Array(0);
+
 function growF64(a: Float64Array, n: number): Float64Array {
   if (n <= a.length) return a;
   const b = new Float64Array(Math.max(n, a.length * 2));
@@ -289,24 +294,27 @@ export class HuntFold {
   /** False for a fold restored from a snapshot written before checkpoints: its input count is unknown. */
   inputsKnown = true;
 
-  /** The team board of a team hunt (an index of the same kind as `index`); null in a solo hunt. */
+  /**
+   * The team board of a team hunt (an index of the same kind as `index`); null in a solo hunt, whose
+   * team maps and arrays below stay empty and shared (`makeTeamHunt` gives a team hunt its own).
+   */
   teamIndex: RankIndex | null = null;
   /** Team id → team number (creation order), and back. */
-  readonly teamNumbers = new Map<string, number>();
+  teamNumbers: Map<string, number> = NO_ENTRIES;
   readonly teamIds: string[] = [];
   /** Team number → score, tie-break (seq of the last change), slot in `teamIndex`, members who ever joined. */
-  teamScore: Float64Array = new Float64Array(0);
-  teamTiebreak: Float64Array = new Float64Array(0);
-  teamSlot: Uint32Array = new Uint32Array(0);
-  teamMembers: Uint32Array = new Uint32Array(0);
+  teamScore: Float64Array = NO_F64;
+  teamTiebreak: Float64Array = NO_F64;
+  teamSlot: Uint32Array = NO_U32;
+  teamMembers: Uint32Array = NO_U32;
   /** pid → team number (team hunts). */
-  playerTeam: Uint32Array = new Uint32Array(16);
+  playerTeam: Uint32Array = NO_U32;
   /**
    * In a team hunt, the member behind each key of `found` and `hinted`: a disqualified member's finds
    * and hints stop being the team's.
    */
-  readonly foundBy = new Map<number, number>();
-  readonly hintedBy = new Map<number, number>();
+  foundBy: Map<number, number> = NO_ENTRIES;
+  hintedBy: Map<number, number> = NO_ENTRIES;
   /** Team-board ops queued by the batch being prepared. */
   private teamOpCount = 0;
 
@@ -641,7 +649,7 @@ export class HuntFold {
           durationMs: d.rules?.durationMs ?? null,
           teams: d.rules?.teams ? { maxSize: d.rules.teams.maxSize ?? null } : null,
         };
-        if (this.rules.teams !== null) this.teamIndex = createRankIndexLike(this.index);
+        if (this.rules.teams !== null) this.makeTeamHunt(createRankIndexLike(this.index));
         this.createdAt = time;
         this.lifecycle.transition(type);
         return nOps;
@@ -689,8 +697,10 @@ export class HuntFold {
         const tid = this.joiningTeam(event.data.teamId);
         if (typeof tid !== "number") return tid;
         const pid = this.addPlayer(id);
-        this.playerTeam[pid] = tid;
-        if (this.rules.teams !== null) this.teamMembers[tid] = this.teamMembers[tid]! + 1;
+        if (this.rules.teams !== null) {
+          this.playerTeam[pid] = tid;
+          this.teamMembers[tid] = this.teamMembers[tid]! + 1;
+        }
         this.playerTiebreak[pid] = seq;
         this.joined++;
         this.seated++;
@@ -1098,7 +1108,7 @@ export class HuntFold {
     this.playerScore = growF64(this.playerScore, n);
     this.playerTiebreak = growF64(this.playerTiebreak, n);
     this.playerSlot = growU32(this.playerSlot, n);
-    this.playerTeam = growU32(this.playerTeam, n);
+    if (this.rules.teams !== null) this.playerTeam = growU32(this.playerTeam, n);
     const slot = this.index.intern(playerId);
     this.slotPid = growU32(this.slotPid, slot + 1);
     this.slotPid[slot] = pid;
@@ -1143,8 +1153,17 @@ export class HuntFold {
     for (let pid = 0; pid < n; pid++) slotRoom = Math.max(slotRoom, slots[pid]! + 1);
     this.slotPid = new Uint32Array(slotRoom);
     for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
-    this.playerTeam = new Uint32Array(state.length);
+    if (this.rules.teams !== null) this.playerTeam = new Uint32Array(state.length);
     this.playerIds = ids;
+  }
+
+  /** Makes this a team hunt, with its team board (its rules already say it has teams). */
+  makeTeamHunt(teamIndex: RankIndex): void {
+    this.teamIndex = teamIndex;
+    this.teamNumbers = new Map();
+    this.foundBy = new Map();
+    this.hintedBy = new Map();
+    this.playerTeam = growU32(this.playerTeam, this.playerState.length);
   }
 
   /** Registers a new team of a team hunt in creation order, with score 0; returns its number. */

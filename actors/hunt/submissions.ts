@@ -1,5 +1,6 @@
 // The hunt's submissions for treasures that need a review (schemas/CONTRACT.md, "Reviews"): every one
 // ever made, in log order, and which of them are pending, per competitor and treasure.
+import { NO_ENTRIES } from "./no-entries.ts";
 
 /** A submission's state. */
 export const SUBMISSION_PENDING = 1;
@@ -13,7 +14,7 @@ export class Submissions {
   /** sid → submission id. */
   readonly ids: string[] = [];
   /** Submission id → sid. */
-  readonly sids = new Map<string, number>();
+  sids: Map<string, number> = NO_ENTRIES;
   /** sid → pid of the player who made it. */
   readonly pids: number[] = [];
   /** sid → treasure index. */
@@ -25,9 +26,9 @@ export class Submissions {
   /** sid → the treasure's points decayed at the submission's running time (what an approval gives by default). */
   readonly points: number[] = [];
   /** Key → sid of the pending submission under it. */
-  readonly pending = new Map<number, number>();
+  pending: Map<number, number> = NO_ENTRIES;
   /** pid → how many of their submissions are pending (absent: none), so leaving looks only when needed. */
-  private readonly pendingOf = new Map<number, number>();
+  private pendingOf: Map<number, number> = NO_ENTRIES;
 
   get size(): number {
     return this.ids.length;
@@ -36,6 +37,12 @@ export class Submissions {
   /** Records a submission in the given state; returns its sid. */
   add(id: string, pid: number, treasure: number, key: number, points: number, state = SUBMISSION_PENDING) {
     const sid = this.ids.length;
+    if (sid === 0) {
+      // The maps are made with the first submission: most hunts never review one.
+      this.sids = new Map();
+      this.pending = new Map();
+      this.pendingOf = new Map();
+    }
     this.ids.push(id);
     this.sids.set(id, sid);
     this.pids.push(pid);

@@ -307,6 +307,35 @@ describe("finding a player by id", () => {
   }
 });
 
+describe("what a small hunt holds", () => {
+  it("a solo hunt shares one empty, read-only map for its teams and reviews; a team hunt, live or restored, has its own", () => {
+    const solo = given(runningHunt({}, [join("a"), find("a", "t-1")])).fold;
+    const otherSolo = given(runningHunt({}, [join("b")])).fold;
+    for (const map of [solo.teamNumbers, solo.foundBy, solo.hintedBy, solo.submissions.sids]) {
+      expect(map.size).toBe(0);
+      expect(map).toBe(otherSolo.foundBy);
+      expect(() => map.set("x" as never, 1 as never)).toThrow(/shared empty one/);
+    }
+    expect(solo.playerTeam.length).toBe(0);
+
+    const teamEvents = runningHunt({ teams: {} }, [
+      ev("TeamCreated", { teamId: "red" }),
+      ev("PlayerJoined", { playerId: "a", teamId: "red" }),
+      find("a", "t-1"),
+    ]);
+    const team = given(teamEvents).fold;
+    const restored = decodeHunt("h-test", encodeHunt(team), { indexKind: "js" });
+    const otherTeam = given(teamEvents).fold;
+    for (const fold of [team, restored]) {
+      expect(fold.foundBy.size).toBe(1);
+      expect(fold.foundBy).not.toBe(otherTeam.foundBy);
+      expect(fold.teamNumbers).not.toBe(otherTeam.teamNumbers);
+      expect(fold.playerTeam[0]).toBe(0);
+    }
+    expect(stateHash(restored)).toBe(stateHash(team));
+  });
+});
+
 describe("finalisation", () => {
   it("closes an ended hunt: every later event but HuntCreated is rejected finalized", () => {
     const h = given(runningHunt({}, [join("a")]));
