@@ -47,6 +47,9 @@ export const usage = `usage: cairn bench hunts [flags]
 Runs two phases, each on a fresh nats-server and engine: one hunt of hunts × players players, then
 the many hunts, at the same rate; prints them side by side with the ratios.`;
 
+/** How long the engine is watched after every hunt was passivated, for V8 to collect what they held. */
+const PASSIVATED_SETTLE_MS = 20_000;
+
 /** Figures of one phase. */
 interface PhaseResult {
   label: string;
@@ -66,6 +69,10 @@ interface PhaseResult {
   consumersLeft: number;
   gcCount: number;
   rssPassivated?: number;
+  /** RSS and V8 heap in use 20 s later, when V8 has had time to collect what the hunts held. */
+  rssPassivatedLater?: number;
+  heapPassivated?: number;
+  heapPassivatedLater?: number;
   liveAfterPassivation?: number;
 }
 
@@ -221,6 +228,10 @@ async function phase(
       result.liveAfterPassivation = await metric(port, "cairn_hunts_active");
       await sleep(1500);
       result.rssPassivated = watch.latest?.rss ?? 0;
+      result.heapPassivated = watch.latest?.heapUsed ?? 0;
+      await sleep(PASSIVATED_SETTLE_MS);
+      result.rssPassivatedLater = watch.latest?.rss ?? 0;
+      result.heapPassivatedLater = watch.latest?.heapUsed ?? 0;
     }
     result.consumersLeft = (await jsm.consumers.list(EVENTS_STREAM).next()).length - 1;
     say(
@@ -296,6 +307,9 @@ export async function run(argv: string[]): Promise<number> {
   ];
   if (many.rssPassivated !== undefined) {
     rows.push(["engine RSS, every hunt passivated", "", fmtMB(many.rssPassivated), ""]);
+    rows.push(["  of it V8 heap in use", "", fmtMB(many.heapPassivated), ""]);
+    rows.push([`engine RSS, ${PASSIVATED_SETTLE_MS / 1000} s later`, "", fmtMB(many.rssPassivatedLater), ""]);
+    rows.push(["  of it V8 heap in use", "", fmtMB(many.heapPassivatedLater), ""]);
     rows.push(["hunts still live after passivation", "", fmtInt(many.liveAfterPassivation), ""]);
   }
   console.log("");
