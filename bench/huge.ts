@@ -47,7 +47,7 @@ export const usage = `usage: cairn bench huge [flags]
   --treasures N   treasures (default 100)
   --index KIND    rank index of the engine: auto, native, js (default auto)
   --restarts N    restarts from the snapshot, timed one after another; the table shows the median
-                  one's figures and the range (default 3)
+                  one's figures (the lower middle one for an even N) and the range (default 3)
   --cpu-prof DIR  restart once more from the snapshot under node --cpu-prof and write that engine's
                   profile to DIR (not one of the timed restarts), and the snapshot's bytes beside it
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)

@@ -68,10 +68,12 @@ export interface BatchConsumerOptions {
   /**
    * How often an idle consumer that has received nothing since the last look asks the server about
    * its durable (default 3000 ms). Twice in a row with messages pending that never come, or with no
-   * answer, and it starts over after the last message handed over: a pull it does not own (an earlier
-   * engine's, or its own from before a restart) can hold messages unacked until the ack wait, and a
-   * consumer whose leader does not answer leaves nats.js asking in silence, with no pull to miss
-   * heartbeats on.
+   * answer about the durable while JetStream itself answers, and it starts over after the last
+   * message handed over: a pull it does not own (an earlier engine's, or its own from before a
+   * restart) can hold messages unacked until the ack wait, and a consumer whose leader does not
+   * answer leaves nats.js asking in silence, with no pull to miss heartbeats on. When JetStream does
+   * not answer at all (a disconnect, an election), that is no stall: nats.js and the heartbeats deal
+   * with it.
    */
   stallCheckMs?: number;
   /** Told about consumer notifications and resets (for logs and /healthz). */
@@ -353,30 +355,39 @@ export async function consumeBatches(
     });
   }
 
-  /** Messages handed over at the last look, and the looks in a row that found the consumer stalled. */
+  /**
+   * Messages handed over at the last look, the looks in a row that found the consumer stalled, and
+   * the consume loops started (a look that began before a restart says nothing about the new one).
+   */
   let seenMessages = -1;
   let stalledChecks = 0;
   let checking = false;
+  let generation = 0;
+  const looking = () =>
+    !checking &&
+    !stopping &&
+    !resetting &&
+    !failure &&
+    !busy &&
+    queue.length === 0 &&
+    pending.length === 0 &&
+    stats.state === "running";
   async function checkStalled() {
-    const idle = !busy && queue.length === 0 && pending.length === 0;
-    if (checking || stopping || resetting || failure || !idle || stats.state !== "running") return;
+    if (!looking()) return;
     if (stats.messages !== seenMessages) {
       seenMessages = stats.messages;
       stalledChecks = 0;
       return;
     }
+    const lookedAt = generation;
     checking = true;
     let stalled: string | undefined;
     try {
-      const info = await jsm.consumers.info(options.stream, options.durable);
-      if (info.num_pending > 0)
-        stalled = `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`;
-    } catch (err) {
-      stalled = `the consumer's state could not be read: ${(err as Error).message}`;
+      stalled = await stallOf();
     } finally {
       checking = false;
     }
-    if (!stalled || stats.messages !== seenMessages) {
+    if (!stalled || stats.messages !== seenMessages || generation !== lookedAt || !looking()) {
       stalledChecks = 0;
       return;
     }
@@ -385,9 +396,27 @@ export async function consumeBatches(
       void reset("stalled", `${stalled}; re-creating the durable`);
     }
   }
+  /** Why the durable looks stalled, or undefined. */
+  async function stallOf(): Promise<string | undefined> {
+    try {
+      const info = await jsm.consumers.info(options.stream, options.durable);
+      return info.num_pending > 0
+        ? `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`
+        : undefined;
+    } catch (err) {
+      // JetStream not answering at all is an outage, not this consumer's stall.
+      const jetStreamAnswers = await jsm.getAccountInfo().then(
+        () => true,
+        () => false,
+      );
+      return jetStreamAnswers ? `its state could not be read: ${(err as Error).message}` : undefined;
+    }
+  }
   let stallTimer: NodeJS.Timeout | undefined;
 
   async function startConsume(startSeq?: number) {
+    generation++;
+    stalledChecks = 0;
     expectedDseq = await ensureConsumer(startSeq);
     const consumer = await js.consumers.get(options.stream, options.durable);
     checkWanted("the first pull");

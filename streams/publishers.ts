@@ -26,7 +26,7 @@ interface InFlight {
   huntId: string;
   /** The input sequence that caused it. */
   inputSeq: number;
-  /** Monotonic ms of the last send, and of the first. */
+  /** Monotonic ms of the last send (-Infinity while held back, never sent), and of its publish. */
   sentAt: number;
   firstSentAt: number;
 }
@@ -51,13 +51,16 @@ export interface OutputPublisherOptions {
  * Nats-Msg-Id until it is. One header object and one options object are reused, since nats.js
  * encodes both synchronously.
  *
- * Order is kept through a failure. Once an output is refused or goes unanswered, the publisher
- * probes: it sends the oldest unconfirmed output alone, again and again, and holds back every other
- * one, new ones included, until that one is stored; then it sends the rest in order and goes back
- * to pipelining. Sending them all again at once would let a stream that comes back between two of
- * them store the later one first, and a restart, which resumes after the last output stored, would
- * then skip the earlier one. Only the outputs already in flight when a leader changes can still be
- * split that way, which no pipelined publisher can prevent.
+ * Order is kept through a failure. Once an output is refused or goes unanswered, or the connection
+ * drops, the publisher probes: it sends the oldest unconfirmed output alone, again and again, and
+ * holds back every other one, new ones included, until JetStream answers that probe with an ack;
+ * then it sends the rest in order and goes back to pipelining. Sending them all again at once would
+ * let a stream that comes back between two of them store the later one first, and a restart, which
+ * resumes after the last output stored, would then skip the earlier one. Only an ack to a probe ends
+ * probing: a late ack to an earlier send says nothing about the stream now. Only the outputs already
+ * in flight when a leader changes can still be split that way, which no pipelined publisher can
+ * prevent. Probing holds back every hunt's outputs, on every stream: a hunt's order runs across its
+ * streams (a restart resumes after the latest of its outputs on any of them).
  */
 export class OutputPublisher {
   private readonly hdrs: MsgHdrs = headers();
@@ -69,12 +72,12 @@ export class OutputPublisher {
   private readonly acks: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly retryAfterMs: number;
-  /** Outputs sent again because no ack came in time. */
+  /** Sends of outputs sent before: probes, and the outputs sent again once a probe is stored. */
   resent = 0;
   /** The reason of the last failed publish ("503 no responders", "maximum bytes exceeded", …). */
   lastFailure: string | undefined;
   private readonly failuresLogged = new Set<string>();
-  /** After a failure: only the oldest unconfirmed output is sent until it is stored. */
+  /** After a failure: only the oldest unconfirmed output is sent until a probe of it is acked. */
   private probing = false;
 
   constructor(
@@ -90,12 +93,14 @@ export class OutputPublisher {
   }
 
   /**
-   * Outputs sent just before a disconnect may never have been stored: the oldest is sent again the
-   * moment the connection is back, and the others after it once it is stored.
+   * Outputs sent just before a disconnect may never have been stored, and what is published while
+   * disconnected would be flushed ahead of them on reconnecting: from the disconnect on, outputs are
+   * held back, and the oldest is sent again the moment the connection is back.
    */
   private async resendOnReconnect(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === "reconnect") this.resend(0);
+      if (s.type === "disconnect" || s.type === "reconnecting") this.probing = true;
+      else if (s.type === "reconnect") this.resend(0);
     }
   }
 
@@ -224,22 +229,26 @@ export class OutputPublisher {
       body,
       huntId,
       inputSeq: seq,
-      sentAt: performance.now(),
+      sentAt: Number.NEGATIVE_INFINITY,
       firstSentAt: performance.now(),
     };
     this.inflight.set(id, o);
-    if (!this.probing) this.send(id, o);
+    if (!this.probing) this.send(id, o, o.firstSentAt);
   }
 
-  private send(id: number, o: InFlight): void {
+  /** Sends an output: a probe's reply subject is `<inbox>.p<id>`, any other send's `<inbox>.<id>`. */
+  private send(id: number, o: InFlight, now: number, probe = false): void {
+    if (o.sentAt !== Number.NEGATIVE_INFINITY) this.resent++;
+    o.sentAt = now;
     this.hdrs.set(MSG_ID, o.msgId);
-    this.opts.reply = `${this.inbox}.${id}`;
+    this.opts.reply = probe ? `${this.inbox}.p${id}` : `${this.inbox}.${id}`;
     this.nc.publish(o.subject, o.body, this.opts);
   }
 
   /** A PubAck (stored, or a duplicate of something stored) confirms; an error reply leaves it for resend. */
   private onAck(msg: Msg): void {
-    const id = Number(msg.subject.slice(this.inbox.length + 1));
+    const probe = msg.subject.charCodeAt(this.inbox.length + 1) === 0x70; /* p */
+    const id = Number(msg.subject.slice(this.inbox.length + (probe ? 2 : 1)));
     if (!this.inflight.has(id)) return;
     if (msg.headers?.hasError) {
       // e.g. 503 no responders: no stream leader right now. Sent again later.
@@ -254,19 +263,18 @@ export class OutputPublisher {
       this.probing = true;
       return;
     }
-    const probe = this.probing && id === this.inflight.keys().next().value;
     this.inflight.delete(id);
-    if (probe) this.sendAll();
+    if (probe && this.probing) this.sendAll();
   }
 
-  /** The probe is stored, so the stream takes outputs again: the rest go, in order, pipelined. */
+  /**
+   * A probe is stored, so JetStream takes outputs again: the rest go, in order, pipelined. Those sent
+   * before the probing began go again too, since nothing says they were stored.
+   */
   private sendAll(): void {
     this.probing = false;
     const now = performance.now();
-    for (const [id, o] of this.inflight) {
-      o.sentAt = now;
-      this.send(id, o);
-    }
+    for (const [id, o] of this.inflight) this.send(id, o, now);
   }
 
   /** Counts a failed publish by reason, and logs each reason the first time it is seen. */
@@ -286,7 +294,8 @@ export class OutputPublisher {
 
   /**
    * Probes with the oldest unconfirmed output once it has waited `olderThanMs` since it was last
-   * sent. Outputs are sent in map order and a resend moves none, so no other can have waited longer.
+   * sent (at once when it was held back). Outputs are sent in map order and a resend moves none, so
+   * no other can have waited longer.
    */
   private resend(olderThanMs = this.retryAfterMs): void {
     const first = this.inflight.entries().next();
@@ -295,9 +304,7 @@ export class OutputPublisher {
     const now = performance.now();
     if (now - o.sentAt < olderThanMs) return;
     this.probing = true;
-    o.sentAt = now;
-    this.resent++;
-    this.send(id, o);
+    this.send(id, o, now, true);
   }
 }
 

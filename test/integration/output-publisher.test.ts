@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HuntFold, HuntOutputs } from "../../actors/index.ts";
 import { JsRankIndex } from "../../native/index.ts";
-import { ensureStreams, OutputPublisher, RANKS_STREAM } from "../../streams/index.ts";
+import { CHECKPOINTS_STREAM, ensureStreams, OutputPublisher, RANKS_STREAM } from "../../streams/index.ts";
 import { ev, log } from "../support/hunt-log.ts";
 import { connectTest, startTestNats, type TestClient, type TestNats, waitFor } from "../support/nats.ts";
 import { readSubject } from "../support/outputs.ts";
@@ -77,6 +77,53 @@ describe("OutputPublisher confirmations", () => {
     const stored = await readSubject(client.js, client.jsm, RANKS_STREAM, "hunt.order.ranks");
     expect(stored.map((m) => m.msgId)).toEqual(["order:1:0", "order:2:0", "order:3:0"]);
     tap.unsubscribe();
+    publisher.close();
+  });
+
+  it("goes on probing after a late ack to an earlier send: only a probe's ack says the stream takes outputs again", async () => {
+    // JetStream's replies, played by a responder on the same server so that their timing is the
+    // test's: the checkpoint's ack comes late, after the ranks were refused. No stream may answer.
+    for (const stream of [RANKS_STREAM, CHECKPOINTS_STREAM]) {
+      await client.jsm.streams.delete(stream).catch(() => false);
+    }
+    const publisher = new OutputPublisher(client.nc, { retryAfterMs: 100 });
+    const ranksSeen: string[] = [];
+    let ranksUp = false;
+    let lateAck: (() => void) | undefined;
+    const ack = (seq: number) => JSON.stringify({ stream: "FAKE", seq });
+    const refusal = JSON.stringify({ error: { code: 503, description: "no leader" } });
+    const responder = await connectTest(nats.url);
+    const subs = [
+      responder.nc.subscribe("hunt.late.checkpoints", {
+        callback: (_e, m) => {
+          lateAck ??= () => m.respond(ack(1));
+        },
+      }),
+      responder.nc.subscribe("hunt.late.ranks", {
+        callback: (_e, m) => {
+          ranksSeen.push(m.headers?.get("Nats-Msg-Id") ?? "?");
+          m.respond(ranksUp ? ack(ranksSeen.length) : refusal);
+        },
+      }),
+    ];
+    await responder.nc.flush();
+    const checkpoint = { seq: 1, events: 1, stateHash: "h", prev: "", chain: "c" };
+    publisher.checkpoint("late", 1, 0, checkpoint);
+    publisher.rankRaw("late", 2, 0, "{}");
+    publisher.rankRaw("late", 3, 0, "{}");
+    await waitFor(() => ranksSeen.length >= 2 && lateAck !== undefined, { message: "both ranks refused" });
+    // The checkpoint's first send is acked now: it is stored, but the ranks' stream is still down.
+    lateAck!();
+    await waitFor(() => publisher.unconfirmed === 2, { message: "the checkpoint confirmed" });
+    await waitFor(() => ranksSeen.length >= 5, { message: "three more probes" });
+    // Had the late ack ended the probing, both ranks would have gone again at once.
+    expect(ranksSeen.slice(2)).toEqual(ranksSeen.slice(2).map(() => "late:2:0"));
+    ranksUp = true;
+    await waitFor(() => publisher.unconfirmed === 0, { message: "all confirmed" });
+    const acked = ranksSeen.slice(ranksSeen.lastIndexOf("late:2:0"));
+    expect(acked).toEqual(["late:2:0", "late:3:0"]);
+    for (const sub of subs) sub.unsubscribe();
+    await responder.nc.close();
     publisher.close();
   });
 
