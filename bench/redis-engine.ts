@@ -110,6 +110,9 @@ class RanklessIndex implements RankIndex {
   serialize(): Uint8Array {
     return unsupported("serialize");
   }
+  records(): Uint8Array {
+    return unsupported("records");
+  }
   clear(): void {
     this.ids.length = 0;
     this.slots.clear();

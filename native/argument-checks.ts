@@ -1,4 +1,5 @@
 // Argument checks shared by both rank indexes, so each rejects bad input with the same error and message.
+import { Buffer } from "node:buffer";
 
 /** Longest player id accepted, in UTF-8 bytes (the native index stores ids in 256 KiB chunks). */
 export const MAX_ID_BYTES = 65535;
@@ -72,6 +73,54 @@ export function internUtf8With(
     slots[i] = intern(id);
   }
   return slots;
+}
+
+/**
+ * `records` for an index written in JS: checks the arguments as the native index does, then writes,
+ * for i < count, the id of slots[i] (`idOf`, one of `interned` slots) as a u32 byte length and its
+ * UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64), all little-endian.
+ */
+export function recordsWith(
+  idOf: (slot: number) => string,
+  interned: number,
+  slots: unknown,
+  states: unknown,
+  scores: unknown,
+  tiebreaks: unknown,
+  count: unknown,
+): Uint8Array {
+  if (!(slots instanceof Uint32Array))
+    throw new TypeError(`slots must be a Uint32Array, got ${describe(slots)}`);
+  if (!(states instanceof Uint8Array))
+    throw new TypeError(`states must be a Uint8Array, got ${describe(states)}`);
+  if (!(scores instanceof Float64Array))
+    throw new TypeError(`scores must be a Float64Array, got ${describe(scores)}`);
+  if (!(tiebreaks instanceof Float64Array))
+    throw new TypeError(`tiebreaks must be a Float64Array, got ${describe(tiebreaks)}`);
+  checkNonNegativeInteger(count, "count");
+  if (Math.min(slots.length, states.length, scores.length, tiebreaks.length) < count) {
+    throw new RangeError(`slots, states, scores and tiebreaks must each hold count (${count}) entries`);
+  }
+  const ids: string[] = new Array(count);
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    const slot = slots[i]!;
+    if (slot >= interned) throw new RangeError(`slots[${i}] is ${slot}, which no id has`);
+    ids[i] = idOf(slot);
+    size += 4 + Buffer.byteLength(ids[i]!, "utf8") + 17;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const len = out.write(ids[i]!, at + 4, "utf8");
+    out.writeUInt32LE(len, at);
+    at += 4 + len;
+    out[at] = states[i]!;
+    out.writeDoubleLE(scores[i]!, at + 1);
+    out.writeDoubleLE(tiebreaks[i]!, at + 9);
+    at += 17;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, size);
 }
 
 /** Throws unless `value` is a safe integer (scores and tiebreaks). */

@@ -7,9 +7,10 @@ import {
   checkSlot,
   describe,
   internUtf8With,
+  recordsWith,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
-import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
 import { OP_REMOVE, OP_UPSERT } from "./types.ts";
 
 const LEAF_CAP = 64;
@@ -199,6 +200,11 @@ export class JsRankIndex implements RankIndex {
       records.push({ playerId: p.id, score: p.score, tiebreak: p.tiebreak });
     });
     return encodeRankRecords(records);
+  }
+
+  records(...args: RecordsArgs): Uint8Array {
+    const players = this.#players;
+    return recordsWith((slot) => players[slot]!.id, players.length, ...args);
   }
 
   /** An estimate: V8 does not report per-object sizes. `allocations` counts objects created. */

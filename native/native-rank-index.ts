@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { checkNonNegativeInteger, checkPlayerId, isWellFormed } from "./argument-checks.ts";
 import { CorruptRankIndexError } from "./rank-format.ts";
-import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats } from "./types.ts";
+import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
 
 /**
  * The addon's functions, as bound in native/src/binding.cc: each takes the handle of the index it
@@ -36,6 +36,7 @@ interface NativeFunctions {
   topSlots(handle: number, n: number, offset: number): number;
   applyBatch(handle: number, ...batch: RankBatch): void;
   serialize(handle: number): Uint8Array;
+  records(handle: number, ...args: RecordsArgs): Uint8Array;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(handle: number, bytes: Uint8Array): void;
   clear(handle: number): void;
@@ -230,6 +231,10 @@ export class NativeRankIndex implements RankIndex {
 
   serialize(): Uint8Array {
     return N.serialize(this.#h);
+  }
+
+  records(...args: RecordsArgs): Uint8Array {
+    return N.records(this.#h, ...args);
   }
 
   clear(): void {

@@ -41,6 +41,18 @@ export type RankBatch = [
 ];
 
 /**
+ * The arguments of `RankIndex.records`: for i < count, the record of slots[i] with states[i],
+ * scores[i] and tiebreaks[i].
+ */
+export type RecordsArgs = [
+  slots: Uint32Array,
+  states: Uint8Array,
+  scores: Float64Array,
+  tiebreaks: Float64Array,
+  count: number,
+];
+
+/**
  * An order-statistic index of players. Order: score descending, then tiebreak ascending, then
  * player id ascending by Unicode code point (the same as UTF-8 byte order). Ranks are 1..size.
  */
@@ -61,6 +73,13 @@ export interface RankIndex {
   readonly size: number;
   /** Deterministic bytes: the same contents always give the same bytes, identical across implementations. */
   serialize(): Uint8Array;
+  /**
+   * A hunt's player records, for its canonical bytes: for i < count, the id of slots[i] as a u32
+   * byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64), all
+   * little-endian. Written from the ids the index holds, rather than encoded by the caller from its
+   * strings at every checkpoint.
+   */
+  records(...args: RecordsArgs): Uint8Array;
   /** Memory accounting. */
   stats(): RankIndexStats;
   /**

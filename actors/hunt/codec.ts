@@ -100,8 +100,13 @@ class ByteWriter {
     this.view.setFloat64(this.length, v, true);
     this.length += 8;
   }
+  /** A u32 byte length, then the bytes. */
   bytes(b: Uint8Array): void {
     this.u32(b.length);
+    this.raw(b);
+  }
+  /** The bytes as they are. */
+  raw(b: Uint8Array): void {
     if (this.sink && b.length > this.buf.length) {
       // A board's bytes go to the sink as they are, rather than through a buffer grown to hold them
       // (megabytes, allocated and copied for every checkpoint of a large hunt).
@@ -114,26 +119,9 @@ class ByteWriter {
     this.buf.set(b, this.length);
     this.length += b.length;
   }
-  /** A u32 byte length and the UTF-8 bytes, written in place (ids are short and mostly ASCII). */
+  /** A u32 byte length and the UTF-8 bytes, written in place (titles and ids are short and mostly ASCII). */
   string(s: string): void {
     this.reserve(4 + 3 * s.length);
-    this.putString(s);
-  }
-  /**
-   * A player's record, the same bytes as `string`, `u8`, `f64`, `f64` with one check for room: a
-   * checkpoint writes a million of them.
-   */
-  player(id: string, state: number, score: number, tiebreak: number): void {
-    this.reserve(4 + 3 * id.length + 17);
-    this.putString(id);
-    const at = this.length;
-    this.buf[at] = state;
-    this.view.setFloat64(at + 1, score, true);
-    this.view.setFloat64(at + 9, tiebreak, true);
-    this.length = at + 17;
-  }
-  /** `string` into room already reserved. */
-  private putString(s: string): void {
     const n = s.length;
     const start = this.length + 4;
     const buf = this.buf;
@@ -330,10 +318,8 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   w.f64(rules.hintPenalty);
   w.f64(rules.maxPlayers ?? -1);
   w.u32(n);
-  const { playerIds, playerState, playerScore, playerTiebreak } = fold;
-  for (let pid = 0; pid < n; pid++) {
-    w.player(playerIds[pid]!, playerState[pid]!, playerScore[pid]!, playerTiebreak[pid]!);
-  }
+  // Each player's id (from the board, which holds it as bytes), state, score and tie-break.
+  w.raw(fold.index.records(fold.playerSlot, fold.playerState, fold.playerScore, fold.playerTiebreak, n));
   // Set iteration order is insertion order, and insertion follows the log.
   w.u32(fold.found.size);
   for (const key of fold.found) w.f64(key);

@@ -162,6 +162,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         method<&NativeIndex::TopSlots>(env, data, "topSlots"),
         method<&NativeIndex::ApplyBatch>(env, data, "applyBatch"),
         method<&NativeIndex::Serialize>(env, data, "serialize"),
+        method<&NativeIndex::Records>(env, data, "records"),
         method<&NativeIndex::Load>(env, data, "load"),
         method<&NativeIndex::Clear>(env, data, "clear"),
         method<&NativeIndex::Stats>(env, data, "stats"),
@@ -487,6 +488,52 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
       return nullptr;
     }
+    return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
+  }
+
+  // records(slots, states, scores, tiebreaks, count): for i < count, the id of slots[i] as a u32 LE
+  // byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64 LE): a
+  // hunt's player records for its canonical bytes, written from the ids this table already holds as
+  // bytes rather than encoded from a million strings at every checkpoint.
+  napi_value Records(napi_env env, const napi_value* argv) {
+    const uint32_t* slots;
+    const uint8_t* states;
+    const double* scores;
+    const double* tiebreaks;
+    size_t slotsLen, statesLen, scoresLen, tiebreaksLen;
+    uint32_t count;
+    if (!typedArray(env, argv[0], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
+        !typedArray(env, argv[1], napi_uint8_array, "states", "Uint8Array", &states, &statesLen) ||
+        !typedArray(env, argv[2], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
+        !typedArray(env, argv[3], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tiebreaksLen)) {
+      return nullptr;
+    }
+    double d;
+    if (napi_get_value_double(env, argv[4], &d) != napi_ok) {
+      fail(env, false, "count must be a number, got " + describe(env, argv[4]));
+      return nullptr;
+    }
+    if (!(d >= 0 && d <= 4294967295.0 && std::trunc(d) == d)) {
+      fail(env, true, "count must be a non-negative integer, got " + number(d));
+      return nullptr;
+    }
+    count = static_cast<uint32_t>(d);
+    if (slotsLen < count || statesLen < count || scoresLen < count || tiebreaksLen < count) {
+      fail(env, true, "slots, states, scores and tiebreaks must each hold count (" + std::to_string(count) +
+                          ") entries");
+      return nullptr;
+    }
+    const uint32_t interned = index_->internedCount();
+    for (uint32_t i = 0; i < count; ++i) {
+      if (slots[i] >= interned) {
+        fail(env, true, "slots[" + std::to_string(i) + "] is " + std::to_string(slots[i]) + ", which no id has");
+        return nullptr;
+      }
+    }
+    size_t size = index_->recordsSize(slots, count);
+    // Not zeroed first: every byte is written.
+    Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
+    index_->writeRecords(slots, states, scores, tiebreaks, count, buffer.Data());
     return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
   }
 

@@ -229,6 +229,27 @@ size_t RankIndex::serialize(uint8_t* out) const {
   return static_cast<size_t>(p - out) + 4;
 }
 
+size_t RankIndex::recordsSize(const uint32_t* slots, size_t n) const {
+  size_t size = 0;
+  for (size_t i = 0; i < n; ++i) size += 4 + ids_.id(slots[i]).size + 17;
+  return size;
+}
+
+void RankIndex::writeRecords(const uint32_t* slots, const uint8_t* states, const double* scores,
+                             const double* tiebreaks, size_t n, uint8_t* out) const {
+  uint8_t* p = out;
+  for (size_t i = 0; i < n; ++i) {
+    IdView id = ids_.id(slots[i]);
+    put32(p, static_cast<uint32_t>(id.size));
+    if (id.size > 0) std::memcpy(p + 4, id.data, id.size);
+    p += 4 + id.size;
+    p[0] = states[i];
+    put64(p + 1, scores[i]);
+    put64(p + 9, tiebreaks[i]);
+    p += 17;
+  }
+}
+
 std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t size, std::string* error) {
   auto fail = [&](std::string message) {
     *error = "corrupt rank index: " + message;

@@ -233,6 +233,44 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(() => idx.internUtf8(cesuSurrogate, Uint32Array.of(0, 3))).toThrow(/id 0 is not/);
   });
 
+  it("writes player records from its ids: length, UTF-8 bytes, state, score and tie-break, in the order asked", () => {
+    const idx = make();
+    const ids = ["a", "é€", "", "player-42"];
+    const slots = Uint32Array.from(ids, (id) => idx.intern(id)).reverse();
+    const states = Uint8Array.of(1, 2, 3, 4);
+    const scores = Float64Array.of(5, -0, -7, 2 ** 53 - 1);
+    const tiebreaks = Float64Array.of(1, 2, 3, 4);
+    // The reference: each record written field by field.
+    const expected: number[] = [];
+    const field = (bytes: ArrayLike<number>) => expected.push(...Array.from(bytes));
+    for (let i = 0; i < 3; i++) {
+      const id = new TextEncoder().encode(idx.playerIdOf(slots[i]!));
+      field(new Uint8Array(Uint32Array.of(id.length).buffer));
+      field(id);
+      field([states[i]!]);
+      field(new Uint8Array(Float64Array.of(scores[i]!, tiebreaks[i]!).buffer));
+    }
+    expect([...idx.records(slots, states, scores, tiebreaks, 3)]).toEqual(expected);
+    expect(idx.records(slots, states, scores, tiebreaks, 0).length).toBe(0);
+
+    const records = idx.records.bind(idx) as (...args: unknown[]) => Uint8Array;
+    const cases: Array<[unknown[], ErrorConstructor, RegExp]> = [
+      [[[0], states, scores, tiebreaks, 1], TypeError, /slots must be a Uint32Array/],
+      [[slots, new Int8Array(4), scores, tiebreaks, 1], TypeError, /states must be a Uint8Array/],
+      [[slots, states, new Float32Array(4), tiebreaks, 1], TypeError, /scores must be a Float64Array/],
+      [[slots, states, scores, null, 1], TypeError, /tiebreaks must be a Float64Array/],
+      [[slots, states, scores, tiebreaks, "1"], TypeError, /count must be a number/],
+      [[slots, states, scores, tiebreaks, -1], RangeError, /count must be a non-negative integer/],
+      [[slots, states, scores, tiebreaks, 1.5], RangeError, /count must be a non-negative integer/],
+      [[slots, states, scores, tiebreaks, 5], RangeError, /must each hold count \(5\) entries/],
+      [[Uint32Array.of(0, 9), states, scores, tiebreaks, 2], RangeError, /slots\[1\] is 9, which no id has/],
+    ];
+    for (const [args, type, message] of cases) {
+      expect(() => records(...args)).toThrow(type);
+      expect(() => records(...args)).toThrow(message);
+    }
+  });
+
   it("checks every applyBatch argument and applies nothing from a bad batch", () => {
     const idx = make();
     const a = idx.intern("a");
