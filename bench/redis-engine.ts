@@ -110,8 +110,8 @@ class RanklessIndex implements RankIndex {
   serialize(): Uint8Array {
     return unsupported("serialize");
   }
-  records(): Uint8Array {
-    return unsupported("records");
+  writeRecords(): void {
+    unsupported("writeRecords");
   }
   clear(): void {
     this.ids.length = 0;

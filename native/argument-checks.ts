@@ -1,8 +1,9 @@
 // Argument checks shared by both rank indexes, so each rejects bad input with the same error and message.
-import { Buffer } from "node:buffer";
 
 /** Longest player id accepted, in UTF-8 bytes (the native index stores ids in 256 KiB chunks). */
 export const MAX_ID_BYTES = 65535;
+
+const encoder = new TextEncoder();
 
 /** A short description of a bad value for an error message. */
 export function describe(value: unknown): string {
@@ -76,19 +77,25 @@ export function internUtf8With(
 }
 
 /**
- * `records` for an index written in JS: checks the arguments as the native index does, then writes,
- * for i < count, the id of slots[i] (`idOf`, one of `interned` slots) as a u32 byte length and its
- * UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64), all little-endian.
+ * `writeRecords` for an index written in JS: checks the arguments as the native index does, then
+ * writes from player cursor[0] on the id of slots[i] (`idOf`, one of `interned` slots) as a u32 byte
+ * length and its UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64), all
+ * little-endian, into out from byte cursor[1] on, whole records while they fit, and moves cursor.
  */
-export function recordsWith(
+export function writeRecordsWith(
   idOf: (slot: number) => string,
   interned: number,
+  out: unknown,
+  cursor: unknown,
   slots: unknown,
   states: unknown,
   scores: unknown,
   tiebreaks: unknown,
   count: unknown,
-): Uint8Array {
+): void {
+  if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
+  if (!(cursor instanceof Uint32Array))
+    throw new TypeError(`cursor must be a Uint32Array, got ${describe(cursor)}`);
   if (!(slots instanceof Uint32Array))
     throw new TypeError(`slots must be a Uint32Array, got ${describe(slots)}`);
   if (!(states instanceof Uint8Array))
@@ -98,29 +105,33 @@ export function recordsWith(
   if (!(tiebreaks instanceof Float64Array))
     throw new TypeError(`tiebreaks must be a Float64Array, got ${describe(tiebreaks)}`);
   checkNonNegativeInteger(count, "count");
-  if (Math.min(slots.length, states.length, scores.length, tiebreaks.length) < count) {
+  if (count > 0xffffffff || Math.min(slots.length, states.length, scores.length, tiebreaks.length) < count) {
     throw new RangeError(`slots, states, scores and tiebreaks must each hold count (${count}) entries`);
   }
-  const ids: string[] = new Array(count);
-  let size = 0;
-  for (let i = 0; i < count; i++) {
-    const slot = slots[i]!;
-    if (slot >= interned) throw new RangeError(`slots[${i}] is ${slot}, which no id has`);
-    ids[i] = idOf(slot);
-    size += 4 + Buffer.byteLength(ids[i]!, "utf8") + 17;
+  if (cursor.length < 2 || cursor[0]! > count || cursor[1]! > out.length) {
+    throw new RangeError("cursor must hold a player (at most count) and a byte offset within out");
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const len = out.write(ids[i]!, at + 4, "utf8");
-    out.writeUInt32LE(len, at);
-    at += 4 + len;
+  // The slots of the records that can fit (one takes 21 bytes at least), checked before any is written.
+  const last = Math.min(count, cursor[0]! + Math.floor((out.length - cursor[1]!) / 21));
+  for (let i = cursor[0]!; i < last; i++) {
+    if (slots[i]! >= interned) throw new RangeError(`slots[${i}] is ${slots[i]}, which no id has`);
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let i = cursor[0]!;
+  let at = cursor[1]!;
+  for (; i < count; i++) {
+    const id = encoder.encode(idOf(slots[i]!));
+    if (out.length - at < 4 + id.length + 17) break;
+    view.setUint32(at, id.length, true);
+    out.set(id, at + 4);
+    at += 4 + id.length;
     out[at] = states[i]!;
-    out.writeDoubleLE(scores[i]!, at + 1);
-    out.writeDoubleLE(tiebreaks[i]!, at + 9);
+    view.setFloat64(at + 1, scores[i]!, true);
+    view.setFloat64(at + 9, tiebreaks[i]!, true);
     at += 17;
   }
-  return new Uint8Array(out.buffer, out.byteOffset, size);
+  cursor[0] = i;
+  cursor[1] = at;
 }
 
 /** Throws unless `value` is a safe integer (scores and tiebreaks). */

@@ -7,7 +7,7 @@ import {
   checkSlot,
   describe,
   internUtf8With,
-  recordsWith,
+  writeRecordsWith,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
@@ -202,9 +202,9 @@ export class JsRankIndex implements RankIndex {
     return encodeRankRecords(records);
   }
 
-  records(...args: RecordsArgs): Uint8Array {
+  writeRecords(...args: RecordsArgs): void {
     const players = this.#players;
-    return recordsWith((slot) => players[slot]!.id, players.length, ...args);
+    writeRecordsWith((slot) => players[slot]!.id, players.length, ...args);
   }
 
   /** An estimate: V8 does not report per-object sizes. `allocations` counts objects created. */

@@ -36,7 +36,7 @@ interface NativeFunctions {
   topSlots(handle: number, n: number, offset: number): number;
   applyBatch(handle: number, ...batch: RankBatch): void;
   serialize(handle: number): Uint8Array;
-  records(handle: number, ...args: RecordsArgs): Uint8Array;
+  writeRecords(handle: number, ...args: RecordsArgs): void;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(handle: number, bytes: Uint8Array): void;
   clear(handle: number): void;
@@ -233,8 +233,8 @@ export class NativeRankIndex implements RankIndex {
     return N.serialize(this.#h);
   }
 
-  records(...args: RecordsArgs): Uint8Array {
-    return N.records(this.#h, ...args);
+  writeRecords(...args: RecordsArgs): void {
+    N.writeRecords(this.#h, ...args);
   }
 
   clear(): void {

@@ -41,10 +41,12 @@ export type RankBatch = [
 ];
 
 /**
- * The arguments of `RankIndex.records`: for i < count, the record of slots[i] with states[i],
- * scores[i] and tiebreaks[i].
+ * The arguments of `RankIndex.writeRecords`: from player cursor[0] on, the records of slots[i] with
+ * states[i], scores[i] and tiebreaks[i], into out from byte cursor[1] on.
  */
 export type RecordsArgs = [
+  out: Uint8Array,
+  cursor: Uint32Array,
   slots: Uint32Array,
   states: Uint8Array,
   scores: Float64Array,
@@ -74,12 +76,13 @@ export interface RankIndex {
   /** Deterministic bytes: the same contents always give the same bytes, identical across implementations. */
   serialize(): Uint8Array;
   /**
-   * A hunt's player records, for its canonical bytes: for i < count, the id of slots[i] as a u32
-   * byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64), all
-   * little-endian. Written from the ids the index holds, rather than encoded by the caller from its
-   * strings at every checkpoint.
+   * A hunt's player records, for its canonical bytes: for i from cursor[0] up to count, the id of
+   * slots[i] as a u32 byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and
+   * tiebreaks[i] (f64), all little-endian, written into out from byte cursor[1] on, whole records
+   * while they fit; cursor[0] and cursor[1] move past them. Written from the ids the index holds,
+   * into the caller's buffer: no string per player and no allocation at every checkpoint.
    */
-  records(...args: RecordsArgs): Uint8Array;
+  writeRecords(...args: RecordsArgs): void;
   /** Memory accounting. */
   stats(): RankIndexStats;
   /**

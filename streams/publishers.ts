@@ -248,7 +248,9 @@ export class OutputPublisher {
   /** A PubAck (stored, or a duplicate of something stored) confirms; an error reply leaves it for resend. */
   private onAck(msg: Msg): void {
     const probe = msg.subject.charCodeAt(this.inbox.length + 1) === 0x70; /* p */
-    const id = Number(msg.subject.slice(this.inbox.length + (probe ? 2 : 1)));
+    const token = msg.subject.slice(this.inbox.length + (probe ? 2 : 1));
+    // An empty token would read as id 0: not one of ours.
+    const id = token === "" ? Number.NaN : Number(token);
     if (!this.inflight.has(id)) return;
     if (msg.headers?.hasError) {
       // e.g. 503 no responders: no stream leader right now. Sent again later.

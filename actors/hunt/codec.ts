@@ -3,7 +3,7 @@
 // order), so the same log prefix always gives the same bytes.
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { deserializeRankIndex, type RankIndexKind } from "../../native/index.ts";
+import { deserializeRankIndex, MAX_ID_BYTES, type RankIndexKind } from "../../native/index.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import {
   HuntFold,
@@ -58,12 +58,17 @@ const encoder = new TextEncoder();
  * An append-only little-endian byte buffer, sized up front so that large hunts copy once. With a
  * `sink`, it streams instead: full chunks go to the sink and the buffer is reused (for hashing).
  */
+/** The longest player record: a u32 length, the longest id, a u8 state and two f64s. */
+const MAX_PLAYER_RECORD = 4 + MAX_ID_BYTES + 17;
+
 class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
   length = 0;
   /** CRC-32 of the bytes already handed to the sink. */
   private crc = 0;
+  /** The next player and byte offset of `players`. */
+  private readonly cursor = new Uint32Array(2);
   /** Where the bytes the next `finishWithCrc` covers start (without a sink). */
   private crcFrom = 0;
 
@@ -100,13 +105,33 @@ class ByteWriter {
     this.view.setFloat64(this.length, v, true);
     this.length += 8;
   }
+  /**
+   * Every player's record (id, state, score, tie-break), written by the board that holds the ids as
+   * bytes straight into this writer's buffer, as many at a time as fit.
+   */
+  players(fold: HuntFold, n: number): void {
+    const cursor = this.cursor;
+    cursor[0] = 0;
+    while (cursor[0]! < n) {
+      const before: number = cursor[0]!;
+      this.reserve(MAX_PLAYER_RECORD); // room for the longest record, so each call writes one at least
+      cursor[1] = this.length;
+      fold.index.writeRecords(
+        this.buf,
+        cursor,
+        fold.playerSlot,
+        fold.playerState,
+        fold.playerScore,
+        fold.playerTiebreak,
+        n,
+      );
+      this.length = cursor[1];
+      if (cursor[0] === before) throw new Error("the board wrote no player record into room for one");
+    }
+  }
   /** A u32 byte length, then the bytes. */
   bytes(b: Uint8Array): void {
     this.u32(b.length);
-    this.raw(b);
-  }
-  /** The bytes as they are. */
-  raw(b: Uint8Array): void {
     if (this.sink && b.length > this.buf.length) {
       // A board's bytes go to the sink as they are, rather than through a buffer grown to hold them
       // (megabytes, allocated and copied for every checkpoint of a large hunt).
@@ -318,8 +343,7 @@ function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array
   w.f64(rules.hintPenalty);
   w.f64(rules.maxPlayers ?? -1);
   w.u32(n);
-  // Each player's id (from the board, which holds it as bytes), state, score and tie-break.
-  w.raw(fold.index.records(fold.playerSlot, fold.playerState, fold.playerScore, fold.playerTiebreak, n));
+  w.players(fold, n);
   // Set iteration order is insertion order, and insertion follows the log.
   w.u32(fold.found.size);
   for (const key of fold.found) w.f64(key);

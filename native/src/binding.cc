@@ -162,7 +162,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         method<&NativeIndex::TopSlots>(env, data, "topSlots"),
         method<&NativeIndex::ApplyBatch>(env, data, "applyBatch"),
         method<&NativeIndex::Serialize>(env, data, "serialize"),
-        method<&NativeIndex::Records>(env, data, "records"),
+        method<&NativeIndex::WriteRecords>(env, data, "writeRecords"),
         method<&NativeIndex::Load>(env, data, "load"),
         method<&NativeIndex::Clear>(env, data, "clear"),
         method<&NativeIndex::Stats>(env, data, "stats"),
@@ -244,7 +244,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   // method on every instance cost about 11 KB of heap per board, which a platform's thousands of small
   // hunts pay many times over), and they skip ObjectWrap's CallbackInfo and unwrapping: the first
   // argument is the index's handle, checked against the table of live indexes.
-  static constexpr size_t kMaxArgs = 6;
+  static constexpr size_t kMaxArgs = 7;
   using Method = napi_value (NativeIndex::*)(napi_env, const napi_value*);
   template <Method M>
   static napi_value Fast(napi_env env, napi_callback_info cb) {
@@ -481,6 +481,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     size_t size = index_->serializedSize();
     // A Buffer's memory is not zeroed first (an ArrayBuffer's is): every byte is written below.
     Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
+    if (buffer.IsEmpty()) return nullptr;  // not allocated: the exception is pending
     size_t written = index_->serialize(buffer.Data());
     if (written != size) {
       std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
@@ -491,50 +492,62 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
   }
 
-  // records(slots, states, scores, tiebreaks, count): for i < count, the id of slots[i] as a u32 LE
-  // byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64 LE): a
-  // hunt's player records for its canonical bytes, written from the ids this table already holds as
-  // bytes rather than encoded from a million strings at every checkpoint.
-  napi_value Records(napi_env env, const napi_value* argv) {
+  // writeRecords(out, cursor, slots, states, scores, tiebreaks, count): from player cursor[0] on,
+  // each player's record (the id of slots[i] as a u32 LE byte length and its UTF-8 bytes, then
+  // states[i] as a u8, scores[i] and tiebreaks[i] as f64 LE) into out from byte cursor[1] on, whole
+  // records while they fit; cursor moves past them. A hunt's player records for its canonical bytes,
+  // written from the ids this table holds as bytes into the caller's buffer: no string per player
+  // and no allocation at every checkpoint.
+  napi_value WriteRecords(napi_env env, const napi_value* argv) {
+    uint8_t* out;
+    uint32_t* cursor;
     const uint32_t* slots;
     const uint8_t* states;
     const double* scores;
     const double* tiebreaks;
-    size_t slotsLen, statesLen, scoresLen, tiebreaksLen;
-    uint32_t count;
-    if (!typedArray(env, argv[0], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
-        !typedArray(env, argv[1], napi_uint8_array, "states", "Uint8Array", &states, &statesLen) ||
-        !typedArray(env, argv[2], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
-        !typedArray(env, argv[3], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tiebreaksLen)) {
+    size_t outLen, cursorLen, slotsLen, statesLen, scoresLen, tiebreaksLen;
+    if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen) ||
+        !typedArray(env, argv[1], napi_uint32_array, "cursor", "Uint32Array", &cursor, &cursorLen) ||
+        !typedArray(env, argv[2], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
+        !typedArray(env, argv[3], napi_uint8_array, "states", "Uint8Array", &states, &statesLen) ||
+        !typedArray(env, argv[4], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
+        !typedArray(env, argv[5], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tiebreaksLen)) {
       return nullptr;
     }
     double d;
-    if (napi_get_value_double(env, argv[4], &d) != napi_ok) {
-      fail(env, false, "count must be a number, got " + describe(env, argv[4]));
+    if (napi_get_value_double(env, argv[6], &d) != napi_ok) {
+      fail(env, false, "count must be a number, got " + describe(env, argv[6]));
       return nullptr;
     }
     if (!(d >= 0 && d <= 4294967295.0 && std::trunc(d) == d)) {
       fail(env, true, "count must be a non-negative integer, got " + number(d));
       return nullptr;
     }
-    count = static_cast<uint32_t>(d);
+    const uint32_t count = static_cast<uint32_t>(d);
     if (slotsLen < count || statesLen < count || scoresLen < count || tiebreaksLen < count) {
       fail(env, true, "slots, states, scores and tiebreaks must each hold count (" + std::to_string(count) +
                           ") entries");
       return nullptr;
     }
+    if (cursorLen < 2 || cursor[0] > count || cursor[1] > outLen) {
+      fail(env, true, "cursor must hold a player (at most count) and a byte offset within out");
+      return nullptr;
+    }
+    // The slots of the records that can fit (one takes 21 bytes at least), checked before any is written.
     const uint32_t interned = index_->internedCount();
-    for (uint32_t i = 0; i < count; ++i) {
+    const size_t fits = (outLen - cursor[1]) / 21;
+    const uint32_t last = static_cast<uint32_t>(std::min<size_t>(count, cursor[0] + fits));
+    for (uint32_t i = cursor[0]; i < last; ++i) {
       if (slots[i] >= interned) {
         fail(env, true, "slots[" + std::to_string(i) + "] is " + std::to_string(slots[i]) + ", which no id has");
         return nullptr;
       }
     }
-    size_t size = index_->recordsSize(slots, count);
-    // Not zeroed first: every byte is written.
-    Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
-    index_->writeRecords(slots, states, scores, tiebreaks, count, buffer.Data());
-    return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
+    size_t next = cursor[0], at = cursor[1];
+    index_->writeRecords(slots, states, scores, tiebreaks, count, out, outLen, &next, &at);
+    cursor[0] = static_cast<uint32_t>(next);
+    cursor[1] = static_cast<uint32_t>(at);
+    return undefined(env);
   }
 
   // load(bytes): replaces the contents with deserialised CRNK bytes, or throws and changes nothing.

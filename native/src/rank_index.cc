@@ -229,17 +229,15 @@ size_t RankIndex::serialize(uint8_t* out) const {
   return static_cast<size_t>(p - out) + 4;
 }
 
-size_t RankIndex::recordsSize(const uint32_t* slots, size_t n) const {
-  size_t size = 0;
-  for (size_t i = 0; i < n; ++i) size += 4 + ids_.id(slots[i]).size + 17;
-  return size;
-}
-
 void RankIndex::writeRecords(const uint32_t* slots, const uint8_t* states, const double* scores,
-                             const double* tiebreaks, size_t n, uint8_t* out) const {
-  uint8_t* p = out;
-  for (size_t i = 0; i < n; ++i) {
+                             const double* tiebreaks, size_t n, uint8_t* out, size_t size, size_t* next,
+                             size_t* at) const {
+  size_t i = *next;
+  uint8_t* p = out + *at;
+  uint8_t* const end = out + size;
+  for (; i < n; ++i) {
     IdView id = ids_.id(slots[i]);
+    if (static_cast<size_t>(end - p) < 4 + id.size + 17) break;
     put32(p, static_cast<uint32_t>(id.size));
     if (id.size > 0) std::memcpy(p + 4, id.data, id.size);
     p += 4 + id.size;
@@ -248,6 +246,8 @@ void RankIndex::writeRecords(const uint32_t* slots, const uint8_t* states, const
     put64(p + 9, tiebreaks[i]);
     p += 17;
   }
+  *next = i;
+  *at = static_cast<size_t>(p - out);
 }
 
 std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t size, std::string* error) {

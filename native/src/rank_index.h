@@ -64,12 +64,12 @@ class RankIndex {
   // serializedSize() bytes and returns how many it wrote (anything else is a bug of the count).
   size_t serializedSize() const { return 16 + 20 * tree_.size() + rankedIdBytes_; }
   size_t serialize(uint8_t* out) const;
-  // A hunt's player records, for its canonical bytes: for each of n slots (all interned), the id as
-  // a u32 little-endian byte length and its bytes, then states[i] (u8), scores[i] and tiebreaks[i]
-  // (f64 little-endian). recordsSize() is how many bytes writeRecords() writes.
-  size_t recordsSize(const uint32_t* slots, size_t n) const;
+  // A hunt's player records, for its canonical bytes: for each slot (all interned), the id as a u32
+  // little-endian byte length and its bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64
+  // little-endian). Writes whole records for i = *next, *next + 1, ... < n into out[*at, size) while
+  // they fit, and moves *next and *at past them.
   void writeRecords(const uint32_t* slots, const uint8_t* states, const double* scores, const double* tiebreaks,
-                    size_t n, uint8_t* out) const;
+                    size_t n, uint8_t* out, size_t size, size_t* next, size_t* at) const;
   // Builds an index from CRNK bytes; on corrupt input returns null and sets `error`.
   // Ids are interned in rank order, so slots after a round trip need not equal those before.
   static std::unique_ptr<RankIndex> deserialize(const uint8_t* data, size_t size, std::string* error);

@@ -233,7 +233,7 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(() => idx.internUtf8(cesuSurrogate, Uint32Array.of(0, 3))).toThrow(/id 0 is not/);
   });
 
-  it("writes player records from its ids: length, UTF-8 bytes, state, score and tie-break, in the order asked", () => {
+  it("writes player records from its ids into the caller's buffer: whole records while they fit", () => {
     const idx = make();
     const ids = ["a", "é€", "", "player-42"];
     const slots = Uint32Array.from(ids, (id) => idx.intern(id)).reverse();
@@ -242,32 +242,60 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     const tiebreaks = Float64Array.of(1, 2, 3, 4);
     // The reference: each record written field by field.
     const expected: number[] = [];
-    const field = (bytes: ArrayLike<number>) => expected.push(...Array.from(bytes));
     for (let i = 0; i < 3; i++) {
       const id = new TextEncoder().encode(idx.playerIdOf(slots[i]!));
-      field(new Uint8Array(Uint32Array.of(id.length).buffer));
-      field(id);
-      field([states[i]!]);
-      field(new Uint8Array(Float64Array.of(scores[i]!, tiebreaks[i]!).buffer));
+      expected.push(...new Uint8Array(Uint32Array.of(id.length).buffer), ...id, states[i]!);
+      expected.push(...new Uint8Array(Float64Array.of(scores[i]!, tiebreaks[i]!).buffer));
     }
-    expect([...idx.records(slots, states, scores, tiebreaks, 3)]).toEqual(expected);
-    expect(idx.records(slots, states, scores, tiebreaks, 0).length).toBe(0);
+    const out = new Uint8Array(expected.length + 2).fill(0xee);
+    const cursor = Uint32Array.of(0, 2);
+    idx.writeRecords(out, cursor, slots, states, scores, tiebreaks, 3);
+    expect([...cursor]).toEqual([3, expected.length + 2]);
+    expect([...out]).toEqual([0xee, 0xee, ...expected]);
+    // Room for the first record and part of the second: only the first is written.
+    const first = 4 + 9 + 17; // "player-42"
+    const small = new Uint8Array(first + 10);
+    const part = Uint32Array.of(0, 0);
+    idx.writeRecords(small, part, slots, states, scores, tiebreaks, 3);
+    expect([...part]).toEqual([1, first]);
+    expect([...small.subarray(0, first)]).toEqual(expected.slice(0, first));
 
-    const records = idx.records.bind(idx) as (...args: unknown[]) => Uint8Array;
+    const write = idx.writeRecords.bind(idx) as (...args: unknown[]) => void;
+    const at0 = () => Uint32Array.of(0, 0);
     const cases: Array<[unknown[], ErrorConstructor, RegExp]> = [
-      [[[0], states, scores, tiebreaks, 1], TypeError, /slots must be a Uint32Array/],
-      [[slots, new Int8Array(4), scores, tiebreaks, 1], TypeError, /states must be a Uint8Array/],
-      [[slots, states, new Float32Array(4), tiebreaks, 1], TypeError, /scores must be a Float64Array/],
-      [[slots, states, scores, null, 1], TypeError, /tiebreaks must be a Float64Array/],
-      [[slots, states, scores, tiebreaks, "1"], TypeError, /count must be a number/],
-      [[slots, states, scores, tiebreaks, -1], RangeError, /count must be a non-negative integer/],
-      [[slots, states, scores, tiebreaks, 1.5], RangeError, /count must be a non-negative integer/],
-      [[slots, states, scores, tiebreaks, 5], RangeError, /must each hold count \(5\) entries/],
-      [[Uint32Array.of(0, 9), states, scores, tiebreaks, 2], RangeError, /slots\[1\] is 9, which no id has/],
+      [[[0], at0(), slots, states, scores, tiebreaks, 1], TypeError, /out must be a Uint8Array/],
+      [[out, [0, 0], slots, states, scores, tiebreaks, 1], TypeError, /cursor must be a Uint32Array/],
+      [[out, at0(), [0], states, scores, tiebreaks, 1], TypeError, /slots must be a Uint32Array/],
+      [[out, at0(), slots, new Int8Array(4), scores, tiebreaks, 1], TypeError, /states must be a Uint8Array/],
+      [
+        [out, at0(), slots, states, new Float32Array(4), tiebreaks, 1],
+        TypeError,
+        /scores must be a Float64Array/,
+      ],
+      [[out, at0(), slots, states, scores, null, 1], TypeError, /tiebreaks must be a Float64Array/],
+      [[out, at0(), slots, states, scores, tiebreaks, "1"], TypeError, /count must be a number/],
+      [
+        [out, at0(), slots, states, scores, tiebreaks, -1],
+        RangeError,
+        /count must be a non-negative integer/,
+      ],
+      [
+        [out, at0(), slots, states, scores, tiebreaks, 1.5],
+        RangeError,
+        /count must be a non-negative integer/,
+      ],
+      [[out, at0(), slots, states, scores, tiebreaks, 5], RangeError, /must each hold count \(5\) entries/],
+      [[out, Uint32Array.of(4, 0), slots, states, scores, tiebreaks, 3], RangeError, /cursor must hold/],
+      [[out, Uint32Array.of(0, out.length + 1), slots, states, scores, tiebreaks, 3], RangeError, /cursor/],
+      [
+        [out, at0(), Uint32Array.of(0, 9), states, scores, tiebreaks, 2],
+        RangeError,
+        /slots\[1\] is 9, which no id has/,
+      ],
     ];
     for (const [args, type, message] of cases) {
-      expect(() => records(...args)).toThrow(type);
-      expect(() => records(...args)).toThrow(message);
+      expect(() => write(...args)).toThrow(type);
+      expect(() => write(...args)).toThrow(message);
     }
   });
 
