@@ -1,9 +1,8 @@
 // Argument checks shared by both rank indexes, so each rejects bad input with the same error and message.
+import { Buffer } from "node:buffer";
 
 /** Longest player id accepted, in UTF-8 bytes (the native index stores ids in 256 KiB chunks). */
 export const MAX_ID_BYTES = 65535;
-
-const encoder = new TextEncoder();
 
 /** A short description of a bad value for an error message. */
 export function describe(value: unknown): string {
@@ -108,26 +107,31 @@ export function writeRecordsWith(
   if (count > 0xffffffff || Math.min(slots.length, states.length, scores.length, tiebreaks.length) < count) {
     throw new RangeError(`slots, states, scores and tiebreaks must each hold count (${count}) entries`);
   }
+  if (out.length > 0xffffffff) {
+    throw new RangeError("out must be shorter than 4 GiB, since cursor holds a 32-bit offset");
+  }
   if (cursor.length < 2 || cursor[0]! > count || cursor[1]! > out.length) {
     throw new RangeError("cursor must hold a player (at most count) and a byte offset within out");
   }
-  // The slots of the records that can fit (one takes 21 bytes at least), checked before any is written.
+  // The slots of the records that can fit (one takes 21 bytes at least), checked before any is
+  // written; no record past them is written, nor its slot read.
   const last = Math.min(count, cursor[0]! + Math.floor((out.length - cursor[1]!) / 21));
   for (let i = cursor[0]!; i < last; i++) {
     if (slots[i]! >= interned) throw new RangeError(`slots[${i}] is ${slots[i]}, which no id has`);
   }
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   let i = cursor[0]!;
   let at = cursor[1]!;
-  for (; i < count; i++) {
-    const id = encoder.encode(idOf(slots[i]!));
-    if (out.length - at < 4 + id.length + 17) break;
-    view.setUint32(at, id.length, true);
-    out.set(id, at + 4);
-    at += 4 + id.length;
+  for (; i < last; i++) {
+    const id = idOf(slots[i]!);
+    const size = Buffer.byteLength(id, "utf8");
+    if (out.length - at < 4 + size + 17) break;
+    bytes.writeUInt32LE(size, at);
+    bytes.write(id, at + 4, "utf8");
+    at += 4 + size;
     out[at] = states[i]!;
-    view.setFloat64(at + 1, scores[i]!, true);
-    view.setFloat64(at + 9, tiebreaks[i]!, true);
+    bytes.writeDoubleLE(scores[i]!, at + 1);
+    bytes.writeDoubleLE(tiebreaks[i]!, at + 9);
     at += 17;
   }
   cursor[0] = i;

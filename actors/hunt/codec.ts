@@ -54,13 +54,13 @@ export class CorruptSnapshotError extends Error {
 
 const encoder = new TextEncoder();
 
+/** The longest player record: a u32 length, the longest id, a u8 state and two f64s. */
+const MAX_PLAYER_RECORD = 4 + MAX_ID_BYTES + 17;
+
 /**
  * An append-only little-endian byte buffer, sized up front so that large hunts copy once. With a
  * `sink`, it streams instead: full chunks go to the sink and the buffer is reused (for hashing).
  */
-/** The longest player record: a u32 length, the longest id, a u8 state and two f64s. */
-const MAX_PLAYER_RECORD = 4 + MAX_ID_BYTES + 17;
-
 class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
@@ -112,9 +112,9 @@ class ByteWriter {
   players(fold: HuntFold, n: number): void {
     const cursor = this.cursor;
     cursor[0] = 0;
+    let madeRoom = false;
     while (cursor[0]! < n) {
       const before: number = cursor[0]!;
-      this.reserve(MAX_PLAYER_RECORD); // room for the longest record, so each call writes one at least
       cursor[1] = this.length;
       fold.index.writeRecords(
         this.buf,
@@ -125,8 +125,16 @@ class ByteWriter {
         fold.playerTiebreak,
         n,
       );
-      this.length = cursor[1];
-      if (cursor[0] === before) throw new Error("the board wrote no player record into room for one");
+      this.length = cursor[1]!;
+      if (cursor[0] !== before) {
+        madeRoom = false;
+        continue;
+      }
+      // The next record did not fit: make room for the longest one (only then, so that a small
+      // hunt's snapshot keeps the buffer sized for it).
+      if (madeRoom) throw new Error("the board wrote no player record into room for the longest");
+      this.reserve(MAX_PLAYER_RECORD);
+      madeRoom = true;
     }
   }
   /** A u32 byte length, then the bytes. */
@@ -763,7 +771,8 @@ export function stateHash(fold: HuntFold): string {
   const cached = hashCache.get(fold);
   if (cached && cached.seq === fold.seq) return cached.hash;
   const hash = createHash("sha256");
-  writeHunt(fold, fold.index.serialize(), new ByteWriter(1 << 16, (chunk) => hash.update(chunk)));
+  // 128 KB: room for the longest player record, which the board writes whole.
+  writeHunt(fold, fold.index.serialize(), new ByteWriter(1 << 17, (chunk) => hash.update(chunk)));
   const hex = hash.digest("hex");
   hashCache.set(fold, { seq: fold.seq, hash: hex });
   return hex;

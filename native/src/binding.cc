@@ -529,11 +529,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
                           ") entries");
       return nullptr;
     }
+    if (outLen > 0xffffffffu) {
+      fail(env, true, "out must be shorter than 4 GiB, since cursor holds a 32-bit offset");
+      return nullptr;
+    }
     if (cursorLen < 2 || cursor[0] > count || cursor[1] > outLen) {
       fail(env, true, "cursor must hold a player (at most count) and a byte offset within out");
       return nullptr;
     }
-    // The slots of the records that can fit (one takes 21 bytes at least), checked before any is written.
+    // The slots of the records that can fit (one takes 21 bytes at least), checked before any is
+    // written; no record past them is written, nor its slot read.
     const uint32_t interned = index_->internedCount();
     const size_t fits = (outLen - cursor[1]) / 21;
     const uint32_t last = static_cast<uint32_t>(std::min<size_t>(count, cursor[0] + fits));
@@ -544,7 +549,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       }
     }
     size_t next = cursor[0], at = cursor[1];
-    index_->writeRecords(slots, states, scores, tiebreaks, count, out, outLen, &next, &at);
+    index_->writeRecords(slots, states, scores, tiebreaks, last, out, outLen, &next, &at);
     cursor[0] = static_cast<uint32_t>(next);
     cursor[1] = static_cast<uint32_t>(at);
     return undefined(env);

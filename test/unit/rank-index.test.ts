@@ -260,6 +260,15 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect([...part]).toEqual([1, first]);
     expect([...small.subarray(0, first)]).toEqual(expected.slice(0, first));
 
+    // A slot past what fits is neither written nor read, so it is not checked either.
+    const a = idx.slotOf("a");
+    const none = Uint32Array.of(0, 0);
+    idx.writeRecords(new Uint8Array(0), none, Uint32Array.of(2 ** 32 - 1), states, scores, tiebreaks, 1);
+    expect([...none]).toEqual([0, 0]);
+    const one = Uint32Array.of(0, 0);
+    idx.writeRecords(new Uint8Array(4 + 1 + 17), one, Uint32Array.of(a, 9), states, scores, tiebreaks, 2);
+    expect([...one]).toEqual([1, 22]);
+
     const write = idx.writeRecords.bind(idx) as (...args: unknown[]) => void;
     const at0 = () => Uint32Array.of(0, 0);
     const cases: Array<[unknown[], ErrorConstructor, RegExp]> = [
