@@ -255,14 +255,12 @@ export class OutputPublisher {
     if (msg.headers?.hasError) {
       // e.g. 503 no responders: no stream leader right now. Sent again later.
       this.failed(`${msg.headers.code} ${msg.headers.description}`.trim());
-      this.probing = true;
       return;
     }
     const d = msg.data;
     // {"stream":...} is an ack; {"error":...} is not. Look at the first key's first letter only.
     if (d.length > 2 && d[2] === 0x65 /* e */) {
       this.failed(errorDescription(d));
-      this.probing = true;
       return;
     }
     this.inflight.delete(id);
@@ -279,8 +277,12 @@ export class OutputPublisher {
     for (const [id, o] of this.inflight) this.send(id, o, now);
   }
 
-  /** Counts a failed publish by reason, and logs each reason the first time it is seen. */
+  /**
+   * A publish JetStream refused: probing starts (or goes on), the refusal is counted by reason, and
+   * each reason is logged the first time it is seen.
+   */
   private failed(reason: string): void {
+    this.probing = true;
     this.lastFailure = reason;
     // The reason becomes a metric label: keep the set of labels small whatever the server says.
     this.options.onFailure?.(

@@ -1,6 +1,7 @@
 // The N-API glue for the rank index: argument checks, id conversion and typed-array access only.
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -506,29 +507,22 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     const double* scores;
     const double* tiebreaks;
     size_t outLen, cursorLen, slotsLen, statesLen, scoresLen, tiebreaksLen;
+    double countD;
     if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen) ||
         !typedArray(env, argv[1], napi_uint32_array, "cursor", "Uint32Array", &cursor, &cursorLen) ||
         !typedArray(env, argv[2], napi_uint32_array, "slots", "Uint32Array", &slots, &slotsLen) ||
         !typedArray(env, argv[3], napi_uint8_array, "states", "Uint8Array", &states, &statesLen) ||
         !typedArray(env, argv[4], napi_float64_array, "scores", "Float64Array", &scores, &scoresLen) ||
-        !typedArray(env, argv[5], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tiebreaksLen)) {
+        !typedArray(env, argv[5], napi_float64_array, "tiebreaks", "Float64Array", &tiebreaks, &tiebreaksLen) ||
+        !nonNegative(env, argv[6], "count", &countD)) {
       return nullptr;
     }
-    double d;
-    if (napi_get_value_double(env, argv[6], &d) != napi_ok) {
-      fail(env, false, "count must be a number, got " + describe(env, argv[6]));
+    // Compared before the cast, as applyBatch's count is: the slots bound it below 2^32.
+    if (countD > static_cast<double>(std::min({slotsLen, statesLen, scoresLen, tiebreaksLen}))) {
+      fail(env, true, "slots, states, scores and tiebreaks must each hold count (" + number(countD) + ") entries");
       return nullptr;
     }
-    if (!(d >= 0 && d <= 4294967295.0 && std::trunc(d) == d)) {
-      fail(env, true, "count must be a non-negative integer, got " + number(d));
-      return nullptr;
-    }
-    const uint32_t count = static_cast<uint32_t>(d);
-    if (slotsLen < count || statesLen < count || scoresLen < count || tiebreaksLen < count) {
-      fail(env, true, "slots, states, scores and tiebreaks must each hold count (" + std::to_string(count) +
-                          ") entries");
-      return nullptr;
-    }
+    const uint32_t count = static_cast<uint32_t>(countD);
     if (outLen > 0xffffffffu) {
       fail(env, true, "out must be shorter than 4 GiB, since cursor holds a 32-bit offset");
       return nullptr;
