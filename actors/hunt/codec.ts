@@ -195,8 +195,6 @@ class ByteReader {
   private readonly view: DataView;
   /** The same bytes as a Buffer, to decode strings from without a view of each. */
   private readonly text: Buffer;
-  /** Where the last string read starts. */
-  private stringStart = 0;
   offset = 0;
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -231,17 +229,21 @@ class ByteReader {
   string(what: string): string {
     const n = this.u32(what);
     this.need(n, what);
-    this.stringStart = this.offset;
+    const start = this.offset;
     this.offset += n;
     // The whole snapshot passed its CRC already, so Buffer's fast (lenient) UTF-8 decoding is safe.
-    return this.text.toString("utf8", this.stringStart, this.offset);
+    return this.text.toString("utf8", start, this.offset);
   }
-  /** `string`, noting where its bytes are in the buffer: (offset, length) in spans[2k], spans[2k + 1]. */
-  stringAt(what: string, spans: Uint32Array, k: number): string {
-    const s = this.string(what);
-    spans[2 * k] = this.stringStart;
-    spans[2 * k + 1] = this.offset - this.stringStart;
-    return s;
+  /**
+   * Skips a string, noting where its bytes are in the buffer, (offset, length) in spans[2k] and
+   * spans[2k + 1], for the board to intern (and check) without a string made of them.
+   */
+  span(what: string, spans: Uint32Array, k: number): void {
+    const n = this.u32(what);
+    this.need(n, what);
+    spans[2 * k] = this.offset;
+    spans[2 * k + 1] = n;
+    this.offset += n;
   }
 }
 
@@ -252,8 +254,7 @@ class ByteReader {
 export function encodeHunt(fold: HuntFold): Uint8Array {
   const index = fold.index.serialize();
   // Room for ids of about 16 ASCII characters; longer ones make the writer grow once or twice.
-  const capacity =
-    1024 + fold.playerIds.length * 41 + (fold.found.size + fold.hinted.size) * 8 + index.length;
+  const capacity = 1024 + fold.playerCount * 41 + (fold.found.size + fold.hinted.size) * 8 + index.length;
   const w = new ByteWriter(capacity + fold.treasures.length * 128);
   writeAudit(fold, w);
   return writeHunt(fold, index, w);
@@ -326,7 +327,7 @@ function readAudit(bytes: Uint8Array):
 }
 
 function writeHunt(fold: HuntFold, index: Uint8Array, w: ByteWriter): Uint8Array {
-  const n = fold.playerIds.length;
+  const n = fold.playerCount;
   const v2 = fold.usesVersion2;
   const sections = v2 && hasSections(fold);
   w.u32(MAGIC);
@@ -426,7 +427,7 @@ function writeTeams(fold: HuntFold, w: ByteWriter): void {
     w.f64(fold.teamTiebreak[tid]!);
     w.u32(fold.teamMembers[tid]!);
   }
-  for (let pid = 0; pid < fold.playerIds.length; pid++) w.u32(fold.playerTeam[pid]!);
+  for (let pid = 0; pid < fold.playerCount; pid++) w.u32(fold.playerTeam[pid]!);
   for (const key of fold.found) w.u32(fold.foundBy.get(key)!);
   for (const key of fold.hinted) w.u32(fold.hintedBy.get(key)!);
   w.bytes(fold.teamIndex!.serialize());
@@ -653,7 +654,6 @@ function decodeHashed(
   // half a second). The count is checked against the bytes before anything that size is allocated.
   if (nPlayers * 20 > body.length - r.offset) throw new CorruptSnapshotError("truncated in players");
   const room = Math.max(16, nPlayers);
-  const playerIds: string[] = [];
   const playerState = new Uint8Array(room);
   const playerScore = new Float64Array(room);
   const playerTiebreak = new Float64Array(room);
@@ -664,7 +664,7 @@ function decodeHashed(
   // Where each id's bytes are, so the board can intern them all in one call.
   const idSpans = new Uint32Array(2 * nPlayers);
   for (let pid = 0; pid < nPlayers; pid++) {
-    playerIds.push(r.stringAt("player id", idSpans, pid));
+    r.span("player id", idSpans, pid);
     const state = r.u8("player state");
     if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
     playerState[pid] = state;
@@ -718,7 +718,7 @@ function decodeHashed(
   } catch (err) {
     throw new CorruptSnapshotError(`player ids: ${(err as Error).message}`);
   }
-  fold.adoptPlayers(playerIds, slots, playerState, playerScore, playerTiebreak);
+  fold.adoptPlayers(slots, playerState, playerScore, playerTiebreak);
   fold.joined = joined;
   fold.seated = seated;
   for (const key of found) fold.found.add(key);

@@ -130,8 +130,9 @@ class BatchScratch {
   scores = new Float64Array(0);
   tiebreaks = new Float64Array(0);
   out = new Int32Array(0);
-  /** Per op: the player's pid, and the number of ranked players after it. */
+  /** Per op: the player's pid, their id, and the number of ranked players after it. */
   pids = new Uint32Array(0);
+  ids: string[] = [];
   players = new Uint32Array(0);
   /** The team board's ops (upserts only: teams never leave it), with the team number and the team count. */
   teamSlots = new Uint32Array(0);
@@ -152,6 +153,7 @@ class BatchScratch {
     this.tiebreaks = new Float64Array(cap);
     this.out = new Int32Array(cap * 2);
     this.pids = new Uint32Array(cap);
+    this.ids = [];
     this.players = new Uint32Array(cap);
     this.teamSlots = new Uint32Array(cap);
     this.teamOps = new Uint8Array(cap); // all OP_UPSERT (0)
@@ -249,8 +251,11 @@ export class HuntFold {
   runClosedMs = 0;
   runSpanStart = 0;
 
-  /** pid → player id, for every player who ever joined (pids are join order). */
-  playerIds: string[] = [];
+  /**
+   * Players who ever joined; their pids are 0 up to it, in join order. Their ids are held once, as
+   * bytes, by the rank index (`playerId`): a string per player here doubled what the fold held.
+   */
+  playerCount = 0;
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
   playerState: Uint8Array = new Uint8Array(16);
   /** pid → score. */
@@ -398,7 +403,7 @@ export class HuntFold {
         );
       this.finishBatch(prepared, sink);
       if (prepared.freezeAt !== 0) {
-        this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerIds.length);
+        this.frozen = FrozenStandings.of(prepared.freezeAt, this.boards, this.playerCount);
       }
       if (prepared.checkpointN >= 0) this.emitCheckpoint(prepared.checkpointN, sink);
       from = prepared.next;
@@ -526,7 +531,7 @@ export class HuntFold {
           ((rank > 0 && rank <= topN) || (previousRank > 0 && previousRank <= topN))
         )
           this.topVersion++;
-        sink.rank(opSeq, this.playerIds[s.pids[op]!]!, s.scores[op]!, rank, previousRank, s.players[op]!);
+        sink.rank(opSeq, s.ids[op]!, s.scores[op]!, rank, previousRank, s.players[op]!);
         op++;
       } else {
         const rank = s.teamOut[2 * teamOp]!;
@@ -574,10 +579,11 @@ export class HuntFold {
     }
   }
 
-  /** Queues an index op for `pid`; returns the new op count. */
-  private queue(nOps: number, op: number, pid: number, score: number, seq: number): number {
+  /** Queues an index op for `pid`, whose id is `id`; returns the new op count. */
+  private queue(nOps: number, op: number, pid: number, id: string, score: number, seq: number): number {
     const s = scratch;
     s.ops[nOps] = op;
+    s.ids[nOps] = id;
     s.slots[nOps] = this.playerSlot[pid]!;
     s.scores[nOps] = score;
     // The tie-break of an upsert is the seq of the change; a remove carries its seq here too, so
@@ -704,7 +710,7 @@ export class HuntFold {
         this.playerTiebreak[pid] = seq;
         this.joined++;
         this.seated++;
-        return this.queue(nOps, OP_UPSERT, pid, 0, seq);
+        return this.queue(nOps, OP_UPSERT, pid, id, 0, seq);
       }
       case "PlayerLeft": {
         const id = event.data.playerId;
@@ -714,7 +720,7 @@ export class HuntFold {
         this.joined--;
         this.seated--;
         this.submissions.closeAllOf(pid);
-        return this.queue(nOps, OP_REMOVE, pid, this.playerScore[pid]!, seq);
+        return this.queue(nOps, OP_REMOVE, pid, id, this.playerScore[pid]!, seq);
       }
       case "PlayerDisqualified": {
         const id = event.data.playerId;
@@ -738,7 +744,7 @@ export class HuntFold {
           this.playerState[pid] = PLAYER_DISQUALIFIED;
           this.joined--;
           this.submissions.closeAllOf(pid);
-          ops = this.queue(nOps, OP_REMOVE, pid, score, seq);
+          ops = this.queue(nOps, OP_REMOVE, pid, id, score, seq);
         }
         if (teamHunt) this.leaveTeam(pid, seq);
         return ops;
@@ -767,7 +773,7 @@ export class HuntFold {
         this.found.add(key);
         if (this.rules.teams !== null) this.foundBy.set(key, pid);
         this.findCounts[t] = k + 1;
-        return this.addScore(nOps, pid, points, seq);
+        return this.addScore(nOps, pid, d.playerId, points, seq);
       }
       case "HintTaken": {
         const d = event.data;
@@ -784,7 +790,7 @@ export class HuntFold {
         if (overflow) return overflow;
         this.hinted.add(key);
         if (this.rules.teams !== null) this.hintedBy.set(key, pid);
-        return this.addScore(nOps, pid, -this.rules.hintPenalty, seq);
+        return this.addScore(nOps, pid, d.playerId, -this.rules.hintPenalty, seq);
       }
       case "ScoreAdjusted": {
         const d = event.data;
@@ -800,7 +806,7 @@ export class HuntFold {
         if (typeof pid !== "number") return pid;
         const overflow = this.checkScore(pid, d.delta);
         if (overflow) return overflow;
-        return this.addScore(nOps, pid, d.delta, seq);
+        return this.addScore(nOps, pid, d.playerId, d.delta, seq);
       }
       case "SubmissionMade": {
         const d = event.data;
@@ -848,7 +854,7 @@ export class HuntFold {
         if (this.rules.teams !== null) this.foundBy.set(key, pid);
         this.findCounts[t]!++;
         subs.close(sid, SUBMISSION_APPROVED);
-        return this.addScore(nOps, pid, points, seq);
+        return this.addScore(nOps, pid, this.playerId(pid), points, seq);
       }
       case "StandingsFrozen":
         if (this.frozen !== null) {
@@ -998,7 +1004,7 @@ export class HuntFold {
       if (t.requires.length > 0 || t.opensAfterMs !== null || t.closesAfterMs !== null) return true;
       if (t.decay !== null || t.location !== null || t.review) return true;
     }
-    for (let pid = 0; pid < this.playerIds.length; pid++) {
+    for (let pid = 0; pid < this.playerCount; pid++) {
       if (this.playerState[pid]! >= PLAYER_DISQUALIFIED) return true;
     }
     return false;
@@ -1062,7 +1068,7 @@ export class HuntFold {
     if (!Number.isSafeInteger(next)) {
       return {
         code: "invalid_event",
-        message: `the score of "${this.playerIds[pid]}" would leave the safe-integer range`,
+        message: `the score of "${this.playerId(pid)}" would leave the safe-integer range`,
       };
     }
     return this.rules.teams === null ? undefined : this.checkTeamScore(this.playerTeam[pid]!, delta);
@@ -1080,13 +1086,13 @@ export class HuntFold {
    * Applies a player's score delta, and in a team hunt the same to their team; a zero delta changes
    * neither score nor tie-break and publishes nothing.
    */
-  private addScore(nOps: number, pid: number, delta: number, seq: number): number {
+  private addScore(nOps: number, pid: number, id: string, delta: number, seq: number): number {
     if (delta === 0) return nOps;
     const score = this.playerScore[pid]! + delta;
     this.playerScore[pid] = score;
     this.playerTiebreak[pid] = seq;
     if (this.rules.teams !== null) this.addTeamScore(this.playerTeam[pid]!, delta, seq);
-    return this.queue(nOps, OP_UPSERT, pid, score, seq);
+    return this.queue(nOps, OP_UPSERT, pid, id, score, seq);
   }
 
   /** Applies a team's score delta (a zero delta does nothing, like a player's). */
@@ -1100,7 +1106,7 @@ export class HuntFold {
 
   /** Registers a new player in join order; returns its pid. */
   addPlayer(playerId: string, state = PLAYER_JOINED): number {
-    const pid = this.playerIds.length;
+    const pid = this.playerCount;
     const n = pid + 1;
     // Growing only adds room (no state), so it goes first; then the one step that can fail on the
     // input itself; then the changes, which cannot fail.
@@ -1113,7 +1119,7 @@ export class HuntFold {
     this.slotPid = growU32(this.slotPid, slot + 1);
     this.slotPid[slot] = pid;
     this.playerSlot[pid] = slot;
-    this.playerIds.push(playerId);
+    this.playerCount = n;
     this.playerState[pid] = state;
     this.playerScore[pid] = 0;
     return pid;
@@ -1124,26 +1130,26 @@ export class HuntFold {
     if (!isPlayerId(playerId)) return undefined;
     const slot = this.index.slotOf(playerId);
     // The index may hold ids that are no player's (a snapshot's board, a query): the check is the id.
-    const pid = slot < 0 || slot >= this.slotPid.length ? undefined : this.slotPid[slot]!;
-    return pid !== undefined && this.playerIds[pid] === playerId ? pid : undefined;
+    if (slot < 0 || slot >= this.slotPid.length) return undefined;
+    const pid = this.slotPid[slot]!;
+    return pid < this.playerCount && this.playerSlot[pid] === slot ? pid : undefined;
+  }
+
+  /** The id of a player who ever joined, from the rank index (a new string each call: off the hot path). */
+  playerId(pid: number): string {
+    return this.index.playerIdOf(this.playerSlot[pid]!);
   }
 
   /**
    * Takes a snapshot's players at once, in join order (a fold with none yet), with the slots the board
-   * gave their ids: the arrays (ids included) become the fold's own, with room for at least `ids.length` players.
+   * gave their ids: the arrays become the fold's own, with room for at least `slots.length` players.
    * What `addPlayer` does one at a time, without its per-player growth checks or board calls: a
    * restart of a million players spends its time here.
    */
-  adoptPlayers(
-    ids: string[],
-    slots: Uint32Array,
-    state: Uint8Array,
-    score: Float64Array,
-    tiebreak: Float64Array,
-  ): void {
-    if (this.playerIds.length !== 0) throw new Error("adoptPlayers: the fold has players already");
-    const n = ids.length;
-    if (slots.length !== n) throw new Error(`adoptPlayers: ${n} players but ${slots.length} slots`);
+  adoptPlayers(slots: Uint32Array, state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
+    if (this.playerCount !== 0) throw new Error("adoptPlayers: the fold has players already");
+    const n = slots.length;
+    if (state.length < n) throw new Error(`adoptPlayers: ${n} players but room for ${state.length}`);
     this.playerState = state;
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
@@ -1154,7 +1160,7 @@ export class HuntFold {
     this.slotPid = new Uint32Array(slotRoom);
     for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
     if (this.rules.teams !== null) this.playerTeam = new Uint32Array(state.length);
-    this.playerIds = ids;
+    this.playerCount = n;
   }
 
   /** Makes this a team hunt, with its team board (its rules already say it has teams). */
