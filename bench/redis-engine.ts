@@ -110,6 +110,9 @@ class RanklessIndex implements RankIndex {
   serialize(): Uint8Array {
     return unsupported("serialize");
   }
+  serializeInto(): number {
+    return unsupported("serializeInto");
+  }
   writeRecords(): void {
     unsupported("writeRecords");
   }

@@ -202,6 +202,13 @@ export class JsRankIndex implements RankIndex {
     return encodeRankRecords(records);
   }
 
+  serializeInto(out: Uint8Array): number {
+    if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
+    const bytes = this.serialize();
+    if (bytes.length <= out.length) out.set(bytes);
+    return bytes.length;
+  }
+
   writeRecords(...args: RecordsArgs): void {
     const players = this.#players;
     writeRecordsWith((slot) => players[slot]!.id, players.length, ...args);

@@ -36,6 +36,7 @@ interface NativeFunctions {
   topSlots(handle: number, n: number, offset: number): number;
   applyBatch(handle: number, ...batch: RankBatch): void;
   serialize(handle: number): Uint8Array;
+  serializeInto(handle: number, out: Uint8Array): number;
   writeRecords(handle: number, ...args: RecordsArgs): void;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(handle: number, bytes: Uint8Array): void;
@@ -231,6 +232,10 @@ export class NativeRankIndex implements RankIndex {
 
   serialize(): Uint8Array {
     return N.serialize(this.#h);
+  }
+
+  serializeInto(out: Uint8Array): number {
+    return N.serializeInto(this.#h, out);
   }
 
   writeRecords(...args: RecordsArgs): void {

@@ -76,6 +76,12 @@ export interface RankIndex {
   /** Deterministic bytes: the same contents always give the same bytes, identical across implementations. */
   serialize(): Uint8Array;
   /**
+   * `serialize()`'s bytes, written at the start of `out` when they fit (nothing is written when they
+   * do not); returns their length either way. For a caller that keeps one buffer for them: a
+   * checkpoint, which would otherwise leave a board-sized buffer for the collector each time.
+   */
+  serializeInto(out: Uint8Array): number;
+  /**
    * A hunt's player records, for its canonical bytes: for i from cursor[0] up to count, the id of
    * slots[i] as a u32 byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and
    * tiebreaks[i] (f64), all little-endian, written into out from byte cursor[1] on, whole records

@@ -163,6 +163,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         method<&NativeIndex::TopSlots>(env, data, "topSlots"),
         method<&NativeIndex::ApplyBatch>(env, data, "applyBatch"),
         method<&NativeIndex::Serialize>(env, data, "serialize"),
+        method<&NativeIndex::SerializeInto>(env, data, "serializeInto"),
         method<&NativeIndex::WriteRecords>(env, data, "writeRecords"),
         method<&NativeIndex::Load>(env, data, "load"),
         method<&NativeIndex::Clear>(env, data, "clear"),
@@ -483,14 +484,31 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     // A Buffer's memory is not zeroed first (an ArrayBuffer's is): every byte is written below.
     Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
     if (buffer.IsEmpty()) return nullptr;  // not allocated: the exception is pending
-    size_t written = index_->serialize(buffer.Data());
-    if (written != size) {
-      std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
-                            ", not the " + std::to_string(size) + " counted";
-      napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
-      return nullptr;
-    }
+    if (!WriteBoard(env, buffer.Data(), size)) return nullptr;
     return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
+  }
+
+  // The board's serialize() bytes, `size` of them (serializedSize()), into out; false with the
+  // exception pending if they came to another length (a bug of the count).
+  bool WriteBoard(napi_env env, uint8_t* out, size_t size) {
+    const size_t written = index_->serialize(out);
+    if (written == size) return true;
+    std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
+                          ", not the " + std::to_string(size) + " counted";
+    napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
+    return false;
+  }
+
+  // serializeInto(out): the serialize() bytes at the start of out when they fit, else nothing
+  // written; their length either way. What a checkpoint hashes, written into a buffer its caller keeps
+  // rather than into a new one each time, whose memory would wait for a collection to be given back.
+  napi_value SerializeInto(napi_env env, const napi_value* argv) {
+    uint8_t* out;
+    size_t outLen;
+    if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen)) return nullptr;
+    const size_t size = index_->serializedSize();
+    if (size <= outLen && !WriteBoard(env, out, size)) return nullptr;
+    return num(env, static_cast<double>(size));
   }
 
   // writeRecords(out, cursor, slots, states, scores, tiebreaks, count): from player cursor[0] on,

@@ -308,6 +308,30 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     }
   });
 
+  it("serialises into the caller's buffer when the bytes fit, and says how many they are either way", () => {
+    const idx = make();
+    idx.upsert("ana", 5, 1);
+    idx.upsert("bo-é", 7, 2);
+    idx.intern("never-ranked");
+    const bytes = idx.serialize();
+    // Too small: nothing is written, and the length tells the caller how much to give.
+    const small = new Uint8Array(bytes.length - 1).fill(0xaa);
+    expect(idx.serializeInto(small)).toBe(bytes.length);
+    expect(small.every((b) => b === 0xaa)).toBe(true);
+    expect(idx.serializeInto(new Uint8Array(0))).toBe(bytes.length);
+    // Room to spare: the bytes at its start, the rest untouched.
+    const big = new Uint8Array(bytes.length + 8).fill(0xaa);
+    expect(idx.serializeInto(big)).toBe(bytes.length);
+    expect(big.subarray(0, bytes.length)).toEqual(bytes);
+    expect(big.subarray(bytes.length).every((b) => b === 0xaa)).toBe(true);
+    expect(idx.serializeInto(Buffer.alloc(bytes.length))).toBe(bytes.length);
+    const into = idx.serializeInto.bind(idx) as (out: unknown) => number;
+    for (const bad of [undefined, [1, 2], new Uint16Array(64), new Uint8ClampedArray(64)]) {
+      expect(() => into(bad)).toThrow(TypeError);
+      expect(() => into(bad)).toThrow(/out must be a Uint8Array, got/);
+    }
+  });
+
   it("checks every applyBatch argument and applies nothing from a bad batch", () => {
     const idx = make();
     const a = idx.intern("a");
