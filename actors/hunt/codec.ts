@@ -369,7 +369,7 @@ function writeHunt(fold: HuntFold, w: ByteWriter): Uint8Array {
   for (const key of fold.hinted) w.f64(key);
   if (v2) writeVersion2(fold, w);
   if (sections) writeSections(fold, w);
-  w.bytes(boardBytes(fold.index, true));
+  w.bytes(boardBytes(fold.index));
   // Last, and only in a team hunt, so that a version 2 hunt without teams keeps the bytes it had
   // before teams were served.
   if (fold.rules.teams !== null) writeTeams(fold, w);
@@ -776,20 +776,31 @@ const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();
  * The buffer the boards' bytes are written from into a hunt's bytes (each is copied out at once), kept
  * between checkpoints: a new one each time (6.5 MB at 200,000 players, twice a second at 20,000
  * events/s) held several copies at once until the collector came, about 30 MB of the engine's RSS.
- * It is as large as the largest board written lately: a hunt whose player board takes under a quarter
- * of it gets a new one (its team and frozen boards never shrink it, so a hunt does not swap buffers
- * between its boards).
+ * It grows to the largest board written, and shrinks only at the end of a round of
+ * `SCRATCH_ROUND` writes whose boards all took under a quarter of it, to the largest of them: a
+ * process with one large hunt among small ones, or a hunt with boards of two sizes, keeps one buffer.
  */
 let boardScratch = new Uint8Array(0);
+const SCRATCH_ROUND = 256;
+let scratchWrites = 0;
+let scratchLargest = 0;
 const NO_BYTES = new Uint8Array(0);
 
 /** `board.serialize()`'s bytes, in `boardScratch`: valid until the next call. */
-function boardBytes(board: RankIndex, mayShrink = false): Uint8Array {
-  let n = board.serializeInto(boardScratch);
-  if (n > boardScratch.length || (mayShrink && n < boardScratch.length >> 2)) {
-    boardScratch = new Uint8Array(n);
-    n = board.serializeInto(boardScratch);
+function boardBytes(board: RankIndex): Uint8Array {
+  if (++scratchWrites > SCRATCH_ROUND) {
+    // A new round. The last call's bytes were copied out already, so the buffer may be replaced.
+    if (scratchLargest * 4 < boardScratch.length) boardScratch = new Uint8Array(scratchLargest);
+    scratchWrites = 1;
+    scratchLargest = 0;
   }
+  const n = board.serializeInto(boardScratch);
+  if (n > boardScratch.length) {
+    boardScratch = new Uint8Array(n);
+    const again = board.serializeInto(boardScratch);
+    if (again !== n) throw new Error(`internal error: a board's bytes came to ${n}, then to ${again}`);
+  }
+  scratchLargest = Math.max(scratchLargest, n);
   return boardScratch.subarray(0, n);
 }
 

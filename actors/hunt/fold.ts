@@ -550,6 +550,8 @@ export class HuntFold {
         teamOp++;
       }
     }
+    // The scratch is shared by every hunt: it keeps no input's id past its batch.
+    s.ids.fill("", 0, nOps);
   }
 
   /**
@@ -1129,7 +1131,8 @@ export class HuntFold {
   pidOf(playerId: string): number | undefined {
     if (!isPlayerId(playerId)) return undefined;
     const slot = this.index.slotOf(playerId);
-    // The index may hold ids that are no player's (a snapshot's board, a query): the check is the id.
+    // The index may hold ids that are no player's (a snapshot's board, a query): a slot is a player's
+    // only when that player's slot is it.
     if (slot < 0 || slot >= this.slotPid.length) return undefined;
     const pid = this.slotPid[slot]!;
     return pid < this.playerCount && this.playerSlot[pid] === slot ? pid : undefined;
@@ -1149,7 +1152,10 @@ export class HuntFold {
   adoptPlayers(slots: Uint32Array, state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
     if (this.playerCount !== 0) throw new Error("adoptPlayers: the fold has players already");
     const n = slots.length;
-    if (state.length < n) throw new Error(`adoptPlayers: ${n} players but room for ${state.length}`);
+    if (Math.min(state.length, score.length, tiebreak.length) < n)
+      throw new Error(
+        `adoptPlayers: ${n} players but room for ${Math.min(state.length, score.length, tiebreak.length)}`,
+      );
     this.playerState = state;
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
