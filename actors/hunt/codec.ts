@@ -362,7 +362,7 @@ function writeHunt(fold: HuntFold, w: ByteWriter): Uint8Array {
   w.f64(rules.maxPlayers ?? -1);
   w.u32(n);
   w.players(fold, n);
-  // Set iteration order is insertion order, and insertion follows the log.
+  // A KeySet iterates in insertion order, and insertion follows the log.
   w.u32(fold.found.size);
   for (const key of fold.found) w.f64(key);
   w.u32(fold.hinted.size);

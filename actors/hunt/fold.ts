@@ -8,6 +8,7 @@ import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } fr
 import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
 import { FrozenStandings } from "./frozen-standings.ts";
+import { KeySet } from "./key-set.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 import { NO_ENTRIES } from "./no-entries.ts";
 import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
@@ -277,8 +278,8 @@ export class HuntFold {
    * (competitor, treasure) pairs found (by a find or an approved review) and hinted, keyed
    * `competitor(pid) * treasureCount + treasure`, in log order.
    */
-  readonly found = new Set<number>();
-  readonly hinted = new Set<number>();
+  readonly found = new KeySet();
+  readonly hinted = new KeySet();
   /** Every submission for a treasure that needs a review, and which are pending. */
   readonly submissions = new Submissions();
   /** The public standings while they are frozen; null when the public sees the live ones. */
