@@ -224,6 +224,12 @@ class ByteReader {
     this.offset += 8;
     return v;
   }
+  /** A (competitor, treasure) key of a KeySet: an f64 holding a safe integer of at least 0. */
+  key(what: string): number {
+    const k = this.f64(what);
+    if (!Number.isSafeInteger(k) || k < 0) throw new CorruptSnapshotError(`bad ${what} key ${k}`);
+    return k;
+  }
   bytes(what: string): Uint8Array {
     const n = this.u32(what);
     this.need(n, what);
@@ -364,9 +370,13 @@ function writeHunt(fold: HuntFold, w: ByteWriter): Uint8Array {
   w.players(fold, n);
   // A KeySet iterates in insertion order, and insertion follows the log.
   w.u32(fold.found.size);
-  for (const key of fold.found) w.f64(key);
+  fold.found.forEach((key) => {
+    w.f64(key);
+  });
   w.u32(fold.hinted.size);
-  for (const key of fold.hinted) w.f64(key);
+  fold.hinted.forEach((key) => {
+    w.f64(key);
+  });
   if (v2) writeVersion2(fold, w);
   if (sections) writeSections(fold, w);
   w.bytes(boardBytes(fold.index));
@@ -437,8 +447,12 @@ function writeTeams(fold: HuntFold, w: ByteWriter): void {
     w.u32(fold.teamMembers[tid]!);
   }
   for (let pid = 0; pid < fold.playerCount; pid++) w.u32(fold.playerTeam[pid]!);
-  for (const key of fold.found) w.u32(fold.foundBy.get(key)!);
-  for (const key of fold.hinted) w.u32(fold.hintedBy.get(key)!);
+  fold.found.forEach((key) => {
+    w.u32(fold.foundBy.get(key)!);
+  });
+  fold.hinted.forEach((key) => {
+    w.u32(fold.hintedBy.get(key)!);
+  });
   w.bytes(boardBytes(fold.teamIndex!));
 }
 
@@ -684,10 +698,10 @@ function decodeHashed(
   }
   const found: number[] = [];
   const nFound = r.u32("found count");
-  for (let i = 0; i < nFound; i++) found.push(r.f64("found"));
+  for (let i = 0; i < nFound; i++) found.push(r.key("found"));
   const hinted: number[] = [];
   const nHinted = r.u32("hinted count");
-  for (let i = 0; i < nHinted; i++) hinted.push(r.f64("hinted"));
+  for (let i = 0; i < nHinted; i++) hinted.push(r.key("hinted"));
   const v2 = version >= VERSION_2 ? readVersion2(r, treasures) : undefined;
   const sections = version === VERSION_3 ? readSections(r, treasures) : undefined;
   const index = readIndex(r.bytes("rank index"), options.indexKind, "rank index");
@@ -776,7 +790,7 @@ const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();
  * The buffer the boards' bytes are written from into a hunt's bytes (each is copied out at once), kept
  * between checkpoints: a new one each time (6.5 MB at 200,000 players, twice a second at 20,000
  * events/s) held several copies at once until the collector came, about 30 MB of the engine's RSS.
- * It grows to the largest board written, and shrinks only at the end of a round of
+ * It grows to a quarter more than the largest board written, and shrinks only at the end of a round of
  * `SCRATCH_ROUND` writes whose boards all took under a quarter of it, to the largest of them: a
  * process with one large hunt among small ones, or a hunt with boards of two sizes, keeps one buffer.
  */
@@ -796,7 +810,8 @@ function boardBytes(board: RankIndex): Uint8Array {
   }
   const n = board.serializeInto(boardScratch);
   if (n > boardScratch.length) {
-    boardScratch = new Uint8Array(n);
+    // With room to grow: a hunt whose players are still joining would need a new one every time.
+    boardScratch = new Uint8Array(n + Math.floor(n / 4));
     const again = board.serializeInto(boardScratch);
     if (again !== n) throw new Error(`internal error: a board's bytes came to ${n}, then to ${again}`);
   }

@@ -11,6 +11,8 @@ const NO_SLOTS = new Uint32Array(0);
 /**
  * Non-negative integer keys below 2^53, iterated in insertion order exactly as a Set iterates (a key
  * deleted and added again goes to the end), since the hunt's canonical bytes list them in that order.
+ * Its arrays never shrink: only a team member's disqualification deletes keys, so they stay within
+ * what the hunt held at its peak.
  * `order` holds the keys as added, -1 where one was deleted; the open-addressing table holds, for each
  * key, its position in `order` plus one (0: an empty slot), found by linear probing from the key's hash.
  */
@@ -30,8 +32,12 @@ export class KeySet {
     return this.slotOf(key) >= 0;
   }
 
-  /** Adds a key; returns this, as Set.add does. */
+  /** Adds a key (a safe integer, at least 0; -0 is kept as 0, as a Set keeps it); returns this, as Set.add does. */
   add(key: number): this {
+    if (!Number.isSafeInteger(key) || key < 0) {
+      throw new RangeError(`a key must be a safe integer of at least 0, got ${key}`);
+    }
+    key += 0;
     if (this.slotOf(key) >= 0) return this;
     if ((this.count + 1) * 2 > this.table.length) this.rebuild(Math.max(16, this.table.length * 2));
     if (this.used === this.order.length) {
@@ -72,11 +78,12 @@ export class KeySet {
     return true;
   }
 
-  /** The keys in insertion order. */
-  *[Symbol.iterator](): IterableIterator<number> {
+  /** Calls `f` with each key in insertion order (a plain loop: a checkpoint goes through every key). */
+  forEach(f: (key: number) => void): void {
+    const order = this.order;
     for (let k = 0; k < this.used; k++) {
-      const key = this.order[k]!;
-      if (key >= 0) yield key;
+      const key = order[k]!;
+      if (key >= 0) f(key);
     }
   }
 
