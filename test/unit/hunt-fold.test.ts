@@ -1,7 +1,7 @@
 // The fold as a specification: given these events, when this one arrives, then these outputs.
 import { describe, expect, it } from "vitest";
 import { answer, decodeHunt, encodeHunt, HuntFold, publicStateReply, stateHash } from "../../actors/index.ts";
-import { JsRankIndex } from "../../native/index.ts";
+import { createRankIndex, JsRankIndex } from "../../native/index.ts";
 import { CollectingSink, ev, given, log, runningHunt } from "../support/hunt-log.ts";
 
 const join = (playerId: string) => ev("PlayerJoined", { playerId });
@@ -334,6 +334,45 @@ describe("what a small hunt holds", () => {
       expect(fold.playerTeam[0]).toBe(0);
     }
     expect(stateHash(restored)).toBe(stateHash(team));
+  });
+});
+
+describe("the canonical bytes of finds and hints", () => {
+  it("list them in log order, a key dropped by a disqualification and found again going last (fixed hash)", () => {
+    const events = runningHunt({ teams: {}, hintPenalty: 2, firstFinderBonus: [3] }, [
+      ev("TeamCreated", { teamId: "red" }),
+      ev("TeamCreated", { teamId: "blue" }),
+      ev("PlayerJoined", { playerId: "a", teamId: "red" }),
+      ev("PlayerJoined", { playerId: "b", teamId: "red" }),
+      ev("PlayerJoined", { playerId: "c", teamId: "blue" }),
+      hint("b", "t-2"),
+      find("b", "t-1"),
+      find("c", "t-1"),
+      hint("c", "t-2"),
+      find("b", "t-2", "golden key"),
+      // b's finds and hints stop being red's: red may find t-1 again, and take t-2's hint again.
+      ev("PlayerDisqualified", { playerId: "b", reason: "shared answers", by: "judge" }),
+      find("a", "t-1"),
+      hint("a", "t-2"),
+    ]);
+    for (const kind of ["js", "native"] as const) {
+      const fold = new HuntFold("h-test", createRankIndex(kind));
+      const sink = new CollectingSink();
+      fold.applyBatch(log(events), sink);
+      expect(sink.outputs.filter((o) => o.kind === "rejected")).toEqual([]);
+      const found: number[] = [];
+      fold.found.forEach((k) => {
+        found.push(k);
+      });
+      const hinted: number[] = [];
+      fold.hinted.forEach((k) => {
+        hinted.push(k);
+      });
+      expect(found).toEqual([2, 0]);
+      expect(hinted).toEqual([3, 1]);
+      // The hash the fold gave when these were Sets: the bytes did not change with KeySet.
+      expect(stateHash(fold)).toBe("bac6a9d2ac7e4e7d2ba164e8e425320ccf593949899704290d439683a64f94f1");
+    }
   });
 });
 
