@@ -7,7 +7,7 @@
 import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ENGINE_NODE_ARGS, type EngineProcess, forkEngine } from "../bin/engine-process.ts";
+import { ENGINE_NODE_ARGS, type EngineProcess, forkEngine, tuneEngineHeap } from "../bin/engine-process.ts";
 import {
   type BatchConsumer,
   connect,
@@ -47,6 +47,8 @@ export async function runPeerEngine(options: {
   /** Called once stopped (close a Redis connection, say). */
   close?: () => Promise<void>;
 }): Promise<void> {
+  // The engine's heap, so that the ceiling is the same process but for its fold.
+  tuneEngineHeap();
   const nc = await connect({ servers: options.url, name: options.name });
   await ensureStreams(await jetstreamManager(nc));
   const publisher = new OutputPublisher(nc);

@@ -17,6 +17,7 @@ import {
   SERVE_STATE_FILE,
   UsageError,
 } from "../cli.ts";
+import { tuneEngineHeap } from "../engine-process.ts";
 import { createLogger } from "../logger.ts";
 import { SIGNING_KEY_USAGE, signingKeyFlag } from "../signing-key.ts";
 
@@ -88,6 +89,7 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const { values } = parseFlags("serve", argv, FLAGS);
+    tuneEngineHeap();
     const index = values.index ?? "auto";
     if (!["auto", "native", "js"].includes(index)) {
       throw new UsageError(
