@@ -7,7 +7,13 @@
 import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ENGINE_NODE_ARGS, type EngineProcess, forkEngine, tuneEngineHeap } from "../bin/engine-process.ts";
+import {
+  ENGINE_NODE_ARGS,
+  type EngineProcess,
+  forkEngine,
+  inheritedEngineArgs,
+  tuneEngineHeap,
+} from "../bin/engine-process.ts";
 import {
   type BatchConsumer,
   connect,
@@ -29,7 +35,7 @@ export function startPeerEngine(
 ): Promise<EngineProcess> {
   return forkEngine(module, ["--nats", url, ...args], {
     cwd: ROOT, // where `--import tsx` resolves
-    execArgv: ["--import", "tsx", ...ENGINE_NODE_ARGS, ...execArgv],
+    execArgv: ["--import", "tsx", ...ENGINE_NODE_ARGS, ...inheritedEngineArgs(), ...execArgv],
     fallbackUrl: url,
     label,
   });

@@ -1,5 +1,6 @@
 // Runs `cairn serve` as a child process with an IPC channel: the demo, the benchmarks and the fault
-// tests use it to keep the engine out of their own process (and to kill it).
+// tests use it to keep the engine out of their own process (and to kill it). Also how an engine
+// process sets up its node: its flags, and the heap tuning it applies when it starts.
 import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,7 @@ export const ENGINE_NODE_ARGS = ["--max-semi-space-size=32"];
 /**
  * How far V8's old generation may grow past what is live before its next full collection, in
  * percent: 100 lets it double, where V8 lets a busy process grow it up to fourfold. With 10,000 small
- * hunts live (77 MB of live heap) that room was most of the engine's RSS. It costs about twice as
+ * hunts live (77 MB of live heap) that room was most of the engine's RSS. It costs 2.5-3 times as
  * many full collections, each a few milliseconds, mostly marked incrementally ("Benchmarks").
  */
 export const HEAP_GROWING_PERCENT = 100;
@@ -28,8 +29,26 @@ export const HEAP_GROWING_PERCENT = 100;
  * takes effect.
  */
 export function tuneEngineHeap(): void {
-  if (process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) return;
+  if (process.execArgv.some(isHeapGrowingArg)) return;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
+/** Whether a node argument is `--heap-growing-percent=N` (V8 also takes it with underscores). */
+function isHeapGrowingArg(arg: string): boolean {
+  return arg.replaceAll("_", "-").startsWith("--heap-growing-percent");
+}
+
+/**
+ * Node arguments an engine process takes from the process that starts it, beside ENGINE_NODE_ARGS:
+ * a heap growth it was given, and CAIRN_ENGINE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile every engine started (the benchmarks' peer engines included, so that a ceiling runs as
+ * its engine does).
+ */
+export function inheritedEngineArgs(): string[] {
+  return [
+    ...process.execArgv.filter(isHeapGrowingArg),
+    ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+  ];
 }
 
 /** Live figures the engine process reports over IPC every 250 ms. */
@@ -76,11 +95,10 @@ export function startEngineProcess(
 ): Promise<EngineProcess> {
   const natsArgs = url === undefined ? [] : ["--nats", url];
   return forkEngine(CLI, ["serve", ...natsArgs, "--metrics-port", "off", "--log-level", "warn", ...args], {
-    // e.g. CAIRN_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every engine started.
     execArgv: [
-      ...process.execArgv.filter((a) => !a.startsWith("--max-semi-space-size")),
+      ...process.execArgv.filter((a) => !a.startsWith("--max-semi-space-size") && !isHeapGrowingArg(a)),
       ...ENGINE_NODE_ARGS,
-      ...(process.env.CAIRN_ENGINE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      ...inheritedEngineArgs(),
       ...(options.nodeArgs ?? []),
     ],
     fallbackUrl: url,
