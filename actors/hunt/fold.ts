@@ -131,8 +131,7 @@ class BatchScratch {
   scores = new Float64Array(0);
   tiebreaks = new Float64Array(0);
   out = new Int32Array(0);
-  /** Per op: the player's pid, their id, and the number of ranked players after it. */
-  pids = new Uint32Array(0);
+  /** Per op: the player's id, and the number of ranked players after it. */
   ids: string[] = [];
   players = new Uint32Array(0);
   /** The team board's ops (upserts only: teams never leave it), with the team number and the team count. */
@@ -153,7 +152,6 @@ class BatchScratch {
     this.scores = new Float64Array(cap);
     this.tiebreaks = new Float64Array(cap);
     this.out = new Int32Array(cap * 2);
-    this.pids = new Uint32Array(cap);
     this.ids = [];
     this.players = new Uint32Array(cap);
     this.teamSlots = new Uint32Array(cap);
@@ -592,7 +590,6 @@ export class HuntFold {
     // The tie-break of an upsert is the seq of the change; a remove carries its seq here too, so
     // that `finishBatch` can name the input of every op from one array.
     s.tiebreaks[nOps] = seq;
-    s.pids[nOps] = pid;
     s.players[nOps] = this.joined;
     return nOps + 1;
   }
@@ -1153,10 +1150,8 @@ export class HuntFold {
   adoptPlayers(slots: Uint32Array, state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
     if (this.playerCount !== 0) throw new Error("adoptPlayers: the fold has players already");
     const n = slots.length;
-    if (Math.min(state.length, score.length, tiebreak.length) < n)
-      throw new Error(
-        `adoptPlayers: ${n} players but room for ${Math.min(state.length, score.length, tiebreak.length)}`,
-      );
+    const room = Math.min(state.length, score.length, tiebreak.length);
+    if (room < n) throw new Error(`adoptPlayers: ${n} players but room for ${room}`);
     this.playerState = state;
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
