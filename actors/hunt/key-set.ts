@@ -49,11 +49,8 @@ export class KeySet {
         this.order = order;
       }
     }
-    const mask = this.table.length - 1;
-    let i = hash(key) & mask;
-    while (this.table[i] !== 0) i = (i + 1) & mask;
     this.order[this.used] = key;
-    this.table[i] = ++this.used;
+    this.table[freeSlot(this.table, key)] = ++this.used;
     this.count++;
     return this;
   }
@@ -108,16 +105,19 @@ export class KeySet {
       if (key >= 0) order[n++] = key;
     }
     const table = new Uint32Array(capacity);
-    const mask = capacity - 1;
-    for (let k = 0; k < n; k++) {
-      let i = hash(order[k]!) & mask;
-      while (table[i] !== 0) i = (i + 1) & mask;
-      table[i] = k + 1;
-    }
+    for (let k = 0; k < n; k++) table[freeSlot(table, order[k]!)] = k + 1;
     this.order = order;
     this.used = n;
     this.table = table;
   }
+}
+
+/** The first empty slot of `table` on `key`'s probe path (the table is never full). */
+function freeSlot(table: Uint32Array, key: number): number {
+  const mask = table.length - 1;
+  let i = hash(key) & mask;
+  while (table[i] !== 0) i = (i + 1) & mask;
+  return i;
 }
 
 /** A 32-bit mix of an integer below 2^53 (its low and high words). */
