@@ -2,7 +2,7 @@
 // nats-server per run, engine children and what they report over IPC (and their settled RSS), waiting for
 // an engine to handle a seq, timed restarts, queries timed while something else runs, CPU time of
 // processes from /proc, and a Redis probe.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import {
   type EmbeddedNats,
   EVENTS_STREAM,
   lastOutputSeq,
+  partitionMapping,
   queryHunt,
   startEmbeddedNats,
 } from "../streams/index.ts";
@@ -25,16 +26,25 @@ export interface FreshNats extends EmbeddedNats {
   dispose(): Promise<void>;
 }
 
-/** Starts `nats-server -js` on a free port with a new, empty store under the OS temp dir. */
-export async function startFreshNats(label: string): Promise<FreshNats> {
-  const storeDir = mkdtempSync(join(tmpdir(), `cairn-bench-${label}-`));
-  const nats = await startEmbeddedNats({ storeDir });
+/**
+ * Starts `nats-server -js` on a free port with a new, empty store under the OS temp dir; with
+ * `partitions` > 0 the server maps hunts' events to that many partitions, as `cairn serve
+ * --partitions` needs.
+ */
+export async function startFreshNats(label: string, partitions = 0): Promise<FreshNats> {
+  const dir = mkdtempSync(join(tmpdir(), `cairn-bench-${label}-`));
+  const options: Parameters<typeof startEmbeddedNats>[0] = { storeDir: join(dir, "store") };
+  if (partitions > 0) {
+    options.configFile = join(dir, "nats.conf");
+    writeFileSync(options.configFile, `mappings = ${JSON.stringify(partitionMapping(partitions))}\n`);
+  }
+  const nats = await startEmbeddedNats(options);
   return {
     ...nats,
     stop: () => nats.stop(),
     async dispose() {
       await nats.stop();
-      rmSync(storeDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

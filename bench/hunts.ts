@@ -8,7 +8,7 @@ import { createHistogram } from "node:perf_hooks";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
-import { choiceFlag, numberFlag } from "../bin/flags.ts";
+import { choiceFlag, intFlag, numberFlag } from "../bin/flags.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
 import {
   EngineWatch,
@@ -40,6 +40,8 @@ export const usage = `usage: cairn bench hunts [flags]
   --rate N        events/s spread across the hunts (default 20000)
   --seconds S     seconds of play per phase (default 30)
   --index KIND    auto, native, js (default auto)
+  --partitions N  map hunts to N partitions (the server mapping) and run the engine with
+                  --partitions N, holding them all (default 0: unpartitioned)
   --passivate     also passivate every hunt after play (--idle-after 5s) and report the memory returned
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
   --smoke         a few seconds: 50 hunts of 5 players, 2,000 events/s
@@ -91,16 +93,25 @@ const event = (type: string, id: string, data?: unknown) =>
 /** Runs one phase: `hunts` hunts of `players` players each, play at `rate` for `seconds`. */
 async function phase(
   label: string,
-  opts: { hunts: number; players: number; rate: number; seconds: number; index: string; passivate: boolean },
+  opts: {
+    hunts: number;
+    players: number;
+    rate: number;
+    seconds: number;
+    index: string;
+    partitions: number;
+    passivate: boolean;
+  },
 ): Promise<PhaseResult> {
   const say = (s: string) => console.log(`[${label}] ${s}`);
   let nats: FreshNats | undefined;
   let engine: EngineProcess | undefined;
   let nc: NatsConnection | undefined;
   try {
-    nats = await startFreshNats("hunts");
+    nats = await startFreshNats("hunts", opts.partitions);
     const port = await freePort();
     const args = ["--index", opts.index, "--metrics-port", String(port)];
+    if (opts.partitions > 0) args.push("--partitions", String(opts.partitions));
     if (opts.passivate) args.push("--idle-after", "5s");
     engine = await startEngineProcess(nats.url, args);
     const watch = new EngineWatch(engine, nats.pid, undefined);
@@ -233,7 +244,9 @@ async function phase(
       result.rssPassivatedLater = watch.latest?.rss ?? 0;
       result.heapPassivatedLater = watch.latest?.heapUsed ?? 0;
     }
-    result.consumersLeft = (await jsm.consumers.list(EVENTS_STREAM).next()).length - 1;
+    // The engine's own durables: one for the whole stream, or one per partition it holds.
+    const durables = Math.max(1, opts.partitions);
+    result.consumersLeft = (await jsm.consumers.list(EVENTS_STREAM).next()).length - durables;
     say(
       `play: ${fmtInt(total)} events, sustained ${fmtInt(sustained)}/s, p50 ${fmtMs(result.p50Ms)}, p99 ${fmtMs(result.p99Ms)}, RSS peak ${fmtMB(result.rssPeak)}`,
     );
@@ -256,6 +269,7 @@ export async function run(argv: string[]): Promise<number> {
     rate: { type: "string" },
     seconds: { type: "string" },
     index: { type: "string" },
+    partitions: { type: "string" },
     passivate: { type: "boolean", default: false },
   });
   const smoke = values.smoke === true;
@@ -264,9 +278,10 @@ export async function run(argv: string[]): Promise<number> {
   const rate = numberFlag("bench hunts", "rate", values.rate, smoke ? 2000 : 20_000, 1);
   const seconds = numberFlag("bench hunts", "seconds", values.seconds, smoke ? 2 : 30, 0.5);
   const index = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
+  const partitions = intFlag("bench hunts", "partitions", values.partitions, 0, 0, 1024);
   const passivate = values.passivate === true;
   console.log(
-    `bench hunts: ${fmtInt(hunts)} hunts × ${fmtInt(players)} players against 1 hunt × ${fmtInt(hunts * players)}, ${fmtInt(rate)} events/s for ${seconds} s each; index ${index}; ${cpus().length} CPUs`,
+    `bench hunts: ${fmtInt(hunts)} hunts × ${fmtInt(players)} players against 1 hunt × ${fmtInt(hunts * players)}, ${fmtInt(rate)} events/s for ${seconds} s each; index ${index}; ${partitions > 0 ? `${partitions} partitions` : "unpartitioned"}; ${cpus().length} CPUs`,
   );
   const one = await phase("one hunt", {
     hunts: 1,
@@ -274,9 +289,10 @@ export async function run(argv: string[]): Promise<number> {
     rate,
     seconds,
     index,
+    partitions,
     passivate: false,
   });
-  const many = await phase(`${hunts} hunts`, { hunts, players, rate, seconds, index, passivate });
+  const many = await phase(`${hunts} hunts`, { hunts, players, rate, seconds, index, partitions, passivate });
   const perHunt = (many.rssAfterSetup - many.rssIdle) / hunts;
   // What a hunt costs beyond its players: the same players in one hunt are the baseline.
   const overHunt = (many.rssAfterSetup - many.rssIdle - (one.rssAfterSetup - one.rssIdle)) / hunts;
@@ -344,7 +360,7 @@ export async function run(argv: string[]): Promise<number> {
     writeJson(values.json, {
       benchmark: "hunts",
       date: new Date().toISOString(),
-      params: { hunts, players, rate, seconds, index, passivate },
+      params: { hunts, players, rate, seconds, index, partitions, passivate },
       one,
       many,
       perHuntBytes: perHunt,
