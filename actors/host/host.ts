@@ -509,7 +509,7 @@ export class ActorHost {
     const connected = this.connected && !this.nc.isClosed();
     const unconfirmed = await this.publisher.settle(Math.min(left(), 5_000));
     if (unconfirmed > 0) logger.error({ unconfirmed }, "outputs still unconfirmed at shutdown");
-    this.registry.publishTops();
+    this.registry.publishAllTops();
     if (connected && unconfirmed === 0) await within("final snapshots", this.registry.snapshotAll());
     else logger.warn("final snapshots skipped: NATS is not reachable; the next start replays the log tail");
     await within("flushing", this.nc.flush());

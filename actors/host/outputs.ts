@@ -68,12 +68,22 @@ export class HuntOutputs implements OutputSink {
     this.publisher.checkpoint(this.target.fold.huntId, seq, n, message);
   };
 
+  /** Whether a public top changed since it was last published. */
+  topChanged(target: OutputTarget): boolean {
+    const fold = target.fold;
+    return (
+      fold.topVersion !== target.topPublished ||
+      (fold.publicTeamBoard !== null && fold.teamTopVersion !== target.teamTopPublished)
+    );
+  }
+
   /**
    * Publishes `hunt.<id>.top`, and a team hunt's `hunt.<id>.teams.top`, if the public tops changed
    * since the last time (while the standings are frozen, the tops at the freeze; their `seq` is still
    * the last input handled, so it never goes back).
    */
   top(target: OutputTarget, n: number): void {
+    if (!this.topChanged(target)) return;
     const fold = target.fold;
     if (fold.topVersion !== target.topPublished) {
       target.topPublished = fold.topVersion;

@@ -89,8 +89,13 @@ export class ActivationTimeoutError extends Error {
   }
 }
 
+/** Tops a round publishes per event-loop turn: about a millisecond of work. */
+const TOPS_PER_TURN = 64;
+
 export class HuntRegistry {
   private readonly live = new Map<string, LiveHunt>();
+  /** The hunts of the round of tops being published, if one is under way. */
+  private topsRound: LiveHunt[] | undefined;
   private readonly activating = new Map<
     string,
     { promise: Promise<LiveHunt>; startedAt: number; cancel: () => void }
@@ -410,8 +415,37 @@ export class HuntRegistry {
     }
   }
 
-  /** Publishes the top-N of every live hunt whose top changed. */
+  /**
+   * Starts a round that publishes the top-N of every live hunt whose top changed, TOPS_PER_TURN
+   * hunts per event-loop turn. With thousands of small hunts, most change between two rounds, and
+   * publishing them all at once held the loop for 20–45 ms every round, which every event arriving
+   * meanwhile waited for. A round still going when the next is due lets that one pass, so a hunt's
+   * top is still published at most once a round.
+   */
   publishTops(): void {
+    if (this.topsRound !== undefined) return;
+    const round: LiveHunt[] = [];
+    for (const hunt of this.live.values()) if (this.outputs.topChanged(hunt)) round.push(hunt);
+    if (round.length === 0) return;
+    this.topsRound = round;
+    let at = 0;
+    const turn = () => {
+      if (this.topsRound !== round) return; // publishAllTops took over
+      const end = Math.min(round.length, at + TOPS_PER_TURN);
+      for (; at < end; at++) {
+        const hunt = round[at]!;
+        // A hunt passivated or dropped since the round began has nothing to show.
+        if (this.live.get(hunt.fold.huntId) === hunt) this.outputs.top(hunt, this.opts.topN);
+      }
+      if (at < round.length) setImmediate(turn);
+      else this.topsRound = undefined;
+    };
+    turn();
+  }
+
+  /** Publishes every changed top now, ending any round under way (on stop). */
+  publishAllTops(): void {
+    this.topsRound = undefined;
     for (const hunt of this.live.values()) this.outputs.top(hunt, this.opts.topN);
   }
 
