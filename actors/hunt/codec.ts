@@ -447,11 +447,11 @@ function writeTeams(fold: HuntFold, w: ByteWriter): void {
     w.u32(fold.teamMembers[tid]!);
   }
   for (let pid = 0; pid < fold.playerCount; pid++) w.u32(fold.playerTeam[pid]!);
-  fold.found.forEach((key) => {
-    w.u32(fold.foundBy.get(key)!);
+  fold.found.forEach((_key, pid) => {
+    w.u32(pid);
   });
-  fold.hinted.forEach((key) => {
-    w.u32(fold.hintedBy.get(key)!);
+  fold.hinted.forEach((_key, pid) => {
+    w.u32(pid);
   });
   w.bytes(boardBytes(fold.teamIndex!));
 }
@@ -744,8 +744,9 @@ function decodeHashed(
   fold.adoptPlayers(slots, playerState, playerScore, playerTiebreak);
   fold.joined = joined;
   fold.seated = seated;
-  for (const key of found) fold.found.add(key);
-  for (const key of hinted) fold.hinted.add(key);
+  // A team hunt's snapshot names each find's and hint's member; a solo hunt's needs none (0).
+  for (let i = 0; i < found.length; i++) fold.found.add(found[i]!, teams?.foundBy[i] ?? 0);
+  for (let i = 0; i < hinted.length; i++) fold.hinted.add(hinted[i]!, teams?.hintedBy[i] ?? 0);
   for (const sub of sections?.submissions ?? []) {
     if (sub.pid >= nPlayers) throw new CorruptSnapshotError("a submission names no player");
     fold.submissions.add(sub.id, sub.pid, sub.treasure, sub.key, sub.points, sub.state);
@@ -767,8 +768,6 @@ function decodeHashed(
   }
   if (teams) {
     fold.playerTeam.set(teams.playerTeam);
-    for (let i = 0; i < found.length; i++) fold.foundBy.set(found[i]!, teams.foundBy[i]!);
-    for (let i = 0; i < hinted.length; i++) fold.hintedBy.set(hinted[i]!, teams.hintedBy[i]!);
     if (fold.teamIds.length !== teamIndex!.size) {
       throw new CorruptSnapshotError(`${fold.teamIds.length} teams but ${teamIndex!.size} ranked`);
     }

@@ -274,7 +274,9 @@ export class HuntFold {
   seated = 0;
   /**
    * (competitor, treasure) pairs found (by a find or an approved review) and hinted, keyed
-   * `competitor(pid) * treasureCount + treasure`, in log order.
+   * `competitor(pid) * treasureCount + treasure`, in log order, each with the pid of the player who
+   * found it or took the hint: in a team hunt, a disqualified member's finds and hints stop being the
+   * team's.
    */
   readonly found = new KeySet();
   readonly hinted = new KeySet();
@@ -313,12 +315,6 @@ export class HuntFold {
   teamMembers: Uint32Array = NO_U32;
   /** pid → team number (team hunts). */
   playerTeam: Uint32Array = NO_U32;
-  /**
-   * In a team hunt, the member behind each key of `found` and `hinted`: a disqualified member's finds
-   * and hints stop being the team's.
-   */
-  foundBy: Map<number, number> = NO_ENTRIES;
-  hintedBy: Map<number, number> = NO_ENTRIES;
   /** Team-board ops queued by the batch being prepared. */
   private teamOpCount = 0;
 
@@ -770,8 +766,7 @@ export class HuntFold {
         const points = decayedPoints(treasure, running) + (this.rules.firstFinderBonus[k] ?? 0);
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
-        this.found.add(key);
-        if (this.rules.teams !== null) this.foundBy.set(key, pid);
+        this.found.add(key, pid);
         this.findCounts[t] = k + 1;
         return this.addScore(nOps, pid, d.playerId, points, seq);
       }
@@ -788,8 +783,7 @@ export class HuntFold {
         }
         const overflow = this.checkScore(pid, -this.rules.hintPenalty);
         if (overflow) return overflow;
-        this.hinted.add(key);
-        if (this.rules.teams !== null) this.hintedBy.set(key, pid);
+        this.hinted.add(key, pid);
         return this.addScore(nOps, pid, d.playerId, -this.rules.hintPenalty, seq);
       }
       case "ScoreAdjusted": {
@@ -850,8 +844,7 @@ export class HuntFold {
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
         const key = subs.keys[sid]!;
-        this.found.add(key);
-        if (this.rules.teams !== null) this.foundBy.set(key, pid);
+        this.found.add(key, pid);
         this.findCounts[t]!++;
         subs.close(sid, SUBMISSION_APPROVED);
         return this.addScore(nOps, pid, this.playerId(pid), points, seq);
@@ -914,14 +907,8 @@ export class HuntFold {
     const n = this.treasures.length;
     for (let t = 0; t < n; t++) {
       const key = tid * n + t;
-      if (this.foundBy.get(key) === pid) {
-        this.found.delete(key);
-        this.foundBy.delete(key);
-      }
-      if (this.hintedBy.get(key) === pid) {
-        this.hinted.delete(key);
-        this.hintedBy.delete(key);
-      }
+      if (this.found.valueOf(key) === pid) this.found.delete(key);
+      if (this.hinted.valueOf(key) === pid) this.hinted.delete(key);
     }
     this.addTeamScore(tid, -this.playerScore[pid]!, seq);
   }
@@ -1169,8 +1156,6 @@ export class HuntFold {
   makeTeamHunt(teamIndex: RankIndex): void {
     this.teamIndex = teamIndex;
     this.teamNumbers = new Map();
-    this.foundBy = new Map();
-    this.hintedBy = new Map();
     this.playerTeam = growU32(this.playerTeam, this.playerState.length);
   }
 

@@ -1,23 +1,28 @@
-// A set of the fold's (competitor, treasure) keys, held in typed arrays rather than a Set: a
+// A set of the fold's (competitor, treasure) keys, each with a small number beside it (in a team hunt,
+// the member whose find or hint it is), held in typed arrays rather than a Set and a Map: a
 // 200,000-player hunt's finds filled a Set of 10 MB after 30 s at 20,000 events/s, a third of the
 // engine's live V8 heap, which the collector marked at every full collection and which set how far
-// the heap grew between them (a few times what is live). Here they take 16-32 bytes a key, outside
-// the collected heap.
+// the heap grew between them (a few times what is live); a team hunt's Map of finders was as large
+// again, and reading it key by key took 60 ms of each checkpoint. Here they take 20-36 bytes a key,
+// outside the collected heap.
 
 /** Empty arrays shared by every set that has held nothing yet (a small hunt may never find anything). */
 const NO_KEYS = new Float64Array(0);
 const NO_SLOTS = new Uint32Array(0);
 
 /**
- * Non-negative integer keys below 2^53, iterated in insertion order exactly as a Set iterates (a key
- * deleted and added again goes to the end), since the hunt's canonical bytes list them in that order.
+ * Non-negative integer keys below 2^53, each with a value (a 32-bit unsigned integer, 0 unless given),
+ * iterated in insertion order exactly as a Set iterates (a key deleted and added again goes to the
+ * end), since the hunt's canonical bytes list them in that order.
  * Its arrays never shrink: only a team member's disqualification deletes keys, so they stay within
  * what the hunt held at its peak.
- * `order` holds the keys as added, -1 where one was deleted; the open-addressing table holds, for each
- * key, its position in `order` plus one (0: an empty slot), found by linear probing from the key's hash.
+ * `order` holds the keys as added, -1 where one was deleted, and `values` their values at the same
+ * positions; the open-addressing table holds, for each key, its position in `order` plus one (0: an
+ * empty slot), found by linear probing from the key's hash.
  */
 export class KeySet {
   private order: Float64Array = NO_KEYS;
+  private values: Uint32Array = NO_SLOTS;
   /** Entries of `order` in use, deleted ones included. */
   private used = 0;
   private table: Uint32Array = NO_SLOTS;
@@ -32,10 +37,23 @@ export class KeySet {
     return this.slotOf(key) >= 0;
   }
 
-  /** Adds a key (a safe integer, at least 0; -0 is kept as 0, as a Set keeps it); returns this, as Set.add does. */
-  add(key: number): this {
+  /** The value of a key in the set; undefined when it is not in the set. */
+  valueOf(key: number): number | undefined {
+    const slot = this.slotOf(key);
+    return slot < 0 ? undefined : this.values[this.table[slot]! - 1];
+  }
+
+  /**
+   * Adds a key (a safe integer, at least 0; -0 is kept as 0, as a Set keeps it) with its value (a
+   * 32-bit unsigned integer); a key already in the set keeps its place and its value. Returns this,
+   * as Set.add does.
+   */
+  add(key: number, value = 0): this {
     if (!Number.isSafeInteger(key) || key < 0) {
       throw new RangeError(`a key must be a safe integer of at least 0, got ${key}`);
+    }
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new RangeError(`a value must be a 32-bit unsigned integer, got ${value}`);
     }
     key += 0;
     if (this.slotOf(key) >= 0) return this;
@@ -47,9 +65,13 @@ export class KeySet {
         const order = new Float64Array(Math.max(16, this.order.length * 2));
         order.set(this.order.subarray(0, this.used));
         this.order = order;
+        const values = new Uint32Array(order.length);
+        values.set(this.values.subarray(0, this.used));
+        this.values = values;
       }
     }
     this.order[this.used] = key;
+    this.values[this.used] = value;
     this.table[freeSlot(this.table, key)] = ++this.used;
     this.count++;
     return this;
@@ -75,12 +97,13 @@ export class KeySet {
     return true;
   }
 
-  /** Calls `f` with each key in insertion order (a plain loop: a checkpoint goes through every key). */
-  forEach(f: (key: number) => void): void {
+  /** Calls `f` with each key and its value in insertion order (a plain loop: a checkpoint goes through every key). */
+  forEach(f: (key: number, value: number) => void): void {
     const order = this.order;
+    const values = this.values;
     for (let k = 0; k < this.used; k++) {
       const key = order[k]!;
-      if (key >= 0) f(key);
+      if (key >= 0) f(key, values[k]!);
     }
   }
 
@@ -99,14 +122,19 @@ export class KeySet {
   /** Drops deleted entries from `order` and rehashes every key into a table of `capacity` slots. */
   private rebuild(capacity: number): void {
     const order = new Float64Array(Math.max(16, this.count * 2));
+    const values = new Uint32Array(order.length);
     let n = 0;
     for (let k = 0; k < this.used; k++) {
       const key = this.order[k]!;
-      if (key >= 0) order[n++] = key;
+      if (key >= 0) {
+        values[n] = this.values[k]!;
+        order[n++] = key;
+      }
     }
     const table = new Uint32Array(capacity);
     for (let k = 0; k < n; k++) table[freeSlot(table, order[k]!)] = k + 1;
     this.order = order;
+    this.values = values;
     this.used = n;
     this.table = table;
   }

@@ -1,10 +1,11 @@
-// The fold's KeySet against a Set, the model it replaces: the same answers and the same insertion
-// order after any sequence of adds and deletes, since the hunt's canonical bytes list keys in it.
+// The fold's KeySet against a Map of key to value, the model it replaces (a Set of finds and a Map of
+// finders): the same answers, values and insertion order after any sequence of adds and deletes,
+// since the hunt's canonical bytes list keys, and a team hunt's their values, in that order.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KeySet } from "../../actors/hunt/key-set.ts";
 
-type Op = { op: "add" | "delete" | "has" | "order"; key: number };
+type Op = { op: "add" | "delete" | "has" | "order"; key: number; value: number };
 
 function keysOf(set: KeySet): number[] {
   const keys: number[] = [];
@@ -12,6 +13,14 @@ function keysOf(set: KeySet): number[] {
     keys.push(k);
   });
   return keys;
+}
+
+function entriesOf(set: KeySet): [number, number][] {
+  const entries: [number, number][] = [];
+  set.forEach((k, v) => {
+    entries.push([k, v]);
+  });
+  return entries;
 }
 
 /**
@@ -28,26 +37,32 @@ const key = fc.oneof(
   fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1, 2 ** 52 + 3),
 );
 const ops = fc.array(
-  fc.record({ op: fc.constantFrom<Op["op"]>("add", "add", "add", "delete", "delete", "has", "order"), key }),
+  fc.record({
+    op: fc.constantFrom<Op["op"]>("add", "add", "add", "delete", "delete", "has", "order"),
+    key,
+    value: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constantFrom(0xffffffff, 2 ** 31)),
+  }),
   { maxLength: 4000, size: "max" },
 );
 
 describe("KeySet", () => {
-  it("answers and iterates as a Set does, in insertion order, after any adds and deletes", () => {
+  it("answers and iterates as a Map does, in insertion order, after any adds and deletes", () => {
     fc.assert(
       fc.property(ops, (sequence) => {
         const set = new KeySet();
-        const model = new Set<number>();
-        for (const { op, key } of sequence) {
-          if (op === "add") expect(set.add(key)).toBe(set);
-          if (op === "add") model.add(key);
+        const model = new Map<number, number>();
+        for (const { op, key, value } of sequence) {
+          if (op === "add") expect(set.add(key, value)).toBe(set);
+          // A key already there keeps its place and its value.
+          if (op === "add" && !model.has(key)) model.set(key, value);
           if (op === "delete") expect(set.delete(key)).toBe(model.delete(key));
           if (op === "has") expect(set.has(key)).toBe(model.has(key));
-          if (op === "order") expect(keysOf(set)).toEqual([...model]);
+          if (op === "has") expect(set.valueOf(key)).toBe(model.get(key));
+          if (op === "order") expect(entriesOf(set)).toEqual([...model]);
           expect(set.size).toBe(model.size);
         }
-        expect(keysOf(set)).toEqual([...model]);
-        for (const k of model) expect(set.has(k)).toBe(true);
+        expect(entriesOf(set)).toEqual([...model]);
+        for (const [k, v] of model) expect(set.valueOf(k)).toBe(v);
       }),
       { numRuns: 100 },
     );
@@ -81,6 +96,9 @@ describe("KeySet", () => {
     for (const bad of [-1, Number.NaN, 1.5, 2 ** 53, Number.POSITIVE_INFINITY]) {
       expect(() => set.add(bad)).toThrow(RangeError);
       expect(() => set.add(bad)).toThrow(/a key must be a safe integer of at least 0/);
+    }
+    for (const bad of [-1, 1.5, 2 ** 32, Number.NaN]) {
+      expect(() => set.add(1, bad)).toThrow(/a value must be a 32-bit unsigned integer/);
     }
     expect(set.size).toBe(0);
     set.add(-0);

@@ -312,9 +312,9 @@ describe("what a small hunt holds", () => {
   it("a solo hunt shares one empty, read-only map for its teams and reviews; a team hunt, live or restored, has its own", () => {
     const solo = given(runningHunt({}, [join("a"), find("a", "t-1")])).fold;
     const otherSolo = given(runningHunt({}, [join("b")])).fold;
-    for (const map of [solo.teamNumbers, solo.foundBy, solo.hintedBy, solo.submissions.sids]) {
+    for (const map of [solo.teamNumbers, solo.submissions.sids]) {
       expect(map.size).toBe(0);
-      expect(map).toBe(otherSolo.foundBy);
+      expect(map).toBe(otherSolo.teamNumbers);
       expect(() => map.set("x" as never, 1 as never)).toThrow(/shared empty one/);
     }
     expect(solo.playerTeam.length).toBe(0);
@@ -328,8 +328,9 @@ describe("what a small hunt holds", () => {
     const restored = decodeHunt("h-test", encodeHunt(team), { indexKind: "js" });
     const otherTeam = given(teamEvents).fold;
     for (const fold of [team, restored]) {
-      expect(fold.foundBy.size).toBe(1);
-      expect(fold.foundBy).not.toBe(otherTeam.foundBy);
+      // The find is the team's (key 0: team 0, treasure 0), made by player 0.
+      expect(fold.found.size).toBe(1);
+      expect(fold.found.valueOf(0)).toBe(0);
       expect(fold.teamNumbers).not.toBe(otherTeam.teamNumbers);
       expect(fold.playerTeam[0]).toBe(0);
     }
