@@ -14,7 +14,7 @@ import {
   type EmbeddedNats,
   EVENTS_STREAM,
   lastOutputSeq,
-  partitionMapping,
+  partitionMappingConfig,
   queryHunt,
   startEmbeddedNats,
 } from "../streams/index.ts";
@@ -36,7 +36,7 @@ export async function startFreshNats(label: string, partitions = 0): Promise<Fre
   const options: Parameters<typeof startEmbeddedNats>[0] = { storeDir: join(dir, "store") };
   if (partitions > 0) {
     options.configFile = join(dir, "nats.conf");
-    writeFileSync(options.configFile, `mappings = ${JSON.stringify(partitionMapping(partitions))}\n`);
+    writeFileSync(options.configFile, partitionMappingConfig(partitions));
   }
   const nats = await startEmbeddedNats(options);
   return {

@@ -244,9 +244,11 @@ async function phase(
       result.rssPassivatedLater = watch.latest?.rss ?? 0;
       result.heapPassivatedLater = watch.latest?.heapUsed ?? 0;
     }
-    // The engine's own durables: one for the whole stream, or one per partition it holds.
-    const durables = Math.max(1, opts.partitions);
-    result.consumersLeft = (await jsm.consumers.list(EVENTS_STREAM).next()).length - durables;
+    // Every consumer but the engine's own durables (one for the whole stream, or one per partition).
+    const durable = /^cairn-engine(-p\d+)?$/;
+    for await (const c of jsm.consumers.list(EVENTS_STREAM)) {
+      if (!durable.test(c.name)) result.consumersLeft++;
+    }
     say(
       `play: ${fmtInt(total)} events, sustained ${fmtInt(sustained)}/s, p50 ${fmtMs(result.p50Ms)}, p99 ${fmtMs(result.p99Ms)}, RSS peak ${fmtMB(result.rssPeak)}`,
     );

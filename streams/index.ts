@@ -48,7 +48,13 @@ export {
   storedEventSubjects,
   toJetStream,
 } from "./event-log.ts";
-export { partitionFilter, partitionMapping, partitionOf, storedEventsSubject } from "./partitions.ts";
+export {
+  partitionFilter,
+  partitionMapping,
+  partitionMappingConfig,
+  partitionOf,
+  storedEventsSubject,
+} from "./partitions.ts";
 export type { OutputPosition } from "./publishers.ts";
 export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";
 export { QueryFailedError, queryHunt } from "./query-client.ts";

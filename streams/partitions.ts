@@ -33,3 +33,8 @@ export function partitionFilter(partition: number): string {
 export function partitionMapping(partitions: number): Record<string, string> {
   return { "hunt.*.events": `hunt.{{wildcard(1)}}.events.{{partition(${partitions},1)}}` };
 }
+
+/** The nats-server configuration line of that mapping (what `cairn serve --partitions` needs). */
+export function partitionMappingConfig(partitions: number): string {
+  return `mappings = ${JSON.stringify(partitionMapping(partitions))}\n`;
+}

@@ -29,6 +29,8 @@ export interface LiveHunt extends OutputTarget {
   /** Engine clock of the last snapshot and of the last event or query (not hunt state). */
   snapshotAt: number;
   lastActiveAt: number;
+  /** Engine clock (performance.now) when a round last published its tops; -Infinity before. */
+  topsAt: number;
   snapshotting: Promise<void> | undefined;
 }
 
@@ -53,6 +55,8 @@ export interface BrokenHunt {
 export interface RegistryOptions {
   indexKind: RankIndexKind;
   topN: number;
+  /** Least time between two publications of a hunt's tops by the rounds. */
+  topIntervalMs: number;
   snapshotEvery: number;
   snapshotIntervalMs: number;
   idleMs: number;
@@ -265,6 +269,7 @@ export class HuntRegistry {
       eventsAtSnapshot: 0,
       snapshotAt: now,
       lastActiveAt: now,
+      topsAt: Number.NEGATIVE_INFINITY,
       snapshotting: undefined,
     };
     let replayed = 0;
@@ -419,8 +424,9 @@ export class HuntRegistry {
    * Starts a round that publishes the top-N of every live hunt whose top changed, TOPS_PER_TURN
    * hunts per event-loop turn. With thousands of small hunts, most change between two rounds, and
    * publishing them all at once held the loop for 20–45 ms every round, which every event arriving
-   * meanwhile waited for. A round still going when the next is due lets that one pass, so a hunt's
-   * top is still published at most once a round.
+   * meanwhile waited for. A round still going when the next is due lets that one pass. A hunt whose
+   * tops went out less than `topIntervalMs` ago (late in the round before) waits for the next round,
+   * so no hunt's tops go out more often than that.
    */
   publishTops(): void {
     if (this.topsRound !== undefined) return;
@@ -431,11 +437,25 @@ export class HuntRegistry {
     let at = 0;
     const turn = () => {
       if (this.topsRound !== round) return; // publishAllTops took over
-      const end = Math.min(round.length, at + TOPS_PER_TURN);
-      for (; at < end; at++) {
-        const hunt = round[at]!;
-        // A hunt passivated or dropped since the round began has nothing to show.
-        if (this.live.get(hunt.fold.huntId) === hunt) this.outputs.top(hunt, this.opts.topN);
+      try {
+        const end = Math.min(round.length, at + TOPS_PER_TURN);
+        for (; at < end; at++) {
+          const hunt = round[at]!;
+          // A hunt passivated or dropped since the round began has nothing to show.
+          if (this.live.get(hunt.fold.huntId) !== hunt) continue;
+          const now = performance.now();
+          if (now - hunt.topsAt < this.opts.topIntervalMs) continue;
+          hunt.topsAt = now;
+          this.outputs.top(hunt, this.opts.topN);
+        }
+      } catch (err) {
+        // The next round starts afresh (the hunts whose tops did not go out are still changed).
+        this.topsRound = undefined;
+        this.opts.logger.warn(
+          { err: (err as Error).message },
+          "publishing tops failed; the next round tries again",
+        );
+        return;
       }
       if (at < round.length) setImmediate(turn);
       else this.topsRound = undefined;

@@ -907,8 +907,8 @@ export class HuntFold {
     const n = this.treasures.length;
     for (let t = 0; t < n; t++) {
       const key = tid * n + t;
-      if (this.found.valueOf(key) === pid) this.found.delete(key);
-      if (this.hinted.valueOf(key) === pid) this.hinted.delete(key);
+      if (this.found.get(key) === pid) this.found.delete(key);
+      if (this.hinted.get(key) === pid) this.hinted.delete(key);
     }
     this.addTeamScore(tid, -this.playerScore[pid]!, seq);
   }

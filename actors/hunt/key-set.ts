@@ -3,7 +3,7 @@
 // 200,000-player hunt's finds filled a Set of 10 MB after 30 s at 20,000 events/s, a third of the
 // engine's live V8 heap, which the collector marked at every full collection and which set how far
 // the heap grew between them (a few times what is live); a team hunt's Map of finders was as large
-// again, and reading it key by key took 60 ms of each checkpoint. Here they take 20-36 bytes a key,
+// again, and reading it key by key took 60 ms of each checkpoint. Here they take 20-40 bytes a key,
 // outside the collected heap.
 
 /** Empty arrays shared by every set that has held nothing yet (a small hunt may never find anything). */
@@ -38,7 +38,7 @@ export class KeySet {
   }
 
   /** The value of a key in the set; undefined when it is not in the set. */
-  valueOf(key: number): number | undefined {
+  get(key: number): number | undefined {
     const slot = this.slotOf(key);
     return slot < 0 ? undefined : this.values[this.table[slot]! - 1];
   }

@@ -17,7 +17,7 @@ import {
   connect,
   EVENTS_STREAM,
   ensureStreams,
-  partitionMapping,
+  partitionMappingConfig,
   partitionOf,
   queryHunt,
   RANKS_STREAM,
@@ -81,7 +81,7 @@ describe(`partition hand-over: an engine killed and a NATS node restarted, ${ROU
   beforeAll(async () => {
     logDir = process.env.CAIRN_HANDOVER_LOGS ?? mkdtempSync(join(tmpdir(), "cairn-handover-logs-"));
     mkdirSync(logDir, { recursive: true });
-    cluster = await startTestCluster(3, `mappings = ${JSON.stringify(partitionMapping(PARTITIONS))}\n`);
+    cluster = await startTestCluster(3, partitionMappingConfig(PARTITIONS));
     await cluster.waitForMetaLeader();
     const nc = await connect({
       servers: cluster.urls,

@@ -7,7 +7,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Engine, replayHunt, startEngine } from "../../actors/index.ts";
 import { main } from "../../bin/cairn.ts";
-import { ensureStreams, partitionMapping, partitionOf, queryHunt } from "../../streams/index.ts";
+import { ensureStreams, partitionMappingConfig, partitionOf, queryHunt } from "../../streams/index.ts";
 import {
   cloudEvent,
   connectTest,
@@ -42,7 +42,7 @@ async function cairn(args: string[]) {
 beforeAll(async () => {
   configDir = mkdtempSync(join(tmpdir(), "cairn-replay-partitions-"));
   const config = join(configDir, "nats.conf");
-  writeFileSync(config, `mappings = ${JSON.stringify(partitionMapping(PARTITIONS))}\n`);
+  writeFileSync(config, partitionMappingConfig(PARTITIONS));
   server = await startTestNats({ args: ["-c", config] });
   client = await connectTest(server.url);
   await ensureStreams(client.jsm);

@@ -23,7 +23,7 @@ import {
   EventLog,
   ensureStreams,
   freePort,
-  partitionMapping,
+  partitionMappingConfig,
   queryHunt,
   startEmbeddedNats,
 } from "../../streams/index.ts";
@@ -58,7 +58,7 @@ export async function startPartitionedNats(
 ): Promise<{ nats: TestNats; client: TestClient; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-partitioned-"));
   const configFile = join(dir, "nats.conf");
-  writeFileSync(configFile, `mappings = ${JSON.stringify(partitionMapping(partitions))}\n`);
+  writeFileSync(configFile, partitionMappingConfig(partitions));
   const server = await startEmbeddedNats({ storeDir: join(dir, "store"), configFile });
   const nats: TestNats = {
     ...server,

@@ -321,6 +321,7 @@ describe("what a small hunt holds", () => {
 
     const teamEvents = runningHunt({ teams: {} }, [
       ev("TeamCreated", { teamId: "red" }),
+      ev("PlayerJoined", { playerId: "z", teamId: "red" }),
       ev("PlayerJoined", { playerId: "a", teamId: "red" }),
       find("a", "t-1"),
     ]);
@@ -328,9 +329,9 @@ describe("what a small hunt holds", () => {
     const restored = decodeHunt("h-test", encodeHunt(team), { indexKind: "js" });
     const otherTeam = given(teamEvents).fold;
     for (const fold of [team, restored]) {
-      // The find is the team's (key 0: team 0, treasure 0), made by player 0.
+      // The find is the team's (key 0: team 0, treasure 0), made by its second member, "a" (pid 1).
       expect(fold.found.size).toBe(1);
-      expect(fold.found.valueOf(0)).toBe(0);
+      expect(fold.found.get(0)).toBe(1);
       expect(fold.teamNumbers).not.toBe(otherTeam.teamNumbers);
       expect(fold.playerTeam[0]).toBe(0);
     }
