@@ -60,6 +60,11 @@ export class EngineMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly passivated = new Counter({
+    name: "cairn_hunts_passivated_total",
+    help: "Hunts passivated: idle for --idle-after (or stopped being this engine's), snapshotted and dropped",
+    registers: [this.registry],
+  });
   readonly activationSeconds = new Histogram({
     name: "cairn_activation_seconds",
     help: "Time to bring a hunt to life from its snapshot and log tail",

@@ -366,7 +366,9 @@ export class HuntRegistry {
   private async passivate(huntId: string, hunt: LiveHunt): Promise<void> {
     if (hunt.events !== hunt.eventsAtSnapshot) await this.snapshot(huntId, hunt);
     else await hunt.snapshotting;
-    if (this.live.get(huntId) === hunt) this.drop(huntId);
+    if (this.live.get(huntId) !== hunt) return;
+    this.drop(huntId);
+    this.opts.metrics?.passivated.inc();
   }
 
   /**

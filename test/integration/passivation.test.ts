@@ -32,6 +32,8 @@ describe("a passivated hunt", () => {
     });
     expect(fold.index.size).toBe(0);
     expect(fold.index.stats().bytes).toBeLessThan(1024);
+    // Operators see it counted.
+    expect((await suite.engine.metrics.passivated.get()).values[0]?.value).toBe(1);
 
     // A query brings it back from the snapshot (no event since): the same state, to the hash.
     expect(await state()).toEqual(before);
