@@ -41,3 +41,37 @@ describe("tops of many hunts", () => {
     for (const h of huntIds) expect(latest.get(h)!.entries.map((e) => e.playerId)).toEqual([`p-${h}`]);
   });
 });
+
+describe("a busy hunt's tops", () => {
+  const INTERVAL_MS = 100;
+  const suite = engineSuite({ topIntervalMs: INTERVAL_MS });
+
+  it("go out every interval, not every other one", async () => {
+    const { client } = suite;
+    const hunt = "tops-busy";
+    const publish = (e: Record<string, unknown>) =>
+      client.js.publish(`hunt.${hunt}.events`, JSON.stringify(e), { msgID: String(e.id) });
+    await publish(cloudEvent("c", "HuntCreated", { title: hunt, treasures: [{ id: "t1", points: 10 }] }));
+    await publish(cloudEvent("s", "HuntStarted"));
+    for (let p = 0; p < 20; p++) await publish(cloudEvent(`j${p}`, "PlayerJoined", { playerId: `p${p}` }));
+    const arrivals: number[] = [];
+    const sub = client.nc.subscribe(`hunt.${hunt}.top`, {
+      callback: () => {
+        arrivals.push(performance.now());
+      },
+    });
+    // Every event moves the top, so each round has a change to publish.
+    for (let k = 0; arrivals.length < 25; k++) {
+      await publish(
+        cloudEvent(`a${k}`, "ScoreAdjusted", { playerId: `p${k % 20}`, delta: 1 + (k % 7), reason: "r" }),
+      );
+    }
+    sub.unsubscribe();
+    const gaps = arrivals
+      .slice(2)
+      .map((t, i) => t - arrivals[i + 1]!)
+      .sort((a, b) => a - b);
+    // The median gap is one interval; a hunt kept back every other round would show two.
+    expect(gaps[gaps.length >> 1]).toBeLessThan(1.5 * INTERVAL_MS);
+  });
+});
