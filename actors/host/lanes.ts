@@ -1,6 +1,7 @@
 // The engine's input lanes: one durable consumer for the whole log, or one per partition it holds.
 // A lane knows how far it got; the lanes together know the partition count, and so hand out the one
 // correctly built EventLog that activations read a hunt's history from.
+import { setMaxListeners } from "node:events";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -115,6 +116,9 @@ export class Lanes {
     let controller = this.controllers.get(key);
     if (!controller) {
       controller = new AbortController();
+      // Every hunt activating for a batch listens on its lane's signal until it is live, and one
+      // batch can bring thousands to life at once: that is not a leak for Node to warn about.
+      setMaxListeners(0, controller.signal);
       this.controllers.set(key, controller);
     }
     return controller.signal;
