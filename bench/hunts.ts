@@ -323,7 +323,7 @@ export async function run(argv: string[]): Promise<number> {
     ["RSS per hunt over one hunt's", "", `${fmtNum(overHunt / 1024, 1)} KB`, ""],
     ["engine RSS peak in play", fmtMB(one.rssPeak), fmtMB(many.rssPeak), ""],
     ["activations", fmtInt(one.activations), fmtInt(many.activations), ""],
-    ["passivated in play (idle)", fmtInt(one.passivatedInPlay), fmtInt(many.passivatedInPlay), ""],
+    ["passivated (idle) in setup and play", fmtInt(one.passivatedInPlay), fmtInt(many.passivatedInPlay), ""],
     ["consumers left on HUNT_EVENTS", fmtInt(one.consumersLeft), fmtInt(many.consumersLeft), ""],
     ["GC pauses in play", fmtInt(one.gcCount), fmtInt(many.gcCount), ""],
   ];

@@ -85,15 +85,16 @@ export class HuntOutputs implements OutputSink {
   top(target: OutputTarget, n: number): void {
     if (!this.topChanged(target)) return;
     const fold = target.fold;
+    // Marked published once sent: a publish that throws leaves the top changed, for the next round.
     if (fold.topVersion !== target.topPublished) {
-      target.topPublished = fold.topVersion;
       this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
+      target.topPublished = fold.topVersion;
     }
     const teams = fold.publicTeamBoard;
     if (teams !== null && fold.teamTopVersion !== target.teamTopPublished) {
-      target.teamTopPublished = fold.teamTopVersion;
       const entries = teams.top(n).map((e) => ({ rank: e.rank, teamId: e.playerId, score: e.score }));
       this.publisher.teamsTopRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries }));
+      target.teamTopPublished = fold.teamTopVersion;
     }
   }
 }

@@ -29,8 +29,6 @@ export interface LiveHunt extends OutputTarget {
   /** Engine clock of the last snapshot and of the last event or query (not hunt state). */
   snapshotAt: number;
   lastActiveAt: number;
-  /** Engine clock (performance.now) when a round last published its tops; -Infinity before. */
-  topsAt: number;
   snapshotting: Promise<void> | undefined;
 }
 
@@ -55,8 +53,6 @@ export interface BrokenHunt {
 export interface RegistryOptions {
   indexKind: RankIndexKind;
   topN: number;
-  /** Least time between two publications of a hunt's tops by the rounds. */
-  topIntervalMs: number;
   snapshotEvery: number;
   snapshotIntervalMs: number;
   idleMs: number;
@@ -95,12 +91,6 @@ export class ActivationTimeoutError extends Error {
 
 /** Tops a round publishes per event-loop turn: about a millisecond of work. */
 const TOPS_PER_TURN = 64;
-/**
- * The rounds' timer keeps time in whole milliseconds, the spacing check in fractions of one: a hunt
- * first in two rounds in a row can see 99.9 ms between them. Without this slack it would wait a
- * whole round more, and a busy hunt's tops would go out every 200 ms instead of every 100.
- */
-const TOPS_CLOCK_SLACK_MS = 2;
 
 export class HuntRegistry {
   private readonly live = new Map<string, LiveHunt>();
@@ -275,7 +265,6 @@ export class HuntRegistry {
       eventsAtSnapshot: 0,
       snapshotAt: now,
       lastActiveAt: now,
-      topsAt: Number.NEGATIVE_INFINITY,
       snapshotting: undefined,
     };
     let replayed = 0;
@@ -432,9 +421,10 @@ export class HuntRegistry {
    * Starts a round that publishes the top-N of every live hunt whose top changed, TOPS_PER_TURN
    * hunts per event-loop turn. With thousands of small hunts, most change between two rounds, and
    * publishing them all at once held the loop for 20–45 ms every round, which every event arriving
-   * meanwhile waited for. A round still going when the next is due lets that one pass. A hunt whose
-   * tops went out less than `topIntervalMs` ago (late in the round before) waits for the next round,
-   * so no hunt's tops go out more often than that.
+   * meanwhile waited for. A round still going when the next is due lets that one pass, so rounds
+   * start at least an interval apart and each publishes a hunt's tops at most once. A hunt late in
+   * one round and early in the next can see less than an interval between the two; holding it back
+   * a round instead (tried) delayed a quarter of busy hunts' tops by a whole interval.
    */
   publishTops(): void {
     if (this.topsRound !== undefined) return;
@@ -450,14 +440,11 @@ export class HuntRegistry {
         for (; at < end; at++) {
           const hunt = round[at]!;
           // A hunt passivated or dropped since the round began has nothing to show.
-          if (this.live.get(hunt.fold.huntId) !== hunt) continue;
-          const now = performance.now();
-          if (now - hunt.topsAt < this.opts.topIntervalMs - TOPS_CLOCK_SLACK_MS) continue;
-          hunt.topsAt = now;
-          this.outputs.top(hunt, this.opts.topN);
+          if (this.live.get(hunt.fold.huntId) === hunt) this.outputs.top(hunt, this.opts.topN);
         }
       } catch (err) {
-        // The next round starts afresh (the hunts whose tops did not go out are still changed).
+        // The next round starts afresh: the hunts whose tops did not go out, the one that threw
+        // included, are still changed.
         this.topsRound = undefined;
         this.opts.logger.warn(
           { err: (err as Error).message },
