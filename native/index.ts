@@ -5,7 +5,13 @@ import type { RankIndex } from "./types.ts";
 
 export { internUtf8With, isPlayerId, MAX_ID_BYTES } from "./argument-checks.ts";
 export { JsRankIndex } from "./js-rank-index.ts";
-export { BUILD_HINT, NativeRankIndex, NativeUnavailableError, nativeAvailable } from "./native-rank-index.ts";
+export {
+  BUILD_HINT,
+  NativeRankIndex,
+  NativeUnavailableError,
+  nativeAvailable,
+  nativeTotals,
+} from "./native-rank-index.ts";
 export { CorruptRankIndexError } from "./rank-format.ts";
 export type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
 export { OP_REMOVE, OP_UPSERT } from "./types.ts";

@@ -46,6 +46,8 @@ interface NativeFunctions {
 }
 
 interface Addon extends NativeFunctions {
+  /** out[0] = bytes every native index in the process holds, out[1] = the arena allocations they made. */
+  totals(out: Float64Array): void;
   /** Owns one index while it lives; `handle` names it in calls. */
   NativeRankIndexCore: new (
     scratch: Int32Array,
@@ -87,6 +89,18 @@ function load(): Addon {
     }
   }
   throw new NativeUnavailableError(loadError);
+}
+
+/**
+ * What every native index in this process holds (bytes) and the arena allocations they have made,
+ * added up as they happen: one call, where asking each of thousands of boards took a few percent of
+ * a busy engine's CPU. An index gives its bytes back when cleared or collected; allocations only
+ * grow. Zeros when the addon is not built.
+ */
+export function nativeTotals(): RankIndexStats {
+  if (!nativeAvailable()) return { bytes: 0, allocations: 0 };
+  addon!.totals(SCORES);
+  return { bytes: SCORES[0]!, allocations: SCORES[1]! };
 }
 
 /** True when the addon is built and loads. */

@@ -157,7 +157,7 @@ export class EngineMetrics {
     });
     new Gauge({
       name: "cairn_native_index_bytes",
-      help: "Bytes held by the rank indexes of the live hunts",
+      help: "Bytes held by the rank indexes: every native index in the process, and the live hunts' JS ones",
       registers: [this.registry],
       collect() {
         this.set(probe.indexBytes());

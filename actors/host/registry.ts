@@ -3,7 +3,7 @@
 // passivated when idle, and set aside with its reason if its fold ever fails, so that no hunt waits
 // on a broken one.
 import type { Logger } from "pino";
-import { createRankIndex, type RankIndexKind } from "../../native/index.ts";
+import { createRankIndex, NativeRankIndex, nativeTotals, type RankIndexKind } from "../../native/index.ts";
 import type {
   EventLog,
   LogMessage,
@@ -478,12 +478,16 @@ export class HuntRegistry {
     await Promise.allSettled([...this.activating.values()].map((a) => a.promise));
   }
 
-  /** Bytes and allocations of the live rank indexes. */
+  /**
+   * Bytes and allocations of the rank indexes: the native ones' totals for the whole process (boards
+   * of hunts being activated and of ledger replays, and dropped ones not yet collected, included), read
+   * in one call, and the JS boards of the live hunts, asked one by one.
+   */
   indexStats(): { bytes: number; allocations: number } {
-    let bytes = 0;
-    let allocations = 0;
+    let { bytes, allocations } = nativeTotals();
     for (const hunt of this.live.values()) {
       for (const index of hunt.fold.boards) {
+        if (index instanceof NativeRankIndex) continue;
         const s = index.stats();
         bytes += s.bytes;
         allocations += s.allocations;

@@ -609,11 +609,32 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::ObjectReference scoresRef_;
 };
 
+// totals(out: Float64Array(>= 2)): the bytes every index in the process holds and the arena
+// allocations they have made, to out[0] and out[1].
+Napi::Value Totals(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double* out = nullptr;
+  size_t len = 0;
+  if (info.Length() < 1) {
+    fail(env, false, "out must be a Float64Array, got undefined");
+    return env.Undefined();
+  }
+  if (!typedArray(env, info[0], napi_float64_array, "out", "Float64Array", &out, &len)) return env.Undefined();
+  if (len < 2) {
+    fail(env, true, "out must have at least 2 elements");
+    return env.Undefined();
+  }
+  out[0] = static_cast<double>(cairn::processBytes.load(std::memory_order_relaxed));
+  out[1] = static_cast<double>(cairn::processAllocations.load(std::memory_order_relaxed));
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new EnvData();
   env.SetInstanceData(data);
   exports.Set("NativeRankIndexCore", NativeIndex::Define(env));
   NativeIndex::DefineMethods(env, exports, data);
+  exports.Set("totals", Napi::Function::New(env, Totals, "totals"));
   return exports;
 }
 

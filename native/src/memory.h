@@ -2,12 +2,19 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace cairn {
+
+// What every index in the process holds and has allocated, added up as it happens, so that an
+// engine with thousands of boards reads its native memory in one call rather than one per board.
+// Atomic, since worker threads may hold indexes too; relaxed, since nothing is ordered by them.
+inline std::atomic<size_t> processBytes{0};
+inline std::atomic<size_t> processAllocations{0};
 
 // Every byte the index takes from the C++ heap goes through one Accounting, so `stats()` is exact
 // and a test can check that steady-state updates allocate nothing.
@@ -20,12 +27,16 @@ class Accounting {
     if (p == nullptr) std::abort();  // out of memory: nothing sensible is left to do
     ++allocations_;
     bytes_ += rounded;
+    processAllocations.fetch_add(1, std::memory_order_relaxed);
+    processBytes.fetch_add(rounded, std::memory_order_relaxed);
     return p;
   }
   void release(void* p, size_t n) {
     if (p == nullptr) return;
     std::free(p);
-    bytes_ -= (n + 63) & ~static_cast<size_t>(63);
+    size_t rounded = (n + 63) & ~static_cast<size_t>(63);
+    bytes_ -= rounded;
+    processBytes.fetch_sub(rounded, std::memory_order_relaxed);
   }
   size_t bytes() const { return bytes_; }
   size_t allocations() const { return allocations_; }

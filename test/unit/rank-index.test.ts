@@ -12,6 +12,7 @@ import {
   JsRankIndex,
   NativeRankIndex,
   nativeAvailable,
+  nativeTotals,
   OP_REMOVE,
   OP_UPSERT,
   type RankIndex,
@@ -477,6 +478,32 @@ describe("native index memory", () => {
     }
     expect(idx.stats()).toEqual(before);
     expect(idx.size).toBe(players);
+  });
+
+  it("adds up every native index of the process in one call, and gives a cleared index's bytes back", async () => {
+    // An engine with thousands of boards reads its native memory from these totals rather than
+    // asking each board. Indexes that earlier tests dropped give their bytes back when collected:
+    // collect them first, and let their finalizers run, so that none does during the measure.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    for (let i = 0; i < 2; i++) {
+      gc();
+      await new Promise(setImmediate);
+    }
+    const start = nativeTotals();
+    const a = new NativeRankIndex();
+    const b = new NativeRankIndex();
+    for (let i = 0; i < 5000; i++) a.upsert(`a-${i}`, i % 97, i);
+    for (let i = 0; i < 50; i++) b.upsert(`b-${i}`, i, i);
+    const both = nativeTotals();
+    expect(both.bytes - start.bytes).toBe(a.stats().bytes + b.stats().bytes);
+    expect(both.allocations - start.allocations).toBe(a.stats().allocations + b.stats().allocations);
+    const aBytes = a.stats().bytes;
+    a.clear();
+    const after = nativeTotals();
+    expect(both.bytes - after.bytes).toBe(aBytes - a.stats().bytes);
+    // Allocations are counted as they happen: clearing takes none back.
+    expect(after.allocations).toBeGreaterThanOrEqual(both.allocations);
   });
 
   it("takes a few kilobytes for a small hunt, and still allocates nothing when its players move", () => {
