@@ -60,9 +60,9 @@ export interface EngineStats {
   gc: { count: number; major: number; totalMs: number; maxMs: number };
   /** Event-loop delay over the last 250 ms. */
   loopDelay: { p99Ms: number; maxMs: number };
-  /** Allocations made by the live rank indexes so far. */
+  /** Allocations made by the rank indexes so far (every native one in the process). */
   indexAllocations: number;
-  /** Bytes the live rank indexes hold now (native memory for the native index). */
+  /** Bytes the rank indexes hold now (native memory: every native index in the process). */
   indexBytes?: number;
   /** V8 heap in use (live objects and garbage not yet collected). */
   heapUsed?: number;

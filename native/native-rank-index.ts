@@ -98,7 +98,9 @@ function load(): Addon {
  * grow. Zeros when the addon is not built.
  */
 export function nativeTotals(): RankIndexStats {
-  if (!nativeAvailable()) return { bytes: 0, allocations: 0 };
+  // An addon that did not load is not tried again at every call.
+  if (addon === undefined && (loadError !== undefined || !nativeAvailable()))
+    return { bytes: 0, allocations: 0 };
   addon!.totals(SCORES);
   return { bytes: SCORES[0]!, allocations: SCORES[1]! };
 }

@@ -188,7 +188,10 @@ export class ActorHost {
     return { count: this.publisher.unconfirmed, oldestMs: this.publisher.oldestUnconfirmedAgeMs() };
   }
 
-  /** Bytes and allocations of the live rank indexes (allocations are constant in steady state). */
+  /**
+   * Bytes and allocations of the rank indexes: every native one in the process, and the live hunts'
+   * JS ones (allocations only grow, and not at all in steady state).
+   */
   indexStats(): { bytes: number; allocations: number } {
     return this.registry.indexStats();
   }

@@ -18,7 +18,7 @@ export interface EngineProbe {
   lag(): number;
   /** Hunts with a live actor. */
   huntsActive(): number;
-  /** Bytes held by all live rank indexes. */
+  /** Bytes held by the rank indexes: every native one in the process, and the live hunts' JS ones. */
   indexBytes(): number;
   /** Outputs sent and not yet confirmed stored, and the age of the oldest (ms). */
   unconfirmed(): { count: number; oldestMs: number };
