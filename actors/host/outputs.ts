@@ -83,7 +83,6 @@ export class HuntOutputs implements OutputSink {
    * the last input handled, so it never goes back).
    */
   top(target: OutputTarget, n: number): void {
-    if (!this.topChanged(target)) return;
     const fold = target.fold;
     // Marked published once sent: a publish that throws leaves the top changed, for the next round.
     if (fold.topVersion !== target.topPublished) {
