@@ -127,10 +127,11 @@ function checkId(playerId: unknown): asserts playerId is string {
 /** Entries fetched per native `top` call; the scores come back through a Float64Array this long. */
 const TOP_CHUNK = 1024;
 /**
- * Ranks 1 .. TOP_CACHED read their ids through a cache by slot (a slot's id never changes, so an
- * entry never goes stale): reading the top then creates no strings. The cache is bounded: it holds
- * ids of players seen in the top only, and is emptied when it reaches TOP_CACHE_MAX entries, so the
- * JS side keeps no per-player objects beyond those few.
+ * Ranks 1 .. TOP_CACHED read their ids through a cache of the ids last read at each rank, so that
+ * reading a top that did not change creates no strings; a player who moved a few ranks is found in
+ * the cache near their new rank, or among the entries the same call just replaced (`REPLACED`).
+ * Only a player new to the cached ranks, or who moved far, costs a string from the board. The cache
+ * holds no more than the ranks read, so a small board read to its top 10 keeps 16 entries.
  */
 const TOP_CACHED = 1024;
 
@@ -141,7 +142,15 @@ const TOP_CACHED = 1024;
  */
 const SCRATCH = new Int32Array(TOP_CHUNK);
 const SCORES = new Float64Array(TOP_CHUNK);
-const TOP_CACHE_MAX = 4096;
+/** How far past a rank `#range` looks for a player's previous entry in the cache. */
+const MOVE_WINDOW = 16;
+
+/**
+ * The cache entries a `#range` call replaced, newest last, in a ring of MOVE_WINDOW: a player who
+ * moved down was replaced at their old rank a few entries earlier in the same call. Shared by every
+ * index (calls are synchronous) and emptied at the start of each call.
+ */
+const REPLACED = { slots: new Int32Array(MOVE_WINDOW), ids: new Array<string>(MOVE_WINDOW).fill(""), n: 0 };
 
 /**
  * The C++ counted B+tree behind the RankIndex interface. Player ids live only in C++ (interned to
@@ -153,12 +162,11 @@ export class NativeRankIndex implements RankIndex {
   readonly #h: number;
   readonly #scratch = SCRATCH;
   readonly #scores = SCORES;
-  readonly #topIds = new Map<number, string>();
   /**
-   * The slot and id last read at each rank up to TOP_CACHED: a top that did not change hits here.
-   * They grow with the deepest rank read, so a board read only to its top 10 keeps 10.
+   * The slot (-1: none yet) and id last read at each rank up to TOP_CACHED: a top that did not change
+   * hits here. They grow with the deepest rank read.
    */
-  #lastSlots = new Int32Array(0);
+  readonly #lastSlots: number[] = [];
   readonly #lastIds: string[] = [];
 
   constructor() {
@@ -260,8 +268,7 @@ export class NativeRankIndex implements RankIndex {
 
   clear(): void {
     N.clear(this.#h);
-    this.#topIds.clear();
-    this.#lastSlots = new Int32Array(0);
+    this.#lastSlots.length = 0;
     this.#lastIds.length = 0;
   }
 
@@ -277,14 +284,33 @@ export class NativeRankIndex implements RankIndex {
   /** Makes the top cache cover ranks 1 .. n (n <= TOP_CACHED), growing it geometrically. */
   #growTopCache(n: number): void {
     const size = Math.min(TOP_CACHED, Math.max(n, this.#lastSlots.length * 2, 16));
-    const slots = new Int32Array(size).fill(-1);
-    slots.set(this.#lastSlots);
-    this.#lastSlots = slots;
-    while (this.#lastIds.length < size) this.#lastIds.push("");
+    while (this.#lastSlots.length < size) {
+      this.#lastSlots.push(-1);
+      this.#lastIds.push("");
+    }
+  }
+
+  /**
+   * The id of the player in `slot` (as the scratch holds it), now at cache position `at` where
+   * another was: from the cache a
+   * few ranks below (they moved up), from the entries this call replaced (they moved down), or from
+   * the board.
+   */
+  #idMovedTo(slot: number, at: number): string {
+    const slots = this.#lastSlots;
+    const end = Math.min(slots.length, at + 1 + MOVE_WINDOW);
+    for (let k = at + 1; k < end; k++) {
+      if (slots[k] === slot) return this.#lastIds[k]!;
+    }
+    for (let k = 0; k < REPLACED.n && k < MOVE_WINDOW; k++) {
+      if (REPLACED.slots[k] === slot) return REPLACED.ids[k]!;
+    }
+    return N.playerIdOf(this.#h, slot >>> 0);
   }
 
   #range(from: number, n: number): RankEntry[] {
     const out: RankEntry[] = [];
+    REPLACED.n = 0;
     const end = Math.min(N.size(this.#h), from + n);
     for (let at = from, count = 0; at < end; at += count) {
       count = Math.min(at < TOP_CACHED ? TOP_CACHED - at : TOP_CHUNK, end - at);
@@ -294,17 +320,15 @@ export class NativeRankIndex implements RankIndex {
         for (let i = 0; i < count; i++) {
           const bits = this.#scratch[i]!;
           let playerId: string;
-          if (this.#lastSlots[at + i] === bits) {
+          const was = this.#lastSlots[at + i]!;
+          if (was === bits) {
             playerId = this.#lastIds[at + i]!;
           } else {
-            const slot = bits >>> 0;
-            const cached = this.#topIds.get(slot);
-            if (cached === undefined) {
-              playerId = N.playerIdOf(this.#h, slot);
-              if (this.#topIds.size >= TOP_CACHE_MAX) this.#topIds.clear();
-              this.#topIds.set(slot, playerId);
-            } else {
-              playerId = cached;
+            playerId = this.#idMovedTo(bits, at + i);
+            if (was !== -1) {
+              const r = REPLACED.n++ % MOVE_WINDOW;
+              REPLACED.slots[r] = was;
+              REPLACED.ids[r] = this.#lastIds[at + i]!;
             }
             this.#lastSlots[at + i] = bits;
             this.#lastIds[at + i] = playerId;

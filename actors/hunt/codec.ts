@@ -502,6 +502,7 @@ function readVersion2(r: ByteReader, treasures: Treasure[]) {
   const durationMs = fromOptional(r.f64("duration"));
   for (const t of treasures) {
     const n = r.u32("requires count");
+    if (n > 0) t.requires = [];
     for (let i = 0; i < n; i++) {
       const req = r.u32("requires");
       if (req >= treasures.length) throw new CorruptSnapshotError("requires names no treasure");
@@ -659,12 +660,12 @@ function decodeHashed(
   const endedAt = r.f64("endedAt");
   const nTreasures = r.u32("treasure count");
   const treasures = [];
-  const findCounts = new Uint32Array(nTreasures);
+  const findCounts: number[] = [];
   for (let t = 0; t < nTreasures; t++) {
     const id = r.string("treasure id");
     const points = r.f64("treasure points");
     const sha = r.string("treasure answer");
-    findCounts[t] = r.u32("find count");
+    findCounts.push(r.u32("find count"));
     treasures.push(plainTreasure(id, points, sha === "" ? null : sha));
   }
   const nBonus = r.u32("bonus count");
@@ -676,10 +677,9 @@ function decodeHashed(
   // Read straight into the fold's arrays: no object per player (a million of them cost a restart
   // half a second). The count is checked against the bytes before anything that size is allocated.
   if (nPlayers * 20 > body.length - r.offset) throw new CorruptSnapshotError("truncated in players");
-  const room = Math.max(16, nPlayers);
-  const playerState = new Uint8Array(room);
-  const playerScore = new Float64Array(room);
-  const playerTiebreak = new Float64Array(room);
+  const playerState = new Uint8Array(nPlayers);
+  const playerScore = new Float64Array(nPlayers);
+  const playerTiebreak = new Float64Array(nPlayers);
   // Disqualified players exist only in the second version's bytes.
   const lastState = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
   let joined = 0;
@@ -749,7 +749,7 @@ function decodeHashed(
   for (let i = 0; i < hinted.length; i++) fold.hinted.add(hinted[i]!, teams?.hintedBy[i] ?? 0);
   for (const sub of sections?.submissions ?? []) {
     if (sub.pid >= nPlayers) throw new CorruptSnapshotError("a submission names no player");
-    fold.submissions.add(sub.id, sub.pid, sub.treasure, sub.key, sub.points, sub.state);
+    fold.ownSubmissions().add(sub.id, sub.pid, sub.treasure, sub.key, sub.points, sub.state);
   }
   const freeze = sections?.freeze;
   if (freeze !== undefined) {

@@ -11,7 +11,13 @@ import { FrozenStandings } from "./frozen-standings.ts";
 import { KeySet } from "./key-set.ts";
 import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
 import { NO_ENTRIES } from "./no-entries.ts";
-import { SUBMISSION_APPROVED, SUBMISSION_PENDING, SUBMISSION_REJECTED, Submissions } from "./submissions.ts";
+import {
+  NO_SUBMISSIONS,
+  SUBMISSION_APPROVED,
+  SUBMISSION_PENDING,
+  SUBMISSION_REJECTED,
+  Submissions,
+} from "./submissions.ts";
 
 /** One input message of the hunt's log. */
 export interface FoldInput {
@@ -81,13 +87,16 @@ export interface Treasure {
   review: boolean;
 }
 
+/** The `requires` of every treasure that requires nothing: shared, and frozen so that none can add to it. */
+const REQUIRES_NOTHING: number[] = Object.freeze([]) as unknown as number[];
+
 /** A treasure with none of the optional rules. */
 export function plainTreasure(id: string, points: number, answerSha256: string | null): Treasure {
   return {
     id,
     points,
     answerSha256,
-    requires: [],
+    requires: REQUIRES_NOTHING,
     opensAfterMs: null,
     closesAfterMs: null,
     decay: null,
@@ -192,9 +201,13 @@ interface PendingRejection {
 /** How many top ranks `topVersion` watches by default. */
 export const DEFAULT_TOP_N = 10;
 
-/** A solo hunt's team arrays: of length 0, so nothing can be stored in them, and shared. */
+/** A solo hunt's team arrays and a fold's player columns before its first player: of length 0, so nothing can be stored in them, and shared. */
 const NO_F64 = new Float64Array(0);
 const NO_U32 = new Uint32Array(0);
+const NO_U8 = new Uint8Array(0);
+
+/** Bytes a player takes in the fold's columns: score and tie-break, slot and slot → pid, state. */
+const PLAYER_COLUMN_BYTES = 8 + 8 + 4 + 4 + 1;
 
 function growF64(a: Float64Array, n: number): Float64Array {
   if (n <= a.length) return a;
@@ -206,13 +219,6 @@ function growF64(a: Float64Array, n: number): Float64Array {
 function growU32(a: Uint32Array, n: number): Uint32Array {
   if (n <= a.length) return a;
   const b = new Uint32Array(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-function growU8(a: Uint8Array, n: number): Uint8Array {
-  if (n <= a.length) return a;
-  const b = new Uint8Array(Math.max(n, a.length * 2));
   b.set(a);
   return b;
 }
@@ -234,8 +240,11 @@ export class HuntFold {
   treasures: Treasure[] = [];
   /** Treasure id → index into `treasures`. */
   treasureIndex = new Map<string, number>();
-  /** Per treasure: how many competitors found it (a disqualified member's find still counts). */
-  findCounts = new Uint32Array(0);
+  /**
+   * Per treasure: how many competitors found it (a disqualified member's find still counts). An
+   * array of small integers: for a few treasures, a fraction of a typed array's buffer and views.
+   */
+  findCounts: number[] = [];
   rules: HuntRules = {
     firstFinderBonus: [],
     hintPenalty: 0,
@@ -255,19 +264,24 @@ export class HuntFold {
    * bytes, by the rank index (`playerId`): a string per player here doubled what the fold held.
    */
   playerCount = 0;
+  /**
+   * The per-player columns, views of one buffer (`reservePlayers`): a small hunt pays for one
+   * buffer, not five. Every column has the same length, the room for pids and for slots alike; a fold
+   * with no players shares empty ones.
+   */
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
-  playerState: Uint8Array = new Uint8Array(16);
+  playerState: Uint8Array = NO_U8;
   /** pid → score. */
-  playerScore: Float64Array = new Float64Array(16);
+  playerScore: Float64Array = NO_F64;
   /** pid → input seq of the last score change (the tie-break). */
-  playerTiebreak: Float64Array = new Float64Array(16);
+  playerTiebreak: Float64Array = NO_F64;
   /** pid → slot in the rank index. */
-  playerSlot: Uint32Array = new Uint32Array(16);
+  playerSlot: Uint32Array = NO_U32;
   /**
    * Slot in the rank index → pid: with the index's own id table, what finds a player's pid, so the
    * fold keeps no map of ids of its own (a million players' map took half a restart).
    */
-  private slotPid: Uint32Array = new Uint32Array(16);
+  private slotPid: Uint32Array = NO_U32;
   /** Players currently joined (= ranked). */
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
@@ -280,8 +294,8 @@ export class HuntFold {
    */
   readonly found = new KeySet();
   readonly hinted = new KeySet();
-  /** Every submission for a treasure that needs a review, and which are pending. */
-  readonly submissions = new Submissions();
+  /** Every submission for a treasure that needs a review, and which are pending (shared empty ones until the first: `ownSubmissions`). */
+  submissions: Submissions = NO_SUBMISSIONS;
   /** The public standings while they are frozen; null when the public sees the live ones. */
   frozen: FrozenStandings | null = null;
 
@@ -643,7 +657,7 @@ export class HuntFold {
         this.title = d.title;
         this.treasures = treasures;
         this.treasureIndex = treasureIndex;
-        this.findCounts = new Uint32Array(this.treasures.length);
+        this.findCounts = new Array<number>(this.treasures.length).fill(0);
         this.rules = {
           firstFinderBonus: d.rules?.firstFinderBonus ?? [],
           hintPenalty: d.rules?.hintPenalty ?? 0,
@@ -817,7 +831,7 @@ export class HuntFold {
             message: `a submission for "${d.treasureId}" by the competitor of player "${d.playerId}" is pending`,
           };
         }
-        this.submissions.add(d.submissionId, pid, t, key, decayedPoints(treasure, running));
+        this.ownSubmissions().add(d.submissionId, pid, t, key, decayedPoints(treasure, running));
         return nOps;
       }
       case "SubmissionReviewed": {
@@ -1091,19 +1105,22 @@ export class HuntFold {
     this.queueTeam(tid, score, seq);
   }
 
+  /** The hunt's own submissions, made at the first one (until then it shares the empty ones). */
+  ownSubmissions(): Submissions {
+    if (this.submissions === NO_SUBMISSIONS) this.submissions = new Submissions();
+    return this.submissions;
+  }
+
   /** Registers a new player in join order; returns its pid. */
   addPlayer(playerId: string, state = PLAYER_JOINED): number {
     const pid = this.playerCount;
     const n = pid + 1;
     // Growing only adds room (no state), so it goes first; then the one step that can fail on the
     // input itself; then the changes, which cannot fail.
-    this.playerState = growU8(this.playerState, n);
-    this.playerScore = growF64(this.playerScore, n);
-    this.playerTiebreak = growF64(this.playerTiebreak, n);
-    this.playerSlot = growU32(this.playerSlot, n);
+    this.reservePlayers(n);
     if (this.rules.teams !== null) this.playerTeam = growU32(this.playerTeam, n);
     const slot = this.index.intern(playerId);
-    this.slotPid = growU32(this.slotPid, slot + 1);
+    this.reservePlayers(slot + 1);
     this.slotPid[slot] = pid;
     this.playerSlot[pid] = slot;
     this.playerCount = n;
@@ -1130,26 +1147,53 @@ export class HuntFold {
 
   /**
    * Takes a snapshot's players at once, in join order (a fold with none yet), with the slots the board
-   * gave their ids: the arrays become the fold's own, with room for at least `slots.length` players.
+   * gave their ids, copied into the fold's columns (room for exactly these players and slots).
    * What `addPlayer` does one at a time, without its per-player growth checks or board calls: a
    * restart of a million players spends its time here.
    */
   adoptPlayers(slots: Uint32Array, state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
     if (this.playerCount !== 0) throw new Error("adoptPlayers: the fold has players already");
     const n = slots.length;
-    const room = Math.min(state.length, score.length, tiebreak.length);
-    if (room < n) throw new Error(`adoptPlayers: ${n} players but room for ${room}`);
-    this.playerState = state;
+    if (Math.min(state.length, score.length, tiebreak.length) < n) {
+      throw new Error(`adoptPlayers: ${n} players but shorter columns`);
+    }
+    let room = n;
+    for (let pid = 0; pid < n; pid++) room = Math.max(room, slots[pid]! + 1);
+    this.reservePlayers(room);
+    this.playerState.set(state.subarray(0, n));
+    this.playerScore.set(score.subarray(0, n));
+    this.playerTiebreak.set(tiebreak.subarray(0, n));
+    this.playerSlot.set(slots);
+    for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
+    if (this.rules.teams !== null) this.playerTeam = new Uint32Array(this.playerState.length);
+    this.playerCount = n;
+  }
+
+  /**
+   * Makes the player columns hold at least `n` entries (pids and slots below `n`), in one new buffer
+   * at least twice as large when they must grow, with what they held copied over.
+   */
+  private reservePlayers(n: number): void {
+    const had = this.playerState.length;
+    if (n <= had) return;
+    const room = Math.max(n, had * 2, 16);
+    const buffer = new ArrayBuffer(room * PLAYER_COLUMN_BYTES);
+    // The 8-byte columns first, then the 4-byte ones, then the bytes: each view stays aligned.
+    const score = new Float64Array(buffer, 0, room);
+    const tiebreak = new Float64Array(buffer, 8 * room, room);
+    const slot = new Uint32Array(buffer, 16 * room, room);
+    const slotPid = new Uint32Array(buffer, 20 * room, room);
+    const state = new Uint8Array(buffer, 24 * room, room);
+    score.set(this.playerScore);
+    tiebreak.set(this.playerTiebreak);
+    slot.set(this.playerSlot);
+    slotPid.set(this.slotPid);
+    state.set(this.playerState);
     this.playerScore = score;
     this.playerTiebreak = tiebreak;
-    this.playerSlot = new Uint32Array(state.length);
-    this.playerSlot.set(slots);
-    let slotRoom = state.length;
-    for (let pid = 0; pid < n; pid++) slotRoom = Math.max(slotRoom, slots[pid]! + 1);
-    this.slotPid = new Uint32Array(slotRoom);
-    for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
-    if (this.rules.teams !== null) this.playerTeam = new Uint32Array(state.length);
-    this.playerCount = n;
+    this.playerSlot = slot;
+    this.slotPid = slotPid;
+    this.playerState = state;
   }
 
   /** Makes this a team hunt, with its team board (its rules already say it has teams). */
@@ -1225,6 +1269,7 @@ function resolveRequires(
 ): string | undefined {
   for (let i = 0; i < defs.length; i++) {
     const seen = new Set<number>();
+    const requires: number[] = [];
     for (const id of defs[i]!.requires ?? []) {
       const r = index.get(id);
       if (r === undefined) {
@@ -1234,9 +1279,10 @@ function resolveRequires(
         return `data.treasures[${i}].requires: treasure ${JSON.stringify(id)} cannot require itself`;
       if (!seen.has(r)) {
         seen.add(r);
-        treasures[i]!.requires.push(r);
+        requires.push(r);
       }
     }
+    if (requires.length > 0) treasures[i]!.requires = requires;
   }
   // Depth-first in treasure order; 0 new, 1 on the current path, 2 done.
   const state = new Uint8Array(treasures.length);

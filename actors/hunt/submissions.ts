@@ -75,3 +75,13 @@ export class Submissions {
     }
   }
 }
+
+/** The submissions of a hunt that has had none: one shared, empty object that refuses to record any. */
+class NoSubmissions extends Submissions {
+  override add(): number {
+    throw new Error("these submissions are the shared empty ones: make a Submissions of your own first");
+  }
+}
+
+/** The shared empty submissions: hold them until the first submission, then a `new Submissions()`. */
+export const NO_SUBMISSIONS: Submissions = new NoSubmissions();

@@ -339,6 +339,46 @@ describe("what a small hunt holds", () => {
   });
 });
 
+describe("what a small hunt holds, player by player", () => {
+  it("keeps its player columns in one buffer, grown and restored alike, and shares what it has nothing in", () => {
+    const events = runningHunt({}, [
+      ...Array.from({ length: 40 }, (_, i) => join(`p${i}`)),
+      find("p3", "t-1"),
+      adjust("p7", 5),
+    ]);
+    const live = given(events).fold;
+    const other = given(runningHunt({}, [join("a")])).fold;
+    const restored = decodeHunt("h-test", encodeHunt(live), { indexKind: "js" });
+    for (const fold of [live, restored]) {
+      const columns = [fold.playerState, fold.playerScore, fold.playerTiebreak, fold.playerSlot];
+      expect(new Set(columns.map((c) => c.buffer)).size).toBe(1);
+      expect(new Set(columns.map((c) => c.length)).size).toBe(1);
+      expect(fold.playerState.length).toBeGreaterThanOrEqual(40);
+      expect(fold.pidOf("p39")).toBe(39);
+      expect(fold.playerScore[fold.pidOf("p7")!]).toBe(5);
+      // No submission yet: the shared empty ones, which refuse one; no treasure requires another.
+      expect(fold.submissions).toBe(other.submissions);
+      expect(() => fold.submissions.add("s", 0, 0, 0, 0)).toThrow(/shared empty ones/);
+      expect(fold.treasures[0]!.requires).toBe(other.treasures[1]!.requires);
+      expect(() => fold.treasures[0]!.requires.push(1)).toThrow(TypeError);
+      expect(fold.findCounts).toEqual([1, 0]);
+    }
+    expect(stateHash(restored)).toBe(stateHash(live));
+    // Joins after the restore grow the columns together.
+    const sink = new CollectingSink();
+    restored.applyBatch(
+      log(
+        Array.from({ length: 30 }, (_, i) => join(`q${i}`)),
+        restored.seq + 1,
+      ),
+      sink,
+    );
+    expect(restored.playerScore.buffer).toBe(restored.playerState.buffer);
+    expect(restored.pidOf("q29")).toBe(69);
+    expect(restored.pidOf("p39")).toBe(39);
+  });
+});
+
 describe("the canonical bytes of finds and hints", () => {
   it("list them in log order, a key dropped by a disqualification and found again going last (fixed hash)", () => {
     const events = runningHunt({ teams: {}, hintPenalty: 2, firstFinderBonus: [3] }, [

@@ -166,6 +166,36 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(idx.size).toBe(2);
   });
 
+  it("reads the right ids at every rank after players move up, down, far and out of the top", () => {
+    // The native index reads the top through a cache of the ids last read at each rank: moves within
+    // and beyond the distance it looks for a moved player, and between reads of different depths.
+    const idx = make();
+    const n = 60;
+    const scoreOf = new Map<string, number>();
+    const set = (id: string, score: number, tiebreak: number) => {
+      idx.upsert(id, score, tiebreak);
+      scoreOf.set(id, score);
+    };
+    const expected = (count: number, offset = 0) =>
+      [...scoreOf]
+        .sort((a, b) => b[1] - a[1])
+        .slice(offset, offset + count)
+        .map(([playerId, score], i) => ({ rank: offset + i + 1, playerId, score }));
+    for (let i = 0; i < n; i++) set(`p${i}`, 2000 - 2 * i, i);
+    expect(idx.top(40)).toEqual(expected(40));
+    set("p0", 1, 100); // the first falls to the last rank, beyond the top read
+    set("p1", 1991, 101); // the new first falls a few ranks
+    set("p35", 4000, 102); // from far down to the first
+    set("p59", 1995, 103); // from outside the top read into it
+    expect(idx.top(40)).toEqual(expected(40));
+    // Reverse the whole order: every player moves, most of them further than the cache looks.
+    for (let i = 0; i < n; i++) set(`p${i}`, 10 + i, 200 + i);
+    expect(idx.top(10)).toEqual(expected(10));
+    expect(idx.top(60)).toEqual(expected(60));
+    expect(idx.top(5, 20)).toEqual(expected(5, 20));
+    expect(idx.around("p30", 3, 3)).toEqual(expected(7, 26));
+  });
+
   it("rejects bad arguments with TypeError or RangeError naming the argument", () => {
     const idx = make();
     idx.upsert("a", 1, 1);
