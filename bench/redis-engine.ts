@@ -116,6 +116,9 @@ class RanklessIndex implements RankIndex {
   writeRecords(): void {
     unsupported("writeRecords");
   }
+  writeTopJson(): number {
+    return unsupported("writeTopJson");
+  }
   clear(): void {
     this.ids.length = 0;
     this.slots.clear();

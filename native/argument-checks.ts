@@ -1,5 +1,6 @@
 // Argument checks shared by both rank indexes, so each rejects bad input with the same error and message.
 import { Buffer } from "node:buffer";
+import type { RankEntry } from "./types.ts";
 
 /** Longest player id accepted, in UTF-8 bytes (the native index stores ids in 256 KiB chunks). */
 export const MAX_ID_BYTES = 65535;
@@ -38,6 +39,7 @@ export function checkPlayerId(id: unknown, name = "playerId"): asserts id is str
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8 = new TextEncoder();
 
 /**
  * `internUtf8` for an index written in JS: checks the arguments as the native index does, decodes id
@@ -150,6 +152,21 @@ export function checkNonNegativeInteger(value: unknown, name: string): asserts v
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
   }
+}
+
+/**
+ * `writeTopJson` for an index that reads its top as entries: the JSON of `entries` with each id under
+ * `key`, encoded into `out` from byte `at`; -1 when it does not fit.
+ */
+export function writeTopJsonWith(entries: RankEntry[], out: Uint8Array, at: number, key: string): number {
+  if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
+  checkNonNegativeInteger(at, "at");
+  if (at > out.length) throw new RangeError(`at (${at}) must be within out (${out.length} bytes)`);
+  if (typeof key !== "string") throw new TypeError(`key must be a string, got ${describe(key)}`);
+  if (!/^\w{1,32}$/.test(key)) throw new RangeError("key must be 1 to 32 letters, digits or underscores");
+  const json = JSON.stringify(entries.map((e) => ({ rank: e.rank, [key]: e.playerId, score: e.score })));
+  const { read, written } = utf8.encodeInto(json, out.subarray(at));
+  return read < json.length ? -1 : at + written;
 }
 
 /** Throws unless `slot` names one of the `interned` slots. */

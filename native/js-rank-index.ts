@@ -8,6 +8,7 @@ import {
   describe,
   internUtf8With,
   writeRecordsWith,
+  writeTopJsonWith,
 } from "./argument-checks.ts";
 import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
@@ -212,6 +213,11 @@ export class JsRankIndex implements RankIndex {
   writeRecords(...args: RecordsArgs): void {
     const players = this.#players;
     writeRecordsWith((slot) => players[slot]!.id, players.length, ...args);
+  }
+
+  writeTopJson(out: Uint8Array, at: number, n: number, key: string): number {
+    checkNonNegativeInteger(n, "n");
+    return writeTopJsonWith(this.#range(0, n), out, at, key);
   }
 
   /** An estimate: V8 does not report per-object sizes. `allocations` counts objects created. */

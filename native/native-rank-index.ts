@@ -38,6 +38,7 @@ interface NativeFunctions {
   serialize(handle: number): Uint8Array;
   serializeInto(handle: number, out: Uint8Array): number;
   writeRecords(handle: number, ...args: RecordsArgs): void;
+  writeTopJson(handle: number, out: Uint8Array, at: number, n: number, key: string): number;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
   load(handle: number, bytes: Uint8Array): void;
   clear(handle: number): void;
@@ -264,6 +265,10 @@ export class NativeRankIndex implements RankIndex {
 
   writeRecords(...args: RecordsArgs): void {
     N.writeRecords(this.#h, ...args);
+  }
+
+  writeTopJson(out: Uint8Array, at: number, n: number, key: string): number {
+    return N.writeTopJson(this.#h, out, at, n, key);
   }
 
   clear(): void {

@@ -1,3 +1,4 @@
+import type { RankIndex } from "../../native/index.ts";
 import type { OutputPublisher } from "../../streams/index.ts";
 import { type CheckpointSigner, checkpointMessage, type HuntFold, type OutputSink } from "../hunt/index.ts";
 import type { EngineMetrics } from "./metrics.ts";
@@ -86,14 +87,34 @@ export class HuntOutputs implements OutputSink {
     const fold = target.fold;
     // Marked published once sent: a publish that throws leaves the top changed, for the next round.
     if (fold.topVersion !== target.topPublished) {
-      this.publisher.topRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries: fold.publicBoard.top(n) }));
+      this.publisher.topRaw(fold.huntId, topMessage(fold.seq, fold.publicBoard, n, "playerId"));
       target.topPublished = fold.topVersion;
     }
     const teams = fold.publicTeamBoard;
     if (teams !== null && fold.teamTopVersion !== target.teamTopPublished) {
-      const entries = teams.top(n).map((e) => ({ rank: e.rank, teamId: e.playerId, score: e.score }));
-      this.publisher.teamsTopRaw(fold.huntId, JSON.stringify({ seq: fold.seq, entries }));
+      this.publisher.teamsTopRaw(fold.huntId, topMessage(fold.seq, teams, n, "teamId"));
       target.teamTopPublished = fold.teamTopVersion;
     }
+  }
+}
+
+/** Where top messages are written before each is copied out at its length; grown as needed. */
+let topScratch = new Uint8Array(4096);
+const ascii = new TextEncoder();
+
+/**
+ * A top message, `{"seq":…,"entries":[{"rank":…,"<key>":…,"score":…},…]}`, as bytes: the board
+ * writes its entries from the ids it holds, so a top costs no string nor object per entry (a
+ * platform of thousands of small hunts publishes thousands of tops a second).
+ */
+export function topMessage(seq: number, board: RankIndex, n: number, key: string): Uint8Array {
+  for (;;) {
+    const at = ascii.encodeInto(`{"seq":${seq},"entries":`, topScratch).written;
+    const end = board.writeTopJson(topScratch, at, n, key);
+    if (end >= 0 && end < topScratch.length) {
+      topScratch[end] = 0x7d; // }
+      return topScratch.slice(0, end + 1);
+    }
+    topScratch = new Uint8Array(topScratch.length * 2);
   }
 }

@@ -165,6 +165,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         method<&NativeIndex::Serialize>(env, data, "serialize"),
         method<&NativeIndex::SerializeInto>(env, data, "serializeInto"),
         method<&NativeIndex::WriteRecords>(env, data, "writeRecords"),
+        method<&NativeIndex::WriteTopJson>(env, data, "writeTopJson"),
         method<&NativeIndex::Load>(env, data, "load"),
         method<&NativeIndex::Clear>(env, data, "clear"),
         method<&NativeIndex::Stats>(env, data, "stats"),
@@ -565,6 +566,42 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     cursor[0] = static_cast<uint32_t>(next);
     cursor[1] = static_cast<uint32_t>(at);
     return undefined(env);
+  }
+
+  // writeTopJson(out, at, n, key) -> end: the first n ranks as a JSON array of {"rank", key, "score"}
+  // objects, byte for byte as JSON.stringify writes it, into out from byte `at`; -1 when it does not
+  // fit (out is then scribbled on past `at`: grow it and call again). A top-N message made from the
+  // ids this table holds as bytes: no string nor object per entry. key: 1 to 32 letters, digits or _.
+  napi_value WriteTopJson(napi_env env, const napi_value* argv) {
+    uint8_t* out;
+    size_t outLen;
+    double at, n;
+    if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen) ||
+        !nonNegative(env, argv[1], "at", &at) || !nonNegative(env, argv[2], "n", &n)) {
+      return nullptr;
+    }
+    if (at > static_cast<double>(outLen)) {
+      fail(env, true, "at (" + number(at) + ") must be within out (" + std::to_string(outLen) + " bytes)");
+      return nullptr;
+    }
+    char key[40];
+    size_t keyLen = 0;
+    if (napi_get_value_string_utf8(env, argv[3], key, sizeof key, &keyLen) != napi_ok) {
+      fail(env, false, "key must be a string, got " + describe(env, argv[3]));
+      return nullptr;
+    }
+    bool plain = keyLen >= 1 && keyLen <= 32;
+    for (size_t i = 0; plain && i < keyLen; ++i) {
+      char c = key[i];
+      plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (!plain) {
+      fail(env, true, "key must be 1 to 32 letters, digits or underscores");
+      return nullptr;
+    }
+    const size_t count = std::min(static_cast<double>(index_->size()), n);
+    const size_t end = index_->writeTopJson(count, key, keyLen, out, outLen, static_cast<size_t>(at));
+    return num(env, end == cairn::RankIndex::kNoRoom ? -1 : static_cast<double>(end));
   }
 
   // load(bytes): replaces the contents with deserialised CRNK bytes, or throws and changes nothing.

@@ -2,6 +2,7 @@
 #include "rank_index.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -248,6 +249,66 @@ void RankIndex::writeRecords(const uint32_t* slots, const uint8_t* states, const
   }
   *next = i;
   *at = static_cast<size_t>(p - out);
+}
+
+size_t RankIndex::writeTopJson(size_t n, const char* key, size_t keyLen, uint8_t* out, size_t size,
+                               size_t at) const {
+  uint8_t* p = out + at;
+  uint8_t* const end = out + size;
+  bool fits = true;
+  // Each write checks its own room, so the array is written whenever it fits exactly.
+  auto text = [&](const char* t, size_t len) {
+    if (!fits || static_cast<size_t>(end - p) < len) {
+      fits = false;
+      return;
+    }
+    std::memcpy(p, t, len);
+    p += len;
+  };
+  auto integer = [&](double d) {
+    char buf[24];
+    int len = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
+    text(buf, static_cast<size_t>(len));
+  };
+  static const char kHex[] = "0123456789abcdef";
+  static const char kShort[] = "btnvfr";  // \b \t \n (\v unused) \f \r: the escapes JSON has for 8..13
+  text("[", 1);
+  size_t rank = 0;
+  tree_.visit(0, n, [&](uint32_t s) {
+    if (!fits) return;
+    text(rank == 0 ? "{\"rank\":" : ",{\"rank\":", rank == 0 ? 8 : 9);
+    integer(static_cast<double>(++rank));
+    text(",\"", 2);
+    text(key, keyLen);
+    text("\":\"", 3);
+    IdView id = ids_.id(s);
+    for (size_t i = 0; i < id.size && fits;) {
+      // A run of bytes written as they are (UTF-8 above 0x7f included), then one escaped byte.
+      size_t j = i;
+      while (j < id.size && id.data[j] >= 0x20 && id.data[j] != '"' && id.data[j] != '\\') ++j;
+      if (j > i) {
+        text(reinterpret_cast<const char*>(id.data + i), j - i);
+        i = j;
+        continue;
+      }
+      const uint8_t u = id.data[i++];
+      if (u == '"' || u == '\\') {
+        const char e[2] = {'\\', static_cast<char>(u)};
+        text(e, 2);
+      } else if (u >= 8 && u <= 13 && u != 11) {
+        const char e[2] = {'\\', kShort[u - 8]};
+        text(e, 2);
+      } else {
+        const char e[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
+        text(e, 6);
+      }
+    }
+    text("\",\"score\":", 10);
+    integer(score(s));
+    text("}", 1);
+  });
+  text("]", 1);
+  return fits ? static_cast<size_t>(p - out) : kNoRoom;
 }
 
 std::unique_ptr<RankIndex> RankIndex::deserialize(const uint8_t* data, size_t size, std::string* error) {

@@ -70,6 +70,13 @@ class RankIndex {
   // they fit, and moves *next and *at past them.
   void writeRecords(const uint32_t* slots, const uint8_t* states, const double* scores, const double* tiebreaks,
                     size_t n, uint8_t* out, size_t size, size_t* next, size_t* at) const;
+  // The first `n` ranks as a JSON array, [{"rank":1,"<key>":"<id>","score":<score>},...], byte for
+  // byte as JSON.stringify writes it (ids escaped as it escapes them; scores are safe integers), into
+  // out[at, size). Returns where it ends, or kNoRoom when it does not fit (out past `at` is then
+  // scribbled on). `key` is written as it is: the caller gives a plain name.
+  size_t writeTopJson(size_t n, const char* key, size_t keyLen, uint8_t* out, size_t size, size_t at) const;
+  static constexpr size_t kNoRoom = static_cast<size_t>(-1);
+
   // Builds an index from CRNK bytes; on corrupt input returns null and sets `error`.
   // Ids are interned in rank order, so slots after a round trip need not equal those before.
   static std::unique_ptr<RankIndex> deserialize(const uint8_t* data, size_t size, std::string* error);

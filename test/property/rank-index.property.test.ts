@@ -187,6 +187,15 @@ function apply(
   }
 }
 
+/** writeTopJson's bytes as text, from a buffer that starts too small for most boards and doubles. */
+function topJson(index: RankIndex, n: number): string {
+  for (let size = 16; ; size *= 2) {
+    const out = new Uint8Array(size);
+    const end = index.writeTopJson(out, 3, n, "playerId");
+    if (end >= 0) return new TextDecoder().decode(out.subarray(3, end));
+  }
+}
+
 function modelAnswer(model: SortedModel, op: Op): unknown {
   switch (op.kind) {
     case "upsert":
@@ -223,6 +232,7 @@ describe.each(impls)("%s rank index against the sorted-array model", (_name, mak
           expect(index.size).toBe(model.players.size);
         }
         expect(index.top(1000)).toEqual(model.top(1000, 0));
+        expect(topJson(index, 1000)).toBe(JSON.stringify(model.top(1000, 0)));
       }),
       { numRuns: 1000 },
     );

@@ -196,6 +196,46 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(idx.around("p30", 3, 3)).toEqual(expected(7, 26));
   });
 
+  it("writes its top as the JSON that JSON.stringify writes, escapes and all, or says it does not fit", () => {
+    const idx = make();
+    const players = [
+      'say "hi"',
+      "back\\slash",
+      "tab\there",
+      "line\nbreak",
+      "\u0001\u001f\u007f\b\f\r\v",
+      "é中😀",
+      "",
+      "plain",
+    ];
+    players.forEach((id, i) => idx.upsert(id, (i - 3) * 1_000_000_000_007, i));
+    idx.upsert("max", Number.MAX_SAFE_INTEGER, 99);
+    idx.upsert("min", -Number.MAX_SAFE_INTEGER, 98);
+    const expected = (n: number, key: string) =>
+      JSON.stringify(idx.top(n).map((e) => ({ rank: e.rank, [key]: e.playerId, score: e.score })));
+    const out = new Uint8Array(4096);
+    out.set([0x41, 0x42]);
+    for (const [n, key] of [
+      [10, "playerId"],
+      [3, "teamId"],
+      [0, "x"],
+      [1000, "k_9"],
+    ] as const) {
+      const end = idx.writeTopJson(out, 2, n, key);
+      expect(new TextDecoder().decode(out.subarray(0, end))).toBe(`AB${expected(n, key)}`);
+    }
+    // Too small anywhere along the way: -1, at every length up to the one that fits.
+    const fits = idx.writeTopJson(out, 0, 10, "playerId");
+    for (let size = 0; size < fits; size++) {
+      expect(idx.writeTopJson(new Uint8Array(size), 0, 10, "playerId")).toBe(-1);
+    }
+    expect(idx.writeTopJson(new Uint8Array(fits + 1), 0, 10, "playerId")).toBe(fits);
+    expect(() => idx.writeTopJson(out, 5000, 1, "playerId")).toThrow(/at \(5000\) must be within out/);
+    expect(() => idx.writeTopJson(out, 0, 1, 'a"b')).toThrow(RangeError);
+    expect(() => idx.writeTopJson(out, 0, 1, "")).toThrow(/key must be 1 to 32 letters/);
+    expect(() => idx.writeTopJson(out, 0, -1, "k")).toThrow(RangeError);
+  });
+
   it("rejects bad arguments with TypeError or RangeError naming the argument", () => {
     const idx = make();
     idx.upsert("a", 1, 1);
