@@ -1,8 +1,8 @@
 // The rank index operations and the CRNK serialisation shared byte for byte with the TS index.
 #include "rank_index.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -267,8 +267,8 @@ size_t RankIndex::writeTopJson(size_t n, const char* key, size_t keyLen, uint8_t
   };
   auto integer = [&](double d) {
     char buf[24];
-    int len = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(d));
-    text(buf, static_cast<size_t>(len));
+    const char* last = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(d)).ptr;
+    text(buf, static_cast<size_t>(last - buf));
   };
   static const char kHex[] = "0123456789abcdef";
   static const char kShort[] = "btnvfr";  // \b \t \n (\v unused) \f \r: the escapes JSON has for 8..13
