@@ -208,7 +208,7 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
       "",
       "plain",
     ];
-    players.forEach((id, i) => idx.upsert(id, (i - 3) * 1_000_000_000_007, i));
+    for (const [i, id] of players.entries()) idx.upsert(id, (i - 3) * 1_000_000_000_007, i);
     idx.upsert("max", Number.MAX_SAFE_INTEGER, 99);
     idx.upsert("min", -Number.MAX_SAFE_INTEGER, 98);
     const expected = (n: number, key: string) =>
