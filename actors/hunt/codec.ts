@@ -716,8 +716,7 @@ function decodeHashed(
   fold.createdAt = createdAt;
   fold.startedAt = startedAt;
   fold.endedAt = endedAt;
-  fold.treasures = treasures;
-  fold.treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
+  fold.setTreasures(treasures);
   fold.findCounts = findCounts;
   fold.rules = {
     firstFinderBonus,

@@ -206,6 +206,9 @@ const NO_F64 = new Float64Array(0);
 const NO_U32 = new Uint32Array(0);
 const NO_U8 = new Uint8Array(0);
 
+/** Most treasures a hunt looks up by searching their ids in order, rather than through a map. */
+const SEARCHED_TREASURES = 8;
+
 /** Bytes a player takes in the fold's columns: score and tie-break, slot and slot → pid, state. */
 const PLAYER_COLUMN_BYTES = 8 + 8 + 4 + 4 + 1;
 
@@ -237,9 +240,13 @@ export class HuntFold {
   createdAt = 0;
   startedAt = 0;
   endedAt = 0;
+  /** The hunt's treasures, given once (`setTreasures`). */
   treasures: Treasure[] = [];
-  /** Treasure id → index into `treasures`. */
-  treasureIndex = new Map<string, number>();
+  /**
+   * Treasure id → index into `treasures`, for a hunt of more than SEARCHED_TREASURES of them; null
+   * for a smaller one, whose few ids are searched in order (a map costs a small hunt 300 bytes).
+   */
+  private treasureIndex: Map<string, number> | null = null;
   /**
    * Per treasure: how many competitors found it (a disqualified member's find still counts). An
    * array of small integers: for a few treasures, a fraction of a typed array's buffer and views.
@@ -655,9 +662,7 @@ export class HuntFold {
         const problem = resolveRequires(d.treasures, treasures, treasureIndex);
         if (problem) return { code: "invalid_event", message: problem };
         this.title = d.title;
-        this.treasures = treasures;
-        this.treasureIndex = treasureIndex;
-        this.findCounts = new Array<number>(this.treasures.length).fill(0);
+        this.setTreasures(treasures);
         this.rules = {
           firstFinderBonus: d.rules?.firstFinderBonus ?? [],
           hintPenalty: d.rules?.hintPenalty ?? 0,
@@ -1027,7 +1032,7 @@ export class HuntFold {
   ): Rejection | undefined {
     const pid = this.activePid(d.playerId);
     if (typeof pid !== "number") return pid;
-    const t = this.treasureIndex.get(d.treasureId);
+    const t = this.treasureNumber(d.treasureId);
     if (t === undefined) return unknownTreasure(d.treasureId);
     if (type !== "HintTaken") {
       const review = this.treasures[t]!.review;
@@ -1103,6 +1108,22 @@ export class HuntFold {
     this.teamScore[tid] = score;
     this.teamTiebreak[tid] = seq;
     this.queueTeam(tid, score, seq);
+  }
+
+  /** Gives the hunt its treasures, none found yet: when it is created, or restored. */
+  setTreasures(treasures: Treasure[]): void {
+    this.treasures = treasures;
+    this.treasureIndex =
+      treasures.length > SEARCHED_TREASURES ? new Map(treasures.map((t, i) => [t.id, i])) : null;
+    this.findCounts = new Array<number>(treasures.length).fill(0);
+  }
+
+  /** The index in `treasures` of the hunt's treasure with this id; undefined when it has none. */
+  treasureNumber(id: string): number | undefined {
+    if (this.treasureIndex !== null) return this.treasureIndex.get(id);
+    const treasures = this.treasures;
+    for (let t = 0; t < treasures.length; t++) if (treasures[t]!.id === id) return t;
+    return undefined;
   }
 
   /** The hunt's own submissions, made at the first one (until then it shares the empty ones). */

@@ -379,6 +379,32 @@ describe("what a small hunt holds, player by player", () => {
   });
 });
 
+describe("treasures by id", () => {
+  it("are found in a hunt of a few, searched in order, as in one of many, through a map, live and restored", () => {
+    for (const count of [2, 8, 9, 40]) {
+      const treasures = Array.from({ length: count }, (_, i) => ({ id: `t${i}`, points: i + 1 }));
+      const h = given([
+        ev("HuntCreated", { title: "many", treasures }),
+        ev("HuntStarted"),
+        join("a"),
+        find("a", `t${count - 1}`),
+      ]);
+      const restored = decodeHunt("h-test", encodeHunt(h.fold), { indexKind: "js" });
+      for (const fold of [h.fold, restored]) {
+        expect(fold.treasureNumber(`t${count - 1}`)).toBe(count - 1);
+        expect(fold.treasureNumber("t0")).toBe(0);
+        expect(fold.treasureNumber("nope")).toBeUndefined();
+        expect(fold.findCounts[count - 1]).toBe(1);
+      }
+      expect(codes(h.when(find("a", "t0"), find("a", "nope"), find("a", `t${count - 1}`)))).toEqual([
+        "rank",
+        "unknown_treasure",
+        "already_found",
+      ]);
+    }
+  });
+});
+
 describe("the canonical bytes of finds and hints", () => {
   it("list them in log order, a key dropped by a disqualification and found again going last (fixed hash)", () => {
     const events = runningHunt({ teams: {}, hintPenalty: 2, firstFinderBonus: [3] }, [
