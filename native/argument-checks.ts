@@ -155,16 +155,28 @@ export function checkNonNegativeInteger(value: unknown, name: string): asserts v
 }
 
 /**
- * `writeTopJson` for an index that reads its top as entries: the JSON of `entries` with each id under
- * `key`, encoded into `out` from byte `at`; -1 when it does not fit.
+ * `writeTopJson` for an index that reads its top as entries (`topOf(n)`): the JSON of them with each id
+ * under `key`, encoded into `out` from byte `at`; -1 when it does not fit. The arguments are checked
+ * in the native index's order, before the top is read.
  */
-export function writeTopJsonWith(entries: RankEntry[], out: Uint8Array, at: number, key: string): number {
+export function writeTopJsonWith(
+  topOf: (n: number) => RankEntry[],
+  out: unknown,
+  at: unknown,
+  n: unknown,
+  key: unknown,
+): number {
   if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
   checkNonNegativeInteger(at, "at");
+  checkNonNegativeInteger(n, "n");
   if (at > out.length) throw new RangeError(`at (${at}) must be within out (${out.length} bytes)`);
   if (typeof key !== "string") throw new TypeError(`key must be a string, got ${describe(key)}`);
-  if (!/^\w{1,32}$/.test(key)) throw new RangeError("key must be 1 to 32 letters, digits or underscores");
-  const json = JSON.stringify(entries.map((e) => ({ rank: e.rank, [key]: e.playerId, score: e.score })));
+  // A key that starts with a digit could be an array index, which JSON.stringify would write first.
+  if (!/^[A-Za-z_]\w{0,31}$/.test(key)) {
+    throw new RangeError("key must be 1 to 32 letters, digits or underscores, starting with a letter or _");
+  }
+  const entries = topOf(n).map((e) => ({ rank: e.rank, [key]: e.playerId, score: e.score }));
+  const json = JSON.stringify(entries);
   const { read, written } = utf8.encodeInto(json, out.subarray(at));
   return read < json.length ? -1 : at + written;
 }

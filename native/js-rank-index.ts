@@ -216,8 +216,7 @@ export class JsRankIndex implements RankIndex {
   }
 
   writeTopJson(out: Uint8Array, at: number, n: number, key: string): number {
-    checkNonNegativeInteger(n, "n");
-    return writeTopJsonWith(this.#range(0, n), out, at, key);
+    return writeTopJsonWith((count) => this.#range(0, count), out, at, n, key);
   }
 
   /** An estimate: V8 does not report per-object sizes. `allocations` counts objects created. */

@@ -147,8 +147,9 @@ const SCORES = new Float64Array(TOP_CHUNK);
 const MOVE_WINDOW = 16;
 
 /**
- * The cache entries a `#range` call replaced, newest last, in a ring of MOVE_WINDOW: a player who
- * moved down was replaced at their old rank a few entries earlier in the same call. Shared by every
+ * The last MOVE_WINDOW cache entries a `#range` call replaced, in a ring (`n` counts them all, so
+ * `n % MOVE_WINDOW` is where the next goes): a player who moved down was replaced at their old rank
+ * a few entries earlier in the same call. Shared by every
  * index (calls are synchronous) and emptied at the start of each call.
  */
 const REPLACED = { slots: new Int32Array(MOVE_WINDOW), ids: new Array<string>(MOVE_WINDOW).fill(""), n: 0 };
@@ -297,9 +298,8 @@ export class NativeRankIndex implements RankIndex {
 
   /**
    * The id of the player in `slot` (as the scratch holds it), now at cache position `at` where
-   * another was: from the cache a
-   * few ranks below (they moved up), from the entries this call replaced (they moved down), or from
-   * the board.
+   * another was: from the cache a few ranks below (they moved up), from the entries this call
+   * replaced (they moved down), or from the board.
    */
   #idMovedTo(slot: number, at: number): string {
     const slots = this.#lastSlots;

@@ -92,8 +92,9 @@ export interface RankIndex {
   /**
    * The first `n` ranks as a JSON array of `{"rank", <key>, "score"}` objects, byte for byte as
    * `JSON.stringify` writes the entries of `top(n)` with each id under `key` (1 to 32 letters, digits
-   * or underscores), encoded into `out` from byte `at`. Returns where it ends, or -1 when it does not
-   * fit (then `out` past `at` may be overwritten: grow it and call again). A top-N message from the
+   * or underscores, starting with a letter or _), encoded into `out` from byte `at`. Returns where
+   * it ends, or -1 when it does not fit (then `out` past `at` may be overwritten: grow it and call
+   * again). A top-N message from the
    * ids the index holds: no string nor object per entry.
    */
   writeTopJson(out: Uint8Array, at: number, n: number, key: string): number;

@@ -101,6 +101,7 @@ export class HuntOutputs implements OutputSink {
 
 /** Where top messages are written before each is copied out at its length; grown as needed. */
 let topScratch = new Uint8Array(4096);
+const MAX_KEPT_TOP_SCRATCH = 65_536;
 const ascii = new TextEncoder();
 
 /**
@@ -117,6 +118,8 @@ export function topMessage(seq: number, board: RankIndex, n: number, key: string
       // Copied into a Buffer, a view of a shared slab: a buffer of its own costs about three times more.
       const message = Buffer.allocUnsafe(end + 1);
       message.set(topScratch.subarray(0, end + 1));
+      // A top of very long ids grew the scratch: it is not kept at that size.
+      if (topScratch.length > MAX_KEPT_TOP_SCRATCH) topScratch = new Uint8Array(4096);
       return message;
     }
     topScratch = new Uint8Array(topScratch.length * 2);

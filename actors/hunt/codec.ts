@@ -17,6 +17,7 @@ import {
   PLAYER_LEFT,
   PLAYER_LEFT_DISQUALIFIED,
   plainTreasure,
+  playerColumns,
   type Treasure,
 } from "./fold.ts";
 import { FrozenStandings, restoreFrozenBoard } from "./frozen-standings.ts";
@@ -674,12 +675,10 @@ function decodeHashed(
   const hintPenalty = r.f64("hint penalty");
   const maxPlayers = r.f64("max players");
   const nPlayers = r.u32("player count");
-  // Read straight into the fold's arrays: no object per player (a million of them cost a restart
+  // Read straight into the fold's columns: no object per player (a million of them cost a restart
   // half a second). The count is checked against the bytes before anything that size is allocated.
   if (nPlayers * 20 > body.length - r.offset) throw new CorruptSnapshotError("truncated in players");
-  const playerState = new Uint8Array(nPlayers);
-  const playerScore = new Float64Array(nPlayers);
-  const playerTiebreak = new Float64Array(nPlayers);
+  const columns = playerColumns(nPlayers);
   // Disqualified players exist only in the second version's bytes.
   const lastState = version === VERSION ? PLAYER_LEFT : PLAYER_LEFT_DISQUALIFIED;
   let joined = 0;
@@ -690,9 +689,9 @@ function decodeHashed(
     r.span("player id", idSpans, pid);
     const state = r.u8("player state");
     if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
-    playerState[pid] = state;
-    playerScore[pid] = r.f64("player score");
-    playerTiebreak[pid] = r.f64("player tiebreak");
+    columns.state[pid] = state;
+    columns.score[pid] = r.f64("player score");
+    columns.tiebreak[pid] = r.f64("player tiebreak");
     if (state === PLAYER_JOINED) joined++;
     if (state === PLAYER_JOINED || state === PLAYER_DISQUALIFIED) seated++;
   }
@@ -740,7 +739,7 @@ function decodeHashed(
   } catch (err) {
     throw new CorruptSnapshotError(`player ids: ${(err as Error).message}`);
   }
-  fold.adoptPlayers(slots, playerState, playerScore, playerTiebreak);
+  fold.adoptPlayers(columns, slots);
   fold.joined = joined;
   fold.seated = seated;
   // A team hunt's snapshot names each find's and hint's member; a solo hunt's needs none (0).

@@ -212,6 +212,29 @@ const SEARCHED_TREASURES = 8;
 /** Bytes a player takes in the fold's columns: score and tie-break, slot and slot → pid, state. */
 const PLAYER_COLUMN_BYTES = 8 + 8 + 4 + 4 + 1;
 
+/** A fold's per-player columns (see `HuntFold.playerState` and the fields after it). */
+export interface PlayerColumns {
+  state: Uint8Array;
+  score: Float64Array;
+  tiebreak: Float64Array;
+  slot: Uint32Array;
+  slotPid: Uint32Array;
+}
+
+/** Columns of `room` entries each, zeroed, as views of one buffer (the shared empty ones for none). */
+export function playerColumns(room: number): PlayerColumns {
+  if (room === 0) return { state: NO_U8, score: NO_F64, tiebreak: NO_F64, slot: NO_U32, slotPid: NO_U32 };
+  const buffer = new ArrayBuffer(room * PLAYER_COLUMN_BYTES);
+  // The 8-byte columns first, then the 4-byte ones, then the bytes: each view stays aligned.
+  return {
+    score: new Float64Array(buffer, 0, room),
+    tiebreak: new Float64Array(buffer, 8 * room, room),
+    slot: new Uint32Array(buffer, 16 * room, room),
+    slotPid: new Uint32Array(buffer, 20 * room, room),
+    state: new Uint8Array(buffer, 24 * room, room),
+  };
+}
+
 function growF64(a: Float64Array, n: number): Float64Array {
   if (n <= a.length) return a;
   const b = new Float64Array(Math.max(n, a.length * 2));
@@ -271,11 +294,9 @@ export class HuntFold {
    * bytes, by the rank index (`playerId`): a string per player here doubled what the fold held.
    */
   playerCount = 0;
-  /**
-   * The per-player columns, views of one buffer (`reservePlayers`): a small hunt pays for one
-   * buffer, not five. Every column has the same length, the room for pids and for slots alike; a fold
-   * with no players shares empty ones.
-   */
+  // The per-player columns are views of one buffer (`playerColumns`): a small hunt pays for one
+  // buffer, not five. Every column has the same length, the room for pids and for slots alike; a
+  // fold with no players shares empty ones.
   /** pid → PLAYER_JOINED or PLAYER_LEFT. */
   playerState: Uint8Array = NO_U8;
   /** pid → score. */
@@ -1167,24 +1188,27 @@ export class HuntFold {
   }
 
   /**
-   * Takes a snapshot's players at once, in join order (a fold with none yet), with the slots the board
-   * gave their ids, copied into the fold's columns (room for exactly these players and slots).
+   * Takes a snapshot's players at once, in join order (a fold with none yet): their columns, filled
+   * for the first `slots.length` pids and made by `playerColumns` (they become the fold's own), and
+   * the slots the board gave their ids.
    * What `addPlayer` does one at a time, without its per-player growth checks or board calls: a
    * restart of a million players spends its time here.
    */
-  adoptPlayers(slots: Uint32Array, state: Uint8Array, score: Float64Array, tiebreak: Float64Array): void {
+  adoptPlayers(columns: PlayerColumns, slots: Uint32Array): void {
     if (this.playerCount !== 0) throw new Error("adoptPlayers: the fold has players already");
     const n = slots.length;
-    if (Math.min(state.length, score.length, tiebreak.length) < n) {
-      throw new Error(`adoptPlayers: ${n} players but shorter columns`);
-    }
+    if (columns.state.length < n)
+      throw new Error(`adoptPlayers: ${n} players but room for ${columns.state.length}`);
+    this.playerState = columns.state;
+    this.playerScore = columns.score;
+    this.playerTiebreak = columns.tiebreak;
+    this.playerSlot = columns.slot;
+    this.slotPid = columns.slotPid;
+    this.playerSlot.set(slots);
+    // The board may hold ids that are no player's, so a slot may lie beyond the players' room.
     let room = n;
     for (let pid = 0; pid < n; pid++) room = Math.max(room, slots[pid]! + 1);
     this.reservePlayers(room);
-    this.playerState.set(state.subarray(0, n));
-    this.playerScore.set(score.subarray(0, n));
-    this.playerTiebreak.set(tiebreak.subarray(0, n));
-    this.playerSlot.set(slots);
     for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
     if (this.rules.teams !== null) this.playerTeam = new Uint32Array(this.playerState.length);
     this.playerCount = n;
@@ -1197,14 +1221,7 @@ export class HuntFold {
   private reservePlayers(n: number): void {
     const had = this.playerState.length;
     if (n <= had) return;
-    const room = Math.max(n, had * 2, 16);
-    const buffer = new ArrayBuffer(room * PLAYER_COLUMN_BYTES);
-    // The 8-byte columns first, then the 4-byte ones, then the bytes: each view stays aligned.
-    const score = new Float64Array(buffer, 0, room);
-    const tiebreak = new Float64Array(buffer, 8 * room, room);
-    const slot = new Uint32Array(buffer, 16 * room, room);
-    const slotPid = new Uint32Array(buffer, 20 * room, room);
-    const state = new Uint8Array(buffer, 24 * room, room);
+    const { score, tiebreak, slot, slotPid, state } = playerColumns(Math.max(n, had * 2, 16));
     score.set(this.playerScore);
     tiebreak.set(this.playerTiebreak);
     slot.set(this.playerSlot);

@@ -571,7 +571,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   // writeTopJson(out, at, n, key) -> end: the first n ranks as a JSON array of {"rank", key, "score"}
   // objects, byte for byte as JSON.stringify writes it, into out from byte `at`; -1 when it does not
   // fit (out is then scribbled on past `at`: grow it and call again). A top-N message made from the
-  // ids this table holds as bytes: no string nor object per entry. key: 1 to 32 letters, digits or _.
+  // ids this table holds as bytes: no string nor object per entry. key: 1 to 32 letters, digits or _,
+  // not starting with a digit.
   napi_value WriteTopJson(napi_env env, const napi_value* argv) {
     uint8_t* out;
     size_t outLen;
@@ -590,13 +591,14 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       fail(env, false, "key must be a string, got " + describe(env, argv[3]));
       return nullptr;
     }
-    bool plain = keyLen >= 1 && keyLen <= 32;
+    // A key that starts with a digit could be an array index, which JSON.stringify would write first.
+    bool plain = keyLen >= 1 && keyLen <= 32 && !(key[0] >= '0' && key[0] <= '9');
     for (size_t i = 0; plain && i < keyLen; ++i) {
       char c = key[i];
       plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     }
     if (!plain) {
-      fail(env, true, "key must be 1 to 32 letters, digits or underscores");
+      fail(env, true, "key must be 1 to 32 letters, digits or underscores, starting with a letter or _");
       return nullptr;
     }
     const size_t count = std::min(static_cast<double>(index_->size()), n);

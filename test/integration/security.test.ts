@@ -502,6 +502,14 @@ describe("deploy/nats/accounts.conf under attack", () => {
 
   describe("the engine runs on its own grants", () => {
     it("stores a snapshot on a graceful stop, and a restarted engine reads it", async () => {
+      // The attacks above end with events of the publisher's own: the state compared is the one after
+      // the last of them, or the restarted engine would fold what this one had not yet.
+      const jsm = await jetstreamManager(operator);
+      const last = (await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: `hunt.${HUNT}.events` }))
+        ?.seq;
+      await waitFor(async () => (await queryHunt<{ seq: number }>(subscriber, HUNT, "state")).seq === last, {
+        message: "the engine folded the hunt's last event",
+      });
       const before = await queryHunt<{ seq: number; stateHash: string }>(subscriber, HUNT, "state");
       await engine.stop();
       engine = await startEngine({

@@ -233,6 +233,11 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     expect(() => idx.writeTopJson(out, 5000, 1, "playerId")).toThrow(/at \(5000\) must be within out/);
     expect(() => idx.writeTopJson(out, 0, 1, 'a"b')).toThrow(RangeError);
     expect(() => idx.writeTopJson(out, 0, 1, "")).toThrow(/key must be 1 to 32 letters/);
+    // A key that could be an array index: JSON.stringify would write it before "rank".
+    expect(() => idx.writeTopJson(out, 0, 1, "1")).toThrow(/starting with a letter or _/);
+    expect(idx.writeTopJson(out, 0, 1, "_1")).toBeGreaterThan(0);
+    // The arguments are checked in the same order by both indexes.
+    expect(() => idx.writeTopJson("x" as unknown as Uint8Array, 0, -1, "k")).toThrow(TypeError);
     expect(() => idx.writeTopJson(out, 0, -1, "k")).toThrow(RangeError);
   });
 
