@@ -123,8 +123,9 @@ class BlockArena {
 
 // A growable array addressed by slot, stored in pages so that growing past the first page never
 // copies the elements and never needs twice the memory; only the small page table is reallocated.
-// The first page starts small and doubles (copying, while it is small), so that an array of a few
-// elements takes a few hundred bytes: no reference to an element may be held across `ensure`.
+// The first page starts small and grows by half (copying, while it is small), so that an array of a
+// few elements takes a few hundred bytes and a board of 20 players room for 24, not 32: no
+// reference to an element may be held across `ensure`.
 template <typename T, int PageBits = 12>
 class PagedArray {
  public:
@@ -158,11 +159,12 @@ class PagedArray {
   }
 
  private:
-  // Makes the first page hold at least `n` (<= kPage) elements, doubling it and copying what it held.
+  // Makes the first page hold at least `n` (<= kPage) elements, growing it by half and copying what
+  // it held.
   // It reaches kPage before any other page is added.
   void growFirst(size_t n) {
     size_t cap = firstCap_ == 0 ? kFirstPage : firstCap_;
-    while (cap < n) cap *= 2;
+    while (cap < n) cap += cap / 2;
     cap = std::min(cap, kPage);
     auto* page = static_cast<T*>(acct_.allocate(cap * sizeof(T)));
     if (pageCount_ == 0) {
