@@ -149,8 +149,8 @@ const MOVE_WINDOW = 16;
 /**
  * The last MOVE_WINDOW cache entries a `#range` call replaced, in a ring (`n` counts them all, so
  * `n % MOVE_WINDOW` is where the next goes): a player who moved down was replaced at their old rank
- * a few entries earlier in the same call. Shared by every
- * index (calls are synchronous) and emptied at the start of each call.
+ * a few entries earlier in the same call. Shared by every index (calls are synchronous) and emptied
+ * at the start of each call.
  */
 const REPLACED = { slots: new Int32Array(MOVE_WINDOW), ids: new Array<string>(MOVE_WINDOW).fill(""), n: 0 };
 

@@ -715,8 +715,7 @@ function decodeHashed(
   fold.createdAt = createdAt;
   fold.startedAt = startedAt;
   fold.endedAt = endedAt;
-  fold.setTreasures(treasures);
-  fold.findCounts = findCounts;
+  fold.setTreasures(treasures, findCounts);
   fold.rules = {
     firstFinderBonus,
     hintPenalty,

@@ -201,7 +201,10 @@ interface PendingRejection {
 /** How many top ranks `topVersion` watches by default. */
 export const DEFAULT_TOP_N = 10;
 
-/** A solo hunt's team arrays and a fold's player columns before its first player: of length 0, so nothing can be stored in them, and shared. */
+/**
+ * A solo hunt's team arrays and a fold's player columns before its first player: of length 0, so
+ * nothing can be stored in them, and shared.
+ */
 const NO_F64 = new Float64Array(0);
 const NO_U32 = new Uint32Array(0);
 const NO_U8 = new Uint8Array(0);
@@ -322,7 +325,10 @@ export class HuntFold {
    */
   readonly found = new KeySet();
   readonly hinted = new KeySet();
-  /** Every submission for a treasure that needs a review, and which are pending (shared empty ones until the first: `ownSubmissions`). */
+  /**
+   * Every submission for a treasure that needs a review, and which are pending (shared empty ones
+   * until the first: `ownSubmissions`).
+   */
   submissions: Submissions = NO_SUBMISSIONS;
   /** The public standings while they are frozen; null when the public sees the live ones. */
   frozen: FrozenStandings | null = null;
@@ -1131,12 +1137,15 @@ export class HuntFold {
     this.queueTeam(tid, score, seq);
   }
 
-  /** Gives the hunt its treasures, none found yet: when it is created, or restored. */
-  setTreasures(treasures: Treasure[]): void {
+  /**
+   * Gives the hunt its treasures, with how many competitors found each (none when it is created; a
+   * snapshot's counts when it is restored).
+   */
+  setTreasures(treasures: Treasure[], findCounts = new Array<number>(treasures.length).fill(0)): void {
     this.treasures = treasures;
     this.treasureIndex =
       treasures.length > SEARCHED_TREASURES ? new Map(treasures.map((t, i) => [t.id, i])) : null;
-    this.findCounts = new Array<number>(treasures.length).fill(0);
+    this.findCounts = findCounts;
   }
 
   /** The index in `treasures` of the hunt's treasure with this id; undefined when it has none. */
