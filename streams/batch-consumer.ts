@@ -156,6 +156,20 @@ export function batchConsumerConfig(
   return config;
 }
 
+/** Whether a durable is configured as `want` positions it and has never delivered anything. */
+function isFreshAt(info: ConsumerInfo, want: Partial<ConsumerConfig>): boolean {
+  const c = info.config;
+  return (
+    (c.filter_subject ?? "") === (want.filter_subject ?? "") &&
+    c.ack_policy === want.ack_policy &&
+    c.deliver_policy === want.deliver_policy &&
+    (c.opt_start_seq ?? 0) === (want.opt_start_seq ?? 0) &&
+    info.delivered.consumer_seq === 0 &&
+    info.num_ack_pending === 0 &&
+    info.num_redelivered === 0
+  );
+}
+
 /**
  * Consumes `filterSubject` of `stream` through the durable pull consumer `durable` (AckPolicy.All), handing
  * messages to onBatch in batches: everything delivered in one tick is one batch (flushed from a microtask),
@@ -201,6 +215,8 @@ export async function consumeBatches(
   };
 
   let iter: ConsumerMessages | undefined;
+  /** The start sequence of the last create of the durable that failed (it may have been made anyway). */
+  let unansweredCreate: number | undefined;
   let expectedDseq = 0; // 0 = unknown
   let resumeAfter = 0; // stream sequence the durable was positioned after
   let pending: LogMessage[] = [];
@@ -246,9 +262,25 @@ export async function consumeBatches(
       return info.delivered.consumer_seq + 1;
     }
     if (from !== undefined) resumeAfter = from - 1;
+    const config = batchConsumerConfig(options, from);
+    // Our last create got no reply, and the durable it asked for is there, having delivered nothing:
+    // on a cluster a node short, the server answers a create once the new consumer has elected its
+    // leader, which under load can take longer than the request's time-out. Deleting it would throw
+    // that election away and start another, which can time out the same way, and so on: use it
+    // (once; if it still does not deliver, the next start re-creates it).
+    if (info && unansweredCreate === (from ?? 1) && isFreshAt(info, config)) {
+      unansweredCreate = undefined;
+      options.logger?.info(
+        { consumer: options.durable, from },
+        "batch consumer: using the durable a create that timed out made",
+      );
+      return 1;
+    }
     checkWanted(info ? "re-creating the durable" : "creating the durable");
     if (info) await jsm.consumers.delete(options.stream, options.durable);
-    await jsm.consumers.add(options.stream, batchConsumerConfig(options, from));
+    unansweredCreate = from ?? 1;
+    await jsm.consumers.add(options.stream, config);
+    unansweredCreate = undefined;
     return 1;
   }
 

@@ -190,6 +190,40 @@ describe("consumeBatches", () => {
     stale.unsubscribe();
   });
 
+  it("keeps the durable a timed-out re-create made, rather than deleting it and timing out again", async () => {
+    const seqs = await publish("b7", 3);
+    // A cluster node short answers the create of a consumer only once the new consumer has elected
+    // its leader, which on a loaded 2.9 cluster can take longer than the request's time-out: the
+    // durable is made, and the client is told "timeout". Here every create after the first does that.
+    const jsm = await client.js.jetstreamManager();
+    const add = jsm.consumers.add.bind(jsm.consumers);
+    let adds = 0;
+    jsm.consumers.add = async (...args: Parameters<typeof add>) => {
+      const created = await add(...args);
+      if (++adds > 1) throw new Error("timeout");
+      return created;
+    };
+    const js = Object.assign(Object.create(client.js), { jetstreamManager: async () => jsm });
+    const got: number[] = [];
+    const c = await consumeBatches(js, {
+      stream: EVENTS_STREAM,
+      durable: "b7",
+      filterSubject: "hunt.b7.events",
+      onBatch(batch) {
+        got.push(...batch.map((m) => m.seq));
+      },
+    });
+    await waitFor(() => got.length === 3, { message: "the first three" });
+    // The durable goes (as when its leader is lost for good): the consumer re-creates it after seq 3.
+    await client.jsm.consumers.delete(EVENTS_STREAM, "b7");
+    await waitFor(() => adds >= 2, { message: "a re-create" });
+    seqs.push(...(await publish("b7", 2, 3)));
+    // Re-creating again would only time out again, and again: the messages would never come.
+    await waitFor(() => got.length === 5, { timeoutMs: 15_000, message: "all five" });
+    expect(got).toEqual(seqs);
+    await c.stop();
+  });
+
   it("keeps consuming, without gaps or duplicates, across a nats-server restart", async () => {
     const own = await startTestNats();
     const port = own.port;
