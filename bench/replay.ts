@@ -2,7 +2,7 @@
 // measures how long an engine takes to be ready for that hunt after a restart, with and without its snapshot.
 //   1. build: the hunt's events published fast (core publishes in chunks, each chunk flushed), then the
 //      stream's last seq checked;
-//   2. raw ceiling: the hunt's log read through EventLog.read (the ordered consumer replay uses) counting only;
+//   2. raw ceiling: the hunt's log read through EventLog.readBatches (the read replay uses), counting only;
 //   3. replay: replayHunt, the full fold from seq 1 with no snapshot;
 //   4. engine: an engine process folds the whole log, publishing its checkpoints, and stops gracefully (it
 //      snapshots the hunt);
@@ -186,7 +186,7 @@ export async function run(argv: string[]): Promise<number> {
     for (let r = 0; r < repeat; r++) {
       t = performance.now();
       let count = 0;
-      for await (const _m of log.read(huntId, 1)) count++;
+      for await (const batch of log.readBatches(huntId, 1)) count += batch.length;
       const rawMs = performance.now() - t;
       if (count !== events) throw new Error(`the raw read saw ${count} events, expected ${events}`);
       say(

@@ -57,9 +57,19 @@ function textAround(max: number): fc.Arbitrary<string> {
   );
 }
 
+/** Printable ASCII but for one character just outside it (DEL, US, the first C1 control, a Latin-1 letter). */
+const asciiButOne = fc
+  .tuple(
+    fc.integer({ min: 0, max: 12 }).chain((n) => ofCodePoints(n, ascii)),
+    fc.constantFrom("\u007f", "\u001f", "\u0080", "\u00ff"),
+    fc.integer({ min: 0, max: 12 }).chain((n) => ofCodePoints(n, ascii)),
+  )
+  .map(([a, c, b]) => a + c + b);
+
 /** Values of a field that should be an id (1 to 128 code points, no control characters or surrogates). */
 const idLike = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 1, max: 12 }).chain((n) => ofCodePoints(n, ascii)) },
+  { weight: 1, arbitrary: asciiButOne },
   { weight: 3, arbitrary: textAround(128) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>("", undefined, null, 7, true, ["p"], { id: "p" }) },
 );
@@ -183,5 +193,23 @@ describe("decodeEvent against the schema files", () => {
       },
     ];
     for (const e of events) expect(isPlainPlay(e)).toBe(true);
+  });
+
+  it("leaves ids at and past the edges of the plain form to the schemas", () => {
+    const found = (playerId: string) => ({
+      specversion: "1.0",
+      id: "h-1",
+      source: "s",
+      type: "TreasureFound",
+      data: { playerId, treasureId: "t-1" },
+    });
+    expect(isPlainPlay(found("p".repeat(128)))).toBe(true);
+    expect(isPlainPlay(found(" ~"))).toBe(true);
+    for (const id of ["p".repeat(129), "", "p\u007f", "p\u001f", "p\u0080", "pé", "p\ud800"]) {
+      expect(isPlainPlay(found(id))).toBe(false);
+    }
+    // Of those, the schemas still accept the non-ASCII one, through the validators.
+    expect(decodeEvent(encoder.encode(JSON.stringify(found("pé")))).ok).toBe(true);
+    expect(decodeEvent(encoder.encode(JSON.stringify(found("p\u007f")))).ok).toBe(false);
   });
 });
