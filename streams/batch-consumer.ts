@@ -432,9 +432,14 @@ export async function consumeBatches(
   async function stallOf(): Promise<string | undefined> {
     try {
       const info = await jsm.consumers.info(options.stream, options.durable);
-      return info.num_pending > 0
-        ? `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`
-        : undefined;
+      if (info.num_pending > 0)
+        return `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`;
+      // Nothing pending, but messages delivered past the last one handed over and not acked: a pull
+      // this lane does not own took them (they come back only after the ack wait).
+      const handed = Math.max(stats.lastSeq, resumeAfter);
+      if (info.num_ack_pending > 0 && info.delivered.stream_seq > handed)
+        return `delivered up to seq ${info.delivered.stream_seq} to a pull it does not own (${info.num_ack_pending} unacked), past seq ${handed}`;
+      return undefined;
     } catch (err) {
       // JetStream not answering at all is an outage, not this consumer's stall.
       const jetStreamAnswers = await jsm.getAccountInfo().then(

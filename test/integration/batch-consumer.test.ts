@@ -145,49 +145,54 @@ describe("consumeBatches", () => {
     await c.stop();
   });
 
-  it("re-creates its durable when it stalls: a stale pull took the only ack slot and new messages wait behind it", async () => {
-    const seqs = await publish("b6", 3);
+  /**
+   * A lane consumes three messages of `durable` and stops; a pull whose client never acks is then left
+   * ahead of the next lane's (the first lane's last one lives on until it expires; an earlier
+   * engine's may never ack). A second lane starts, `more` messages are published, and it must get
+   * them all, well within the ack wait (2 minutes) after which the stale pull's would come back.
+   */
+  async function afterStalePull(durable: string, more: number, maxAckPending?: number) {
+    const seqs = await publish(durable, 3);
     const options = {
       stream: EVENTS_STREAM,
-      durable: "b6",
-      filterSubject: "hunt.b6.events",
-      maxAckPending: 1,
+      durable,
+      filterSubject: `hunt.${durable}.events`,
       ackWaitMs: 120_000,
+      ...(maxAckPending ? { maxAckPending } : {}),
     };
     const got: number[] = [];
-    const first = await consumeBatches(client.js, {
-      ...options,
-      onBatch(batch) {
-        got.push(...batch.map((m) => m.seq));
-      },
-    });
+    const onBatch = (batch: LogMessage[]) => {
+      got.push(...batch.map((m) => m.seq));
+    };
+    const first = await consumeBatches(client.js, { ...options, onBatch });
     await waitFor(() => got.length === 3, { message: "the first three" });
     await first.stop();
-    await waitFor(async () => (await ackFloor("b6")) === seqs[2], { message: "the first three acked" });
-    // Pulls left on the server ahead of the new lane's: the first lane's last one, which lives on
-    // until it expires, and one whose client never acks (an earlier engine's, say). One of them takes
-    // the next message and never acks it, and with one ack slot nothing else is delivered.
-    const stale = client.nc.subscribe("stale-pull");
+    await waitFor(async () => (await ackFloor(durable)) === seqs[2], { message: "the first three acked" });
+    const stale = client.nc.subscribe(`stale-pull-${durable}`);
     client.nc.publish(
-      `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.b6`,
+      `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${durable}`,
       JSON.stringify({ batch: 1, expires: 60_000_000_000 }),
-      { reply: "stale-pull" },
+      { reply: `stale-pull-${durable}` },
     );
     await client.nc.flush();
-    const second = await consumeBatches(client.js, {
-      ...options,
-      stallCheckMs: 200,
-      onBatch(batch) {
-        got.push(...batch.map((m) => m.seq));
-      },
-    });
-    seqs.push(...(await publish("b6", 2, 3)));
-    // Without a watchdog the lane would wait for the ack wait (2 minutes) to pass.
-    await waitFor(() => got.length === 5, { timeoutMs: 15_000, message: "all five" });
+    const second = await consumeBatches(client.js, { ...options, stallCheckMs: 200, onBatch });
+    seqs.push(...(await publish(durable, more, 3)));
+    await waitFor(() => got.length === 3 + more, { timeoutMs: 15_000, message: `all ${3 + more}` });
     expect(got).toEqual(seqs);
     expect(second.stats.resets).toBe(1);
     await second.stop();
     stale.unsubscribe();
+  }
+
+  it("re-creates its durable when it stalls: a stale pull took the only ack slot and new messages wait behind it", async () => {
+    // The stale pull takes the fourth and never acks it; with one ack slot the fifth waits, pending.
+    await afterStalePull("b6", 2, 1);
+  });
+
+  it("re-creates its durable when a stale pull took every message left, leaving none pending", async () => {
+    // The stale pull takes the one message to come: nothing is pending, and it is delivered, unacked,
+    // to a pull the lane does not own.
+    await afterStalePull("b8", 1);
   });
 
   it("keeps the durable a timed-out re-create made, rather than deleting it and timing out again", async () => {
