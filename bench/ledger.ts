@@ -1,7 +1,7 @@
 // `cairn bench ledger`: the `ledger` query on a long hunt, against the log's raw read rate as its
 // ceiling, and what it costs the engine's other queries meanwhile.
 //   1. build: a hunt of N events (10,000 players by default), each published with its Nats-Msg-Id;
-//   2. raw ceilings: the hunt's log read through EventLog.read (the replay's reader) and
+//   2. raw ceilings: the hunt's log read through EventLog.readBatches (the replay's reader) and
 //      EventLog.readPaced (the ledger's, a batch ahead only), counting only;
 //   3. an engine process folds the whole log; then one player's ledger is asked: the first page
 //      (a fold of the log from seq 1, for at most the engine's page time), the next page (the paused

@@ -67,10 +67,10 @@ export interface BatchConsumerOptions {
   maxAckPending?: number;
   /**
    * How often an idle consumer that has received nothing since the last look asks the server about
-   * its durable (default 3000 ms). Twice in a row with messages pending that never come, or with no
-   * answer about the durable while JetStream itself answers, and it starts over after the last
-   * message handed over: a pull it does not own (an earlier engine's, or its own from before a
-   * restart) can hold messages unacked until the ack wait, and a consumer whose leader does not
+   * its durable (default 3000 ms). Twice in a row with messages pending that never come, with
+   * deliveries it never saw, or with no answer about the durable while JetStream itself answers, and
+   * it starts over after the last message handed over: a pull it does not own (an earlier engine's,
+   * or its own from before a restart) can hold messages unacked until the ack wait, and a consumer whose leader does not
    * answer leaves nats.js asking in silence, with no pull to miss heartbeats on. When JetStream does
    * not answer at all (a disconnect, an election), that is no stall: nats.js and the heartbeats deal
    * with it.
@@ -434,11 +434,12 @@ export async function consumeBatches(
       const info = await jsm.consumers.info(options.stream, options.durable);
       if (info.num_pending > 0)
         return `${info.num_pending} messages pending and none delivered (${info.num_ack_pending} delivered but unacked)`;
-      // Nothing pending, but messages delivered past the last one handed over and not acked: a pull
-      // this lane does not own took them (they come back only after the ack wait).
-      const handed = Math.max(stats.lastSeq, resumeAfter);
-      if (info.num_ack_pending > 0 && info.delivered.stream_seq > handed)
-        return `delivered up to seq ${info.delivered.stream_seq} to a pull it does not own (${info.num_ack_pending} unacked), past seq ${handed}`;
+      // Nothing pending, but the durable made deliveries this lane never saw: a pull it does not own
+      // took every message left (they come back only after the ack wait). The delivery sequence
+      // counts deliveries alone; the delivered stream seq of a filtered durable is where it has read
+      // to, matching or not, so it says nothing here.
+      if (expectedDseq !== 0 && info.delivered.consumer_seq >= expectedDseq)
+        return `delivery ${info.delivered.consumer_seq} went to a pull it does not own (delivery ${expectedDseq} was next here; ${info.num_ack_pending} unacked)`;
       return undefined;
     } catch (err) {
       // JetStream not answering at all is an outage, not this consumer's stall.
