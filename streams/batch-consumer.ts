@@ -70,10 +70,10 @@ export interface BatchConsumerOptions {
    * its durable (default 3000 ms). Twice in a row with messages pending that never come, with
    * deliveries it never saw, or with no answer about the durable while JetStream itself answers, and
    * it starts over after the last message handed over: a pull it does not own (an earlier engine's,
-   * or its own from before a restart) can hold messages unacked until the ack wait, and a consumer whose leader does not
-   * answer leaves nats.js asking in silence, with no pull to miss heartbeats on. When JetStream does
-   * not answer at all (a disconnect, an election), that is no stall: nats.js and the heartbeats deal
-   * with it.
+   * or its own from before a restart) can hold messages unacked until the ack wait, and a consumer
+   * whose leader does not answer leaves nats.js asking in silence, with no pull to miss heartbeats on.
+   * When JetStream does not answer at all (a disconnect, an election), that is no stall: nats.js and
+   * the heartbeats deal with it.
    */
   stallCheckMs?: number;
   /** Told about consumer notifications and resets (for logs and /healthz). */
@@ -156,17 +156,25 @@ export function batchConsumerConfig(
   return config;
 }
 
-/** Whether a durable is configured as `want` positions it and has never delivered anything. */
-function isFreshAt(info: ConsumerInfo, want: Partial<ConsumerConfig>): boolean {
+/** Whether a durable filters and acks as `want` says, with nothing delivered but unacked or redelivered. */
+function isCleanAs(info: ConsumerInfo, want: Partial<ConsumerConfig>): boolean {
   const c = info.config;
   return (
     (c.filter_subject ?? "") === (want.filter_subject ?? "") &&
     c.ack_policy === want.ack_policy &&
-    c.deliver_policy === want.deliver_policy &&
-    (c.opt_start_seq ?? 0) === (want.opt_start_seq ?? 0) &&
-    info.delivered.consumer_seq === 0 &&
     info.num_ack_pending === 0 &&
     info.num_redelivered === 0
+  );
+}
+
+/** Whether a durable is configured as `want` positions it and has never delivered anything. */
+function isFreshAt(info: ConsumerInfo, want: Partial<ConsumerConfig>): boolean {
+  const c = info.config;
+  return (
+    isCleanAs(info, want) &&
+    c.deliver_policy === want.deliver_policy &&
+    (c.opt_start_seq ?? 0) === (want.opt_start_seq ?? 0) &&
+    info.delivered.consumer_seq === 0
   );
 }
 
@@ -249,14 +257,9 @@ export async function consumeBatches(
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
     }
     let from = startSeq;
-    if (info && from === undefined) {
-      const c = info.config;
-      const compatible =
-        (c.filter_subject ?? "") === (options.filterSubject ?? "") && c.ack_policy === AckPolicy.All;
-      // Unacked deliveries would come back only after ack_wait, behind newer messages: start over after the floor.
-      if (!compatible || info.num_ack_pending > 0 || info.num_redelivered > 0)
-        from = info.ack_floor.stream_seq + 1;
-    }
+    // Unacked deliveries would come back only after ack_wait, behind newer messages: start over after the floor.
+    if (info && from === undefined && !isCleanAs(info, batchConsumerConfig(options)))
+      from = info.ack_floor.stream_seq + 1;
     if (info && from === undefined) {
       resumeAfter = info.ack_floor.stream_seq;
       return info.delivered.consumer_seq + 1;
