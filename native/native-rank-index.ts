@@ -143,6 +143,12 @@ const TOP_CACHED = 1024;
  */
 const SCRATCH = new Int32Array(TOP_CHUNK);
 const SCORES = new Float64Array(TOP_CHUNK);
+/**
+ * The top cache of every index whose ranks were never read (most boards: tops are written by the
+ * board itself): shared, and frozen so that none can add to it.
+ */
+const NOTHING_CACHED_SLOTS: number[] = Object.freeze([]) as unknown as number[];
+const NOTHING_CACHED_IDS: string[] = Object.freeze([]) as unknown as string[];
 /** How far past a rank `#range` looks for a player's previous entry in the cache. */
 const MOVE_WINDOW = 16;
 
@@ -162,17 +168,15 @@ export class NativeRankIndex implements RankIndex {
   /** Owns the index (it goes when this is collected); `#h` names it in calls. */
   readonly #core: { readonly handle: number };
   readonly #h: number;
-  readonly #scratch = SCRATCH;
-  readonly #scores = SCORES;
   /**
    * The slot (-1: none yet) and id last read at each rank up to TOP_CACHED: a top that did not change
    * hits here. They grow with the deepest rank read.
    */
-  readonly #lastSlots: number[] = [];
-  readonly #lastIds: string[] = [];
+  #lastSlots: number[] = NOTHING_CACHED_SLOTS;
+  #lastIds: string[] = NOTHING_CACHED_IDS;
 
   constructor() {
-    this.#core = new (load().NativeRankIndexCore)(this.#scratch, this.#scores);
+    this.#core = new (load().NativeRankIndexCore)(SCRATCH, SCORES);
     this.#h = this.#core.handle;
   }
 
@@ -221,7 +225,7 @@ export class NativeRankIndex implements RankIndex {
   upsert(playerId: string, score: number, tiebreak: number): RankChange {
     checkId(playerId);
     const rank = N.upsert(this.#h, playerId, score, tiebreak);
-    return { rank, previousRank: this.#scratch[0]! };
+    return { rank, previousRank: SCRATCH[0]! };
   }
 
   remove(playerId: string): number {
@@ -274,13 +278,13 @@ export class NativeRankIndex implements RankIndex {
 
   clear(): void {
     N.clear(this.#h);
-    this.#lastSlots.length = 0;
-    this.#lastIds.length = 0;
+    this.#lastSlots = NOTHING_CACHED_SLOTS;
+    this.#lastIds = NOTHING_CACHED_IDS;
   }
 
   stats(): RankIndexStats {
     N.stats(this.#h);
-    return { bytes: this.#scores[0]!, allocations: this.#scores[1]! };
+    return { bytes: SCORES[0]!, allocations: SCORES[1]! };
   }
 
   applyBatch(...batch: RankBatch): void {
@@ -290,6 +294,10 @@ export class NativeRankIndex implements RankIndex {
   /** Makes the top cache cover ranks 1 .. n (n <= TOP_CACHED), growing it geometrically. */
   #growTopCache(n: number): void {
     const size = Math.min(TOP_CACHED, Math.max(n, this.#lastSlots.length * 2, 16));
+    if (this.#lastSlots === NOTHING_CACHED_SLOTS) {
+      this.#lastSlots = [];
+      this.#lastIds = [];
+    }
     while (this.#lastSlots.length < size) {
       this.#lastSlots.push(-1);
       this.#lastIds.push("");
@@ -323,7 +331,7 @@ export class NativeRankIndex implements RankIndex {
         if (this.#lastSlots.length < at + count) this.#growTopCache(at + count);
         N.topSlots(this.#h, count, at);
         for (let i = 0; i < count; i++) {
-          const bits = this.#scratch[i]!;
+          const bits = SCRATCH[i]!;
           let playerId: string;
           const was = this.#lastSlots[at + i]!;
           if (was === bits) {
@@ -338,15 +346,15 @@ export class NativeRankIndex implements RankIndex {
             this.#lastSlots[at + i] = bits;
             this.#lastIds[at + i] = playerId;
           }
-          out.push({ rank: at + i + 1, playerId, score: this.#scores[i]! });
+          out.push({ rank: at + i + 1, playerId, score: SCORES[i]! });
         }
         continue;
       }
       const ids = N.top(this.#h, count, at);
       let pos = 0;
       for (let i = 0; i < count; i++) {
-        const len = this.#scratch[i]!;
-        out.push({ rank: at + i + 1, playerId: ids.substring(pos, pos + len), score: this.#scores[i]! });
+        const len = SCRATCH[i]!;
+        out.push({ rank: at + i + 1, playerId: ids.substring(pos, pos + len), score: SCORES[i]! });
         pos += len;
       }
     }

@@ -16,9 +16,8 @@ import {
   PLAYER_JOINED,
   PLAYER_LEFT,
   PLAYER_LEFT_DISQUALIFIED,
-  plainTreasure,
   playerColumns,
-  type Treasure,
+  Treasure,
 } from "./fold.ts";
 import { FrozenStandings, restoreFrozenBoard } from "./frozen-standings.ts";
 import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
@@ -509,8 +508,11 @@ function readVersion2(r: ByteReader, treasures: Treasure[]) {
       if (req >= treasures.length) throw new CorruptSnapshotError("requires names no treasure");
       t.requires.push(req);
     }
-    t.opensAfterMs = fromOptional(r.f64("opensAfterMs"));
-    t.closesAfterMs = fromOptional(r.f64("closesAfterMs"));
+    // Only the rules a treasure has are set, so that one with none keeps sharing the empty ones.
+    const opensAfterMs = fromOptional(r.f64("opensAfterMs"));
+    if (opensAfterMs !== null) t.opensAfterMs = opensAfterMs;
+    const closesAfterMs = fromOptional(r.f64("closesAfterMs"));
+    if (closesAfterMs !== null) t.closesAfterMs = closesAfterMs;
     if (r.u8("decay flag") === 1) {
       t.decay = { everyMs: r.f64("decay everyMs"), step: r.f64("decay step"), min: r.f64("decay min") };
     }
@@ -667,7 +669,7 @@ function decodeHashed(
     const points = r.f64("treasure points");
     const sha = r.string("treasure answer");
     findCounts.push(r.u32("find count"));
-    treasures.push(plainTreasure(id, points, sha === "" ? null : sha));
+    treasures.push(new Treasure(id, points, sha === "" ? null : sha));
   }
   const nBonus = r.u32("bonus count");
   const firstFinderBonus = [];

@@ -68,41 +68,97 @@ export interface OutputSink {
   checkpoint?(seq: number, events: number, stateHash: string, prev: string, chain: string, n: number): void;
 }
 
-/** The definition of one treasure. */
-export interface Treasure {
-  id: string;
-  points: number;
-  /** Lowercase hex sha256 of the expected answer, or null when any answer (or none) is accepted. */
-  answerSha256: string | null;
-  /** Indexes of the treasures that must be found first (clues in order); empty when none. */
+/** A treasure's rules beyond its id, points and answer. */
+interface TreasureRules {
   requires: number[];
-  /** Running time from which it can be found, and until which (exclusive); null when unbounded. */
   opensAfterMs: number | null;
   closesAfterMs: number | null;
-  /** Points fall by `step` every `everyMs` of running time, never below `min`; null when they do not. */
   decay: { everyMs: number; step: number; min: number } | null;
-  /** Where it is: a find must be reported within `radiusM` metres; null when anywhere. */
   location: { lat: number; lon: number; radiusM: number } | null;
-  /** Scored only through a reviewed submission (`TreasureFound` for it is `needs_review`). */
   review: boolean;
 }
 
 /** The `requires` of every treasure that requires nothing: shared, and frozen so that none can add to it. */
 const REQUIRES_NOTHING: number[] = Object.freeze([]) as unknown as number[];
 
-/** A treasure with none of the optional rules. */
-export function plainTreasure(id: string, points: number, answerSha256: string | null): Treasure {
-  return {
-    id,
-    points,
-    answerSha256,
-    requires: REQUIRES_NOTHING,
-    opensAfterMs: null,
-    closesAfterMs: null,
-    decay: null,
-    location: null,
-    review: false,
-  };
+/** A solo hunt's team ids: shared, and frozen so that none can add to it. */
+const NO_TEAM_IDS: string[] = Object.freeze([]) as unknown as string[];
+
+/** The rules of every treasure that has none (most of them): shared, and frozen. */
+const NO_RULES: TreasureRules = Object.freeze({
+  requires: REQUIRES_NOTHING,
+  opensAfterMs: null,
+  closesAfterMs: null,
+  decay: null,
+  location: null,
+  review: false,
+});
+
+/**
+ * The definition of one treasure. Its optional rules live in one object of their own, made when the
+ * first of them is set: a hunt of thousands of small hunts' treasures mostly have none, and an object
+ * of four fields is half the size of one of nine.
+ */
+export class Treasure {
+  private rules: TreasureRules = NO_RULES;
+
+  constructor(
+    readonly id: string,
+    readonly points: number,
+    /** Lowercase hex sha256 of the expected answer, or null when any answer (or none) is accepted. */
+    readonly answerSha256: string | null,
+  ) {}
+
+  /** Indexes of the treasures that must be found first (clues in order); empty when none. */
+  get requires(): number[] {
+    return this.rules.requires;
+  }
+  set requires(requires: number[]) {
+    this.ownRules().requires = requires;
+  }
+
+  /** Running time from which it can be found, and until which (exclusive); null when unbounded. */
+  get opensAfterMs(): number | null {
+    return this.rules.opensAfterMs;
+  }
+  set opensAfterMs(ms: number | null) {
+    this.ownRules().opensAfterMs = ms;
+  }
+  get closesAfterMs(): number | null {
+    return this.rules.closesAfterMs;
+  }
+  set closesAfterMs(ms: number | null) {
+    this.ownRules().closesAfterMs = ms;
+  }
+
+  /** Points fall by `step` every `everyMs` of running time, never below `min`; null when they do not. */
+  get decay(): TreasureRules["decay"] {
+    return this.rules.decay;
+  }
+  set decay(decay: TreasureRules["decay"]) {
+    this.ownRules().decay = decay;
+  }
+
+  /** Where it is: a find must be reported within `radiusM` metres; null when anywhere. */
+  get location(): TreasureRules["location"] {
+    return this.rules.location;
+  }
+  set location(location: TreasureRules["location"]) {
+    this.ownRules().location = location;
+  }
+
+  /** Scored only through a reviewed submission (`TreasureFound` for it is `needs_review`). */
+  get review(): boolean {
+    return this.rules.review;
+  }
+  set review(review: boolean) {
+    this.ownRules().review = review;
+  }
+
+  private ownRules(): TreasureRules {
+    if (this.rules === NO_RULES) this.rules = { ...NO_RULES };
+    return this.rules;
+  }
 }
 
 /** The hunt's rules with their defaults applied. */
@@ -174,6 +230,13 @@ class BatchScratch {
 }
 
 const scratch = new BatchScratch();
+
+/**
+ * The (player, treasure) pair `unfoundTreasure` checked, for the decision that called it to read
+ * at once: shared by every fold (a decision is one synchronous call), so the hot path allocates
+ * nothing and a hunt carries no object for it.
+ */
+const TARGET = { pid: 0, t: 0, key: 0 };
 
 /** What the checking half of a batch leaves for the emitting half. */
 interface PreparedBatch {
@@ -355,7 +418,7 @@ export class HuntFold {
   teamIndex: RankIndex | null = null;
   /** Team id → team number (creation order), and back. */
   teamNumbers: Map<string, number> = NO_ENTRIES;
-  readonly teamIds: string[] = [];
+  teamIds: string[] = NO_TEAM_IDS;
   /** Team number → score, tie-break (seq of the last change), slot in `teamIndex`, members who ever joined. */
   teamScore: Float64Array = NO_F64;
   teamTiebreak: Float64Array = NO_F64;
@@ -675,16 +738,17 @@ export class HuntFold {
     switch (event.type) {
       case "HuntCreated": {
         const d = event.data;
-        const treasures = d.treasures.map((t) => ({
-          ...plainTreasure(t.id, t.points, t.answerSha256 ?? null),
-          opensAfterMs: t.opensAfterMs ?? null,
-          closesAfterMs: t.closesAfterMs ?? null,
-          decay: t.decay ? { everyMs: t.decay.everyMs, step: t.decay.step, min: t.decay.min } : null,
-          location: t.location
-            ? { lat: t.location.lat, lon: t.location.lon, radiusM: t.location.radiusM }
-            : null,
-          review: t.review === true,
-        }));
+        const treasures = d.treasures.map((t) => {
+          const treasure = new Treasure(t.id, t.points, t.answerSha256 ?? null);
+          if (t.opensAfterMs !== undefined) treasure.opensAfterMs = t.opensAfterMs;
+          if (t.closesAfterMs !== undefined) treasure.closesAfterMs = t.closesAfterMs;
+          if (t.decay) treasure.decay = { everyMs: t.decay.everyMs, step: t.decay.step, min: t.decay.min };
+          if (t.location) {
+            treasure.location = { lat: t.location.lat, lon: t.location.lon, radiusM: t.location.radiusM };
+          }
+          if (t.review === true) treasure.review = true;
+          return treasure;
+        });
         const treasureIndex = new Map(treasures.map((t, i) => [t.id, i]));
         const problem = resolveRequires(d.treasures, treasures, treasureIndex);
         if (problem) return { code: "invalid_event", message: problem };
@@ -796,7 +860,7 @@ export class HuntFold {
         const running = this.runningAt(time);
         const problem = this.timeUp(running) ?? this.unfoundTreasure(d, event.type);
         if (problem) return problem;
-        const { pid, t, key } = this.target;
+        const { pid, t, key } = TARGET;
         const treasure = this.treasures[t]!;
         const blocked = this.findBlocked(treasure, this.competitor(pid), running, d.location);
         if (blocked) return blocked;
@@ -820,7 +884,7 @@ export class HuntFold {
         const d = event.data;
         const problem = this.timeUp(this.runningAt(time)) ?? this.unfoundTreasure(d, event.type);
         if (problem) return problem;
-        const { pid, key } = this.target;
+        const { pid, key } = TARGET;
         if (this.hinted.has(key)) {
           return {
             code: "already_hinted",
@@ -853,7 +917,7 @@ export class HuntFold {
         const running = this.runningAt(time);
         const problem = this.timeUp(running) ?? this.unfoundTreasure(d, event.type, d.submissionId);
         if (problem) return problem;
-        const { pid, t, key } = this.target;
+        const { pid, t, key } = TARGET;
         const treasure = this.treasures[t]!;
         const blocked = this.findBlocked(treasure, this.competitor(pid), running, d.location);
         if (blocked) return blocked;
@@ -1043,9 +1107,6 @@ export class HuntFold {
     return false;
   }
 
-  /** The (player, treasure) pair `unfoundTreasure` checked, reused so the hot path allocates nothing. */
-  private readonly target = { pid: 0, t: 0, key: 0 };
-
   /**
    * The checks TreasureFound, HintTaken and SubmissionMade share, in schemas/CONTRACT.md's order: the
    * player is not disqualified and has joined, the treasure exists, it needs a review for a submission
@@ -1086,9 +1147,9 @@ export class HuntFold {
       const who = this.rules.teams === null ? "player" : `the team of player`;
       return { code: "already_found", message: `${who} "${d.playerId}" already found "${d.treasureId}"` };
     }
-    this.target.pid = pid;
-    this.target.t = t;
-    this.target.key = key;
+    TARGET.pid = pid;
+    TARGET.t = t;
+    TARGET.key = key;
     return undefined;
   }
 
@@ -1225,12 +1286,13 @@ export class HuntFold {
 
   /**
    * Makes the player columns hold at least `n` entries (pids and slots below `n`), in one new buffer
-   * at least twice as large when they must grow, with what they held copied over.
+   * at least half as large again when they must grow (a small hunt wastes less room than doubling
+   * would leave it), with what they held copied over.
    */
   private reservePlayers(n: number): void {
     const had = this.playerState.length;
     if (n <= had) return;
-    const { score, tiebreak, slot, slotPid, state } = playerColumns(Math.max(n, had * 2, 16));
+    const { score, tiebreak, slot, slotPid, state } = playerColumns(Math.max(n, had + (had >> 1), 16));
     score.set(this.playerScore);
     tiebreak.set(this.playerTiebreak);
     slot.set(this.playerSlot);
@@ -1247,6 +1309,7 @@ export class HuntFold {
   makeTeamHunt(teamIndex: RankIndex): void {
     this.teamIndex = teamIndex;
     this.teamNumbers = new Map();
+    this.teamIds = [];
     this.playerTeam = growU32(this.playerTeam, this.playerState.length);
   }
 

@@ -7,7 +7,8 @@
 
 namespace cairn {
 
-InternTable::InternTable(Accounting& acct) : acct_(acct), recs_(acct) { rehash(64); }
+// 32 entries hold 22 ids before the first rehash (70% full): a board of 20 players never grows its table.
+InternTable::InternTable(Accounting& acct) : acct_(acct), recs_(acct) { rehash(32); }
 
 InternTable::~InternTable() {
   acct_.release(table_, (mask_ + 1) * sizeof(uint32_t));

@@ -340,6 +340,48 @@ describe("what a small hunt holds", () => {
 });
 
 describe("what a small hunt holds, player by player", () => {
+  it("keeps a treasure's rules to that treasure, and lets one with none and a solo hunt's teams share the empty ones", () => {
+    const created = ev("HuntCreated", {
+      title: "Rules",
+      treasures: [
+        { id: "plain", points: 10 },
+        { id: "timed", points: 20, opensAfterMs: 1_000, decay: { everyMs: 60_000, step: 1, min: 5 } },
+        { id: "after", points: 30, requires: ["timed"], review: true },
+        { id: "also-plain", points: 40 },
+      ],
+    });
+    const live = given([created, ev("HuntStarted")]).fold;
+    const other = given(runningHunt()).fold;
+    const restored = decodeHunt("h-test", encodeHunt(live), { indexKind: "js" });
+    for (const fold of [live, restored]) {
+      const [plain, timed, after, alsoPlain] = fold.treasures;
+      expect(timed!.opensAfterMs).toBe(1_000);
+      expect(timed!.decay).toEqual({ everyMs: 60_000, step: 1, min: 5 });
+      expect(after!.requires).toEqual([1]);
+      expect(after!.review).toBe(true);
+      for (const t of [plain!, alsoPlain!]) {
+        expect([t.opensAfterMs, t.closesAfterMs, t.decay, t.location, t.review]).toEqual([
+          null,
+          null,
+          null,
+          null,
+          false,
+        ]);
+        expect(t.requires).toBe(other.treasures[0]!.requires);
+      }
+      expect([timed!.review, timed!.closesAfterMs, after!.opensAfterMs]).toEqual([false, null, null]);
+      // A rule set on one treasure stays with it.
+      plain!.closesAfterMs = 5_000;
+      expect([plain!.closesAfterMs, alsoPlain!.closesAfterMs, other.treasures[0]!.closesAfterMs]).toEqual([
+        5_000,
+        null,
+        null,
+      ]);
+      expect(fold.teamIds).toBe(other.teamIds);
+      expect(() => fold.teamIds.push("t")).toThrow(TypeError);
+    }
+  });
+
   it("keeps its player columns in one buffer, grown and restored alike, and shares what it has nothing in", () => {
     const events = runningHunt({}, [
       ...Array.from({ length: 40 }, (_, i) => join(`p${i}`)),
