@@ -3,7 +3,13 @@
 // passivated when idle, and set aside with its reason if its fold ever fails, so that no hunt waits
 // on a broken one.
 import type { Logger } from "pino";
-import { createRankIndex, NativeRankIndex, nativeTotals, type RankIndexKind } from "../../native/index.ts";
+import {
+  createRankIndex,
+  NativeRankIndex,
+  nativeAvailable,
+  nativeTotals,
+  type RankIndexKind,
+} from "../../native/index.ts";
 import type {
   EventLog,
   LogMessage,
@@ -485,6 +491,10 @@ export class HuntRegistry {
    */
   indexStats(): { bytes: number; allocations: number } {
     let { bytes, allocations } = nativeTotals();
+    // With every board native there is nothing to add, and no need to walk thousands of hunts (the
+    // demo and the benchmarks ask four times a second).
+    const { indexKind } = this.opts;
+    if (indexKind === "native" || (indexKind === "auto" && nativeAvailable())) return { bytes, allocations };
     for (const hunt of this.live.values()) {
       for (const index of hunt.fold.boards) {
         if (index instanceof NativeRankIndex) continue;
