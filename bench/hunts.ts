@@ -42,6 +42,7 @@ export const usage = `usage: cairn bench hunts [flags]
   --index KIND    auto, native, js (default auto)
   --partitions N  map hunts to N partitions (the server mapping) and run the engine with
                   --partitions N, holding them all (default 0: unpartitioned)
+  --cpu-prof DIR  write a CPU profile of each phase's engine to DIR (the engines then stop gracefully)
   --passivate     also passivate every hunt after play (--idle-after 5s) and report the memory returned
   --json [FILE]   write every figure as JSON to FILE (stdout without FILE)
   --smoke         a few seconds: 50 hunts of 5 players, 2,000 events/s
@@ -63,6 +64,9 @@ interface PhaseResult {
   p99Ms: number;
   rssIdle: number;
   rssAfterSetup: number;
+  /** V8's young generation (committed) idle and after setup: a cost of the process, not of its hunts. */
+  youngIdle: number;
+  youngAfterSetup: number;
   /** V8 heap in use and bytes the rank indexes hold, after setup. */
   heapAfterSetup: number;
   indexBytesAfterSetup: number;
@@ -103,6 +107,7 @@ async function phase(
     index: string;
     partitions: number;
     passivate: boolean;
+    cpuProfDir: string | undefined;
   },
 ): Promise<PhaseResult> {
   const say = (s: string) => console.log(`[${label}] ${s}`);
@@ -115,11 +120,13 @@ async function phase(
     const args = ["--index", opts.index, "--metrics-port", String(port)];
     if (opts.partitions > 0) args.push("--partitions", String(opts.partitions));
     if (opts.passivate) args.push("--idle-after", "5s");
-    engine = await startEngineProcess(nats.url, args);
+    const nodeArgs = opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+    engine = await startEngineProcess(nats.url, args, { nodeArgs });
     const watch = new EngineWatch(engine, nats.pid, undefined);
     nc = await connect({ servers: nats.url, name: `cairn-bench-hunts-${label}` });
     await sleep(600);
     const rssIdle = watch.latest?.rss ?? 0;
+    const youngIdle = watch.latest?.youngGeneration ?? 0;
     const jsm = await jetstreamManager(nc);
     const publish = (huntId: string, body: string, id: string) => {
       const h = headers();
@@ -157,6 +164,7 @@ async function phase(
     await sleep(600);
     const rssAfterSetup = watch.latest?.rss ?? 0;
     const heapAfterSetup = watch.latest?.heapUsed ?? 0;
+    const youngAfterSetup = watch.latest?.youngGeneration ?? 0;
     const indexBytesAfterSetup = watch.latest?.indexBytes ?? 0;
     say(
       `setup: ${fmtInt(opts.hunts)} hunts, ${fmtInt(opts.hunts * opts.players)} players in ${setupSec.toFixed(1)} s; RSS ${fmtMB(rssAfterSetup)}`,
@@ -227,6 +235,8 @@ async function phase(
       p99Ms: latency.count ? latency.percentile(99) / 1e6 : Number.NaN,
       rssIdle,
       rssAfterSetup,
+      youngIdle,
+      youngAfterSetup,
       heapAfterSetup,
       indexBytesAfterSetup,
       rssPeak: played.peakRss,
@@ -261,7 +271,9 @@ async function phase(
     throw err;
   } finally {
     await nc?.close().catch(() => {});
-    await engine?.kill();
+    // A CPU profile is written at a clean exit: stop gracefully then. Otherwise kill (faster).
+    if (opts.cpuProfDir) await engine?.stop();
+    else await engine?.kill();
     await nats?.dispose();
   }
 }
@@ -276,6 +288,7 @@ export async function run(argv: string[]): Promise<number> {
     index: { type: "string" },
     partitions: { type: "string" },
     passivate: { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
   });
   const smoke = values.smoke === true;
   const hunts = numberFlag("bench hunts", "hunts", values.hunts, smoke ? 50 : 10_000, 1);
@@ -285,6 +298,7 @@ export async function run(argv: string[]): Promise<number> {
   const index = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
   const partitions = intFlag("bench hunts", "partitions", values.partitions, 0, 0, 1024);
   const passivate = values.passivate === true;
+  const cpuProfDir = values["cpu-prof"];
   console.log(
     `bench hunts: ${fmtInt(hunts)} hunts × ${fmtInt(players)} players against 1 hunt × ${fmtInt(hunts * players)}, ${fmtInt(rate)} events/s for ${seconds} s each; index ${index}; ${partitions > 0 ? `${partitions} partitions` : "unpartitioned"}; ${cpus().length} CPUs`,
   );
@@ -296,9 +310,24 @@ export async function run(argv: string[]): Promise<number> {
     index,
     partitions,
     passivate: false,
+    cpuProfDir,
   });
-  const many = await phase(`${hunts} hunts`, { hunts, players, rate, seconds, index, partitions, passivate });
-  const perHunt = (many.rssAfterSetup - many.rssIdle) / hunts;
+  const many = await phase(`${hunts} hunts`, {
+    hunts,
+    players,
+    rate,
+    seconds,
+    index,
+    partitions,
+    passivate,
+    cpuProfDir,
+  });
+  // What the hunts cost: the RSS setting them up added, less what V8's young generation grew meanwhile,
+  // which grows under any load up to the size --max-semi-space-size sets (64 MB for the engine's 32),
+  // as far with one hunt as with thousands. Both phases' figures are printed.
+  const youngGrowth = (p: PhaseResult) => p.youngAfterSetup - p.youngIdle;
+  const perHuntAll = (many.rssAfterSetup - many.rssIdle) / hunts;
+  const perHunt = perHuntAll - youngGrowth(many) / hunts;
   // What a hunt costs beyond its players: the same players in one hunt are the baseline.
   const overHunt = (many.rssAfterSetup - many.rssIdle - (one.rssAfterSetup - one.rssIdle)) / hunts;
   const rows = [
@@ -319,7 +348,10 @@ export async function run(argv: string[]): Promise<number> {
     ["engine RSS idle", fmtMB(one.rssIdle), fmtMB(many.rssIdle), ""],
     ["engine RSS after setup", fmtMB(one.rssAfterSetup), fmtMB(many.rssAfterSetup), ""],
     ["  of it V8 heap in use", fmtMB(one.heapAfterSetup), fmtMB(many.heapAfterSetup), ""],
+    ["  of it V8 young generation", fmtMB(one.youngAfterSetup), fmtMB(many.youngAfterSetup), ""],
     ["  of it rank indexes", fmtMB(one.indexBytesAfterSetup), fmtMB(many.indexBytesAfterSetup), ""],
+    ["RSS per hunt", "", `${fmtNum(perHuntAll / 1024, 1)} KB`, ""],
+    ["RSS per hunt, young generation's growth left out", "", `${fmtNum(perHunt / 1024, 1)} KB`, ""],
     ["RSS per hunt over one hunt's", "", `${fmtNum(overHunt / 1024, 1)} KB`, ""],
     ["engine RSS peak in play", fmtMB(one.rssPeak), fmtMB(many.rssPeak), ""],
     ["activations", fmtInt(one.activations), fmtInt(many.activations), ""],
@@ -378,6 +410,7 @@ export async function run(argv: string[]): Promise<number> {
       one,
       many,
       perHuntBytes: perHunt,
+      perHuntYoungIncludedBytes: perHuntAll,
       perHuntOverOneBytes: overHunt,
       goals,
     });

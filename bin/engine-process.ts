@@ -66,6 +66,11 @@ export interface EngineStats {
   indexBytes?: number;
   /** V8 heap in use (live objects and garbage not yet collected). */
   heapUsed?: number;
+  /**
+   * Bytes V8 holds for its young generation (new space, committed): it grows under load up to what
+   * `--max-semi-space-size` allows, as large with one hunt as with thousands.
+   */
+  youngGeneration?: number;
 }
 
 /** A `cairn serve` child process. */

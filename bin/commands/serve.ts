@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { getHeapStatistics } from "node:v8";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { EngineStartError, startEngine } from "../../actors/index.ts";
 import type { RankIndexKind } from "../../native/index.ts";
 import {
@@ -192,6 +192,7 @@ export const command: Command = {
           indexAllocations: index.allocations,
           indexBytes: index.bytes,
           heapUsed: getHeapStatistics().used_heap_size,
+          youngGeneration: getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size,
         });
         lastApplied = applied;
       }, 250);
