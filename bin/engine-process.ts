@@ -67,7 +67,7 @@ export interface EngineStats {
   /** V8 heap in use (live objects and garbage not yet collected). */
   heapUsed?: number;
   /**
-   * Bytes V8 holds for its young generation (new space, committed): it grows under load up to what
+   * Bytes of memory V8's young generation (new space) holds: it grows under load up to what
    * `--max-semi-space-size` allows, as large with one hunt as with thousands.
    */
   youngGeneration?: number;

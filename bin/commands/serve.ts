@@ -192,7 +192,8 @@ export const command: Command = {
           indexAllocations: index.allocations,
           indexBytes: index.bytes,
           heapUsed: getHeapStatistics().used_heap_size,
-          youngGeneration: getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size,
+          youngGeneration: getHeapSpaceStatistics().find((s) => s.space_name === "new_space")
+            ?.physical_space_size,
         });
         lastApplied = applied;
       }, 250);
