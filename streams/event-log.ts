@@ -288,6 +288,12 @@ export class EventLog {
     return this.lastSeqOn(await this.storedSubject(huntId));
   }
 
+  /** The stream sequence of the first event on `subject` at or after `seq`, 0 when there is none. */
+  private async firstSeqOn(subject: string, seq: number): Promise<number> {
+    const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { seq, next_by_subj: subject });
+    return m ? m.seq : 0;
+  }
+
   private async lastSeqOn(subject: string): Promise<number> {
     const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     return m ? m.seq : 0;
@@ -311,14 +317,17 @@ export class EventLog {
     options: ReadOptions,
   ): Promise<{ end: number; consumer: Consumer } | undefined> {
     const subject = await this.storedSubject(huntId);
+    // The range's first event, through the stream's index of the subject: a range that holds none
+    // (a new hunt's activation reads up to the event that made it) needs no consumer, which costs
+    // the server several times as much to make and delete.
+    const first = await this.firstSeqOn(subject, Math.max(1, Math.floor(fromSeq)));
+    if (first === 0 || (options.untilSeq !== undefined && first > options.untilSeq)) return undefined;
     const last = await this.lastSeqOn(subject);
     const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
-    const start = Math.max(1, Math.floor(fromSeq));
-    if (end < start) return undefined;
     const consumer = await this.js.consumers.get(EVENTS_STREAM, {
       filter_subjects: subject, // a string: 2.9 refuses filter_subjects arrays
       deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: start,
+      opt_start_seq: first,
     });
     return { end, consumer };
   }

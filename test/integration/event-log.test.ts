@@ -112,6 +112,36 @@ describe("EventLog", () => {
     expect(got).toHaveLength(20);
   });
 
+  it("makes no consumer for a read whose range holds none of the hunt's events, as a new hunt's activation's", async () => {
+    await log.append("gap-before", cloudEvent("gap-b", "HuntStarted"));
+    const first = (await log.append("gap", cloudEvent("gap-1", "HuntStarted"))).seq;
+    await log.append("gap-between", cloudEvent("gap-m", "HuntStarted"));
+    const second = (await log.append("gap", cloudEvent("gap-2", "HuntPaused"))).seq;
+    // Every consumer API request the client sends, seen as the server does.
+    const requests: string[] = [];
+    const tap = client.nc.subscribe("$JS.API.CONSUMER.>", {
+      callback: (_err, m) => {
+        requests.push(m.subject);
+      },
+    });
+    await client.nc.flush();
+    const seqs = async (fromSeq: number, untilSeq?: number) => {
+      const got: number[] = [];
+      for await (const batch of log.readBatches("gap", fromSeq, untilSeq === undefined ? {} : { untilSeq }))
+        got.push(...batch.map((m) => m.seq));
+      await client.nc.flush();
+      return got;
+    };
+    expect(await seqs(1, first - 1)).toEqual([]);
+    expect(await seqs(first + 1, second - 1)).toEqual([]);
+    expect(await seqs(second + 1)).toEqual([]);
+    expect(requests.filter((s) => s.includes(".CREATE."))).toEqual([]);
+    expect(await seqs(1)).toEqual([first, second]);
+    expect(await seqs(first + 1)).toEqual([second]);
+    expect(requests.filter((s) => s.includes(".CREATE.")).length).toBe(2);
+    tap.unsubscribe();
+  });
+
   it("leaves no consumer on the server once a read is over, finished or abandoned", async () => {
     await log.append("tidy", cloudEvent("tidy-1", "HuntStarted"));
     await log.append("tidy", cloudEvent("tidy-2", "HuntPaused"));
