@@ -320,7 +320,9 @@ export class EventLog {
     // The range's first event, through the stream's index of the subject: a range that holds none
     // (a new hunt's activation reads up to the event that made it) needs no consumer, which costs
     // the server several times as much to make and delete.
-    const first = await this.firstSeqOn(subject, Math.max(1, Math.floor(fromSeq)));
+    const start = Math.max(1, Math.floor(fromSeq));
+    if (start > Number.MAX_SAFE_INTEGER) return undefined; // past any stream's end (JSON has no Infinity)
+    const first = await this.firstSeqOn(subject, start);
     if (first === 0 || (options.untilSeq !== undefined && first > options.untilSeq)) return undefined;
     const last = await this.lastSeqOn(subject);
     const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);

@@ -135,6 +135,7 @@ describe("EventLog", () => {
     expect(await seqs(1, first - 1)).toEqual([]);
     expect(await seqs(first + 1, second - 1)).toEqual([]);
     expect(await seqs(second + 1)).toEqual([]);
+    expect(await seqs(Number.POSITIVE_INFINITY)).toEqual([]);
     expect(requests.filter((s) => s.includes(".CREATE."))).toEqual([]);
     expect(await seqs(1)).toEqual([first, second]);
     expect(await seqs(first + 1)).toEqual([second]);
