@@ -81,9 +81,6 @@ interface TreasureRules {
 /** The `requires` of every treasure that requires nothing: shared, and frozen so that none can add to it. */
 const REQUIRES_NOTHING: number[] = Object.freeze([]) as unknown as number[];
 
-/** A solo hunt's team ids: shared, and frozen so that none can add to it. */
-const NO_TEAM_IDS: string[] = Object.freeze([]) as unknown as string[];
-
 /** The rules of every treasure that has none (most of them): shared, and frozen. */
 const NO_RULES: TreasureRules = Object.freeze({
   requires: REQUIRES_NOTHING,
@@ -96,8 +93,8 @@ const NO_RULES: TreasureRules = Object.freeze({
 
 /**
  * The definition of one treasure. Its optional rules live in one object of their own, made when the
- * first of them is set: a hunt of thousands of small hunts' treasures mostly have none, and an object
- * of four fields is half the size of one of nine.
+ * first of them is set: most treasures have none (a platform of thousands of small hunts holds
+ * thousands of them), and an object of four fields is half the size of one of nine.
  */
 export class Treasure {
   private rules: TreasureRules = NO_RULES;
@@ -271,6 +268,8 @@ export const DEFAULT_TOP_N = 10;
 const NO_F64 = new Float64Array(0);
 const NO_U32 = new Uint32Array(0);
 const NO_U8 = new Uint8Array(0);
+/** A solo hunt's team ids: shared, and frozen so that none can add to it. */
+const NO_TEAM_IDS: string[] = Object.freeze([]) as unknown as string[];
 
 /** Most treasures a hunt looks up by searching their ids in order, rather than through a map. */
 const SEARCHED_TREASURES = 8;
