@@ -1,6 +1,7 @@
 // The hunt input log on HUNT_EVENTS: idempotent append with optimistic concurrency, and replay from any sequence.
 import type {
   Consumer,
+  DirectMsgRequest,
   JetStreamClient,
   JetStreamManager,
   JetStreamPublishOptions,
@@ -288,14 +289,13 @@ export class EventLog {
     return this.lastSeqOn(await this.storedSubject(huntId));
   }
 
-  /** The stream sequence of the first event on `subject` at or after `seq`, 0 when there is none. */
-  private async firstSeqOn(subject: string, seq: number): Promise<number> {
-    const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { seq, next_by_subj: subject });
-    return m ? m.seq : 0;
+  private lastSeqOn(subject: string): Promise<number> {
+    return this.seqOf({ last_by_subj: subject });
   }
 
-  private async lastSeqOn(subject: string): Promise<number> {
-    const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+  /** The stream sequence of the event a direct get asks for, 0 when there is none. */
+  private async seqOf(request: DirectMsgRequest): Promise<number> {
+    const m = await (await this.manager()).direct.getMessage(EVENTS_STREAM, request);
     return m ? m.seq : 0;
   }
 
@@ -322,7 +322,7 @@ export class EventLog {
     // the server several times as much to make and delete.
     const start = Math.max(1, Math.floor(fromSeq));
     if (start > Number.MAX_SAFE_INTEGER) return undefined; // past any stream's end (JSON has no Infinity)
-    const first = await this.firstSeqOn(subject, start);
+    const first = await this.seqOf({ seq: start, next_by_subj: subject });
     if (first === 0 || (options.untilSeq !== undefined && first > options.untilSeq)) return undefined;
     const last = await this.lastSeqOn(subject);
     const end = options.untilSeq === undefined ? last : Math.min(options.untilSeq, last);
