@@ -3,13 +3,7 @@
 // passivated when idle, and set aside with its reason if its fold ever fails, so that no hunt waits
 // on a broken one.
 import type { Logger } from "pino";
-import {
-  createRankIndex,
-  NativeRankIndex,
-  nativeAvailable,
-  nativeTotals,
-  type RankIndexKind,
-} from "../../native/index.ts";
+import { createRankIndex, nativeAvailable, nativeTotals, type RankIndexKind } from "../../native/index.ts";
 import type {
   EventLog,
   LogMessage,
@@ -497,7 +491,6 @@ export class HuntRegistry {
     if (indexKind === "native" || (indexKind === "auto" && nativeAvailable())) return { bytes, allocations };
     for (const hunt of this.live.values()) {
       for (const index of hunt.fold.boards) {
-        if (index instanceof NativeRankIndex) continue;
         const s = index.stats();
         bytes += s.bytes;
         allocations += s.allocations;
