@@ -118,18 +118,11 @@ class ByteWriter {
     const cursor = this.cursor;
     cursor[0] = 0;
     let madeRoom = false;
+    const { slots, states, scores, tiebreaks } = fold.recordColumns();
     while (cursor[0]! < n) {
       const before: number = cursor[0]!;
       cursor[1] = this.length;
-      fold.index.writeRecords(
-        this.buf,
-        cursor,
-        fold.playerSlot,
-        fold.playerState,
-        fold.playerScore,
-        fold.playerTiebreak,
-        n,
-      );
+      fold.index.writeRecords(this.buf, cursor, slots, states, scores, tiebreaks, n);
       this.length = cursor[1]!;
       if (cursor[0] !== before) {
         madeRoom = false;
@@ -692,8 +685,8 @@ function decodeHashed(
     const state = r.u8("player state");
     if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
     columns.state[pid] = state;
-    columns.score[pid] = r.f64("player score");
-    columns.tiebreak[pid] = r.f64("player tiebreak");
+    columns.numbers[pid] = r.f64("player score");
+    columns.numbers[nPlayers + pid] = r.f64("player tiebreak");
     if (state === PLAYER_JOINED) joined++;
     if (state === PLAYER_JOINED || state === PLAYER_DISQUALIFIED) seated++;
   }

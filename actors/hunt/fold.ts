@@ -277,25 +277,29 @@ const SEARCHED_TREASURES = 8;
 /** Bytes a player takes in the fold's columns: score and tie-break, slot and slot → pid, state. */
 const PLAYER_COLUMN_BYTES = 8 + 8 + 4 + 4 + 1;
 
-/** A fold's per-player columns (see `HuntFold.playerState` and the fields after it). */
+/**
+ * A fold's per-player columns, for a room of `state.length` pids and slots: three views of one
+ * buffer, the two 8-byte columns halves of one view and the two 4-byte columns halves of another. A
+ * typed array view costs about 100 bytes of heap, as much as 12 players' scores: a small hunt paid for
+ * five.
+ */
 export interface PlayerColumns {
+  /** pid → PLAYER_JOINED, PLAYER_LEFT or a disqualified state. */
   state: Uint8Array;
-  score: Float64Array;
-  tiebreak: Float64Array;
-  slot: Uint32Array;
-  slotPid: Uint32Array;
+  /** pid → score in the first half; pid → tie-break (input seq of the last score change) in the second. */
+  numbers: Float64Array;
+  /** pid → slot in the rank index in the first half; slot → pid in the second. */
+  slots: Uint32Array;
 }
 
-/** Columns of `room` entries each, zeroed, as views of one buffer (the shared empty ones for none). */
+/** Columns of room for `room` pids and slots, zeroed (the shared empty ones for none). */
 export function playerColumns(room: number): PlayerColumns {
-  if (room === 0) return { state: NO_U8, score: NO_F64, tiebreak: NO_F64, slot: NO_U32, slotPid: NO_U32 };
+  if (room === 0) return { state: NO_U8, numbers: NO_F64, slots: NO_U32 };
   const buffer = new ArrayBuffer(room * PLAYER_COLUMN_BYTES);
   // The 8-byte columns first, then the 4-byte ones, then the bytes: each view stays aligned.
   return {
-    score: new Float64Array(buffer, 0, room),
-    tiebreak: new Float64Array(buffer, 8 * room, room),
-    slot: new Uint32Array(buffer, 16 * room, room),
-    slotPid: new Uint32Array(buffer, 20 * room, room),
+    numbers: new Float64Array(buffer, 0, 2 * room),
+    slots: new Uint32Array(buffer, 16 * room, 2 * room),
     state: new Uint8Array(buffer, 24 * room, room),
   };
 }
@@ -359,22 +363,18 @@ export class HuntFold {
    * bytes, by the rank index (`playerId`): a string per player here doubled what the fold held.
    */
   playerCount = 0;
-  // The per-player columns are views of one buffer (`playerColumns`): a small hunt pays for one
-  // buffer, not five. Every column has the same length, the room for pids and for slots alike; a
-  // fold with no players shares empty ones.
-  /** pid → PLAYER_JOINED or PLAYER_LEFT. */
+  // The per-player columns (`playerColumns`): their room, for pids and slots alike, is
+  // `playerState.length`; a fold with no players shares empty ones.
+  /** pid → PLAYER_JOINED or PLAYER_LEFT (or a disqualified state). */
   playerState: Uint8Array = NO_U8;
-  /** pid → score. */
-  playerScore: Float64Array = NO_F64;
-  /** pid → input seq of the last score change (the tie-break). */
-  playerTiebreak: Float64Array = NO_F64;
-  /** pid → slot in the rank index. */
-  playerSlot: Uint32Array = NO_U32;
+  /** pid → score, then pid → input seq of the last score change (the tie-break): see `PlayerColumns`. */
+  private numbers: Float64Array = NO_F64;
   /**
-   * Slot in the rank index → pid: with the index's own id table, what finds a player's pid, so the
-   * fold keeps no map of ids of its own (a million players' map took half a restart).
+   * pid → slot in the rank index, then slot → pid: with the index's own id table, the second half finds
+   * a player's pid, so the fold keeps no map of ids of its own (a million players' map took half a
+   * restart).
    */
-  private slotPid: Uint32Array = NO_U32;
+  private slots: Uint32Array = NO_U32;
   /** Players currently joined (= ranked). */
   joined = 0;
   /** Players joined and not left, disqualified ones included: what `maxPlayers` counts. */
@@ -691,7 +691,7 @@ export class HuntFold {
     const s = scratch;
     s.ops[nOps] = op;
     s.ids[nOps] = id;
-    s.slots[nOps] = this.playerSlot[pid]!;
+    s.slots[nOps] = this.slots[pid]!;
     s.scores[nOps] = score;
     // The tie-break of an upsert is the seq of the change; a remove carries its seq here too, so
     // that `finishBatch` can name the input of every op from one array.
@@ -812,7 +812,7 @@ export class HuntFold {
           this.playerTeam[pid] = tid;
           this.teamMembers[tid] = this.teamMembers[tid]! + 1;
         }
-        this.playerTiebreak[pid] = seq;
+        this.numbers[this.playerState.length + pid] = seq;
         this.joined++;
         this.seated++;
         return this.queue(nOps, OP_UPSERT, pid, id, 0, seq);
@@ -825,7 +825,7 @@ export class HuntFold {
         this.joined--;
         this.seated--;
         this.submissions.closeAllOf(pid);
-        return this.queue(nOps, OP_REMOVE, pid, id, this.playerScore[pid]!, seq);
+        return this.queue(nOps, OP_REMOVE, pid, id, this.numbers[pid]!, seq);
       }
       case "PlayerDisqualified": {
         const id = event.data.playerId;
@@ -835,7 +835,7 @@ export class HuntFold {
         if (state >= PLAYER_DISQUALIFIED) {
           return { code: "disqualified", message: `player "${id}" is already disqualified` };
         }
-        const score = this.playerScore[pid]!;
+        const score = this.numbers[pid]!;
         const teamHunt = this.rules.teams !== null;
         if (teamHunt) {
           const overflow = this.checkTeamScore(this.playerTeam[pid]!, -score);
@@ -1019,7 +1019,7 @@ export class HuntFold {
       if (this.found.get(key) === pid) this.found.delete(key);
       if (this.hinted.get(key) === pid) this.hinted.delete(key);
     }
-    this.addTeamScore(tid, -this.playerScore[pid]!, seq);
+    this.addTeamScore(tid, -this.numbers[pid]!, seq);
   }
 
   /** The check that comes right after the status for a find or a hint: the clock. */
@@ -1157,7 +1157,7 @@ export class HuntFold {
    * their team, is rejected, not wrapped.
    */
   private checkScore(pid: number, delta: number): Rejection | undefined {
-    const next = this.playerScore[pid]! + delta;
+    const next = this.numbers[pid]! + delta;
     if (!Number.isSafeInteger(next)) {
       return {
         code: "invalid_event",
@@ -1181,9 +1181,9 @@ export class HuntFold {
    */
   private addScore(nOps: number, pid: number, id: string, delta: number, seq: number): number {
     if (delta === 0) return nOps;
-    const score = this.playerScore[pid]! + delta;
-    this.playerScore[pid] = score;
-    this.playerTiebreak[pid] = seq;
+    const score = this.numbers[pid]! + delta;
+    this.numbers[pid] = score;
+    this.numbers[this.playerState.length + pid] = seq;
     if (this.rules.teams !== null) this.addTeamScore(this.playerTeam[pid]!, delta, seq);
     return this.queue(nOps, OP_UPSERT, pid, id, score, seq);
   }
@@ -1232,11 +1232,11 @@ export class HuntFold {
     if (this.rules.teams !== null) this.playerTeam = growU32(this.playerTeam, n);
     const slot = this.index.intern(playerId);
     this.reservePlayers(slot + 1);
-    this.slotPid[slot] = pid;
-    this.playerSlot[pid] = slot;
+    this.slots[this.playerState.length + slot] = pid;
+    this.slots[pid] = slot;
     this.playerCount = n;
     this.playerState[pid] = state;
-    this.playerScore[pid] = 0;
+    this.numbers[pid] = 0;
     return pid;
   }
 
@@ -1246,14 +1246,34 @@ export class HuntFold {
     const slot = this.index.slotOf(playerId);
     // The index may hold ids that are no player's (a snapshot's board, a query): a slot is a player's
     // only when that player's slot is it.
-    if (slot < 0 || slot >= this.slotPid.length) return undefined;
-    const pid = this.slotPid[slot]!;
-    return pid < this.playerCount && this.playerSlot[pid] === slot ? pid : undefined;
+    const room = this.playerState.length;
+    if (slot < 0 || slot >= room) return undefined;
+    const pid = this.slots[room + slot]!;
+    return pid < this.playerCount && this.slots[pid] === slot ? pid : undefined;
+  }
+
+  /** The score of a player who ever joined. */
+  playerScore(pid: number): number {
+    return this.numbers[pid]!;
+  }
+
+  /**
+   * The columns the board writes the first players' records from (`RankIndex.writeRecords`): each a
+   * view made for the call, off the hot path.
+   */
+  recordColumns(): { slots: Uint32Array; states: Uint8Array; scores: Float64Array; tiebreaks: Float64Array } {
+    const room = this.playerState.length;
+    return {
+      slots: this.slots.subarray(0, room),
+      states: this.playerState,
+      scores: this.numbers.subarray(0, room),
+      tiebreaks: this.numbers.subarray(room),
+    };
   }
 
   /** The id of a player who ever joined, from the rank index (a new string each call: off the hot path). */
   playerId(pid: number): string {
-    return this.index.playerIdOf(this.playerSlot[pid]!);
+    return this.index.playerIdOf(this.slots[pid]!);
   }
 
   /**
@@ -1269,16 +1289,15 @@ export class HuntFold {
     if (columns.state.length < n)
       throw new Error(`adoptPlayers: ${n} players but room for ${columns.state.length}`);
     this.playerState = columns.state;
-    this.playerScore = columns.score;
-    this.playerTiebreak = columns.tiebreak;
-    this.playerSlot = columns.slot;
-    this.slotPid = columns.slotPid;
-    this.playerSlot.set(slots);
+    this.numbers = columns.numbers;
+    this.slots = columns.slots;
+    this.slots.set(slots);
     // The board may hold ids that are no player's, so a slot may lie beyond the players' room.
-    let room = n;
-    for (let pid = 0; pid < n; pid++) room = Math.max(room, slots[pid]! + 1);
-    this.reservePlayers(room);
-    for (let pid = 0; pid < n; pid++) this.slotPid[slots[pid]!] = pid;
+    let need = n;
+    for (let pid = 0; pid < n; pid++) need = Math.max(need, slots[pid]! + 1);
+    this.reservePlayers(need);
+    const room = this.playerState.length;
+    for (let pid = 0; pid < n; pid++) this.slots[room + slots[pid]!] = pid;
     if (this.rules.teams !== null) this.playerTeam = new Uint32Array(this.playerState.length);
     this.playerCount = n;
   }
@@ -1291,16 +1310,16 @@ export class HuntFold {
   private reservePlayers(n: number): void {
     const had = this.playerState.length;
     if (n <= had) return;
-    const { score, tiebreak, slot, slotPid, state } = playerColumns(Math.max(n, had + (had >> 1), 16));
-    score.set(this.playerScore);
-    tiebreak.set(this.playerTiebreak);
-    slot.set(this.playerSlot);
-    slotPid.set(this.slotPid);
+    const room = Math.max(n, had + (had >> 1), 16);
+    const { numbers, slots, state } = playerColumns(room);
+    // Each column is half of its view: the second halves move to the new room's half-way mark.
+    numbers.set(this.numbers.subarray(0, had));
+    numbers.set(this.numbers.subarray(had), room);
+    slots.set(this.slots.subarray(0, had));
+    slots.set(this.slots.subarray(had), room);
     state.set(this.playerState);
-    this.playerScore = score;
-    this.playerTiebreak = tiebreak;
-    this.playerSlot = slot;
-    this.slotPid = slotPid;
+    this.numbers = numbers;
+    this.slots = slots;
     this.playerState = state;
   }
 

@@ -91,7 +91,7 @@ function frozenScore(fold: HuntFold, board: RankIndex, playerId: string, knownPl
   const score = board.score(playerId);
   if (score !== undefined) return score;
   const pid = fold.pidOf(playerId);
-  return pid === undefined || pid >= knownPlayers ? 0 : fold.playerScore[pid]!;
+  return pid === undefined || pid >= knownPlayers ? 0 : fold.playerScore(pid);
 }
 
 /** Answers one decoded query for a hunt, from the live standings or the public ones. */
@@ -147,7 +147,7 @@ export function answer(
       return {
         seq,
         rank: fold.index.rank(r.playerId),
-        score: pid === undefined ? 0 : fold.playerScore[pid]!,
+        score: pid === undefined ? 0 : fold.playerScore(pid),
       };
     }
     case "around": {

@@ -184,7 +184,7 @@ describe("ScoreAdjusted", () => {
   it("rejects a change that would leave the safe-integer range", () => {
     const h = given(runningHunt({}, [join("a"), adjust("a", Number.MAX_SAFE_INTEGER)]));
     expect(codes(h.when(adjust("a", 1)))).toEqual(["invalid_event"]);
-    expect(h.fold.playerScore[0]).toBe(Number.MAX_SAFE_INTEGER);
+    expect(h.fold.playerScore(0)).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
 
@@ -207,7 +207,7 @@ describe("invalid input", () => {
     h.fold.applyBatch(log(events), sink);
     expect(sink.outputs).toEqual([]);
     expect(h.fold.seq).toBe(events.length);
-    expect(h.fold.playerScore[0]).toBe(3);
+    expect(h.fold.playerScore(0)).toBe(3);
   });
 });
 
@@ -392,12 +392,13 @@ describe("what a small hunt holds, player by player", () => {
     const other = given(runningHunt({}, [join("a")])).fold;
     const restored = decodeHunt("h-test", encodeHunt(live), { indexKind: "js" });
     for (const fold of [live, restored]) {
-      const columns = [fold.playerState, fold.playerScore, fold.playerTiebreak, fold.playerSlot];
+      const columns = Object.values(fold.recordColumns());
       expect(new Set(columns.map((c) => c.buffer)).size).toBe(1);
       expect(new Set(columns.map((c) => c.length)).size).toBe(1);
+      expect(columns[0]!.length).toBe(fold.playerState.length);
       expect(fold.playerState.length).toBeGreaterThanOrEqual(40);
       expect(fold.pidOf("p39")).toBe(39);
-      expect(fold.playerScore[fold.pidOf("p7")!]).toBe(5);
+      expect(fold.playerScore(fold.pidOf("p7")!)).toBe(5);
       // No submission yet: the shared empty ones, which refuse one; no treasure requires another.
       expect(fold.submissions).toBe(other.submissions);
       expect(() => fold.submissions.add("s", 0, 0, 0, 0)).toThrow(/shared empty ones/);
@@ -415,7 +416,8 @@ describe("what a small hunt holds, player by player", () => {
       ),
       sink,
     );
-    expect(restored.playerScore.buffer).toBe(restored.playerState.buffer);
+    expect(new Set(Object.values(restored.recordColumns()).map((c) => c.buffer)).size).toBe(1);
+    expect(restored.recordColumns().tiebreaks.length).toBe(restored.playerState.length);
     expect(restored.pidOf("q29")).toBe(69);
     expect(restored.pidOf("p39")).toBe(39);
   });
@@ -908,7 +910,7 @@ describe("teams", () => {
     const h = teamHunt();
     h.when(adjustTeam("red", Number.MAX_SAFE_INTEGER - 1));
     expect(codes(h.when(adjust("r1", 2), adjustTeam("red", 2)))).toEqual(["invalid_event", "invalid_event"]);
-    expect(h.fold.playerScore[h.fold.pidOf("r1")!]).toBe(0);
+    expect(h.fold.playerScore(h.fold.pidOf("r1")!)).toBe(0);
     expect(codes(h.when(adjust("r1", 1)))).toEqual(["rank", "teamRank"]);
   });
 
