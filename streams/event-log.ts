@@ -209,6 +209,8 @@ export function toJetStream(conn: JetStreamClient | NatsConnection): JetStreamCl
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** How long a read goes without a message before it checks that its range still has events to come. */
+const READ_IDLE_CHECK_MS = 2_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -315,7 +317,7 @@ export class EventLog {
     huntId: string,
     fromSeq: number,
     options: ReadOptions,
-  ): Promise<{ end: number; consumer: Consumer } | undefined> {
+  ): Promise<{ subject: string; first: number; end: number; consumer: Consumer } | undefined> {
     const subject = await this.storedSubject(huntId);
     // The range's first event, through the stream's index of the subject: a range that holds none
     // (a new hunt's activation reads up to the event that made it) needs no consumer, which costs
@@ -331,7 +333,7 @@ export class EventLog {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: first,
     });
-    return { end, consumer };
+    return { subject, first, end, consumer };
   }
 
   /**
@@ -394,9 +396,12 @@ export class EventLog {
   ): AsyncGenerator<LogMessage[]> {
     const range = await this.range(huntId, fromSeq, options);
     if (!range) return;
-    const { end, consumer } = range;
+    const { subject, end, consumer } = range;
     const max = options.batch ?? 1000;
     const ready: LogMessage[][] = [];
+    /** Messages delivered, and the stream seq of the last one. */
+    let received = 0;
+    let lastSeq = range.first - 1;
     let batch: LogMessage[] = [];
     let done = false;
     let flushScheduled = false;
@@ -421,6 +426,8 @@ export class EventLog {
         if (done) return;
         const d = deliveryOf(m, delivery);
         const seq = d.streamSequence;
+        received++;
+        lastSeq = seq;
         if (seq <= end) {
           batch.push(logMessageOf(m, d, huntId));
         }
@@ -438,12 +445,38 @@ export class EventLog {
     // A consume that ends before the last message (connection closed, consumer lost) ends the read
     // with its reason, instead of leaving the reader waiting for messages that will not come.
     let failure: Error | undefined;
-    void messages.closed().then((err) => {
+    const fail = (err: Error) => {
       if (done) return;
-      failure = err instanceof Error ? err : new Error(`reading hunt "${huntId}" stopped before seq ${end}`);
+      failure = err;
       done = true;
       signal();
+    };
+    void messages.closed().then((err) => {
+      fail(err instanceof Error ? err : new Error(`reading hunt "${huntId}" stopped before seq ${end}`));
     });
+    // Nor does a read wait for ever for events that are gone: events purged (or aged out) after the
+    // range was sized are never delivered, and nothing else would end the read. When no message has
+    // come for a while, it asks the stream whether any event of its range is left after the last one
+    // delivered.
+    let checked = -1;
+    const watchdog = setInterval(() => {
+      if (received !== checked) {
+        checked = received;
+        return;
+      }
+      const after = lastSeq;
+      void this.seqOf({ seq: after + 1, next_by_subj: subject }).then(
+        (next) => {
+          if (received !== checked || (next !== 0 && next <= end)) return;
+          fail(
+            new Error(
+              `reading hunt "${huntId}": its events after seq ${after} up to seq ${end} are no longer in the stream (purged or aged out while it was read)`,
+            ),
+          );
+        },
+        () => {}, // the next check asks again
+      );
+    }, READ_IDLE_CHECK_MS);
     try {
       while (!done || ready.length > 0) {
         const next = ready.shift();
@@ -453,6 +486,7 @@ export class EventLog {
       if (failure) throw failure;
     } finally {
       done = true;
+      clearInterval(watchdog);
       await messages.close().catch(() => {});
       // An ordered consumer outlives its reader by its inactivity threshold (minutes) unless it is
       // deleted: one per activation would pile up on the server with thousands of hunts. Not awaited:

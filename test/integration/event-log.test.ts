@@ -143,6 +143,34 @@ describe("EventLog", () => {
     tap.unsubscribe();
   });
 
+  it("ends with an error that says so, instead of waiting for ever, when its events are purged as it starts", async () => {
+    const appended = [];
+    for (let i = 1; i <= 5; i++)
+      appended.push((await log.append("purged", cloudEvent(`pg-${i}`, "HuntStarted"))).seq);
+    // The events go between the read's sizing of its range and its consumer's start: the client this
+    // log reads through purges them just before it makes the consumer.
+    const js = client.js;
+    const purging = new Proxy(js, {
+      get(target, prop) {
+        if (prop !== "consumers") return Reflect.get(target, prop);
+        return {
+          get: async (...args: Parameters<typeof js.consumers.get>) => {
+            await client.jsm.streams.purge(EVENTS_STREAM, { filter: "hunt.purged.events" });
+            return target.consumers.get(...args);
+          },
+        };
+      },
+    });
+    const reading = async () => {
+      for await (const _ of new EventLog(purging, client.jsm).readBatches("purged", 1)) {
+        // nothing is left to read
+      }
+    };
+    await expect(reading()).rejects.toThrow(
+      `reading hunt "purged": its events after seq ${appended[0]! - 1} up to seq ${appended[4]} are no longer in the stream`,
+    );
+  });
+
   it("leaves no consumer on the server once a read is over, finished or abandoned", async () => {
     await log.append("tidy", cloudEvent("tidy-1", "HuntStarted"));
     await log.append("tidy", cloudEvent("tidy-2", "HuntPaused"));
