@@ -16,7 +16,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type FoldInput, HuntFold } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
-import { numberFlag, UsageError } from "../bin/flags.ts";
+import { dirFlag, numberFlag, UsageError } from "../bin/flags.ts";
 import { FINDS_AND_ADJUSTMENTS, type GamePlan, GameSimulator } from "../bin/game-simulator.ts";
 import { createRankIndex, nativeAvailable } from "../native/index.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
@@ -210,7 +210,7 @@ export async function run(argv: string[]): Promise<number> {
     batch: numberFlag("bench e2e", "batch", values.batch, 1000, 1),
     ramp: values["no-ramp"] ? undefined : { start: rs!, step: rst!, max: rm!, stepSec: rsec! },
     configs,
-    cpuProfDir: values["cpu-prof"],
+    cpuProfDir: dirFlag("bench e2e", "cpu-prof", values["cpu-prof"]),
     engineArgs: (values["engine-args"] ?? "").split(" ").filter(Boolean),
     redisUrl: values.redis,
   };

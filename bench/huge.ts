@@ -15,7 +15,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeHunt, encodeHunt, stateHash } from "../actors/index.ts";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
-import { choiceFlag, intFlag, numberFlag } from "../bin/flags.ts";
+import { choiceFlag, dirFlag, intFlag, numberFlag } from "../bin/flags.ts";
 import { FINDS_AND_ADJUSTMENTS, GameSimulator } from "../bin/game-simulator.ts";
 import { deserializeRankIndex, type RankIndexKind } from "../native/index.ts";
 import { connect, ensureStreams, freePort, queryHunt, SnapshotStore } from "../streams/index.ts";
@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   const treasures = intFlag("bench huge", "treasures", values.treasures, 100, 1);
   const index: RankIndexKind = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
   const restarts = intFlag("bench huge", "restarts", values.restarts, smoke ? 1 : 3, 1);
-  const profileDir = values["cpu-prof"];
+  const profileDir = dirFlag("bench huge", "cpu-prof", values["cpu-prof"]);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const started = performance.now();
   const say = (s: string) => console.log(`[huge] ${s}`);

@@ -8,7 +8,7 @@ import { createHistogram } from "node:perf_hooks";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { type EngineProcess, startEngineProcess } from "../bin/engine-process.ts";
-import { choiceFlag, intFlag, numberFlag } from "../bin/flags.ts";
+import { choiceFlag, dirFlag, intFlag, numberFlag } from "../bin/flags.ts";
 import { connect, EVENTS_STREAM, freePort } from "../streams/index.ts";
 import {
   EngineWatch,
@@ -298,7 +298,7 @@ export async function run(argv: string[]): Promise<number> {
   const index = choiceFlag("index", values.index, ["auto", "native", "js"], "auto");
   const partitions = intFlag("bench hunts", "partitions", values.partitions, 0, 0, 1024);
   const passivate = values.passivate === true;
-  const cpuProfDir = values["cpu-prof"];
+  const cpuProfDir = dirFlag("bench hunts", "cpu-prof", values["cpu-prof"]);
   console.log(
     `bench hunts: ${fmtInt(hunts)} hunts × ${fmtInt(players)} players against 1 hunt × ${fmtInt(hunts * players)}, ${fmtInt(rate)} events/s for ${seconds} s each; index ${index}; ${partitions > 0 ? `${partitions} partitions` : "unpartitioned"}; ${cpus().length} CPUs`,
   );

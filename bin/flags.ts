@@ -113,6 +113,17 @@ export function requiredFlag(command: string, name: string, value: string | unde
   return value;
 }
 
+/** Reads an optional flag that names a directory: absent is undefined, given empty is a usage error. */
+export function dirFlag(command: string, name: string, value: string | undefined): string | undefined {
+  if (value === "") {
+    throw new UsageError(
+      `--${name} needs a directory, got ""`,
+      `omit --${name}, or run \`cairn ${command} --help\``,
+    );
+  }
+  return value;
+}
+
 /** Reads a duration flag: a number of milliseconds, or a number with ms, s, m or h. */
 export function durationFlag(
   command: string,

@@ -30,7 +30,7 @@ function expectTwoLines(run: Run, code: number, prefix: string): [string, string
 }
 
 const COMMANDS = ["demo", "serve", "replay", "top", "rank", "watch", "publish", "keygen", "export", "verify"];
-const BENCHES = ["index", "consume", "e2e", "replay", "soak", "huge", "smoke"];
+const BENCHES = ["index", "consume", "e2e", "replay", "ledger", "soak", "hunts", "viewer", "huge", "smoke"];
 
 describe("cairn --help, bad flags and missing flags", () => {
   it.each([...COMMANDS, ...BENCHES.map((b) => `bench ${b}`)])("%s --help prints its usage", async (cmd) => {
@@ -69,6 +69,11 @@ describe("cairn --help, bad flags and missing flags", () => {
     const [players] = expectTwoLines(await cairn(["bench", "huge", "--players", "1.5"]), 2, "bench");
     expect(players).toContain("--players must be a whole number");
     expectTwoLines(await cairn(["bench", "nope"]), 2, "bench");
+    // An empty directory would turn profiling off without a word.
+    for (const bench of ["e2e", "hunts", "huge"]) {
+      const [dir] = expectTwoLines(await cairn(["bench", bench, "--cpu-prof", ""]), 2, "bench");
+      expect(dir).toContain("--cpu-prof needs a directory");
+    }
   });
 });
 
