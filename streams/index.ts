@@ -56,7 +56,15 @@ export {
   storedEventsSubject,
 } from "./partitions.ts";
 export type { OutputPosition } from "./publishers.ts";
-export { lastOutput, lastOutputSeq, OutputPublisher, parseOutputId } from "./publishers.ts";
+export {
+  lastOutput,
+  lastOutputSeq,
+  OutputPublisher,
+  PLAYER_RANK_KEYS,
+  parseOutputId,
+  rankMessage,
+  TEAM_RANK_KEYS,
+} from "./publishers.ts";
 export { QueryFailedError, queryHunt } from "./query-client.ts";
 export type { StreamSetupOptions, StreamSetupResult } from "./setup.ts";
 export {

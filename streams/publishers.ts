@@ -67,6 +67,115 @@ export class MsgIdHeader implements MsgHdrs {
   }
 }
 
+/** The parts of a rank message that name its competitor and their count: a player's, or a team's. */
+interface RankKeys {
+  idKey: string;
+  countKey: string;
+  /** `,"<idKey>":"` and `","score":`, `,"<countKey>":`: written around the id and before the count. */
+  beforeId: string;
+  afterId: string;
+  beforeCount: string;
+}
+const rankKeys = (idKey: string, countKey: string): RankKeys => ({
+  idKey,
+  countKey,
+  beforeId: `,"${idKey}":"`,
+  afterId: `","score":`,
+  beforeCount: `,"${countKey}":`,
+});
+export const PLAYER_RANK_KEYS = rankKeys("playerId", "players");
+export const TEAM_RANK_KEYS = rankKeys("teamId", "teams");
+const SEQ_PART = '{"seq":';
+const RANK_PART = ',"rank":';
+const PREVIOUS_RANK_PART = ',"previousRank":';
+
+/** Bytes of a safe integer's decimal form, its sign included. */
+function intLength(n: number): number {
+  let length = n < 0 ? 2 : 1;
+  for (let v = Math.abs(n); v >= 10; v = Math.floor(v / 10)) length++;
+  return length;
+}
+
+/** Writes a safe integer's decimal form at `at`; returns where it ends. */
+function writeInt(out: Uint8Array, at: number, n: number): number {
+  const end = at + intLength(n);
+  let i = end;
+  let v = Math.abs(n);
+  do {
+    out[--i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  } while (v > 0);
+  if (n < 0) out[at] = 0x2d; // -
+  return end;
+}
+
+/** Writes ASCII text at `at` (a loop: `Buffer.write` and `set` cost more for a few bytes); returns where it ends. */
+function writeAscii(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** Whether JSON writes an id as it is between quotes: printable ASCII with no quote and no backslash. */
+function isPlainId(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * A rank message, `{"seq":…,"playerId":…,"score":…,"rank":…,"previousRank":…,"players":…}` (a
+ * team's with `TEAM_RANK_KEYS`), as the bytes `JSON.stringify` gives for it, written straight into one
+ * pooled Buffer: the engine sends one per rank change, and building a string from the parts and then
+ * encoding it made several intermediate strings each time. An id that JSON escapes, or a number that
+ * is not a safe integer (the fold keeps every one so), goes through `JSON.stringify`.
+ */
+export function rankMessage(
+  keys: RankKeys,
+  seq: number,
+  id: string,
+  score: number,
+  rank: number,
+  previousRank: number,
+  count: number,
+): Uint8Array {
+  const safe = Number.isSafeInteger;
+  if (!(safe(seq) && safe(score) && safe(rank) && safe(previousRank) && safe(count) && isPlainId(id))) {
+    const message = { seq, [keys.idKey]: id, score, rank, previousRank, [keys.countKey]: count };
+    return Buffer.from(JSON.stringify(message));
+  }
+  const out = Buffer.allocUnsafe(
+    SEQ_PART.length +
+      intLength(seq) +
+      keys.beforeId.length +
+      id.length +
+      keys.afterId.length +
+      intLength(score) +
+      RANK_PART.length +
+      intLength(rank) +
+      PREVIOUS_RANK_PART.length +
+      intLength(previousRank) +
+      keys.beforeCount.length +
+      intLength(count) +
+      1,
+  );
+  let at = writeAscii(out, 0, SEQ_PART);
+  at = writeInt(out, at, seq);
+  at = writeAscii(out, at, keys.beforeId);
+  at = writeAscii(out, at, id);
+  at = writeAscii(out, at, keys.afterId);
+  at = writeInt(out, at, score);
+  at = writeAscii(out, at, RANK_PART);
+  at = writeInt(out, at, rank);
+  at = writeAscii(out, at, PREVIOUS_RANK_PART);
+  at = writeInt(out, at, previousRank);
+  at = writeAscii(out, at, keys.beforeCount);
+  at = writeInt(out, at, count);
+  out[at] = 0x7d; // }
+  return out;
+}
+
 /** An output sent but not yet confirmed stored by JetStream. */
 interface InFlight {
   subject: string;
@@ -169,8 +278,8 @@ export class OutputPublisher {
   }
 
   /**
-   * Like rank(), from the message's fields, written as JSON without an intermediate object: the
-   * engine sends one per rank change, so this is its hot path.
+   * Like rank(), from the message's fields, written as JSON bytes (`rankMessage`) with no
+   * intermediate object nor string: the engine sends one per rank change, so this is its hot path.
    */
   rankChange(
     huntId: string,
@@ -181,8 +290,8 @@ export class OutputPublisher {
     previousRank: number,
     players: number,
   ): void {
-    const json = `{"seq":${seq},"playerId":${JSON.stringify(playerId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"players":${players}}`;
-    this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, 0, json);
+    const body = rankMessage(PLAYER_RANK_KEYS, seq, playerId, score, rank, previousRank, players);
+    this.publishWithId(`hunt.${huntId}.ranks`, huntId, seq, 0, body);
   }
 
   /**
@@ -199,8 +308,8 @@ export class OutputPublisher {
     previousRank: number,
     teams: number,
   ): void {
-    const json = `{"seq":${seq},"teamId":${JSON.stringify(teamId)},"score":${score},"rank":${rank},"previousRank":${previousRank},"teams":${teams}}`;
-    this.publishWithId(`hunt.${huntId}.teams.ranks`, huntId, seq, n, json);
+    const body = rankMessage(TEAM_RANK_KEYS, seq, teamId, score, rank, previousRank, teams);
+    this.publishWithId(`hunt.${huntId}.teams.ranks`, huntId, seq, n, body);
   }
 
   /** Like rank(), with a body already serialised to JSON. */
