@@ -209,7 +209,7 @@ export function toJetStream(conn: JetStreamClient | NatsConnection): JetStreamCl
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
-/** How long a read goes without a message before it checks that its range still has events to come. */
+/** A read that goes one to two of these without a message checks that its range still has events to come. */
 const READ_IDLE_CHECK_MS = 2_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -454,12 +454,17 @@ export class EventLog {
     void messages.closed().then((err) => {
       fail(err instanceof Error ? err : new Error(`reading hunt "${huntId}" stopped before seq ${end}`));
     });
-    // Nor does a read wait for ever for events that are gone: events purged (or aged out) after the
-    // range was sized are never delivered, and nothing else would end the read. When no message has
-    // come for a while, it asks the stream whether any event of its range is left after the last one
-    // delivered.
+    // Nor does a read wait for ever for events that are gone: when every event of the range after the
+    // last one delivered is purged (or aged out) after the range was sized, none is delivered and
+    // nothing else would end the read. When no message has come for one to two ticks, it asks the
+    // stream whether any event of its range is left after the last one delivered, and fails when none
+    // is. (Events purged from the middle of a range are skipped by the consumer: no read can see that.)
     let checked = -1;
     const watchdog = setInterval(() => {
+      if (done) {
+        clearInterval(watchdog); // delivered in full, the reader still taking the last batches
+        return;
+      }
       if (received !== checked) {
         checked = received;
         return;
@@ -477,6 +482,7 @@ export class EventLog {
         () => {}, // the next check asks again
       );
     }, READ_IDLE_CHECK_MS);
+    watchdog.unref();
     try {
       while (!done || ready.length > 0) {
         const next = ready.shift();

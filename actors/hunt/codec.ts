@@ -686,7 +686,7 @@ function decodeHashed(
     if (state < PLAYER_JOINED || state > lastState) throw new CorruptSnapshotError("bad player state");
     columns.state[pid] = state;
     columns.numbers[pid] = r.f64("player score");
-    columns.numbers[nPlayers + pid] = r.f64("player tiebreak");
+    columns.numbers[columns.state.length + pid] = r.f64("player tiebreak");
     if (state === PLAYER_JOINED) joined++;
     if (state === PLAYER_JOINED || state === PLAYER_DISQUALIFIED) seated++;
   }

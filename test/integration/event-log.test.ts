@@ -43,6 +43,30 @@ afterAll(async () => {
 
 const decoder = new TextDecoder();
 
+/** Appends `n` events to a hunt; returns their seqs. */
+async function appendSome(huntId: string, n: number): Promise<number[]> {
+  const seqs = [];
+  for (let i = 1; i <= n; i++)
+    seqs.push((await log.append(huntId, cloudEvent(`${huntId}-${i}`, "HuntStarted"))).seq);
+  return seqs;
+}
+
+type ConsumerGet = TestClient["js"]["consumers"]["get"];
+
+/** The test client's JetStream, each `consumers.get` of which goes through `get` (given the real one). */
+function jsWithConsumers(
+  get: (real: ConsumerGet, ...args: Parameters<ConsumerGet>) => ReturnType<ConsumerGet>,
+): TestClient["js"] {
+  return new Proxy(client.js, {
+    get(target, prop) {
+      if (prop !== "consumers") return Reflect.get(target, prop);
+      return {
+        get: (...args: Parameters<ConsumerGet>) => get((...a) => target.consumers.get(...a), ...args),
+      };
+    },
+  });
+}
+
 describe("EventLog", () => {
   it("round-trips events with the JetStream sequence and timestamp", async () => {
     const before = Date.now();
@@ -144,22 +168,12 @@ describe("EventLog", () => {
   });
 
   it("ends with an error that says so, instead of waiting for ever, when its events are purged as it starts", async () => {
-    const appended = [];
-    for (let i = 1; i <= 5; i++)
-      appended.push((await log.append("purged", cloudEvent(`pg-${i}`, "HuntStarted"))).seq);
+    const appended = await appendSome("purged", 5);
     // The events go between the read's sizing of its range and its consumer's start: the client this
     // log reads through purges them just before it makes the consumer.
-    const js = client.js;
-    const purging = new Proxy(js, {
-      get(target, prop) {
-        if (prop !== "consumers") return Reflect.get(target, prop);
-        return {
-          get: async (...args: Parameters<typeof js.consumers.get>) => {
-            await client.jsm.streams.purge(EVENTS_STREAM, { filter: "hunt.purged.events" });
-            return target.consumers.get(...args);
-          },
-        };
-      },
+    const purging = jsWithConsumers(async (get, ...args) => {
+      await client.jsm.streams.purge(EVENTS_STREAM, { filter: "hunt.purged.events" });
+      return get(...args);
     });
     const reading = async () => {
       for await (const _ of new EventLog(purging, client.jsm).readBatches("purged", 1)) {
@@ -169,6 +183,36 @@ describe("EventLog", () => {
     await expect(reading()).rejects.toThrow(
       `reading hunt "purged": its events after seq ${appended[0]! - 1} up to seq ${appended[4]} are no longer in the stream`,
     );
+  });
+
+  it("reads on when its messages are late but its events are still in the stream", async () => {
+    const appended = await appendSome("late", 5);
+    // The consumer's messages reach the read only 5 s after it starts, past the two ticks after which
+    // it asks the stream whether its events are still there: they are, so it waits for them.
+    const late = jsWithConsumers(async (get, ...args) => {
+      const consumer = await get(...args);
+      return new Proxy(consumer, {
+        get(c, key) {
+          if (key !== "consume") return Reflect.get(c, key);
+          return (opts: { callback: (m: unknown) => void }) => {
+            let held: unknown[] | undefined = [];
+            setTimeout(() => {
+              const messages = held!;
+              held = undefined;
+              for (const m of messages) opts.callback(m);
+            }, 5_000);
+            return c.consume({
+              ...opts,
+              callback: (m) => (held ? held.push(m) : opts.callback(m)),
+            } as Parameters<typeof c.consume>[0]);
+          };
+        },
+      });
+    });
+    const got: number[] = [];
+    for await (const batch of new EventLog(late, client.jsm).readBatches("late", 1))
+      got.push(...batch.map((m) => m.seq));
+    expect(got).toEqual(appended);
   });
 
   it("leaves no consumer on the server once a read is over, finished or abandoned", async () => {
