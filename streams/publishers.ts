@@ -11,26 +11,48 @@ import {
   type PublishOptions,
   type Subscription,
 } from "@nats-io/transport-node";
-import type { Checkpoint, RankChange, Rejection, TopN } from "../schemas/index.ts";
+import {
+  type Checkpoint,
+  isValidHuntId,
+  type RankChange,
+  type Rejection,
+  type TopN,
+} from "../schemas/index.ts";
 import { assertHuntId } from "./errors.ts";
 import { CHECKPOINTS_STREAM, RANKS_STREAM, REJECTED_STREAM } from "./setup.ts";
 
 /** The Nats-Msg-Id header name. */
 const MSG_ID = "Nats-Msg-Id";
 
+/** A header block's first line and key, and its end (the id's line break and the blank line). */
+const HEADER_START = `NATS/1.0\r\n${MSG_ID}: `;
+const HEADER_END = "\r\n\r\n";
+const NO_HEADER = new Uint8Array(0);
+
 /**
  * The one header an output carries, `Nats-Msg-Id`, as a `MsgHdrs` that nats.js encodes without the
  * general header map's work: setting a header on nats.js's own map searches its keys into new arrays,
  * canonicalises the key and replaces the value array, which at one output per rank change was the
  * largest part of what the engine allocated. nats.js's publish asks headers only for `encode()`;
- * the bytes are those its own map gives for the same id (a unit test holds them equal).
+ * the bytes are those its own map gives for the same id (a unit test holds them equal). It holds the
+ * encoded block itself, so that an output's block is made once (`outputHeader`) and sent as it is.
  */
 export class MsgIdHeader implements MsgHdrs {
   readonly hasError = false;
   readonly status = "";
   readonly code = 0;
   readonly description = "";
-  private id = "";
+  private block: Uint8Array = NO_HEADER;
+
+  /** The id, read back from the block (off the hot path: nats.js's publish does not ask). */
+  private get id(): string {
+    if (this.block.length === 0) return "";
+    return Buffer.from(this.block.buffer, this.block.byteOffset, this.block.length).toString(
+      "utf8",
+      HEADER_START.length,
+      this.block.length - HEADER_END.length,
+    );
+  }
 
   get(k: string): string {
     return k === MSG_ID ? this.id : "";
@@ -38,32 +60,37 @@ export class MsgIdHeader implements MsgHdrs {
   set(k: string, v: string): void {
     if (k !== MSG_ID) throw new TypeError(`an output carries only ${MSG_ID}, not ${k}`);
     if (/[\r\n]/.test(v)) throw new TypeError(`a ${MSG_ID} cannot contain \\r or \\n`);
-    this.id = v.trim();
+    const id = v.trim();
+    this.block = id === "" ? NO_HEADER : Buffer.from(`${HEADER_START}${id}${HEADER_END}`);
+  }
+  /** Takes the block `outputHeader` made for an output's id. */
+  setBlock(block: Uint8Array): void {
+    this.block = block;
   }
   append(k: string, v: string): void {
     this.set(k, v);
   }
   has(k: string): boolean {
-    return k === MSG_ID && this.id !== "";
+    return k === MSG_ID && this.block.length > 0;
   }
   keys(): string[] {
-    return this.id === "" ? [] : [MSG_ID];
+    return this.block.length === 0 ? [] : [MSG_ID];
   }
   values(k: string): string[] {
     return this.has(k) ? [this.id] : [];
   }
   delete(k: string): void {
-    if (k === MSG_ID) this.id = "";
+    if (k === MSG_ID) this.block = NO_HEADER;
   }
   last(k: string): string {
     return this.get(k);
   }
   *[Symbol.iterator](): Iterator<[string, string[]]> {
-    if (this.id !== "") yield [MSG_ID, [this.id]];
+    if (this.block.length > 0) yield [MSG_ID, [this.id]];
   }
   /** The header block nats.js sends: `NATS/1.0`, the id's line, and the blank line that ends it. */
   encode(): Uint8Array {
-    return this.id === "" ? new Uint8Array(0) : Buffer.from(`NATS/1.0\r\n${MSG_ID}: ${this.id}\r\n\r\n`);
+    return this.block;
   }
 }
 
@@ -176,10 +203,36 @@ export function rankMessage(
   return out;
 }
 
+/**
+ * The header block of output `n` of input `seq` of a hunt, Nats-Msg-Id `<huntId>:<seq>:<n>`: the bytes
+ * `MsgIdHeader` encodes for that id, written straight into one pooled Buffer (an id string, and a
+ * string of the block to encode, were made for every output). A hunt id that is not a valid one (a
+ * rejection of the subject itself) goes through `MsgIdHeader.set`.
+ */
+export function outputHeader(huntId: string, seq: number, n: number): Uint8Array {
+  if (!isValidHuntId(huntId) || !Number.isSafeInteger(seq) || !Number.isSafeInteger(n)) {
+    const header = new MsgIdHeader();
+    header.set(MSG_ID, `${huntId}:${seq}:${n}`);
+    return header.encode();
+  }
+  const out = Buffer.allocUnsafe(
+    HEADER_START.length + huntId.length + intLength(seq) + intLength(n) + 2 + HEADER_END.length,
+  );
+  let at = writeAscii(out, 0, HEADER_START);
+  at = writeAscii(out, at, huntId);
+  out[at++] = 0x3a; // :
+  at = writeInt(out, at, seq);
+  out[at++] = 0x3a;
+  at = writeInt(out, at, n);
+  writeAscii(out, at, HEADER_END);
+  return out;
+}
+
 /** An output sent but not yet confirmed stored by JetStream. */
 interface InFlight {
   subject: string;
-  msgId: string;
+  /** Its Nats-Msg-Id header block (`outputHeader`), made once for every send. */
+  header: Uint8Array;
   body: Uint8Array;
   huntId: string;
   /** The input sequence that caused it. */
@@ -383,7 +436,7 @@ export class OutputPublisher {
     const id = this.nextId++;
     const o: InFlight = {
       subject,
-      msgId: `${huntId}:${seq}:${n}`,
+      header: outputHeader(huntId, seq, n),
       // Encoded once, for every send. A small Buffer is a view of a shared slab, where a TextEncoder
       // makes an ArrayBuffer of its own each time: about a quarter of the time, and no buffer per
       // output for the collector to sweep.
@@ -401,7 +454,7 @@ export class OutputPublisher {
   private send(id: number, o: InFlight, now: number, probe = false): void {
     if (o.sentAt !== Number.NEGATIVE_INFINITY) this.resent++;
     o.sentAt = now;
-    this.hdrs.set(MSG_ID, o.msgId);
+    this.hdrs.setBlock(o.header);
     this.opts.reply = probe ? `${this.inbox}.p${id}` : `${this.inbox}.${id}`;
     this.nc.publish(o.subject, o.body, this.opts);
   }

@@ -3,7 +3,7 @@
 // drop a resent output as a duplicate.
 import { headers } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { MsgIdHeader } from "../../streams/publishers.ts";
+import { MsgIdHeader, outputHeader } from "../../streams/publishers.ts";
 
 /** What nats.js's publish sends for a header object. */
 const wire = (h: unknown) => new TextDecoder().decode((h as { encode(): Uint8Array }).encode());
@@ -15,6 +15,25 @@ describe("MsgIdHeader", () => {
       const theirs = headers();
       theirs.set("Nats-Msg-Id", id);
       ours.set("Nats-Msg-Id", id);
+      expect(wire(ours)).toBe(wire(theirs));
+      expect(ours.get("Nats-Msg-Id")).toBe(theirs.get("Nats-Msg-Id"));
+      expect([...ours]).toEqual([...theirs]);
+    }
+  });
+
+  it("sends an output's block, made once, as nats.js's map encodes its id, and reads the id back from it", () => {
+    const ours = new MsgIdHeader();
+    const cases: [string, number, number][] = [
+      ["h1", 1, 0],
+      ["a-hunt_2", Number.MAX_SAFE_INTEGER, 1],
+      ["Z".repeat(64), 10, 2],
+      ["ü-hunt", 7, 2], // not a valid hunt id (a rejection of its subject): made the general way
+      [" spaced", 3, 0],
+    ];
+    for (const [hunt, seq, n] of cases) {
+      const theirs = headers();
+      theirs.set("Nats-Msg-Id", `${hunt}:${seq}:${n}`);
+      ours.setBlock(outputHeader(hunt, seq, n));
       expect(wire(ours)).toBe(wire(theirs));
       expect(ours.get("Nats-Msg-Id")).toBe(theirs.get("Nats-Msg-Id"));
       expect([...ours]).toEqual([...theirs]);
