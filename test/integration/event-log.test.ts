@@ -1,6 +1,6 @@
 // The hunt input log against a real nats-server: append, dedup, optimistic concurrency, replay, snapshots, outputs.
 import { headers } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { outputValidators } from "../../schemas/index.ts";
 import {
   ConcurrencyError,
@@ -213,6 +213,31 @@ describe("EventLog", () => {
     for await (const batch of new EventLog(late, client.jsm).readBatches("late", 1))
       got.push(...batch.map((m) => m.seq));
     expect(got).toEqual(appended);
+  });
+
+  it("stops its idle check once every message is in, even when its reader has gone", async () => {
+    await appendSome("left", 3);
+    const started = vi.spyOn(globalThis, "setInterval");
+    const cleared = vi.spyOn(globalThis, "clearInterval");
+    try {
+      const reading = log.readBatches("left", 1, { batch: 1 });
+      await reading.next(); // the first batch taken; the reader then leaves without returning
+      // The read's idle check is the interval it started; each tick is run here at once.
+      const call = started.mock.calls.findIndex(([, ms]) => ms === 2_000);
+      expect(call, "the read started its idle check").toBeGreaterThanOrEqual(0);
+      const tick = started.mock.calls[call]![0] as () => void;
+      const timer = started.mock.results[call]!.value;
+      await waitFor(
+        () => {
+          tick();
+          return cleared.mock.calls.some(([t]) => t === timer);
+        },
+        { message: "the idle check to stop once the last message came in" },
+      );
+    } finally {
+      started.mockRestore();
+      cleared.mockRestore();
+    }
   });
 
   it("leaves no consumer on the server once a read is over, finished or abandoned", async () => {
