@@ -737,8 +737,8 @@ function decodeHashed(
   fold.joined = joined;
   fold.seated = seated;
   // A team hunt's snapshot names each find's and hint's member; a solo hunt's needs none (0).
-  for (let i = 0; i < found.length; i++) fold.found.add(found[i]!, teams?.foundBy[i] ?? 0);
-  for (let i = 0; i < hinted.length; i++) fold.hinted.add(hinted[i]!, teams?.hintedBy[i] ?? 0);
+  for (let i = 0; i < found.length; i++) fold.ownFound().add(found[i]!, teams?.foundBy[i] ?? 0);
+  for (let i = 0; i < hinted.length; i++) fold.ownHinted().add(hinted[i]!, teams?.hintedBy[i] ?? 0);
   for (const sub of sections?.submissions ?? []) {
     if (sub.pid >= nPlayers) throw new CorruptSnapshotError("a submission names no player");
     fold.ownSubmissions().add(sub.id, sub.pid, sub.treasure, sub.key, sub.points, sub.state);

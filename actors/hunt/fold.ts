@@ -8,8 +8,8 @@ import { type DecodedEvent, decodeEvent, type HuntEvent, type RejectionCode } fr
 import { CHECKPOINT_EVERY, type Checkpoint, chainOf, GENESIS_CHAIN } from "./checkpoint.ts";
 import { stateHash } from "./codec.ts";
 import { FrozenStandings } from "./frozen-standings.ts";
-import { KeySet } from "./key-set.ts";
-import { type EventType, HuntLifecycle, type HuntStatus } from "./machine.ts";
+import { KeySet, NO_KEY_SET } from "./key-set.ts";
+import { ACCEPTS, type EventType, type HuntStatus, NEXT } from "./machine.ts";
 import { NO_ENTRIES } from "./no-entries.ts";
 import {
   NO_SUBMISSIONS,
@@ -325,8 +325,13 @@ function growU32(a: Uint32Array, n: number): Uint32Array {
 export class HuntFold {
   /** Last input sequence processed (applied or rejected); 0 before any. */
   seq = 0;
-  /** The lifecycle machine. */
-  readonly lifecycle: HuntLifecycle;
+  /**
+   * The hunt's place in the lifecycle machine: a lifecycle event (rare) moves it by the machine's
+   * transitions (`NEXT`), and every event's check reads what it accepts (`ACCEPTS`). No running actor,
+   * nor an object of its own: a platform's thousands of small hunts would each hold one for the
+   * handful of transitions a hunt makes.
+   */
+  private lifecycleStatus: HuntStatus;
   title = "";
   /** JetStream times of the lifecycle events, ms since the epoch; 0 when not reached. */
   createdAt = 0;
@@ -385,8 +390,8 @@ export class HuntFold {
    * found it or took the hint: in a team hunt, a disqualified member's finds and hints stop being the
    * team's.
    */
-  readonly found = new KeySet();
-  readonly hinted = new KeySet();
+  found: KeySet = NO_KEY_SET;
+  hinted: KeySet = NO_KEY_SET;
   /**
    * Every submission for a treasure that needs a review, and which are pending (shared empty ones
    * until the first: `ownSubmissions`).
@@ -445,12 +450,12 @@ export class HuntFold {
     readonly topN = DEFAULT_TOP_N,
     status: HuntStatus = "none",
   ) {
-    this.lifecycle = new HuntLifecycle(status);
+    this.lifecycleStatus = status;
   }
 
   /** The hunt's status. */
   get status(): HuntStatus {
-    return this.lifecycle.status;
+    return this.lifecycleStatus;
   }
 
   /** Every board of the hunt, in the order a freeze keeps them: the player board, then the team board. */
@@ -725,7 +730,7 @@ export class HuntFold {
     if (this.status === "finalized" && type !== "HuntCreated") {
       return { code: "finalized", message: `hunt "${this.huntId}" is finalized: nothing can change it` };
     }
-    if (!this.lifecycle.accepts(type)) {
+    if (!ACCEPTS[this.lifecycleStatus][type]) {
       return {
         code: "invalid_state",
         message:
@@ -762,23 +767,23 @@ export class HuntFold {
         };
         if (this.rules.teams !== null) this.makeTeamHunt(createRankIndexLike(this.index));
         this.createdAt = time;
-        this.lifecycle.transition(type);
+        this.lifecycleStatus = NEXT[this.lifecycleStatus][type];
         return nOps;
       }
       case "HuntStarted":
       case "HuntResumed":
         if (type === "HuntStarted") this.startedAt = time;
         this.runSpanStart = time;
-        this.lifecycle.transition(type);
+        this.lifecycleStatus = NEXT[this.lifecycleStatus][type];
         return nOps;
       case "HuntPaused":
       case "HuntEnded":
         if (this.status === "running") this.runClosedMs += Math.max(0, time - this.runSpanStart);
         if (type === "HuntEnded") this.endedAt = time;
-        this.lifecycle.transition(type);
+        this.lifecycleStatus = NEXT[this.lifecycleStatus][type];
         return nOps;
       case "HuntFinalized":
-        this.lifecycle.transition(type);
+        this.lifecycleStatus = NEXT[this.lifecycleStatus][type];
         return nOps;
       case "TeamCreated": {
         const id = event.data.teamId;
@@ -875,7 +880,7 @@ export class HuntFold {
         const points = decayedPoints(treasure, running) + (this.rules.firstFinderBonus[k] ?? 0);
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
-        this.found.add(key, pid);
+        this.ownFound().add(key, pid);
         this.findCounts[t] = k + 1;
         return this.addScore(nOps, pid, d.playerId, points, seq);
       }
@@ -892,7 +897,7 @@ export class HuntFold {
         }
         const overflow = this.checkScore(pid, -this.rules.hintPenalty);
         if (overflow) return overflow;
-        this.hinted.add(key, pid);
+        this.ownHinted().add(key, pid);
         return this.addScore(nOps, pid, d.playerId, -this.rules.hintPenalty, seq);
       }
       case "ScoreAdjusted": {
@@ -953,7 +958,7 @@ export class HuntFold {
         const overflow = this.checkScore(pid, points);
         if (overflow) return overflow;
         const key = subs.keys[sid]!;
-        this.found.add(key, pid);
+        this.ownFound().add(key, pid);
         this.findCounts[t]!++;
         subs.close(sid, SUBMISSION_APPROVED);
         return this.addScore(nOps, pid, this.playerId(pid), points, seq);
@@ -1214,6 +1219,18 @@ export class HuntFold {
     const treasures = this.treasures;
     for (let t = 0; t < treasures.length; t++) if (treasures[t]!.id === id) return t;
     return undefined;
+  }
+
+  /** The hunt's own `found`, made at its first find (until then it shares the empty set). */
+  ownFound(): KeySet {
+    if (this.found === NO_KEY_SET) this.found = new KeySet();
+    return this.found;
+  }
+
+  /** The hunt's own `hinted`, made at its first hint (until then it shares the empty set). */
+  ownHinted(): KeySet {
+    if (this.hinted === NO_KEY_SET) this.hinted = new KeySet();
+    return this.hinted;
   }
 
   /** The hunt's own submissions, made at the first one (until then it shares the empty ones). */

@@ -34,7 +34,7 @@ export {
   ledgerShortcut,
   type Rejection,
 } from "./ledger.ts";
-export { ACCEPTS, HUNT_STATUSES, HuntLifecycle, type HuntStatus, huntMachine, NEXT } from "./machine.ts";
+export { ACCEPTS, HUNT_STATUSES, type HuntStatus, huntMachine, NEXT } from "./machine.ts";
 export {
   answer,
   type LiveQueryOp,

@@ -157,3 +157,17 @@ function hash(key: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/** The keys of a hunt that has had none: one shared, empty set that refuses to take any. */
+class NoKeys extends KeySet {
+  override add(): this {
+    throw new Error("this key set is the shared empty one: make a KeySet of your own first");
+  }
+}
+
+/**
+ * The shared empty key set: a hunt holds it until its first find (or hint), then a `new KeySet()`
+ * (an object of its own for each of a small hunt's two sets cost 128 bytes of heap before either held
+ * anything).
+ */
+export const NO_KEY_SET: KeySet = new NoKeys();

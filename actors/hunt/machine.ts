@@ -125,29 +125,3 @@ export const NEXT = tableOf((snap, type): HuntStatus => {
   if (to === undefined) throw new Error(`the lifecycle leads to an unknown status: ${String(next.value)}`);
   return to;
 });
-
-/**
- * One hunt's place in the lifecycle. A lifecycle event (rare) steps it through the machine's
- * transitions (`NEXT`); the fold reads `status` on every event, which is a field read. It keeps no
- * running actor: a platform's thousands of small hunts would each hold one (about 6 KB of heap) for
- * the handful of transitions a hunt makes.
- */
-export class HuntLifecycle {
-  /** The current status. */
-  status: HuntStatus;
-
-  constructor(status: HuntStatus = "none") {
-    this.status = status;
-  }
-
-  /** Whether the current status accepts an event of this type. */
-  accepts(type: EventType): boolean {
-    return ACCEPTS[this.status][type];
-  }
-
-  /** Takes a lifecycle event that `accepts` allowed; returns the new status. */
-  transition(type: EventType): HuntStatus {
-    this.status = NEXT[this.status][type];
-    return this.status;
-  }
-}

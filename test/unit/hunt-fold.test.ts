@@ -405,6 +405,12 @@ describe("what a small hunt holds, player by player", () => {
       expect(fold.treasures[0]!.requires).toBe(other.treasures[1]!.requires);
       expect(() => fold.treasures[0]!.requires.push(1)).toThrow(TypeError);
       expect(fold.findCounts).toEqual([1, 0]);
+      // Its finds are its own; no hint yet: the shared empty set, which refuses a key.
+      expect(fold.found.size).toBe(1);
+      expect(fold.found).not.toBe(other.found);
+      expect(fold.hinted).toBe(other.hinted);
+      expect(other.found).toBe(other.hinted);
+      expect(() => other.hinted.add(1)).toThrow(/shared empty one/);
     }
     expect(stateHash(restored)).toBe(stateHash(live));
     // Joins after the restore grow the columns together.
