@@ -98,21 +98,21 @@ export class MsgIdHeader implements MsgHdrs {
 interface RankKeys {
   idKey: string;
   countKey: string;
-  /** `,"<idKey>":"` and `","score":`, `,"<countKey>":`: written around the id and before the count. */
+  /** `,"<idKey>":"` and `,"<countKey>":`: written before the id and before the count. */
   beforeId: string;
-  afterId: string;
   beforeCount: string;
 }
 const rankKeys = (idKey: string, countKey: string): RankKeys => ({
   idKey,
   countKey,
   beforeId: `,"${idKey}":"`,
-  afterId: `","score":`,
   beforeCount: `,"${countKey}":`,
 });
 export const PLAYER_RANK_KEYS = rankKeys("playerId", "players");
 export const TEAM_RANK_KEYS = rankKeys("teamId", "teams");
 const SEQ_PART = '{"seq":';
+/** The id's closing quote and the score's key. */
+const SCORE_PART = '","score":';
 const RANK_PART = ',"rank":';
 const PREVIOUS_RANK_PART = ',"previousRank":';
 
@@ -123,9 +123,9 @@ function intLength(n: number): number {
   return length;
 }
 
-/** Writes a safe integer's decimal form at `at`; returns where it ends. */
-function writeInt(out: Uint8Array, at: number, n: number): number {
-  const end = at + intLength(n);
+/** Writes a safe integer's decimal form, `length` (its `intLength`) bytes, at `at`; returns where it ends. */
+function writeInt(out: Uint8Array, at: number, n: number, length: number): number {
+  const end = at + length;
   let i = end;
   let v = Math.abs(n);
   do {
@@ -172,33 +172,38 @@ export function rankMessage(
     const message = { seq, [keys.idKey]: id, score, rank, previousRank, [keys.countKey]: count };
     return Buffer.from(JSON.stringify(message));
   }
+  const seqLength = intLength(seq);
+  const scoreLength = intLength(score);
+  const rankLength = intLength(rank);
+  const previousRankLength = intLength(previousRank);
+  const countLength = intLength(count);
   const out = Buffer.allocUnsafe(
     SEQ_PART.length +
-      intLength(seq) +
+      seqLength +
       keys.beforeId.length +
       id.length +
-      keys.afterId.length +
-      intLength(score) +
+      SCORE_PART.length +
+      scoreLength +
       RANK_PART.length +
-      intLength(rank) +
+      rankLength +
       PREVIOUS_RANK_PART.length +
-      intLength(previousRank) +
+      previousRankLength +
       keys.beforeCount.length +
-      intLength(count) +
+      countLength +
       1,
   );
   let at = writeAscii(out, 0, SEQ_PART);
-  at = writeInt(out, at, seq);
+  at = writeInt(out, at, seq, seqLength);
   at = writeAscii(out, at, keys.beforeId);
   at = writeAscii(out, at, id);
-  at = writeAscii(out, at, keys.afterId);
-  at = writeInt(out, at, score);
+  at = writeAscii(out, at, SCORE_PART);
+  at = writeInt(out, at, score, scoreLength);
   at = writeAscii(out, at, RANK_PART);
-  at = writeInt(out, at, rank);
+  at = writeInt(out, at, rank, rankLength);
   at = writeAscii(out, at, PREVIOUS_RANK_PART);
-  at = writeInt(out, at, previousRank);
+  at = writeInt(out, at, previousRank, previousRankLength);
   at = writeAscii(out, at, keys.beforeCount);
-  at = writeInt(out, at, count);
+  at = writeInt(out, at, count, countLength);
   out[at] = 0x7d; // }
   return out;
 }
@@ -215,15 +220,17 @@ export function outputHeader(huntId: string, seq: number, n: number): Uint8Array
     header.set(MSG_ID, `${huntId}:${seq}:${n}`);
     return header.encode();
   }
+  const seqLength = intLength(seq);
+  const nLength = intLength(n);
   const out = Buffer.allocUnsafe(
-    HEADER_START.length + huntId.length + intLength(seq) + intLength(n) + 2 + HEADER_END.length,
+    HEADER_START.length + huntId.length + seqLength + nLength + 2 + HEADER_END.length,
   );
   let at = writeAscii(out, 0, HEADER_START);
   at = writeAscii(out, at, huntId);
   out[at++] = 0x3a; // :
-  at = writeInt(out, at, seq);
+  at = writeInt(out, at, seq, seqLength);
   out[at++] = 0x3a;
-  at = writeInt(out, at, n);
+  at = writeInt(out, at, n, nLength);
   writeAscii(out, at, HEADER_END);
   return out;
 }
