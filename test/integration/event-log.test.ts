@@ -187,31 +187,38 @@ describe("EventLog", () => {
 
   it("reads on when its messages are late but its events are still in the stream", async () => {
     const appended = await appendSome("late", 5);
-    // The consumer's messages reach the read only 5 s after it starts, past the two ticks after which
-    // it asks the stream whether its events are still there: they are, so it waits for them.
+    // The consumer's messages reach the read only once it has asked the stream twice whether its
+    // events are still there (its range's own first lookup, then one idle check after another): the
+    // second check shows the first found them and did not end the read, so it waits for them.
+    let held: (() => void)[] | undefined = [];
+    let asked = 0;
+    const tap = client.nc.subscribe("$JS.API.DIRECT.GET.>", {
+      callback: (_err, m) => {
+        if (!m.string().includes('"next_by_subj":"hunt.late.events"') || ++asked < 3 || !held) return;
+        const deliveries = held;
+        held = undefined;
+        for (const deliver of deliveries) deliver();
+      },
+    });
+    await client.nc.flush();
     const late = jsWithConsumers(async (get, ...args) => {
       const consumer = await get(...args);
       return new Proxy(consumer, {
         get(c, key) {
           if (key !== "consume") return Reflect.get(c, key);
-          return (opts: { callback: (m: unknown) => void }) => {
-            let held: unknown[] | undefined = [];
-            setTimeout(() => {
-              const messages = held!;
-              held = undefined;
-              for (const m of messages) opts.callback(m);
-            }, 5_000);
-            return c.consume({
+          return (opts: { callback: (m: unknown) => void }) =>
+            c.consume({
               ...opts,
-              callback: (m) => (held ? held.push(m) : opts.callback(m)),
+              callback: (m) => (held ? held.push(() => opts.callback(m)) : opts.callback(m)),
             } as Parameters<typeof c.consume>[0]);
-          };
         },
       });
     });
     const got: number[] = [];
     for await (const batch of new EventLog(late, client.jsm).readBatches("late", 1))
       got.push(...batch.map((m) => m.seq));
+    tap.unsubscribe();
+    expect(asked).toBeGreaterThanOrEqual(3);
     expect(got).toEqual(appended);
   });
 
