@@ -42,7 +42,7 @@ function isHeapGrowingArg(arg: string): boolean {
  * Node arguments an engine process takes from the process that starts it, beside ENGINE_NODE_ARGS:
  * a heap growth it was given, and CAIRN_ENGINE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  * to profile every engine started (the benchmarks' peer engines included, so that a ceiling runs as
- * its engine does).
+ * its engine does), or "--trace-gc-nvp" to see each collection (the engines' stdout then shows).
  */
 export function inheritedEngineArgs(): string[] {
   return [
@@ -122,7 +122,9 @@ export async function forkEngine(
   const label = options.label ?? "the engine";
   const stderr: string[] = [];
   const child = fork(modulePath, args, {
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // An engine's stdout is shown only when it was given node flags of its own (CAIRN_ENGINE_NODE_ARGS),
+    // so that V8's tracing flags (`--trace-gc`, `--trace-gc-nvp`) print.
+    stdio: ["ignore", process.env.CAIRN_ENGINE_NODE_ARGS ? "inherit" : "ignore", "pipe", "ipc"],
     execArgv: options.execArgv,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
