@@ -259,20 +259,31 @@ interface InFlight {
  */
 export class InFlightRing<T> {
   private static readonly MIN_ROOM = 1024;
+  /** Emptied, a ring larger than this goes back to MIN_ROOM; a smaller one keeps its room. */
+  private static readonly KEPT_ROOM = 16 * InFlightRing.MIN_ROOM;
   private slots: (T | undefined)[] = new Array(InFlightRing.MIN_ROOM).fill(undefined);
   private mask = InFlightRing.MIN_ROOM - 1;
-  /** The oldest id that may still be in flight, and the id the next `add` takes. */
-  private head = 0;
-  private tail = 0;
+  /** The oldest id that may still be in flight (its slot is live when `head < tail`), and the id the next `add` takes. */
+  private head: number;
+  private tail: number;
+  private count = 0;
+
+  /** `firstId`: the id of the first `add` (0 for a publisher). */
+  constructor(firstId = 0) {
+    this.head = this.tail = firstId;
+  }
+
   /** Entries in flight. */
-  size = 0;
+  get size(): number {
+    return this.count;
+  }
 
   /** Adds an entry under the next id, and returns that id. */
   add(value: T): number {
     if (this.tail - this.head > this.mask) this.resize(this.slots.length * 2);
     const id = this.tail++;
     this.slots[id & this.mask] = value;
-    this.size++;
+    this.count++;
     return id;
   }
 
@@ -285,15 +296,24 @@ export class InFlightRing<T> {
   delete(id: number): void {
     if (this.get(id) === undefined) return;
     this.slots[id & this.mask] = undefined;
-    this.size--;
+    this.count--;
     while (this.head < this.tail && this.slots[this.head & this.mask] === undefined) this.head++;
-    // Emptied after a burst: the room goes back, as a Map's would.
-    if (this.size === 0 && this.slots.length > InFlightRing.MIN_ROOM) this.resize(InFlightRing.MIN_ROOM);
+    // Emptied after a long outage's backlog: the room goes back, as a Map's would (not after every
+    // burst of a few thousand, which would only make and drop arrays).
+    if (this.count === 0 && this.slots.length > InFlightRing.KEPT_ROOM) this.resize(InFlightRing.MIN_ROOM);
   }
 
   /** The oldest entry in flight and its id; undefined when none. */
   first(): [number, T] | undefined {
     return this.head < this.tail ? [this.head, this.slots[this.head & this.mask]!] : undefined;
+  }
+
+  /** Every entry in flight, oldest first. */
+  *values(): Generator<T> {
+    for (let id = this.head; id < this.tail; id++) {
+      const value = this.slots[id & this.mask];
+      if (value !== undefined) yield value;
+    }
   }
 
   /** Every entry in flight with its id, oldest first. */
@@ -469,7 +489,7 @@ export class OutputPublisher {
 
   /** How long the oldest unconfirmed output has waited since it was first sent, ms (0 when none). */
   oldestUnconfirmedAgeMs(): number {
-    // Map order is send order, and a resend does not move an entry.
+    // Id order is send order, and a resend does not move an entry.
     const first = this.inflight.first();
     return first ? performance.now() - first[1].firstSentAt : 0;
   }
@@ -477,7 +497,7 @@ export class OutputPublisher {
   /** The smallest input sequence of the hunt with an unconfirmed output, or undefined when all are stored. */
   oldestUnconfirmed(huntId: string): number | undefined {
     let oldest: number | undefined;
-    for (const [, o] of this.inflight.entries()) {
+    for (const o of this.inflight.values()) {
       if (o.huntId === huntId && (oldest === undefined || o.inputSeq < oldest)) oldest = o.inputSeq;
     }
     return oldest;
@@ -583,7 +603,7 @@ export class OutputPublisher {
 
   /**
    * Probes with the oldest unconfirmed output once it has waited `olderThanMs` since it was last
-   * sent (at once when it was held back). Outputs are sent in map order and a resend moves none, so
+   * sent (at once when it was held back). Outputs are sent in id order and a resend moves none, so
    * no other can have waited longer.
    */
   private resend(olderThanMs = this.retryAfterMs): void {

@@ -1,7 +1,9 @@
 // The output publisher's ring of outputs in flight against a Map, the structure it replaced: for any
 // run of adds (in bursts that grow it past its first room and wrap it round), deletes (oldest first,
-// from the middle, of ids never handed out or already gone, of non-integers), the two agree on every
-// lookup, on the size, on the oldest entry and on the order of every entry.
+// from the middle, all but the oldest, again of ids already gone, of ids never handed out, of
+// non-integers), starting from ids low and high (past 2^31 and 2^32, where 32-bit arithmetic would
+// break), the two agree on every lookup, on the size, on the oldest entry and on the order of every
+// entry.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InFlightRing } from "../../streams/publishers.ts";
@@ -10,7 +12,9 @@ type Op =
   | { kind: "add"; n: number }
   | { kind: "deleteOldest"; n: number }
   | { kind: "deletePick"; pick: number }
-  | { kind: "deleteId"; id: number };
+  | { kind: "deleteId"; id: number }
+  | { kind: "allButOldest" }
+  | { kind: "again"; pick: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -32,46 +36,67 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
     weight: 1,
   },
+  { arbitrary: fc.record({ kind: fc.constant("allButOldest" as const) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant("again" as const), pick: fc.nat() }), weight: 1 },
 );
 
 describe("InFlightRing", () => {
   it("agrees with a Map on every lookup, the size, the oldest entry and the order", () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
-        const ring = new InFlightRing<string>();
-        const model = new Map<number, string>();
-        let next = 0;
-        const check = () => {
-          expect(ring.size).toBe(model.size);
-          const oldest = model.entries().next();
-          expect(ring.first()).toEqual(oldest.done ? undefined : oldest.value);
-          expect([...ring.entries()]).toEqual([...model.entries()]);
-          for (const id of [next - 1, next, next - 1025, 0, 1.5]) expect(ring.get(id)).toBe(model.get(id));
-        };
-        for (const o of ops) {
-          if (o.kind === "add") {
-            for (let i = 0; i < o.n; i++) {
-              const value = `v${next}`;
-              expect(ring.add(value)).toBe(next);
-              model.set(next++, value);
+      fc.property(
+        fc.constantFrom(0, 2 ** 31 - 700, 2 ** 32 - 700, 2 ** 53 - 2 ** 20),
+        fc.array(op, { maxLength: 40 }),
+        (first, ops) => {
+          const ring = new InFlightRing<string>(first);
+          const model = new Map<number, string>();
+          const gone: number[] = [];
+          let next = first;
+          const check = () => {
+            expect(ring.size).toBe(model.size);
+            const oldest = model.entries().next();
+            expect(ring.first()).toEqual(oldest.done ? undefined : oldest.value);
+            expect([...ring.entries()]).toEqual([...model.entries()]);
+            expect([...ring.values()]).toEqual([...model.values()]);
+            for (const id of [next - 1, next, next - 1025, first, first - 1, first + 1.5]) {
+              expect(ring.get(id)).toBe(model.get(id));
             }
-          } else if (o.kind === "deleteOldest") {
-            for (const id of [...model.keys()].slice(0, o.n)) {
+          };
+          for (const o of ops) {
+            if (o.kind === "add") {
+              for (let i = 0; i < o.n; i++) {
+                const value = `v${next}`;
+                expect(ring.add(value)).toBe(next);
+                model.set(next++, value);
+              }
+            } else if (o.kind === "deleteOldest") {
+              for (const id of [...model.keys()].slice(0, o.n)) {
+                ring.delete(id);
+                model.delete(id);
+              }
+            } else if (o.kind === "deletePick") {
+              const keys = [...model.keys()];
+              const id = keys.length === 0 ? first + o.pick : keys[o.pick % keys.length]!;
               ring.delete(id);
               model.delete(id);
+              gone.push(id);
+            } else if (o.kind === "allButOldest") {
+              for (const id of [...model.keys()].slice(1)) {
+                ring.delete(id);
+                model.delete(id);
+                gone.push(id);
+              }
+            } else if (o.kind === "again") {
+              const id = gone.length === 0 ? first : gone[o.pick % gone.length]!;
+              ring.delete(id);
+              model.delete(id);
+            } else {
+              ring.delete(first + o.id);
+              model.delete(first + o.id);
             }
-          } else if (o.kind === "deletePick") {
-            const keys = [...model.keys()];
-            const id = keys.length === 0 ? o.pick : keys[o.pick % keys.length]!;
-            ring.delete(id);
-            model.delete(id);
-          } else {
-            ring.delete(o.id);
-            model.delete(o.id);
+            check();
           }
-          check();
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });
