@@ -15,7 +15,7 @@ import {
 import type { HuntSummary } from "../../viewer/pages.ts";
 import { type CheckpointSigner, DEFAULT_TOP_N, type HuntFold } from "../hunt/index.ts";
 import { Deadlines } from "./deadlines.ts";
-import { type Lane, Lanes } from "./lanes.ts";
+import { backoffMs, type Lane, Lanes } from "./lanes.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { PartitionOwnership } from "./ownership.ts";
 import { QueryServer } from "./query-server.ts";
@@ -396,7 +396,7 @@ export class ActorHost {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           new Promise((resolve) => {
-            timer = setTimeout(resolve, Math.min(MAX_ACTIVATION_BACKOFF_MS, 100 * 2 ** attempt));
+            timer = setTimeout(resolve, backoffMs(attempt, 100, MAX_ACTIVATION_BACKOFF_MS));
           }),
           closed,
         ]);

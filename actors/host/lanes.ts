@@ -33,13 +33,23 @@ export interface Lane {
 export const SINGLE_LANE = -1;
 
 /**
- * How long a lane that could not start waits before its next attempt: 250 ms, doubling, at most 2 s.
- * The usual refusal is a cluster node that restarted and leads the partition's consumer; it answers
- * again after 5-20 s on a loaded 2.9 cluster, and a longer wait would only add to the time the
- * partition's hunts go unanswered once it does.
+ * The wait before retry number `attempt` (from 0): `firstMs`, doubling, at most `maxMs`, of which a
+ * random half or less is taken off, so that the engines (and the lanes of one engine) that failed
+ * together, when a server restarted, do not all come back to it at the same moment.
  */
-export function laneRetryDelayMs(attempt: number): number {
-  return Math.min(250 * 2 ** attempt, 2_000);
+export function backoffMs(attempt: number, firstMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(firstMs * 2 ** attempt, maxMs);
+  return Math.round(ceiling * (1 - random() / 2));
+}
+
+/**
+ * How long a lane that could not start waits before its next attempt: up to 250 ms, doubling, at
+ * most 2 s (`backoffMs`). The usual refusal is a cluster node that restarted and leads the partition's
+ * consumer; it answers again after 5-20 s on a loaded 2.9 cluster, and a longer wait would only add to
+ * the time the partition's hunts go unanswered once it does.
+ */
+export function laneRetryDelayMs(attempt: number, random = Math.random): number {
+  return backoffMs(attempt, 250, 2_000, random);
 }
 
 /** How the lanes run. */
@@ -286,8 +296,7 @@ export class Lanes {
     this.lanes.delete(lane.key);
     if (this.wanted.has(lane.key)) this.wanted.set(lane.key, performance.now());
     this.handlers.onLaneLost(lane.key);
-    const delay = Math.min(1000 * 2 ** Math.min(this.batchFailures - 1, 5), 30_000);
-    setTimeout(() => void this.open(lane.key), delay).unref();
+    setTimeout(() => void this.open(lane.key), backoffMs(this.batchFailures - 1, 1000, 30_000)).unref();
   }
 
   /** Stops a lane's consumer, finishing and acking its batch in hand. */

@@ -60,9 +60,23 @@ describe("noteJetStreamFailure", () => {
 });
 
 describe("laneRetryDelayMs", () => {
+  const attempts = [0, 1, 2, 3, 4, 5, 10, 60, 5000];
   it("retries a lane that could not start soon, and never waits more than 2 s between attempts", () => {
-    expect([0, 1, 2, 3, 4, 5, 10, 60].map(laneRetryDelayMs)).toEqual([
-      250, 500, 1000, 2000, 2000, 2000, 2000, 2000,
+    expect(attempts.map((a) => laneRetryDelayMs(a, () => 0))).toEqual([
+      250, 500, 1000, 2000, 2000, 2000, 2000, 2000, 2000,
     ]);
+  });
+  it("takes a random part, up to half, off each wait, so lanes that failed together come back apart", () => {
+    expect(attempts.map((a) => laneRetryDelayMs(a, () => 0.5))).toEqual([
+      188, 375, 750, 1500, 1500, 1500, 1500, 1500, 1500,
+    ]);
+    // Math.random is below 1: the shortest wait is just over half.
+    expect(attempts.map((a) => laneRetryDelayMs(a, () => 0.999_999))).toEqual([
+      125, 250, 500, 1000, 1000, 1000, 1000, 1000, 1000,
+    ]);
+    const waits = new Set(Array.from({ length: 50 }, () => laneRetryDelayMs(3)));
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(2000);
+    expect(waits.size).toBeGreaterThan(1);
   });
 });
