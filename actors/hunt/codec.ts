@@ -12,6 +12,7 @@ import {
 import type { Checkpoint } from "./checkpoint.ts";
 import {
   HuntFold,
+  huntRules,
   PLAYER_DISQUALIFIED,
   PLAYER_JOINED,
   PLAYER_LEFT,
@@ -711,13 +712,13 @@ function decodeHashed(
   fold.startedAt = startedAt;
   fold.endedAt = endedAt;
   fold.setTreasures(treasures, findCounts);
-  fold.rules = {
+  fold.rules = huntRules({
     firstFinderBonus,
     hintPenalty,
     maxPlayers: maxPlayers < 0 ? null : maxPlayers,
     durationMs: v2?.durationMs ?? null,
     teams: teams ? { maxSize: teams.maxSize } : null,
-  };
+  });
   if (teamIndex) fold.makeTeamHunt(teamIndex);
   for (const t of teams?.teams ?? []) {
     const tid = fold.addTeam(t.id);

@@ -158,16 +158,59 @@ export class Treasure {
   }
 }
 
-/** The hunt's rules with their defaults applied. */
+/** The hunt's rules with their defaults applied. Read-only: hunts with the same rules share them. */
 export interface HuntRules {
-  firstFinderBonus: number[];
-  hintPenalty: number;
+  readonly firstFinderBonus: readonly number[];
+  readonly hintPenalty: number;
   /** null: no limit. */
-  maxPlayers: number | null;
+  readonly maxPlayers: number | null;
   /** Running time after which finds and hints are refused (`time_up`); null: no limit. */
-  durationMs: number | null;
+  readonly durationMs: number | null;
   /** Present in a team hunt: how many players may ever join one team (null: no limit). */
-  teams: { maxSize: number | null } | null;
+  readonly teams: { readonly maxSize: number | null } | null;
+}
+
+/** The rules of a hunt not created yet. */
+const NO_HUNT_RULES: HuntRules = Object.freeze({
+  firstFinderBonus: Object.freeze([]),
+  hintPenalty: 0,
+  maxPlayers: null,
+  durationMs: null,
+  teams: null,
+});
+
+/** The rules `huntRules` gave last. */
+let lastRules = NO_HUNT_RULES;
+
+/**
+ * A hunt's rules, as one frozen object shared with the hunt created before it when that one's rules
+ * were the same: a platform's many small hunts mostly come from one template, and rules of their own
+ * cost each about 120 bytes of heap. Which object a fold holds changes nothing it computes.
+ */
+export function huntRules(rules: HuntRules): HuntRules {
+  const last = lastRules;
+  const bonus = rules.firstFinderBonus;
+  // Object.is: -0 is not 0 here, since the snapshot and the hash keep the rules' numbers as given.
+  if (
+    Object.is(rules.hintPenalty, last.hintPenalty) &&
+    Object.is(rules.maxPlayers, last.maxPlayers) &&
+    Object.is(rules.durationMs, last.durationMs) &&
+    (rules.teams === null
+      ? last.teams === null
+      : last.teams !== null && Object.is(rules.teams.maxSize, last.teams.maxSize)) &&
+    bonus.length === last.firstFinderBonus.length &&
+    bonus.every((b, i) => Object.is(b, last.firstFinderBonus[i]))
+  ) {
+    return last;
+  }
+  lastRules = Object.freeze({
+    firstFinderBonus: Object.freeze([...bonus]),
+    hintPenalty: rules.hintPenalty,
+    maxPlayers: rules.maxPlayers,
+    durationMs: rules.durationMs,
+    teams: rules.teams === null ? null : Object.freeze({ maxSize: rules.teams.maxSize }),
+  });
+  return lastRules;
 }
 
 /** Why an event was not applied. */
@@ -349,13 +392,7 @@ export class HuntFold {
    * array of small integers: for a few treasures, a fraction of a typed array's buffer and views.
    */
   findCounts: number[] = [];
-  rules: HuntRules = {
-    firstFinderBonus: [],
-    hintPenalty: 0,
-    maxPlayers: null,
-    durationMs: null,
-    teams: null,
-  };
+  rules: HuntRules = NO_HUNT_RULES;
   /**
    * Running time: the ms of running spans already closed by a pause or the end, and the JetStream
    * time that opened the current span (while running).
@@ -758,13 +795,13 @@ export class HuntFold {
         if (problem) return { code: "invalid_event", message: problem };
         this.title = d.title;
         this.setTreasures(treasures);
-        this.rules = {
-          firstFinderBonus: d.rules?.firstFinderBonus ?? [],
+        this.rules = huntRules({
+          firstFinderBonus: d.rules?.firstFinderBonus ?? NO_HUNT_RULES.firstFinderBonus,
           hintPenalty: d.rules?.hintPenalty ?? 0,
           maxPlayers: d.rules?.maxPlayers ?? null,
           durationMs: d.rules?.durationMs ?? null,
           teams: d.rules?.teams ? { maxSize: d.rules.teams.maxSize ?? null } : null,
-        };
+        });
         if (this.rules.teams !== null) this.makeTeamHunt(createRankIndexLike(this.index));
         this.createdAt = time;
         this.lifecycleStatus = NEXT[this.lifecycleStatus][type];

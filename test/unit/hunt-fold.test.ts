@@ -1048,3 +1048,54 @@ describe("teams", () => {
     expect(stateHash(restored)).toBe(stateHash(h.fold));
   });
 });
+
+describe("a hunt's rules", () => {
+  const created = (rules: Record<string, unknown>) =>
+    ev("HuntCreated", { title: "x", treasures: [{ id: "t", points: 1 }], rules });
+
+  it("are one read-only object shared by hunts created with the same rules, one after another", () => {
+    const rules = { firstFinderBonus: [5, 2], hintPenalty: 1, maxPlayers: 20, durationMs: 60_000 };
+    const a = given([created(rules)]).fold;
+    const b = given([created({ ...rules, firstFinderBonus: [5, 2] })]).fold;
+    expect(b.rules).toBe(a.rules);
+    expect(Object.isFrozen(a.rules) && Object.isFrozen(a.rules.firstFinderBonus)).toBe(true);
+    for (const other of [
+      { ...rules, firstFinderBonus: [5, 3] },
+      { ...rules, firstFinderBonus: [5] },
+      { ...rules, hintPenalty: 2 },
+      { ...rules, maxPlayers: 21 },
+      { ...rules, durationMs: 60_001 },
+      { ...rules, teams: {} },
+    ]) {
+      const c = given([created(other)]).fold;
+      expect(c.rules).not.toBe(a.rules);
+      expect(c.rules).toEqual({
+        firstFinderBonus: other.firstFinderBonus,
+        hintPenalty: other.hintPenalty,
+        maxPlayers: other.maxPlayers,
+        durationMs: other.durationMs,
+        teams: "teams" in other ? { maxSize: null } : null,
+      });
+    }
+  });
+
+  it("keep -0 apart from 0, so a hunt hashes the same whichever hunt came before it", () => {
+    // JSON.stringify writes -0 as 0: a client in another language may send "-0", which parses as -0.
+    const log = (penalty: number) => [
+      JSON.stringify(created({ hintPenalty: 12345 })).replace("12345", Object.is(penalty, -0) ? "-0" : "0"),
+      ev("HuntStarted"),
+    ];
+    const unlike = () => given([created({ hintPenalty: 7 })]);
+    unlike();
+    const minusZeroAlone = stateHash(given(log(-0)).fold);
+    unlike();
+    const zeroAlone = stateHash(given(log(0)).fold);
+    expect(minusZeroAlone).not.toBe(zeroAlone);
+    const afterZero = given(log(-0)).fold;
+    expect(Object.is(afterZero.rules.hintPenalty, -0)).toBe(true);
+    expect(stateHash(afterZero)).toBe(minusZeroAlone);
+    const restored = decodeHunt(afterZero.huntId, encodeHunt(afterZero), { indexKind: "js" });
+    expect(stateHash(restored)).toBe(minusZeroAlone);
+    expect(stateHash(given(log(0)).fold)).toBe(zeroAlone);
+  });
+});
