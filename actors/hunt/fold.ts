@@ -179,6 +179,13 @@ const NO_HUNT_RULES: HuntRules = Object.freeze({
   teams: null,
 });
 
+/** Whether two lists hold the same numbers, -0 apart from 0 (and a hole apart from anything). */
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) || i in a !== i in b) return false;
+  return true;
+}
+
 /** The rules `huntRules` gave last. */
 let lastRules = NO_HUNT_RULES;
 
@@ -198,8 +205,7 @@ export function huntRules(rules: HuntRules): HuntRules {
     (rules.teams === null
       ? last.teams === null
       : last.teams !== null && Object.is(rules.teams.maxSize, last.teams.maxSize)) &&
-    bonus.length === last.firstFinderBonus.length &&
-    bonus.every((b, i) => Object.is(b, last.firstFinderBonus[i]))
+    sameNumbers(bonus, last.firstFinderBonus)
   ) {
     return last;
   }
