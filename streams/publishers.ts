@@ -251,11 +251,11 @@ interface InFlight {
 
 /**
  * The outputs in flight, by id. Ids are handed out in order and mostly confirmed in order, so they
- * live in a ring of slots from the oldest unconfirmed id on, in send order. A Map did this job, but
- * every few hundred confirmations it rehashed and left its dead table behind, still pointing at
- * outputs: once such a table had reached the old generation, each young collection kept what it
- * pointed at alive and promoted it, and at 20,000 events/s that brought a full collection every
- * second or two (`bench e2e`: "major GCs").
+ * live in a ring of slots from the oldest unconfirmed id on, in send order, and an emptied slot points
+ * at nothing. A Map did this job, and at 20,000 events/s each young collection promoted what the one
+ * before had kept, bringing a full collection every second or two (`bench e2e`: "major GCs"); most
+ * likely the dead tables the Map left behind each time it rehashed, once in the old generation, kept
+ * the outputs they pointed at alive. With the ring those promotions are gone.
  */
 export class InFlightRing<T> {
   private static readonly MIN_ROOM = 1024;
