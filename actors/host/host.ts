@@ -252,7 +252,7 @@ export class ActorHost {
     const failure = this.lanes.lastFailure;
     if (failure && performance.now() - failure.at < stuck) {
       problems.push(
-        `a batch failed ${Math.round((performance.now() - failure.at) / 1000)} s ago: ${failure.message}`,
+        `a batch failed ${Math.round((performance.now() - failure.at) / 1000)} s ago (${failure.inARow} in a row on its lane, which restarts ${failure.restartInMs} ms after it): ${failure.message}`,
       );
     }
     const unconfirmed = this.unconfirmedOutputs;

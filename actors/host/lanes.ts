@@ -64,6 +64,11 @@ export interface LanesOptions {
   filterSubject?: string | undefined;
   /** Longest wait for a lane's consumer to start before trying again. */
   openTimeoutMs: number;
+  /**
+   * The wait before a lane whose batch failed starts again: `firstMs` after its first failure in a
+   * row, doubling with each further one, at most `maxMs` (`backoffMs`). Defaults: 1 s, 30 s.
+   */
+  restartBackoff?: { firstMs: number; maxMs: number };
   logger: Logger;
   metrics: EngineMetrics | undefined;
 }
@@ -94,8 +99,10 @@ export class Lanes {
   private stopping = false;
   /** Batches that failed (each restarted its lane). */
   batchFailures = 0;
-  /** The last batch failure, for /healthz. */
-  lastFailure: { at: number; message: string } | undefined;
+  /** Each lane's batch failures since its last batch that went through (none: no entry). */
+  private readonly failuresInARow = new Map<number, number>();
+  /** The last batch failure, for /healthz: when, why, its lane's failures in a row, the wait before it restarts. */
+  lastFailure: { at: number; message: string; inARow: number; restartInMs: number } | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -256,12 +263,22 @@ export class Lanes {
     lane.batchSince = performance.now();
     const handled = this.handlers.onBatch(lane, batch);
     if (!handled) {
-      lane.batchSince = undefined;
+      this.wentThrough(lane);
       return;
     }
-    return handled.finally(() => {
-      lane.batchSince = undefined;
-    });
+    return handled.then(
+      () => this.wentThrough(lane),
+      (err: unknown) => {
+        lane.batchSince = undefined;
+        throw err;
+      },
+    );
+  }
+
+  /** A batch of the lane went through: its next failure, if any, waits the shortest time again. */
+  private wentThrough(lane: Lane): void {
+    lane.batchSince = undefined;
+    if (this.failuresInARow.size > 0) this.failuresInARow.delete(lane.key);
   }
 
   /** Open lanes whose batch in hand has waited, with how long (ms). */
@@ -287,21 +304,26 @@ export class Lanes {
   private onClosed(lane: Lane, err: Error | undefined): void {
     if (!err || this.stopping || this.lanes.get(lane.key) !== lane) return;
     this.batchFailures++;
-    this.lastFailure = { at: performance.now(), message: err.message };
+    const inARow = (this.failuresInARow.get(lane.key) ?? 0) + 1;
+    this.failuresInARow.set(lane.key, inARow);
+    const { firstMs, maxMs } = this.opts.restartBackoff ?? { firstMs: 1_000, maxMs: 30_000 };
+    const restartInMs = backoffMs(inARow - 1, firstMs, maxMs);
+    this.lastFailure = { at: performance.now(), message: err.message, inARow, restartInMs };
     this.opts.metrics?.batchFailures.inc();
     this.opts.logger.error(
-      { durable: lane.durable, err: err.message, stack: err.stack },
+      { durable: lane.durable, err: err.message, stack: err.stack, inARow, restartInMs },
       "a batch failed; restarting the consumer",
     );
     this.lanes.delete(lane.key);
     if (this.wanted.has(lane.key)) this.wanted.set(lane.key, performance.now());
     this.handlers.onLaneLost(lane.key);
-    setTimeout(() => void this.open(lane.key), backoffMs(this.batchFailures - 1, 1000, 30_000)).unref();
+    setTimeout(() => void this.open(lane.key), restartInMs).unref();
   }
 
   /** Stops a lane's consumer, finishing and acking its batch in hand. */
   async close(key: number): Promise<Lane | undefined> {
     this.wanted.delete(key);
+    this.failuresInARow.delete(key);
     this.endHolding(key);
     const lane = this.lanes.get(key);
     if (!lane) return undefined;

@@ -1,5 +1,8 @@
-// The batch consumer against a real nats-server: batching, ack after apply, redelivery after restart, server restarts.
+// The batch consumer against a real nats-server: batching, ack after apply, redelivery after restart, server restarts;
+// and the engine's lanes over it, whose failed batches restart them after a wait that doubles only with failures in a row.
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lanes } from "../../actors/host/lanes.ts";
 import {
   consumeBatches,
   EVENTS_STREAM,
@@ -266,6 +269,65 @@ describe("consumeBatches", () => {
       await oc.nc.close();
       await again.stop();
       await own.cleanup();
+    }
+  });
+});
+
+describe("a lane whose batches fail", () => {
+  it("waits longer with each failure in a row, and the shortest time again after a batch went through", async () => {
+    const firstMs = 20;
+    let failing = 5;
+    const handled: number[] = [];
+    /** Each failure as the lane saw it: its place in a row and the wait before the lane restarts. */
+    const failures: { inARow: number; restartInMs: number }[] = [];
+    const lanes: Lanes = new Lanes(
+      client.nc,
+      {
+        partitions: 0,
+        durable: "lanes-in-a-row",
+        batchSize: 10,
+        filterSubject: "hunt.inarow.events",
+        openTimeoutMs: 5_000,
+        restartBackoff: { firstMs, maxMs: 60_000 },
+        logger: pino({ level: "silent" }),
+        metrics: undefined,
+      },
+      {
+        onBatch(_lane, batch) {
+          if (failing > 0) {
+            failing--;
+            throw new Error("this batch fails");
+          }
+          for (const msg of batch) handled.push(msg.seq);
+        },
+        onLaneLost() {
+          const { inARow, restartInMs } = lanes.lastFailure!;
+          failures.push({ inARow, restartInMs });
+        },
+      },
+    );
+    try {
+      const first = await client.js.publish("hunt.inarow.events", "{}");
+      await lanes.openSingle();
+      await waitFor(() => handled.length === 1, { message: "the first event handled after five failures" });
+      expect(handled).toEqual([first.seq]);
+      expect(failures.map((f) => f.inARow)).toEqual([1, 2, 3, 4, 5]);
+
+      failing = 1;
+      const second = await client.js.publish("hunt.inarow.events", "{}");
+      await waitFor(() => handled.length === 2, { message: "the second event handled after one failure" });
+      expect(handled).toEqual([first.seq, second.seq]);
+      expect(failures.map((f) => f.inARow)).toEqual([1, 2, 3, 4, 5, 1]);
+      expect(lanes.batchFailures).toBe(6);
+
+      // Each wait is the doubled one less a random half at most: the sixth is the first's again.
+      const ceilings = [1, 2, 4, 8, 16, 1].map((k) => k * firstMs);
+      failures.forEach(({ restartInMs }, i) => {
+        expect(restartInMs).toBeGreaterThanOrEqual(ceilings[i]! / 2);
+        expect(restartInMs).toBeLessThanOrEqual(ceilings[i]!);
+      });
+    } finally {
+      await lanes.stop();
     }
   });
 });
