@@ -140,6 +140,21 @@ export function writeRecordsWith(
   cursor[1] = at;
 }
 
+/** The checks of `serializeInto(out, cursor)` on a board whose bytes come to `size`, with `ranked` players. */
+export function checkSerializeCursor(out: unknown, cursor: unknown, size: number, ranked: number): void {
+  if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
+  if (!(cursor instanceof Uint32Array))
+    throw new TypeError(`cursor must be a Uint32Array, got ${describe(cursor)}`);
+  if (out.length > 0xffffffff) {
+    throw new RangeError("out must be shorter than 4 GiB, since cursor holds a 32-bit offset");
+  }
+  if (cursor.length < 4 || cursor[0]! > size || cursor[1]! > out.length || cursor[2]! > ranked) {
+    throw new RangeError(
+      "cursor must be 4 zeros to start, then as the last call left it, with a byte offset within out",
+    );
+  }
+}
+
 /** Throws unless `value` is a safe integer (scores and tiebreaks). */
 export function checkSafeInteger(value: unknown, name: string): asserts value is number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);

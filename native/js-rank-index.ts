@@ -4,13 +4,19 @@ import {
   checkNonNegativeInteger,
   checkPlayerId,
   checkSafeInteger,
+  checkSerializeCursor,
   checkSlot,
   describe,
   internUtf8With,
   writeRecordsWith,
   writeTopJsonWith,
 } from "./argument-checks.ts";
-import { decodeRankRecords, encodeRankRecords, type RankRecord } from "./rank-format.ts";
+import {
+  decodeRankRecords,
+  encodeRankRecords,
+  type RankRecord,
+  writeRankRecordsPart,
+} from "./rank-format.ts";
 import type { RankBatch, RankChange, RankEntry, RankIndex, RankIndexStats, RecordsArgs } from "./types.ts";
 import { OP_REMOVE, OP_UPSERT } from "./types.ts";
 
@@ -190,6 +196,7 @@ export class JsRankIndex implements RankIndex {
     this.#nodes = 1;
     this.#allocations++;
     this.#idChars = 0;
+    this.#changes++;
     // The scratch of the last walk would keep the old tree alive.
     this.#path.length = 0;
     this.#idx.length = 0;
@@ -203,12 +210,20 @@ export class JsRankIndex implements RankIndex {
     return encodeRankRecords(records);
   }
 
-  serializeInto(out: Uint8Array): number {
-    if (!(out instanceof Uint8Array)) throw new TypeError(`out must be a Uint8Array, got ${describe(out)}`);
-    const bytes = this.serialize();
-    if (bytes.length <= out.length) out.set(bytes);
+  serializeInto(out: Uint8Array, cursor: Uint32Array): number {
+    // The whole serialization, kept until the last part is written or the index changes, so that
+    // asking for the length and writing the parts costs one serialization.
+    if (this.#parts?.changes !== this.#changes)
+      this.#parts = { bytes: this.serialize(), changes: this.#changes };
+    const bytes = this.#parts.bytes;
+    checkSerializeCursor(out, cursor, bytes.length, this.#size);
+    writeRankRecordsPart(bytes, out, cursor);
+    if (cursor[0] === bytes.length) this.#parts = undefined;
     return bytes.length;
   }
+  #parts: { bytes: Uint8Array; changes: number } | undefined;
+  /** Counts the changes of the board's order, for `#parts`. */
+  #changes = 0;
 
   writeRecords(...args: RecordsArgs): void {
     const players = this.#players;
@@ -299,6 +314,7 @@ export class JsRankIndex implements RankIndex {
       }
       previous = this.#erase(p);
     }
+    this.#changes++;
     p.score = score;
     p.tiebreak = tiebreak;
     p.ranked = true;
@@ -308,6 +324,7 @@ export class JsRankIndex implements RankIndex {
 
   #remove(p: Player): number {
     if (!p.ranked) return 0;
+    this.#changes++;
     const previous = this.#erase(p);
     p.ranked = false;
     return previous;
@@ -529,6 +546,7 @@ export class JsRankIndex implements RankIndex {
 
   /** Replaces the contents with records in rank order, leaves about 3/4 full. */
   #load(records: RankRecord[]): void {
+    this.#changes++;
     const players = records.map((r) => {
       const p = this.#intern(r.playerId);
       p.score = r.score;

@@ -36,7 +36,7 @@ interface NativeFunctions {
   topSlots(handle: number, n: number, offset: number): number;
   applyBatch(handle: number, ...batch: RankBatch): void;
   serialize(handle: number): Uint8Array;
-  serializeInto(handle: number, out: Uint8Array): number;
+  serializeInto(handle: number, out: Uint8Array, cursor: Uint32Array): number;
   writeRecords(handle: number, ...args: RecordsArgs): void;
   writeTopJson(handle: number, out: Uint8Array, at: number, n: number, key: string): number;
   /** Replaces the contents with CRNK bytes; throws (and changes nothing) on corrupt input. */
@@ -264,8 +264,8 @@ export class NativeRankIndex implements RankIndex {
     return N.serialize(this.#h);
   }
 
-  serializeInto(out: Uint8Array): number {
-    return N.serializeInto(this.#h, out);
+  serializeInto(out: Uint8Array, cursor: Uint32Array): number {
+    return N.serializeInto(this.#h, out, cursor);
   }
 
   writeRecords(...args: RecordsArgs): void {

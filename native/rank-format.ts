@@ -29,6 +29,40 @@ const HEADER = 12;
 const ENTRY_HEADER = 20;
 
 /**
+ * `serializeInto` in parts, from a whole CRNK serialization `bytes`, exactly as the native index
+ * writes its parts: from where `cursor` says ([0] bytes written so far, [1] the byte offset in out,
+ * [2] the next rank, [3] the CRC-32 so far; all 0 to start), the header, whole entries and the CRC
+ * while they fit go into out from cursor[1] on, and cursor moves past them. Cursor and out were checked.
+ */
+export function writeRankRecordsPart(bytes: Uint8Array, out: Uint8Array, cursor: Uint32Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(8, true);
+  const from = cursor[0]!;
+  let to = from;
+  let room = out.length - cursor[1]!;
+  let rank = cursor[2]!;
+  if (from === 0) {
+    if (room < HEADER) return;
+    to = HEADER;
+    room -= HEADER;
+  }
+  while (rank < count) {
+    const entry = ENTRY_HEADER + view.getUint32(to + 16, true);
+    if (room < entry) break;
+    to += entry;
+    room -= entry;
+    rank++;
+  }
+  const crc = crc32(bytes.subarray(from, to), cursor[3]!);
+  if (rank === count && to + 4 === bytes.length && room >= 4) to += 4;
+  out.set(bytes.subarray(from, to), cursor[1]!);
+  cursor[1]! += to - from;
+  cursor[0] = to;
+  cursor[2] = rank;
+  cursor[3] = crc;
+}
+
+/**
  * Encodes entries given in rank order: "CRNK", u32 version, u32 count, then per entry f64 score,
  * f64 tiebreak, u32 id byte length and the id's UTF-8 bytes, then a CRC-32 of everything before it.
  * All numbers are little-endian.

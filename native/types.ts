@@ -76,11 +76,14 @@ export interface RankIndex {
   /** Deterministic bytes: the same contents always give the same bytes, identical across implementations. */
   serialize(): Uint8Array;
   /**
-   * `serialize()`'s bytes, written at the start of `out` when they fit (nothing is written when they
-   * do not); returns their length either way. For a caller that keeps one buffer for them: a
-   * checkpoint, which would otherwise leave a board-sized buffer for the collector each time.
+   * `serialize()`'s bytes in parts, into buffers the caller keeps: a checkpoint streams them into its
+   * hash, where a board-sized buffer each time would wait for the collector. From where `cursor` says
+   * (4 zeros to start: [0] bytes written so far, [1] the byte offset in out, [2] and [3] the index's
+   * own), the next bytes that fit (the header, whole entries, the CRC) go into `out` from cursor[1]
+   * on, and cursor moves past them. Returns the length of the whole, which cursor[0] reaches once
+   * it is all written. The index must not change in between.
    */
-  serializeInto(out: Uint8Array): number;
+  serializeInto(out: Uint8Array, cursor: Uint32Array): number;
   /**
    * A hunt's player records, for its canonical bytes: for i from cursor[0] up to count, the id of
    * slots[i] as a u32 byte length and its UTF-8 bytes, then states[i] (u8), scores[i] and

@@ -1,7 +1,6 @@
 // The canonical serialisation of a hunt's whole state: the snapshot format and the input of
 // `stateHash`. Every part is written in an order the log defines (join order, find order, rank
 // order), so the same log prefix always gives the same bytes.
-import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import {
   deserializeRankIndex,
@@ -21,6 +20,7 @@ import {
   Treasure,
 } from "./fold.ts";
 import { FrozenStandings, restoreFrozenBoard } from "./frozen-standings.ts";
+import { type HashSink, hashWritten } from "./hash-stream.ts";
 import { HUNT_STATUSES, type HuntStatus } from "./machine.ts";
 import { SUBMISSION_CLOSED, SUBMISSION_PENDING } from "./submissions.ts";
 
@@ -62,6 +62,9 @@ const encoder = new TextEncoder();
 
 /** The longest player record: a u32 length, the longest id, a u8 state and two f64s. */
 const MAX_PLAYER_RECORD = 4 + MAX_ID_BYTES + 17;
+/** The longest entry of a board's bytes (two f64s, a u32 length and the longest id), more than its header or CRC. */
+const MAX_BOARD_ENTRY = 20 + MAX_ID_BYTES;
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * An append-only little-endian byte buffer, sized up front so that large hunts copy once. With a
@@ -71,31 +74,42 @@ class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
   length = 0;
-  /** CRC-32 of the bytes already handed to the sink. */
-  private crc = 0;
   /** The next player and byte offset of `players`. */
   private readonly cursor = new Uint32Array(2);
+  /** Where `board` has got to, as `RankIndex.serializeInto` keeps it. */
+  private readonly boardCursor = new Uint32Array(4);
   /** Where the bytes the next `finishWithCrc` covers start (without a sink). */
   private crcFrom = 0;
 
-  constructor(
-    capacity: number,
-    private readonly sink?: (chunk: Uint8Array) => void,
-  ) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
+  /** A buffer of `capacity` bytes, or (to hash) `sink`'s buffers. */
+  constructor(capacity: number);
+  constructor(sink: HashSink, first: Uint8Array);
+  constructor(capacity: number | HashSink, first?: Uint8Array) {
+    if (typeof capacity === "number") this.buf = new Uint8Array(capacity);
+    else {
+      this.sink = capacity;
+      this.buf = first!;
+    }
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+  private readonly sink: HashSink | undefined;
+
+  private use(buf: Uint8Array): void {
+    if (buf === this.buf) return;
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    if (this.sink && this.length > 0) {
-      this.flushToSink();
-      if (n <= this.buf.length) return;
+    if (this.sink) {
+      this.use(this.sink.next(this.buf.subarray(0, this.length), n));
+      this.length = 0;
+      return;
     }
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
     next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.use(next);
   }
   u8(v: number): void {
     this.reserve(1);
@@ -118,38 +132,42 @@ class ByteWriter {
   players(fold: HuntFold, n: number): void {
     const cursor = this.cursor;
     cursor[0] = 0;
-    let madeRoom = false;
     const { slots, states, scores, tiebreaks } = fold.recordColumns();
-    while (cursor[0]! < n) {
-      const before: number = cursor[0]!;
+    this.inParts(cursor, n, MAX_PLAYER_RECORD, (buf) =>
+      fold.index.writeRecords(buf, cursor, slots, states, scores, tiebreaks, n),
+    );
+  }
+  /**
+   * A board's `serialize()` bytes, as a u32 byte length and the bytes, written by the board in parts
+   * straight into this writer's buffer, as many at a time as fit.
+   */
+  board(board: RankIndex): void {
+    const cursor = this.boardCursor;
+    cursor.fill(0);
+    const total = board.serializeInto(NO_BYTES, cursor);
+    this.u32(total);
+    this.inParts(cursor, total, MAX_BOARD_ENTRY, (buf) => board.serializeInto(buf, cursor));
+  }
+  /**
+   * Calls `part` until cursor[0] reaches `end`: each call writes whole items into the buffer from
+   * byte cursor[1] on while they fit, and moves the cursor past them. When none fits, room is made
+   * for the `longest` (only then, so that a small hunt's snapshot keeps the buffer sized for it).
+   */
+  private inParts(cursor: Uint32Array, end: number, longest: number, part: (buf: Uint8Array) => void): void {
+    let madeRoom = false;
+    while (cursor[0]! < end) {
+      const before = cursor[0]!;
       cursor[1] = this.length;
-      fold.index.writeRecords(this.buf, cursor, slots, states, scores, tiebreaks, n);
+      part(this.buf);
       this.length = cursor[1]!;
       if (cursor[0] !== before) {
         madeRoom = false;
         continue;
       }
-      // The next record did not fit: make room for the longest one (only then, so that a small
-      // hunt's snapshot keeps the buffer sized for it).
-      if (madeRoom) throw new Error("the board wrote no player record into room for the longest");
-      this.reserve(MAX_PLAYER_RECORD);
+      if (madeRoom) throw new Error("internal error: nothing was written into room for the longest item");
+      this.reserve(longest);
       madeRoom = true;
     }
-  }
-  /** A u32 byte length, then the bytes. */
-  bytes(b: Uint8Array): void {
-    this.u32(b.length);
-    if (this.sink && b.length > this.buf.length) {
-      // A board's bytes go to the sink as they are, rather than through a buffer grown to hold them
-      // (megabytes, allocated and copied for every checkpoint of a large hunt).
-      this.flushToSink();
-      this.crc = crc32(b, this.crc);
-      this.sink(b);
-      return;
-    }
-    this.reserve(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
   }
   /** A u32 byte length and the UTF-8 bytes, written in place (titles and ids are short and mostly ASCII). */
   string(s: string): void {
@@ -167,25 +185,23 @@ class ByteWriter {
     this.view.setUint32(this.length, written, true);
     this.length = start + written;
   }
-  private flushToSink(): void {
-    const chunk = this.buf.subarray(0, this.length);
-    this.crc = crc32(chunk, this.crc);
-    this.sink!(chunk);
-    this.length = 0;
-  }
-
   /**
    * The bytes so far, followed by the CRC-32 of those since the last `finishWithCrc` (with a sink:
-   * hands them over, returns nothing).
+   * the bytes the sink has not taken yet).
    */
   finishWithCrc(): Uint8Array {
-    this.crc = crc32(this.buf.subarray(this.crcFrom, this.length), this.crc);
-    this.u32(this.crc);
-    this.crc = 0;
+    let crc: number;
+    if (this.sink) {
+      this.use(this.sink.next(this.buf.subarray(0, this.length), 0));
+      this.length = 0;
+      crc = this.sink.crc();
+      this.use(this.sink.next(this.buf.subarray(0, 0), 4));
+    } else {
+      crc = crc32(this.buf.subarray(this.crcFrom, this.length));
+    }
+    this.u32(crc);
     this.crcFrom = this.length;
-    if (!this.sink) return this.buf.subarray(0, this.length);
-    this.sink(this.buf.subarray(0, this.length));
-    return new Uint8Array(0);
+    return this.buf.subarray(0, this.length);
   }
 }
 
@@ -263,7 +279,7 @@ export function encodeHunt(fold: HuntFold): Uint8Array {
     1024 +
     fold.playerCount * 41 +
     (fold.found.size + fold.hinted.size) * 8 +
-    fold.index.serializeInto(NO_BYTES);
+    fold.index.serializeInto(NO_BYTES, new Uint32Array(4));
   const w = new ByteWriter(capacity + fold.treasures.length * 128);
   writeAudit(fold, w);
   return writeHunt(fold, w);
@@ -373,7 +389,7 @@ function writeHunt(fold: HuntFold, w: ByteWriter): Uint8Array {
   });
   if (v2) writeVersion2(fold, w);
   if (sections) writeSections(fold, w);
-  w.bytes(boardBytes(fold.index));
+  w.board(fold.index);
   // Last, and only in a team hunt, so that a version 2 hunt without teams keeps the bytes it had
   // before teams were served.
   if (fold.rules.teams !== null) writeTeams(fold, w);
@@ -447,7 +463,7 @@ function writeTeams(fold: HuntFold, w: ByteWriter): void {
   fold.hinted.forEach((_key, pid) => {
     w.u32(pid);
   });
-  w.bytes(boardBytes(fold.teamIndex!));
+  w.board(fold.teamIndex!);
 }
 
 /** What `writeTeams` wrote, read back; applied to the fold once its players exist. */
@@ -552,7 +568,7 @@ function writeSections(fold: HuntFold, w: ByteWriter): void {
     w.f64(frozen.seq);
     w.u32(frozen.knownPlayers);
     w.u32(frozen.boards.length);
-    for (const board of frozen.boards) w.bytes(boardBytes(board));
+    for (const board of frozen.boards) w.board(board);
   }
   w.u8(SECTION_END);
 }
@@ -779,49 +795,16 @@ function readIndex(bytes: Uint8Array, kind: RankIndexKind | undefined, what: str
 const hashCache = new WeakMap<HuntFold, { seq: number; hash: string }>();
 
 /**
- * The buffer the boards' bytes are written from into a hunt's bytes (each is copied out at once), kept
- * between checkpoints: a new one each time (6.5 MB at 200,000 players, twice a second at 20,000
- * events/s) held several copies at once until the collector came, about 30 MB of the engine's RSS.
- * It grows to a quarter more than the largest board written, and shrinks only at the end of a round of
- * `SCRATCH_ROUND` writes whose boards all took under a quarter of it, to the largest of them: a
- * process with one large hunt among small ones, or a hunt with boards of two sizes, keeps one buffer.
- */
-let boardScratch = new Uint8Array(0);
-const SCRATCH_ROUND = 256;
-let scratchWrites = 0;
-let scratchLargest = 0;
-const NO_BYTES = new Uint8Array(0);
-
-/** `board.serialize()`'s bytes, in `boardScratch`: valid until the next call. */
-function boardBytes(board: RankIndex): Uint8Array {
-  if (++scratchWrites > SCRATCH_ROUND) {
-    // A new round. The last call's bytes were copied out already, so the buffer may be replaced.
-    if (scratchLargest * 4 < boardScratch.length) boardScratch = new Uint8Array(scratchLargest);
-    scratchWrites = 1;
-    scratchLargest = 0;
-  }
-  const n = board.serializeInto(boardScratch);
-  if (n > boardScratch.length) {
-    // With room to grow: a hunt whose players are still joining would need a new one every time.
-    boardScratch = new Uint8Array(n + Math.floor(n / 4));
-    const again = board.serializeInto(boardScratch);
-    if (again !== n) throw new Error(`internal error: a board's bytes came to ${n}, then to ${again}`);
-  }
-  scratchLargest = Math.max(scratchLargest, n);
-  return boardScratch.subarray(0, n);
-}
-
-/**
  * The hex sha256 of the hunt's canonical bytes: equal live, after a restart, and in replay. The
- * bytes stream through a small buffer into the hash, and the result is kept until the next event.
+ * bytes stream through small buffers into the hash (a large hunt's on the hashing thread, while the
+ * rest is written), and the result is kept until the next event.
  */
 export function stateHash(fold: HuntFold): string {
   const cached = hashCache.get(fold);
   if (cached && cached.seq === fold.seq) return cached.hash;
-  const hash = createHash("sha256");
-  // 128 KB: room for the longest player record, which the board writes whole.
-  writeHunt(fold, new ByteWriter(1 << 17, (chunk) => hash.update(chunk)));
-  const hex = hash.digest("hex");
+  // About what a hunt of short ids writes, to choose where the bytes are hashed.
+  const bytes = fold.playerCount * 64 + (fold.found.size + fold.hinted.size) * 8;
+  const hex = hashWritten(bytes, (sink, first) => sink.digest(writeHunt(fold, new ByteWriter(sink, first))));
   hashCache.set(fold, { seq: fold.seq, hash: hex });
   return hex;
 }

@@ -485,30 +485,45 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     // A Buffer's memory is not zeroed first (an ArrayBuffer's is): every byte is written below.
     Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, size);
     if (buffer.IsEmpty()) return nullptr;  // not allocated: the exception is pending
-    if (!WriteBoard(env, buffer.Data(), size)) return nullptr;
+    const size_t written = index_->serialize(buffer.Data());
+    if (written != size) {
+      std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
+                            ", not the " + std::to_string(size) + " counted";
+      napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
+      return nullptr;
+    }
     return Napi::Uint8Array::New(env, size, buffer.ArrayBuffer(), buffer.ByteOffset());
   }
 
-  // The board's serialize() bytes, `size` of them (serializedSize()), into out; false with the
-  // exception pending if they came to another length (a bug of the count).
-  bool WriteBoard(napi_env env, uint8_t* out, size_t size) {
-    const size_t written = index_->serialize(out);
-    if (written == size) return true;
-    std::string message = "internal error: the board's bytes came to " + std::to_string(written) +
-                          ", not the " + std::to_string(size) + " counted";
-    napi_throw_error(env, "ERR_INTERNAL_ASSERTION", message.c_str());
-    return false;
-  }
-
-  // serializeInto(out): the serialize() bytes at the start of out when they fit, else nothing
-  // written; their length either way. What a checkpoint hashes, written into a buffer its caller keeps
-  // rather than into a new one each time, whose memory would wait for a collection to be given back.
+  // serializeInto(out, cursor) -> length: the serialize() bytes in parts, into a buffer the caller
+  // keeps (a checkpoint's, streamed into its hash) rather than a new one each time. From where cursor
+  // says (all 0 to start: [0] bytes written so far, [1] the byte offset in out, [2] the next rank,
+  // [3] the CRC-32 so far), the next bytes that fit go into out from cursor[1] on, and cursor moves
+  // past them; returns the serialization's length, which cursor[0] reaches when it is all written.
   napi_value SerializeInto(napi_env env, const napi_value* argv) {
     uint8_t* out;
-    size_t outLen;
-    if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen)) return nullptr;
+    uint32_t* cursor;
+    size_t outLen, cursorLen;
+    if (!typedArray(env, argv[0], napi_uint8_array, "out", "Uint8Array", &out, &outLen) ||
+        !typedArray(env, argv[1], napi_uint32_array, "cursor", "Uint32Array", &cursor, &cursorLen)) {
+      return nullptr;
+    }
+    if (outLen > 0xffffffffu) {
+      fail(env, true, "out must be shorter than 4 GiB, since cursor holds a 32-bit offset");
+      return nullptr;
+    }
     const size_t size = index_->serializedSize();
-    if (size <= outLen && !WriteBoard(env, out, size)) return nullptr;
+    if (cursorLen < 4 || cursor[0] > size || cursor[1] > outLen || cursor[2] > index_->size()) {
+      fail(env, true, "cursor must be 4 zeros to start, then as the last call left it, with a byte offset within out");
+      return nullptr;
+    }
+    cairn::RankIndex::SerializeCursor at{cursor[0], cursor[2], cursor[3]};
+    size_t offset = cursor[1];
+    index_->serializePart(out, outLen, &offset, &at);
+    cursor[0] = static_cast<uint32_t>(at.done);
+    cursor[1] = static_cast<uint32_t>(offset);
+    cursor[2] = static_cast<uint32_t>(at.rank);
+    cursor[3] = at.crc;
     return num(env, static_cast<double>(size));
   }
 

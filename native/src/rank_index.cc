@@ -89,10 +89,10 @@ bool validUtf8(const uint8_t* s, size_t n) {
   return true;
 }
 
-uint32_t crc32(const uint8_t* data, size_t size) {
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
   static const CrcTable table;
   const auto& t = table.t;
-  uint32_t c = 0xffffffffu;
+  uint32_t c = crc ^ 0xffffffffu;
   size_t i = 0;
   for (; i + 8 <= size; i += 8) {
     // Little-endian by construction: the bytes are combined in the order they come.
@@ -201,33 +201,51 @@ size_t RankIndex::remove(uint32_t slot, const Walk* hint) {
 }
 
 size_t RankIndex::serialize(uint8_t* out) const {
-  uint8_t* p = out;
-  uint8_t* const end = out + serializedSize() - 4;
-  std::memcpy(p, "CRNK", 4);
-  put32(p + 4, 1);
-  put32(p + 8, static_cast<uint32_t>(tree_.size()));
-  p += 12;
-  bool fits = true;
-  tree_.visitLeaves([&](const uint32_t* slots, int n) {
+  size_t at = 0;
+  SerializeCursor cursor;
+  serializePart(out, serializedSize(), &at, &cursor);
+  return at;
+}
+
+void RankIndex::serializePart(uint8_t* out, size_t size, size_t* at, SerializeCursor* cursor) const {
+  uint8_t* p = out + *at;
+  uint8_t* const start = p;
+  uint8_t* const end = out + size;
+  const size_t total = serializedSize();
+  if (cursor->done == 0) {
+    if (end - p < 12) return;
+    std::memcpy(p, "CRNK", 4);
+    put32(p + 4, 1);
+    put32(p + 8, static_cast<uint32_t>(tree_.size()));
+    p += 12;
+  }
+  size_t rank = cursor->rank;
+  tree_.visitLeavesFrom(rank, [&](const uint32_t* slots, int n) {
     // A leaf's records are scattered over the slot table: ask for all of them before the first.
     for (int i = 0; i < n; ++i) ids_.prefetch(slots[i]);
     for (int i = 0; i < n; ++i) {
       const SlotKey& k = ids_.key(slots[i]);
       IdView id = ids_.id(slots[i]);
-      if (static_cast<size_t>(end - p) < 20 + id.size) {
-        fits = false;
-        return;
-      }
+      if (static_cast<size_t>(end - p) < 20 + id.size) return false;
       put64(p, k.score);
       put64(p + 8, k.tiebreak);
       put32(p + 16, static_cast<uint32_t>(id.size));
       if (id.size > 0) std::memcpy(p + 20, id.data, id.size);
       p += 20 + id.size;
+      ++rank;
     }
+    return true;
   });
-  if (!fits || p != end) return static_cast<size_t>(p - out);
-  put32(p, crc32(out, static_cast<size_t>(p - out)));
-  return static_cast<size_t>(p - out) + 4;
+  uint32_t crc = crc32(start, static_cast<size_t>(p - start), cursor->crc);
+  const size_t done = cursor->done + static_cast<size_t>(p - start);
+  if (rank == tree_.size() && done + 4 == total && end - p >= 4) {
+    put32(p, crc);
+    p += 4;
+  }
+  cursor->done += static_cast<size_t>(p - start);
+  cursor->rank = rank;
+  cursor->crc = crc;
+  *at = static_cast<size_t>(p - out);
 }
 
 void RankIndex::writeRecords(const uint32_t* slots, const uint8_t* states, const double* scores,

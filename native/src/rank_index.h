@@ -64,6 +64,17 @@ class RankIndex {
   // serializedSize() bytes and returns how many it wrote (anything else is a bug of the count).
   size_t serializedSize() const { return 16 + 20 * tree_.size() + rankedIdBytes_; }
   size_t serialize(uint8_t* out) const;
+  // Where a serialization in parts has got to: bytes of it written, the next rank, and the CRC-32 of
+  // the bytes written (all 0 to start).
+  struct SerializeCursor {
+    size_t done = 0;
+    size_t rank = 0;
+    uint32_t crc = 0;
+  };
+  // serialize() in parts: writes its next bytes into out[*at, size), the header, whole entries and
+  // the CRC while they fit, and moves *at and the cursor past them. The board must not change until
+  // cursor.done reaches serializedSize().
+  void serializePart(uint8_t* out, size_t size, size_t* at, SerializeCursor* cursor) const;
   // A hunt's player records, for its canonical bytes: for each slot (all interned), the id as a u32
   // little-endian byte length and its bytes, then states[i] (u8), scores[i] and tiebreaks[i] (f64
   // little-endian). Writes whole records for i = *next, *next + 1, ... < n into out[*at, size) while
@@ -99,7 +110,7 @@ class RankIndex {
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool validUtf8(const uint8_t* s, size_t n);
 
-// CRC-32 (IEEE 802.3, as zlib computes it).
-uint32_t crc32(const uint8_t* data, size_t size);
+// CRC-32 (IEEE 802.3, as zlib computes it), going on from the CRC-32 `crc` of the bytes before.
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 
 }  // namespace cairn

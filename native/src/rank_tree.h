@@ -134,12 +134,14 @@ class RankTree {
     }
     return done;
   }
-  // Visits every ranked slot in rank order a leaf at a time: f(slots, n) for each leaf's slots.
+  // Calls f(slots, n) for the rest of each leaf from 0-based position `from` on, until f returns false.
   template <typename F>
-  void visitLeaves(F&& f) const {
-    if (size_ == 0) return;
+  void visitLeavesFrom(size_t from, F&& f) const {
+    if (from >= size_) return;
     int pos;
-    for (const Leaf* leaf = select(0, &pos); leaf != nullptr; leaf = leaf->next) f(leaf->slot, leaf->n);
+    for (const Leaf* leaf = select(from, &pos); leaf != nullptr; leaf = leaf->next, pos = 0) {
+      if (!f(leaf->slot + pos, leaf->n - pos)) return;
+    }
   }
   // Replaces the contents with `count` slots already in rank order, leaves about 3/4 full.
   void bulkLoad(const uint32_t* slots, size_t count);

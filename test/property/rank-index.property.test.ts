@@ -350,6 +350,43 @@ describe("native and JS indexes together", () => {
     );
   });
 
+  it("serialise in parts of any sizes to the whole's bytes, with the same parts and cursors", () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { maxLength: 80, size: "max" }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 20 }),
+        (ops, sizes) => {
+          let native: RankIndex = new NativeRankIndex();
+          let js: RankIndex = new JsRankIndex();
+          for (const op of ops) {
+            native = apply(native, op, (b) => NativeRankIndex.deserialize(b)).index;
+            js = apply(js, op, (b) => JsRankIndex.deserialize(b)).index;
+          }
+          const whole = native.serialize();
+          const written = impls.map(() => [] as number[]);
+          const cursors = [native, js].map(() => new Uint32Array(4));
+          // Each part's room comes round from `sizes`; a room too small for the next entry gets
+          // another go with room for the longest.
+          for (let i = 0, stalled = false; cursors[0]![0]! < whole.length; i++) {
+            const room = stalled ? 20 + 65535 : sizes[i % sizes.length]!;
+            const before = cursors[0]![0];
+            [native, js].forEach((index, k) => {
+              const out = new Uint8Array(room);
+              cursors[k]![1] = 0;
+              expect(index.serializeInto(out, cursors[k]!)).toBe(whole.length);
+              written[k]!.push(...out.subarray(0, cursors[k]![1]));
+            });
+            expect([...cursors[1]!]).toEqual([...cursors[0]!]);
+            stalled = cursors[0]![0] === before;
+          }
+          expect(Uint8Array.from(written[0]!)).toEqual(whole);
+          expect(Uint8Array.from(written[1]!)).toEqual(whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("agree op by op on long sequences that split and merge many tree nodes", () => {
     fc.assert(
       fc.property(

@@ -384,31 +384,60 @@ describe.each(kinds)("%s rank index", (_name, make, load) => {
     }
   });
 
-  it("serialises into the caller's buffer when the bytes fit, and says how many they are either way", () => {
+  it("serialises in parts into the caller's buffers, whole entries at a time, and says how long the whole is", () => {
     const idx = make();
     idx.upsert("ana", 5, 1);
     idx.upsert("bo-é", 7, 2);
+    idx.upsert("a-rather-longer-player-id", 7, 2);
     idx.intern("never-ranked");
     const bytes = idx.serialize();
-    // Too small: nothing is written, and the length tells the caller how much to give.
-    const small = new Uint8Array(bytes.length - 1).fill(0xaa);
-    expect(idx.serializeInto(small)).toBe(bytes.length);
-    expect(small.every((b) => b === 0xaa)).toBe(true);
-    expect(idx.serializeInto(new Uint8Array(0))).toBe(bytes.length);
-    // Room to spare: the bytes at its start, the rest untouched.
+    // No room: nothing is written, and the length tells the caller what the whole takes.
+    const cursor = new Uint32Array(4);
+    expect(idx.serializeInto(new Uint8Array(0), cursor)).toBe(bytes.length);
+    expect([...cursor]).toEqual([0, 0, 0, 0]);
+    // Under the 12-byte header: nothing either.
+    const tiny = new Uint8Array(11).fill(0xaa);
+    expect(idx.serializeInto(tiny, cursor)).toBe(bytes.length);
+    expect(tiny.every((b) => b === 0xaa)).toBe(true);
+    // Room to spare: all of it at the cursor's offset, the rest untouched.
     const big = new Uint8Array(bytes.length + 8).fill(0xaa);
-    expect(idx.serializeInto(big)).toBe(bytes.length);
-    expect(big.subarray(0, bytes.length)).toEqual(bytes);
-    expect(big.subarray(bytes.length).every((b) => b === 0xaa)).toBe(true);
-    // A view that starts inside its buffer (as a pooled Buffer does) gets the bytes at the view's start.
+    cursor.set([0, 3, 0, 0]);
+    expect(idx.serializeInto(big, cursor)).toBe(bytes.length);
+    expect(big.subarray(3, 3 + bytes.length)).toEqual(bytes);
+    expect([...big.subarray(0, 3), ...big.subarray(3 + bytes.length)].every((b) => b === 0xaa)).toBe(true);
+    expect([cursor[0], cursor[1], cursor[2]]).toEqual([bytes.length, 3 + bytes.length, 3]);
+    // A view that starts inside its buffer (as a pooled Buffer does) is written from the view's start.
     const inside = new Uint8Array(bytes.length + 16).fill(0xaa).subarray(8, 8 + bytes.length);
-    expect(idx.serializeInto(inside)).toBe(bytes.length);
+    expect(idx.serializeInto(inside, new Uint32Array(4))).toBe(bytes.length);
     expect(inside).toEqual(bytes);
     expect(new Uint8Array(inside.buffer, 0, 8).every((b) => b === 0xaa)).toBe(true);
-    const into = idx.serializeInto.bind(idx) as (out: unknown) => number;
+    // 45 bytes at a time, whole entries only: the header (the first entry, 45 bytes, does not fit after
+    // it), that entry, the next (25: the last, 23, does not fit after it), the last and the CRC.
+    const parts: number[][] = [];
+    const part = new Uint8Array(45);
+    cursor.fill(0);
+    while (cursor[0]! < bytes.length) {
+      cursor[1] = 0;
+      idx.serializeInto(part, cursor);
+      parts.push([...part.subarray(0, cursor[1])]);
+    }
+    expect(parts.map((p) => p.length)).toEqual([12, 20 + 25, 20 + 5, 20 + 3 + 4]);
+    expect(Uint8Array.from(parts.flat())).toEqual(bytes);
+    const into = idx.serializeInto.bind(idx) as (out: unknown, cursor: unknown) => number;
     for (const bad of [undefined, [1, 2], new Uint16Array(64), new Uint8ClampedArray(64)]) {
-      expect(() => into(bad)).toThrow(TypeError);
-      expect(() => into(bad)).toThrow(/out must be a Uint8Array, got/);
+      expect(() => into(bad, new Uint32Array(4))).toThrow(TypeError);
+      expect(() => into(bad, new Uint32Array(4))).toThrow(/out must be a Uint8Array, got/);
+      expect(() => into(new Uint8Array(64), bad)).toThrow(TypeError);
+      expect(() => into(new Uint8Array(64), bad)).toThrow(/cursor must be a Uint32Array, got/);
+    }
+    for (const bad of [
+      new Uint32Array(3),
+      Uint32Array.of(bytes.length + 1, 0, 0, 0),
+      Uint32Array.of(0, 65, 0, 0),
+      Uint32Array.of(0, 0, 4, 0),
+    ]) {
+      expect(() => into(new Uint8Array(64), bad)).toThrow(RangeError);
+      expect(() => into(new Uint8Array(64), bad)).toThrow(/cursor must be 4 zeros to start/);
     }
   });
 
